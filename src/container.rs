@@ -1,0 +1,280 @@
+//! Our container's lifecycle, built on the engine's argv and the process layer: look it up, build
+//! its image, run it on a free port, stop and remove it. Flows call these; none of them prints a
+//! header, so each flow reads top-down like the seed's `cmd_*`.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+use crate::config::{LABEL_PROJECT, Settings};
+use crate::engine::{self, BuildOptions, ContainerInfo, Engine, RunOptions};
+use crate::error::{Reported, usage};
+use crate::ports;
+use crate::process::{self, ProcessError};
+use crate::ui::Ui;
+
+/// What exists under our container's name.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Missing,
+    Ours(ContainerInfo),
+    /// A same-named container mcpctl did not create: never stopped or removed by us.
+    Foreign(ContainerInfo),
+}
+
+impl Lookup {
+    pub fn ours(&self) -> Option<&ContainerInfo> {
+        match self {
+            Lookup::Ours(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// One `container inspect`: existence, state, health, labels and ports in a single engine call.
+/// It is also the "does the engine answer" check.
+pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
+    let out = engine.cmd(engine.inspect_args(&s.container)).output()?;
+    if !out.success() {
+        if engine::is_no_such_container(&out.stderr) {
+            return Ok(Lookup::Missing);
+        }
+        return Err(engine_error(engine, out.stderr, out.code));
+    }
+    let c = engine::parse_inspect(&out.stdout)?
+        .into_iter()
+        .find(|c| c.name == s.container)
+        .ok_or_else(|| anyhow!("{} inspect answered for another container than {}", engine.name(), s.container))?;
+    if c.project_label() == Some(s.name.as_str()) {
+        Ok(Lookup::Ours(c))
+    } else {
+        Ok(Lookup::Foreign(c))
+    }
+}
+
+/// The one-line error for an engine that failed in a way we do not handle.
+pub fn engine_error(engine: &Engine, stderr: String, code: Option<i32>) -> anyhow::Error {
+    let pe = ProcessError { cmd: engine.name().into(), code, stdout: String::new(), stderr, spawn_error: None };
+    if engine::is_unreachable(&pe.stderr) {
+        let fix = match engine.kind {
+            engine::EngineKind::Docker => "start dockerd (systemctl start docker, or scripts/engines-up.sh here)",
+            engine::EngineKind::Podman => "check `podman info` and `podman system connection list`",
+            engine::EngineKind::Nerdctl => "start containerd (systemctl start containerd)",
+        };
+        return anyhow!("{} is not running: {}; {fix} and try again", engine.name(), pe.reason());
+    }
+    anyhow!("{} failed: {}", engine.name(), pe.reason())
+}
+
+pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
+    let who = match c.project_label() {
+        Some(other) => format!("it belongs to mcpctl project '{other}'"),
+        None => format!("it has no {LABEL_PROJECT} label"),
+    };
+    usage(format!(
+        "a container named {} exists but mcpctl did not create it for '{}' ({who}): mcpctl never \
+         stops or removes it; remove it yourself (`{} rm -f {}`) or pick another name with --name",
+        s.container,
+        s.name,
+        engine.name(),
+        s.container
+    ))
+}
+
+pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
+    if !s.dockerfile.is_file() {
+        return Err(usage(format!(
+            "no Dockerfile at {}: mcpctl builds the image from it; write one (the README has a \
+             template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]",
+            s.dockerfile.display()
+        )));
+    }
+    if !s.context.is_dir() {
+        return Err(usage(format!(
+            "build context {} is not a directory: fix --context or context in [tool.mcpctl]",
+            s.context.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Build the image. A spinner on a terminal; the build's own output streamed with -v, and its
+/// last lines shown when it fails.
+pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
+    require_dockerfile(s)?;
+    let t0 = Instant::now();
+    ui.info(&format!("Building image {} from {}", s.image, s.dockerfile.display()));
+    let spinner = ui.spinner("Building image...");
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let verbose = process::verbose();
+    let cmd = engine.cmd(engine.build_args(s, opts));
+    let out = cmd.stream_lines(|line| {
+        if verbose {
+            spinner.println(ui, line);
+        }
+        if tail.len() == 30 {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_string());
+        if let Some(step) = build_step(line) {
+            spinner.set_message(&format!("Building image... {step}"));
+        }
+    })?;
+    spinner.finish();
+    if !out.success() {
+        if !verbose {
+            ui.error("Build output (last lines):");
+            for l in tail.iter().filter(|l| !l.trim().is_empty()).skip_while(|_| false) {
+                ui.raw(l);
+            }
+        }
+        ui.error(&format!(
+            "Failed to build image {} ({} exited with {}): fix the error above and run again",
+            s.image,
+            engine.name(),
+            out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
+        ));
+        return Err(anyhow::Error::new(Reported));
+    }
+    let took = t0.elapsed();
+    ui.success(&format!("Image built ({})", crate::ui::secs(took)));
+    Ok(took)
+}
+
+/// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
+fn build_step(line: &str) -> Option<String> {
+    let l = line.trim_start();
+    let rest = l.strip_prefix("Step ").or_else(|| l.strip_prefix("STEP "))?;
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
+    (n.contains('/')).then_some(n)
+}
+
+/// Why `run` failed.
+pub enum RunFailure {
+    PortTaken(String),
+    Other(anyhow::Error),
+}
+
+/// Run the container on `port`. A failed run leaves a "created" container behind on every
+/// engine (recorded in fixtures/engine-outputs), so it is removed here.
+pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
+    let out = engine
+        .cmd(engine.run_args(s, &RunOptions { host_port: port }))
+        .output()
+        .map_err(RunFailure::Other)?;
+    if out.success() {
+        return Ok(out.stdout.trim().to_string());
+    }
+    let _ = force_remove(engine, &s.container);
+    if engine::is_port_taken(&out.stderr) {
+        return Err(RunFailure::PortTaken(out.stderr));
+    }
+    let pe = ProcessError { cmd: String::new(), code: out.code, stdout: out.stdout, stderr: out.stderr, spawn_error: None };
+    let reason = pe.reason();
+    let low = pe.stderr.to_ascii_lowercase();
+    if low.contains("no such image") || low.contains("unable to find image") || low.contains("image not known") {
+        return Err(RunFailure::Other(anyhow!(
+            "no image {} to run ({reason}): build it with `mcpctl start` or `mcpctl update`",
+            s.image
+        )));
+    }
+    if engine::is_unreachable(&pe.stderr) {
+        return Err(RunFailure::Other(engine_error(engine, pe.stderr, pe.code)));
+    }
+    Err(RunFailure::Other(anyhow!("Failed to start container {}: {reason}", s.container)))
+}
+
+/// Run on the preferred port if free, else the first free one from the base port; when the engine
+/// still finds the port taken (a race, or a bind the probe cannot see), take the next.
+pub fn run_on_free_port(engine: &Engine, s: &Settings, ui: &Ui, preferred: Option<u16>) -> anyhow::Result<u16> {
+    if s.publish_address.is_unspecified() {
+        ui.warning(&format!(
+            "publishing on {}: anyone on the network can reach this unauthenticated server",
+            s.publish_address
+        ));
+    }
+    let mut skip = BTreeSet::new();
+    loop {
+        let port = ports::choose(s.publish_address, s.base_port, preferred, &skip, ports::is_free).ok_or_else(|| {
+            anyhow!(
+                "no free port in {}-{} on {}: all {} are in use; free one, or set another base port \
+                 (--base-port or base-port in [tool.mcpctl])",
+                s.base_port,
+                s.base_port as u32 + crate::config::PORT_TRIES as u32 - 1,
+                s.publish_address,
+                crate::config::PORT_TRIES
+            )
+        })?;
+        if let Some(p) = preferred
+            && p != port
+            && skip.is_empty()
+        {
+            ui.warning(&format!("saved port {p} is in use by something else: moving to port {port} (update your client's URL)"));
+        }
+        ui.info(&format!("Starting container on port {port}..."));
+        match run(engine, s, port) {
+            Ok(_) => {
+                ui.success(&format!("Container started on port {port}"));
+                return Ok(port);
+            }
+            Err(RunFailure::PortTaken(_)) => {
+                ui.warning(&format!("port {port} was taken when the engine bound it; trying the next one"));
+                skip.insert(port);
+            }
+            Err(RunFailure::Other(e)) => return Err(e),
+        }
+    }
+}
+
+/// Stop and remove our container. Failure is reported as failure.
+pub fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Result<()> {
+    if c.running || c.restarting || c.status == "paused" {
+        let out = engine.cmd(engine.stop_args(&s.container, s.stop_timeout)).output()?;
+        if !out.success() && !engine::is_no_such_container(&out.stderr) {
+            return Err(anyhow!("Failed to stop {}: {}", s.container, reason(&out.stderr)));
+        }
+    }
+    let out = engine.cmd(engine.rm_args(&s.container)).output()?;
+    if !out.success() && !engine::is_no_such_container(&out.stderr) {
+        return Err(anyhow!("Failed to remove {}: {}", s.container, reason(&out.stderr)));
+    }
+    Ok(())
+}
+
+fn reason(stderr: &str) -> String {
+    stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string()
+}
+
+/// `rm -f`, only for a container we just created ourselves.
+fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    engine.cmd(["rm", "-f", name]).output().map(|_| ())
+}
+
+/// The last `n` log lines, stdout and stderr together.
+pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+    match engine.cmd(engine.logs_args(name, false, Some(n))).output() {
+        Ok(out) => {
+            let mut lines: Vec<String> = out.stdout.lines().chain(out.stderr.lines()).map(str::to_string).collect();
+            // stdout and stderr arrive separately; keep the newest n overall.
+            let len = lines.len();
+            if len > n as usize {
+                lines.drain(..len - n as usize);
+            }
+            lines
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_steps_from_both_builders() {
+        assert_eq!(build_step("Step 3/12 : RUN uv sync").as_deref(), Some("3/12"));
+        assert_eq!(build_step("STEP 4/9: COPY . ."), Some("4/9".into()));
+        assert_eq!(build_step(" ---> Running in abc"), None);
+    }
+}

@@ -1,0 +1,39 @@
+//! `mcpctl restart`: stop and start again on the saved port, without rebuilding.
+
+use std::time::Instant;
+
+use crate::container::{self, Lookup};
+use crate::flows::Ctx;
+use crate::ready;
+
+pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    ui.title("Restart", &s.name);
+    let state = ctx.load_state();
+    let found = container::lookup(engine, s)?;
+    let saved = match &found {
+        Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
+        Lookup::Ours(c) => state.port.or(c.host_port(s.container_port)),
+        Lookup::Missing => state.port,
+    };
+    if let Lookup::Ours(c) = &found {
+        ui.info("Stopping container...");
+        container::stop_and_remove(engine, s, c)?;
+        ui.success("Container stopped");
+    }
+
+    ui.header("Starting Container");
+    let t_run = Instant::now();
+    let port = container::run_on_free_port(engine, s, ui, saved)?;
+    ctx.save_port(port)?;
+    let run = t_run.elapsed();
+
+    ui.header("Waiting Until It Answers MCP");
+    let (_, ready) = ready::wait(engine, s, ui, port)?;
+
+    ui.header("Restart Complete");
+    ui.result_success("Container restarted successfully");
+    ctx.print_endpoint(port);
+    ctx.print_timings(&[("run", run), ("ready", ready)]);
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! `mcpctl start`: build the image and start the container, then wait until it answers MCP.
+
+use std::time::Instant;
+
+use crate::container::{self, Lookup};
+use crate::engine::BuildOptions;
+use crate::flows::Ctx;
+use crate::ready;
+
+pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    ui.title("Start", &s.name);
+    let state = ctx.load_state();
+
+    ui.info(&format!("Checking {}...", engine.name()));
+    let found = container::lookup(engine, s)?;
+    ui.success(&format!("{} is running ({})", engine.name(), engine.version));
+    match &found {
+        Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
+        Lookup::Ours(c) if c.running => {
+            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+            ui.warning("Container already running");
+            ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
+            ui.info("Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart");
+            return Ok(());
+        }
+        Lookup::Ours(c) => {
+            ui.info("Removing stopped container...");
+            container::stop_and_remove(engine, s, c)?;
+        }
+        Lookup::Missing => {}
+    }
+
+    ui.header("Step 1: Building Image");
+    let build = container::build(engine, s, ui, &BuildOptions::default())?;
+
+    ui.header("Step 2: Starting Container");
+    let t_run = Instant::now();
+    let port = container::run_on_free_port(engine, s, ui, state.port)?;
+    ctx.save_port(port)?;
+    let run = t_run.elapsed();
+
+    ui.header("Step 3: Waiting Until It Answers MCP");
+    let (_, ready) = ready::wait(engine, s, ui, port)?;
+
+    ui.header("Start Complete");
+    ui.result_success("MCP server is running!");
+    ctx.print_endpoint(port);
+    ctx.print_timings(&[("build", build), ("run", run), ("ready", ready)]);
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! `mcpctl status`: one engine call (inspect) and, when running, one MCP probe.
+//! Unlike the seed, "unhealthy" is reported as unhealthy.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::container::{self, Lookup};
+use crate::flows::Ctx;
+use crate::probe;
+use crate::ready;
+
+pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    ui.title("Status", &s.name);
+    let state = ctx.load_state();
+    let found = container::lookup(engine, s)?;
+
+    let mut out = json!({
+        "name": s.name,
+        "container": s.container,
+        "image": s.image,
+        "engine": engine.name(),
+        "state": "not-deployed",
+        "status": Value::Null,
+        "health": Value::Null,
+        "port": state.port,
+        "endpoint": Value::Null,
+        "exit_code": Value::Null,
+        "restart_count": Value::Null,
+        "mcp": Value::Null,
+    });
+
+    match &found {
+        Lookup::Missing => {
+            if !as_json {
+                ui.result_info("Status: not deployed");
+                ui.info("Run 'mcpctl start' to deploy");
+            }
+        }
+        Lookup::Foreign(c) => {
+            out["state"] = json!("foreign");
+            out["status"] = json!(c.status);
+            if !as_json {
+                ui.warning(&format!(
+                    "Status: a container named {} exists, but mcpctl did not create it (it will not touch it)",
+                    s.container
+                ));
+            }
+        }
+        Lookup::Ours(c) => {
+            let port = c.host_port(s.container_port).or(state.port);
+            out["status"] = json!(c.status);
+            out["health"] = json!(c.health);
+            out["port"] = json!(port);
+            out["exit_code"] = json!(c.exit_code);
+            out["restart_count"] = json!(c.restart_count);
+            if c.running && !c.restarting {
+                out["state"] = json!("running");
+                let port = port.unwrap_or(s.base_port);
+                out["endpoint"] = json!(s.endpoint(port));
+                let probe = probe::probe(&ready::target(s, port), Duration::from_secs(3));
+                out["mcp"] = match &probe {
+                    Ok(r) => json!({
+                        "ok": true,
+                        "transport": r.transport,
+                        "server": r.server.name,
+                        "version": r.server.version,
+                        "protocol_version": r.server.protocol_version,
+                        "tools": r.tools.len(),
+                        "tool_names": r.tools,
+                        "latency_ms": (r.latency.as_secs_f64() * 10000.0).round() / 10.0,
+                    }),
+                    Err(e) => json!({"ok": false, "error": e.to_string()}),
+                };
+                if !as_json {
+                    let health = match c.health.as_deref() {
+                        Some(h) => h.to_string(),
+                        None if c.has_healthcheck => "health not checked yet".into(),
+                        None => "no health check".into(),
+                    };
+                    let line = format!("Status: running ({health})");
+                    if c.health.as_deref() == Some("unhealthy") {
+                        ui.warning(&line);
+                    } else {
+                        ui.result_success(&line);
+                    }
+                    match &probe {
+                        Ok(r) => ui.result_success(&format!(
+                            "MCP: {} {} answers over {}, protocol {}, {} tools, {:.0} ms",
+                            r.server.name,
+                            r.server.version,
+                            r.transport.name(),
+                            r.server.protocol_version,
+                            r.tools.len(),
+                            r.latency.as_secs_f64() * 1000.0
+                        )),
+                        Err(e) => ui.warning(&format!("MCP: not answering ({e})")),
+                    }
+                    ui.result_info(&format!("Port: {port}"));
+                    ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
+                }
+            } else {
+                let st = if c.restarting { "restarting" } else { "stopped" };
+                out["state"] = json!(st);
+                if !as_json {
+                    let detail = if c.restarting {
+                        format!("restarting (restarted {} times, last exit code {})", c.restart_count, c.exit_code)
+                    } else if c.status == "exited" {
+                        format!("stopped (exited with code {})", c.exit_code)
+                    } else {
+                        format!("stopped ({})", c.status)
+                    };
+                    ui.warning(&format!("Status: {detail}"));
+                    ui.info("Run 'mcpctl start' to start, 'mcpctl logs --no-follow' to see why it stopped");
+                }
+            }
+        }
+    }
+    if as_json {
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! `mcpctl stop`: stop and remove the container. Volumes are kept; so is the saved port.
+
+use crate::container::{self, Lookup};
+use crate::flows::Ctx;
+
+pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    ui.title("Stop", &s.name);
+    match container::lookup(engine, s)? {
+        Lookup::Missing => {
+            ui.result_info(&format!("Not deployed: there is no container {}", s.container));
+            Ok(())
+        }
+        Lookup::Foreign(c) => Err(container::foreign_error(engine, s, &c)),
+        Lookup::Ours(c) => {
+            ui.info("Stopping container...");
+            container::stop_and_remove(engine, s, &c)?;
+            ui.result_success("Container stopped and removed");
+            let vols: Vec<&str> = s.volumes.iter().map(|v| v.name.as_str()).collect();
+            if !vols.is_empty() {
+                ui.info(&format!("Volumes kept: {}", vols.join(", ")));
+            }
+            Ok(())
+        }
+    }
+}

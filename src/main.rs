@@ -1,0 +1,52 @@
+//! mcpctl's entry point: flags → settings in one place, then one flow, then one exit code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use mcpctl::cli::{Cli, Command};
+use mcpctl::error::{self, usage};
+use mcpctl::flows::{self, Ctx};
+use mcpctl::ui::{self, Ui};
+use mcpctl::{config, engine, process};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    ui::init_colors(cli.global.color);
+    process::set_verbose(cli.global.verbose);
+    process::install_interrupt_handler();
+    let ui = Ui::new(cli.global.quiet, cli.global.verbose, cli.command.json());
+    match run(&cli, &ui) {
+        Ok(()) => error::to_exit(error::OK),
+        Err(e) => {
+            let code = error::exit_code(&e);
+            if code == error::INTERRUPTED {
+                if !matches!(cli.command, Command::Logs { .. }) {
+                    ui.warning("Cancelled by user");
+                }
+            } else if !error::is_reported(&e) {
+                ui.error(&format!("{e:#}"));
+            }
+            error::to_exit(code)
+        }
+    }
+}
+
+fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
+    let dir = match &cli.global.project_dir {
+        Some(d) => d.clone(),
+        None => std::env::current_dir()?,
+    };
+    let dir = dir.canonicalize().map_err(|e| {
+        usage(format!("project directory {} cannot be used: {e}; pass an existing directory with -C", dir.display()))
+    })?;
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| usage("HOME is not set: mcpctl keeps its state in ~/.config; set HOME"))?;
+    let files = config::read_project(&dir)?;
+    let settings = config::resolve(&dir, &files, &cli.overrides(), &home)?;
+    let engine = engine::detect(settings.engine.as_deref())?;
+    let ctx = Ctx { s: settings, engine, ui: ui.clone() };
+    flows::run(&cli.command, &ctx)
+}

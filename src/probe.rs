@@ -1,0 +1,529 @@
+//! A small MCP client over HTTP: enough to prove a server answers MCP (initialize, tools/list,
+//! tools/call) on streamable HTTP and on the older SSE transport. `mcpctl` uses it as its
+//! readiness probe and for `status`; the end-to-end tests use it as their client.
+//!
+//! It talks to 127.0.0.1 but sends `Host: localhost:PORT`, the Host a client pasting the printed
+//! endpoint would send, so DNS-rebinding protection sees what real clients send.
+
+use std::io::{BufRead, BufReader, Read};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::config::TransportSetting;
+
+pub const PROTOCOL_VERSION: &str = "2025-06-18";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    StreamableHttp,
+    Sse,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "streamable-http",
+            Transport::Sse => "sse",
+        }
+    }
+}
+
+/// Why a probe failed, in terms a diagnosis can use.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeError {
+    /// Nothing listens on the host port.
+    Refused,
+    /// Something accepted the connection and closed it without an HTTP answer (docker's proxy does
+    /// this when nothing listens inside the container).
+    Closed(String),
+    Timeout,
+    /// An HTTP answer that is not success.
+    Status { code: u16, body: String },
+    /// An HTTP 2xx that is not an MCP answer.
+    NotMcp(String),
+    /// A JSON-RPC error answer.
+    Rpc { code: i64, message: String },
+    Other(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Refused => write!(f, "connection refused"),
+            ProbeError::Closed(s) => write!(f, "connection closed without an answer ({s})"),
+            ProbeError::Timeout => write!(f, "no answer before the timeout"),
+            ProbeError::Status { code, body } => {
+                let body = body.trim();
+                if body.is_empty() {
+                    write!(f, "HTTP {code}")
+                } else {
+                    write!(f, "HTTP {code}: {}", first_chars(body, 200))
+                }
+            }
+            ProbeError::NotMcp(s) => write!(f, "not an MCP answer: {s}"),
+            ProbeError::Rpc { code, message } => write!(f, "JSON-RPC error {code}: {message}"),
+            ProbeError::Other(s) => f.write_str(s),
+        }
+    }
+}
+impl std::error::Error for ProbeError {}
+
+fn first_chars(s: &str, n: usize) -> String {
+    let one_line = s.replace(['\n', '\r'], " ");
+    if one_line.chars().count() > n {
+        format!("{}…", one_line.chars().take(n).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+fn from_ureq(e: ureq::Error) -> ProbeError {
+    match e {
+        ureq::Error::Timeout(_) => ProbeError::Timeout,
+        ureq::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => ProbeError::Refused,
+            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => ProbeError::Timeout,
+            std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::ConnectionAborted => ProbeError::Closed(io.to_string()),
+            _ => ProbeError::Other(io.to_string()),
+        },
+        ureq::Error::ConnectionFailed => ProbeError::Refused,
+        ureq::Error::Protocol(p) => ProbeError::Closed(p.to_string()),
+        ureq::Error::StatusCode(code) => ProbeError::Status { code, body: String::new() },
+        other => ProbeError::Other(other.to_string()),
+    }
+}
+
+/// What the server said about itself in `initialize`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ServerInfo {
+    pub name: String,
+    pub version: String,
+    pub protocol_version: String,
+}
+
+/// One successful probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    pub transport: Transport,
+    pub url: String,
+    pub server: ServerInfo,
+    pub tools: Vec<String>,
+    #[serde(serialize_with = "ser_ms")]
+    pub latency: Duration,
+}
+
+fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+}
+
+/// Where the server is: host port and the path of the MCP endpoint (/mcp, or /sse for SSE).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub port: u16,
+    pub path: String,
+    pub transport: TransportSetting,
+    /// Host header to send; `localhost:PORT` unless set.
+    pub host: Option<String>,
+}
+
+impl Target {
+    pub fn new(port: u16, path: &str, transport: TransportSetting) -> Target {
+        Target { port, path: path.to_string(), transport, host: None }
+    }
+
+    pub fn host_header(&self) -> String {
+        self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+}
+
+/// A connected MCP session.
+pub struct Client {
+    agent: ureq::Agent,
+    target: Target,
+    transport: Transport,
+    /// streamable HTTP: the URL POSTed to, and the session id the server gave.
+    post_url: String,
+    session_id: Option<String>,
+    /// SSE: the open event stream that carries the answers.
+    stream: Option<BufReader<Box<dyn Read + Send>>>,
+    next_id: i64,
+    pub server: ServerInfo,
+}
+
+fn agent(timeout: Duration) -> ureq::Agent {
+    let cfg = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .max_idle_connections(0)
+        .build();
+    cfg.into()
+}
+
+fn init_params() -> Value {
+    json!({
+        "protocolVersion": PROTOCOL_VERSION,
+        "capabilities": {},
+        "clientInfo": {"name": "mcpctl", "version": env!("CARGO_PKG_VERSION")}
+    })
+}
+
+impl Client {
+    /// Connect and initialize. `Auto` tries streamable HTTP at the path, then SSE at /sse.
+    pub fn connect(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        match target.transport {
+            TransportSetting::StreamableHttp => Client::connect_streamable(target, timeout),
+            TransportSetting::Sse => Client::connect_sse(target, timeout),
+            TransportSetting::Auto => match Client::connect_streamable(target, timeout) {
+                Err(ProbeError::Status { code: 404 | 405 | 406, .. }) | Err(ProbeError::NotMcp(_)) => {
+                    let mut sse = target.clone();
+                    if sse.path == "/mcp" {
+                        sse.path = "/sse".into();
+                    }
+                    Client::connect_sse(&sse, timeout).map_err(|e| match e {
+                        // Neither: report what the streamable endpoint said, it is the default.
+                        ProbeError::Status { .. } | ProbeError::NotMcp(_) => e,
+                        other => other,
+                    })
+                }
+                other => other,
+            },
+        }
+    }
+
+    fn connect_streamable(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        let mut c = Client {
+            agent: agent(timeout),
+            target: target.clone(),
+            transport: Transport::StreamableHttp,
+            post_url: target.url(&target.path),
+            session_id: None,
+            stream: None,
+            next_id: 1,
+            server: ServerInfo::default(),
+        };
+        c.initialize()?;
+        Ok(c)
+    }
+
+    fn connect_sse(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        let agent = agent(timeout);
+        let resp = agent
+            .get(target.url(&target.path))
+            .header("Host", target.host_header())
+            .header("Accept", "text/event-stream")
+            .call()
+            .map_err(from_ureq)?;
+        let code = resp.status().as_u16();
+        if code != 200 {
+            let body = resp.into_body().read_to_string().unwrap_or_default();
+            return Err(ProbeError::Status { code, body });
+        }
+        let ctype = content_type(&resp);
+        if !ctype.starts_with("text/event-stream") {
+            return Err(ProbeError::NotMcp(format!("GET {} answered {ctype}, not an event stream", target.path)));
+        }
+        let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+        let mut stream = BufReader::new(reader);
+        let endpoint = loop {
+            match next_event(&mut stream)? {
+                Some((ev, data)) if ev == "endpoint" => break data,
+                Some(_) => continue,
+                None => return Err(ProbeError::NotMcp("event stream ended before the endpoint event".into())),
+            }
+        };
+        let post_url = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
+            // Absolute: keep its path, but talk to the port we know.
+            let path = endpoint.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+            target.url(&path)
+        } else {
+            target.url(&endpoint)
+        };
+        let mut c = Client {
+            agent,
+            target: target.clone(),
+            transport: Transport::Sse,
+            post_url,
+            session_id: None,
+            stream: Some(stream),
+            next_id: 1,
+            server: ServerInfo::default(),
+        };
+        c.initialize()?;
+        Ok(c)
+    }
+
+    pub fn transport(&self) -> Transport {
+        self.transport
+    }
+
+    pub fn url(&self) -> String {
+        self.target.url(&self.target.path).replacen("127.0.0.1", "localhost", 1)
+    }
+
+    fn initialize(&mut self) -> Result<(), ProbeError> {
+        let r = self.request("initialize", init_params())?;
+        let info = r.get("serverInfo").cloned().unwrap_or(Value::Null);
+        self.server = ServerInfo {
+            name: info.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            version: info.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
+            protocol_version: r.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
+        };
+        if self.server.protocol_version.is_empty() {
+            return Err(ProbeError::NotMcp("initialize answer has no protocolVersion".into()));
+        }
+        self.notify("notifications/initialized", json!({}))
+    }
+
+    fn post(&self, body: &Value) -> Result<ureq::http::Response<ureq::Body>, ProbeError> {
+        let mut req = self
+            .agent
+            .post(&self.post_url)
+            .header("Host", self.target.host_header())
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream");
+        if let Some(s) = &self.session_id {
+            req = req.header("Mcp-Session-Id", s);
+        }
+        if !self.server.protocol_version.is_empty() {
+            req = req.header("MCP-Protocol-Version", &self.server.protocol_version);
+        }
+        req.send(body.to_string()).map_err(from_ureq)
+    }
+
+    pub fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
+        let body = json!({"jsonrpc": "2.0", "method": method, "params": params});
+        let resp = self.post(&body)?;
+        let code = resp.status().as_u16();
+        if !(200..300).contains(&code) {
+            let body = resp.into_body().read_to_string().unwrap_or_default();
+            return Err(ProbeError::Status { code, body });
+        }
+        Ok(())
+    }
+
+    /// Send a request and return its `result`.
+    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, ProbeError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let resp = self.post(&body)?;
+        let code = resp.status().as_u16();
+        if !(200..300).contains(&code) {
+            let body = resp.into_body().read_to_string().unwrap_or_default();
+            return Err(ProbeError::Status { code, body });
+        }
+        let answer = match self.transport {
+            Transport::Sse => {
+                // The POST is only acknowledged (202); the answer comes on the event stream.
+                let stream = self.stream.as_mut().ok_or_else(|| ProbeError::Other("no event stream".into()))?;
+                read_answer_from_stream(stream, id)?
+            }
+            Transport::StreamableHttp => {
+                if let Some(s) = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+                    self.session_id = Some(s.to_string());
+                }
+                let ctype = content_type(&resp);
+                if ctype.starts_with("text/event-stream") {
+                    let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
+                    read_answer_from_stream(&mut BufReader::new(reader), id)?
+                } else if ctype.starts_with("application/json") {
+                    let text = resp.into_body().read_to_string().map_err(from_ureq)?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| ProbeError::NotMcp(format!("bad JSON ({e}): {}", first_chars(&text, 100))))?
+                } else {
+                    let text = resp.into_body().read_to_string().unwrap_or_default();
+                    return Err(ProbeError::NotMcp(format!(
+                        "answered {} with '{}'",
+                        if ctype.is_empty() { "no content type" } else { &ctype },
+                        first_chars(&text, 100)
+                    )));
+                }
+            }
+        };
+        rpc_result(answer)
+    }
+
+    pub fn list_tools(&mut self) -> Result<Vec<String>, ProbeError> {
+        let r = self.request("tools/list", json!({}))?;
+        Ok(r.get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
+
+    /// Call a tool; returns the text of its content (joined), failing on `isError`.
+    pub fn call_tool(&mut self, name: &str, args: Value) -> Result<String, ProbeError> {
+        let r = self.request("tools/call", json!({"name": name, "arguments": args}))?;
+        let text: Vec<String> = r
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        if r.get("isError").and_then(Value::as_bool) == Some(true) {
+            return Err(ProbeError::Rpc { code: 0, message: text.join("\n") });
+        }
+        Ok(text.join("\n"))
+    }
+
+    /// End the session: the Python SDK keeps one per initialize until the client says so.
+    pub fn close(mut self) {
+        if let (Transport::StreamableHttp, Some(s)) = (self.transport, self.session_id.take()) {
+            // 405 means the server does not support ending sessions; nothing else to do.
+            let _ = self
+                .agent
+                .delete(&self.post_url)
+                .header("Host", self.target.host_header())
+                .header("Mcp-Session-Id", &s)
+                .call();
+        }
+        // SSE: dropping the stream closes the connection, which ends the session.
+    }
+}
+
+fn content_type(resp: &ureq::http::Response<ureq::Body>) -> String {
+    resp.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn rpc_result(answer: Value) -> Result<Value, ProbeError> {
+    if let Some(e) = answer.get("error") {
+        return Err(ProbeError::Rpc {
+            code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
+            message: e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+        });
+    }
+    answer
+        .get("result")
+        .cloned()
+        .ok_or_else(|| ProbeError::NotMcp(format!("no result in {}", first_chars(&answer.to_string(), 100))))
+}
+
+/// Read one server-sent event: (event name, data). None at the end of the stream.
+pub fn next_event(r: &mut impl BufRead) -> Result<Option<(String, String)>, ProbeError> {
+    let mut event = String::new();
+    let mut data: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = r.read_line(&mut line).map_err(|e| from_ureq(ureq::Error::Io(e)))?;
+        if n == 0 {
+            return Ok(if data.is_empty() { None } else { Some((event_or_message(event), data.join("\n"))) });
+        }
+        let l = line.trim_end_matches(['\n', '\r']);
+        if l.is_empty() {
+            if data.is_empty() && event.is_empty() {
+                continue;
+            }
+            return Ok(Some((event_or_message(event), data.join("\n"))));
+        }
+        if l.starts_with(':') {
+            continue; // comment / keep-alive ping
+        }
+        let (field, value) = match l.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (l, ""),
+        };
+        match field {
+            "event" => event = value.to_string(),
+            "data" => data.push(value.to_string()),
+            _ => {}
+        }
+    }
+}
+
+fn event_or_message(e: String) -> String {
+    if e.is_empty() { "message".into() } else { e }
+}
+
+/// Read events until the JSON-RPC answer with `id`; skip notifications and other messages.
+fn read_answer_from_stream(r: &mut impl BufRead, id: i64) -> Result<Value, ProbeError> {
+    loop {
+        match next_event(r)? {
+            None => return Err(ProbeError::Closed("event stream ended before the answer".into())),
+            Some((ev, data)) if ev == "message" => {
+                let v: Value = match serde_json::from_str(&data) {
+                    Ok(v) => v,
+                    Err(_) => continue,
+                };
+                if v.get("id").and_then(Value::as_i64) == Some(id) {
+                    return Ok(v);
+                }
+            }
+            Some(_) => continue,
+        }
+    }
+}
+
+/// One readiness/status probe: initialize, list tools, end the session.
+pub fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport, ProbeError> {
+    let t0 = Instant::now();
+    let mut c = Client::connect(target, timeout)?;
+    let tools = c.list_tools()?;
+    let latency = t0.elapsed();
+    let report = ProbeReport {
+        transport: c.transport(),
+        url: c.url(),
+        server: c.server.clone(),
+        tools,
+        latency,
+    };
+    c.close();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_events_are_parsed_with_comments_and_multiline_data() {
+        let text = ": ping\n\nevent: endpoint\ndata: /messages/?session_id=ab\n\n\
+                    event: message\ndata: {\"a\":\ndata: 1}\n\ndata: tail";
+        let mut r = BufReader::new(text.as_bytes());
+        assert_eq!(next_event(&mut r).unwrap(), Some(("endpoint".into(), "/messages/?session_id=ab".into())));
+        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "{\"a\":\n1}".into())));
+        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "tail".into())));
+        assert_eq!(next_event(&mut r).unwrap(), None);
+    }
+
+    #[test]
+    fn answer_is_found_by_id_past_notifications() {
+        let text = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\r\n\r\n\
+                    event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"ok\":true}}\r\n\r\n";
+        let v = read_answer_from_stream(&mut BufReader::new(text.as_bytes()), 7).unwrap();
+        assert_eq!(rpc_result(v).unwrap(), json!({"ok": true}));
+    }
+
+    #[test]
+    fn rpc_errors_surface() {
+        let e = rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}})).unwrap_err();
+        assert_eq!(e, ProbeError::Rpc { code: -32601, message: "nope".into() });
+    }
+
+    #[test]
+    fn refused_when_nothing_listens() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        drop(l);
+        let t = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+        let e = probe(&t, Duration::from_secs(2)).unwrap_err();
+        assert_eq!(e, ProbeError::Refused);
+    }
+}

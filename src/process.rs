@@ -1,0 +1,365 @@
+//! The one place that runs child processes.
+//!
+//! Modelled on cargo-util's ProcessBuilder/ProcessError: a command is an argv vector (never a shell
+//! string), its Display is the shell-quoted line, and a failure carries the status, stdout and
+//! stderr. Every engine call goes through `Cmd::start`, which prints the line under `-v` and
+//! registers the child so Ctrl-C can kill it.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::Interrupted;
+
+static VERBOSE: AtomicBool = AtomicBool::new(false);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static CURRENT: Mutex<Option<Arc<duct::Handle>>> = Mutex::new(None);
+
+pub fn set_verbose(on: bool) {
+    VERBOSE.store(on, Ordering::Relaxed);
+}
+
+pub fn verbose() -> bool {
+    VERBOSE.load(Ordering::Relaxed)
+}
+
+/// Install the SIGINT handler: remember the interrupt and kill the running child, so the flow
+/// returns `Interrupted` from whatever it was waiting on.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        if let Some(h) = CURRENT.lock().ok().and_then(|g| g.clone()) {
+            let _ = h.kill();
+        }
+        kill_current_reader();
+    });
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Fail with `Interrupted` if Ctrl-C was pressed; loops that wait call this between steps.
+pub fn check_interrupt() -> anyhow::Result<()> {
+    if interrupted() {
+        Err(anyhow::Error::new(Interrupted))
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Cmd {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Exit code; `None` when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// A command that could not be run or exited non-zero.
+#[derive(Debug)]
+pub struct ProcessError {
+    pub cmd: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// Set when the program could not be started at all.
+    pub spawn_error: Option<String>,
+}
+
+impl ProcessError {
+    /// The engine's own words: the last non-empty stderr line (engines put the reason last).
+    pub fn reason(&self) -> String {
+        if let Some(e) = &self.spawn_error {
+            return e.clone();
+        }
+        let text = if self.stderr.trim().is_empty() { &self.stdout } else { &self.stderr };
+        text.lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("no output")
+            .to_string()
+    }
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.spawn_error, self.code) {
+            (Some(e), _) => write!(f, "could not run `{}`: {e}", self.cmd),
+            (None, Some(c)) => write!(f, "`{}` exited with {c}: {}", self.cmd, self.reason()),
+            (None, None) => write!(f, "`{}` was killed by a signal", self.cmd),
+        }
+    }
+}
+impl std::error::Error for ProcessError {}
+
+impl Cmd {
+    pub fn new(program: impl AsRef<Path>) -> Cmd {
+        Cmd { program: program.as_ref().to_path_buf(), args: Vec::new(), env: Vec::new(), dir: None }
+    }
+
+    pub fn arg(mut self, a: impl Into<OsString>) -> Cmd {
+        self.args.push(a.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn dir(mut self, d: impl AsRef<Path>) -> Cmd {
+        self.dir = Some(d.as_ref().to_path_buf());
+        self
+    }
+
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    /// The arguments after the program, as strings (for tests and messages).
+    pub fn argv(&self) -> Vec<String> {
+        self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    fn expression(&self) -> duct::Expression {
+        if verbose() {
+            eprintln!("{}", console::style(format!("$ {self}")).dim());
+        }
+        // An OsStr (not a Path) so a bare name is looked up on PATH.
+        let mut e = duct::cmd(self.program.as_os_str(), &self.args).unchecked();
+        for (k, v) in &self.env {
+            e = e.env(k, v);
+        }
+        if let Some(d) = &self.dir {
+            e = e.dir(d);
+        }
+        e
+    }
+
+    fn error(&self, out: Output, spawn_error: Option<String>) -> ProcessError {
+        ProcessError {
+            cmd: self.to_string(),
+            code: out.code,
+            stdout: out.stdout,
+            stderr: out.stderr,
+            spawn_error,
+        }
+    }
+
+    fn spawn_error(&self, e: std::io::Error) -> anyhow::Error {
+        let msg = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("{} not found", self.program.display())
+        } else {
+            e.to_string()
+        };
+        anyhow::Error::new(self.error(Output::default(), Some(msg)))
+    }
+
+    /// Run to completion with stdout and stderr captured. A non-zero exit is not an error here:
+    /// callers that read the engine's answer (inspect of a missing container) need the output.
+    pub fn output(&self) -> anyhow::Result<Output> {
+        let handle = self
+            .expression()
+            .stdout_capture()
+            .stderr_capture()
+            .stdin_null()
+            .start()
+            .map_err(|e| self.spawn_error(e))?;
+        let out = wait_registered(Arc::new(handle))?;
+        Ok(out)
+    }
+
+    /// Run captured and fail with a `ProcessError` unless it exits 0.
+    pub fn checked(&self) -> anyhow::Result<Output> {
+        let out = self.output()?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(anyhow::Error::new(self.error(out, None)))
+        }
+    }
+
+    /// Run with stderr merged into stdout, handing each line to `on_line` as it arrives (build
+    /// output). Returns the status and the whole output; does not fail on a non-zero exit.
+    pub fn stream_lines(&self, mut on_line: impl FnMut(&str)) -> anyhow::Result<Output> {
+        let reader = self
+            .expression()
+            .stderr_to_stdout()
+            .stdin_null()
+            .reader()
+            .map_err(|e| self.spawn_error(e))?;
+        let reader = Arc::new(reader);
+        // The reader handle is what Ctrl-C must kill; keep a second reference for reading.
+        let mut all = String::new();
+        {
+            let guard = ReaderGuard::register(reader.clone());
+            let mut buf = BufReader::new(&*reader);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                match buf.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let s = String::from_utf8_lossy(&line);
+                        let s = s.trim_end_matches(['\n', '\r']);
+                        on_line(s);
+                        all.push_str(s);
+                        all.push('\n');
+                    }
+                    Err(_) => break,
+                }
+            }
+            drop(guard);
+        }
+        check_interrupt()?;
+        let status = reader.try_wait().ok().flatten().map(|o| o.status.code()).unwrap_or(None);
+        Ok(Output { code: status, stdout: all, stderr: String::new() })
+    }
+
+    /// Run with the terminal attached (logs -f). Returns the exit code.
+    pub fn interactive(&self) -> anyhow::Result<Option<i32>> {
+        let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
+        let out = wait_registered(Arc::new(handle))?;
+        Ok(out.code)
+    }
+}
+
+/// Wait for a started child while Ctrl-C can reach it.
+fn wait_registered(handle: Arc<duct::Handle>) -> anyhow::Result<Output> {
+    *CURRENT.lock().unwrap() = Some(handle.clone());
+    let res = handle.wait();
+    *CURRENT.lock().unwrap() = None;
+    check_interrupt()?;
+    let out = res?;
+    Ok(Output {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// duct's ReaderHandle is not a Handle; Ctrl-C kills it through this slot instead.
+static CURRENT_READER: Mutex<Option<Arc<duct::ReaderHandle>>> = Mutex::new(None);
+
+struct ReaderGuard;
+
+impl ReaderGuard {
+    fn register(r: Arc<duct::ReaderHandle>) -> ReaderGuard {
+        *CURRENT_READER.lock().unwrap() = Some(r);
+        ReaderGuard
+    }
+}
+
+impl Drop for ReaderGuard {
+    fn drop(&mut self) {
+        *CURRENT_READER.lock().unwrap() = None;
+    }
+}
+
+/// Called by the SIGINT handler too (see `install_interrupt_handler`).
+pub fn kill_current_reader() {
+    if let Some(r) = CURRENT_READER.lock().ok().and_then(|g| g.clone()) {
+        let _ = r.kill();
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prog = self.program.file_name().map(|s| s.to_string_lossy()).unwrap_or_default();
+        let prog = if self.program.components().count() > 1 && verbose() {
+            self.program.to_string_lossy()
+        } else {
+            prog
+        };
+        f.write_str(&shell_quote(&prog))?;
+        for a in &self.args {
+            f.write_str(" ")?;
+            f.write_str(&shell_quote(&a.to_string_lossy()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Quote one word for a POSIX shell, leaving plain words bare so the line stays readable.
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,@%+^$".contains(c))
+        && !s.contains('$');
+    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_a_shell_quoted_line() {
+        let c = Cmd::new("/usr/bin/docker")
+            .args(["ps", "-a", "--filter", "name=^x-mcp$", "--format", "{{json .}}"])
+            .arg("it's");
+        assert_eq!(
+            c.to_string(),
+            r"docker ps -a --filter 'name=^x-mcp$' --format '{{json .}}' 'it'\''s'"
+        );
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("127.0.0.1:19000:3001"), "127.0.0.1:19000:3001");
+    }
+
+    #[test]
+    fn captured_output_status_and_error_reason() {
+        let ok = Cmd::new("sh").args(["-c", "echo out; echo err >&2"]).checked().unwrap();
+        assert_eq!(ok.stdout, "out\n");
+        assert_eq!(ok.stderr, "err\n");
+        let err = Cmd::new("sh").args(["-c", "echo first >&2; echo 'the reason' >&2; exit 3"]).checked();
+        let err = err.unwrap_err();
+        let pe = err.downcast_ref::<ProcessError>().unwrap();
+        assert_eq!(pe.code, Some(3));
+        assert_eq!(pe.reason(), "the reason");
+        assert!(err.to_string().contains("exited with 3: the reason"), "{err}");
+    }
+
+    #[test]
+    fn missing_program_is_a_clear_error() {
+        let err = Cmd::new("/nonexistent/dockr").arg("ps").output().unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/dockr not found"), "{err}");
+    }
+
+    #[test]
+    fn stream_lines_merges_stderr_and_keeps_status() {
+        let mut seen = Vec::new();
+        let out = Cmd::new("sh")
+            .args(["-c", "echo a; echo b >&2; exit 4"])
+            .stream_lines(|l| seen.push(l.to_string()))
+            .unwrap();
+        assert_eq!(seen, ["a", "b"]);
+        assert_eq!(out.code, Some(4));
+    }
+}

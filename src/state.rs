@@ -1,0 +1,146 @@
+//! The state file, `~/.config/<package>/docker.json`: the seed script's `{"port": N}`, read and
+//! written compatibly so a user who switches from `scripts/docker.py` keeps their port. Keys other
+//! than `port` (the seed's or ours) are kept as they were.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    pub port: Option<u16>,
+    /// Every other key, kept verbatim.
+    pub rest: Map<String, Value>,
+}
+
+/// What loading found: the state, and a warning when the file was there but unusable.
+#[derive(Debug)]
+pub struct Loaded {
+    pub state: State,
+    pub warning: Option<String>,
+}
+
+pub fn load(path: &Path) -> Loaded {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Loaded { state: State::default(), warning: None };
+        }
+        Err(e) => return corrupt(path, &format!("cannot read it: {e}")),
+    };
+    let value: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => return corrupt(path, &format!("not JSON ({e})")),
+    };
+    let Value::Object(mut map) = value else {
+        return corrupt(path, "not a JSON object");
+    };
+    let port = match map.remove("port") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(p) if (1..=65535).contains(&p) => Some(p as u16),
+            _ => {
+                return corrupt(path, &format!("port {n} is not a port number"));
+            }
+        },
+        Some(other) => return corrupt(path, &format!("port {other} is not a number")),
+    };
+    Loaded { state: State { port, rest: map }, warning: None }
+}
+
+fn corrupt(path: &Path, why: &str) -> Loaded {
+    Loaded {
+        state: State::default(),
+        warning: Some(format!(
+            "state file {} is unusable ({why}): ignoring it; it is rewritten at the next start",
+            path.display()
+        )),
+    }
+}
+
+/// Write atomically (temp file + rename) so a crash never leaves half a file.
+pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let mut map = Map::new();
+    if let Some(p) = state.port {
+        map.insert("port".into(), Value::from(p));
+    }
+    for (k, v) in &state.rest {
+        map.insert(k.clone(), v.clone());
+    }
+    let text = serde_json::to_string_pretty(&Value::Object(map))? + "\n";
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|s| s.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_other_keys() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("cfg/pkg/docker.json");
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, r#"{"port": 19003, "note": "from the seed"}"#).unwrap();
+        let l = load(&p);
+        assert!(l.warning.is_none());
+        assert_eq!(l.state.port, Some(19003));
+        let mut s = l.state;
+        s.port = Some(19004);
+        save(&p, &s).unwrap();
+        let again = load(&p).state;
+        assert_eq!(again.port, Some(19004));
+        assert_eq!(again.rest.get("note").unwrap(), "from the seed");
+    }
+
+    #[test]
+    fn seed_format_is_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("docker.json");
+        // Exactly what the seed's save_state writes.
+        std::fs::write(&p, "{\n  \"port\": 19000\n}").unwrap();
+        assert_eq!(load(&p).state.port, Some(19000));
+    }
+
+    #[test]
+    fn missing_file_is_empty_without_warning() {
+        let l = load(Path::new("/nonexistent/docker.json"));
+        assert_eq!(l.state, State::default());
+        assert!(l.warning.is_none());
+    }
+
+    #[test]
+    fn corruption_warns_and_falls_back() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("docker.json");
+        for bad in ["{not json", "[1,2]", r#"{"port": "abc"}"#, r#"{"port": 70000}"#, ""] {
+            std::fs::write(&p, bad).unwrap();
+            let l = load(&p);
+            assert_eq!(l.state.port, None, "{bad}");
+            let w = l.warning.expect(bad);
+            assert!(w.contains("is unusable") && w.contains("rewritten"), "{w}");
+        }
+        // Rewriting repairs it.
+        save(&p, &State { port: Some(19001), ..Default::default() }).unwrap();
+        assert_eq!(load(&p).state.port, Some(19001));
+    }
+
+    #[test]
+    fn unreadable_file_warns() {
+        let d = tempfile::tempdir().unwrap();
+        // A directory where the file should be cannot be read as a file.
+        let p = d.path().join("docker.json");
+        std::fs::create_dir(&p).unwrap();
+        let l = load(&p);
+        assert!(l.warning.unwrap().contains("cannot read it"));
+    }
+}
