@@ -353,9 +353,12 @@ pub fn resolve(
              starting with a letter or digit (set --name or name in [tool.mcpctl])"
         )));
     }
-    let package = match &f.package {
-        Some(p) => p.clone(),
-        None => package_name(&name),
+    // The Python package (data directories, state dir) comes from the project, not from a
+    // renamed container: `--name` must not move where the server keeps its data.
+    let package = match (&f.package, &files.project_name) {
+        (Some(p), _) => p.clone(),
+        (None, Some(project)) => package_name(project),
+        (None, None) => package_name(&name),
     };
     let container = f.container.clone().unwrap_or_else(|| format!("{name}-mcp"));
     if !valid_object_name(&container) {
@@ -479,7 +482,14 @@ pub fn resolve(
 
     Ok(Settings {
         project_dir: project_dir.to_path_buf(),
-        state_file: home.join(".config").join(&package).join("docker.json"),
+        // The seed's path; a second instance of the same package under another name gets its own.
+        state_file: home.join(".config").join(&package).join(
+            if files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == name) {
+                "docker.json".to_string()
+            } else {
+                format!("docker-{name}.json")
+            },
+        ),
         name,
         package,
         container,
@@ -562,6 +572,10 @@ mod tests {
         };
         let s = resolve_with(py, &o).unwrap();
         assert_eq!((s.name.as_str(), s.base_port), ("flag", 21000));
+        // Renaming the container keeps the package's data paths, and gets its own state file.
+        assert_eq!(s.package, "demo");
+        assert_eq!(s.volumes[0].path, "/home/appuser/.demo");
+        assert_eq!(s.state_file, Path::new("/home/u/.config/demo/docker-flag.json"));
         assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "WARNING");
     }
 

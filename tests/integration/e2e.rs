@@ -1,0 +1,439 @@
+//! End to end on real engines: mcpctl builds and runs the fixture MCP servers on docker AND podman,
+//! and a real MCP client (mcpctl's own probe) talks to them.
+//!
+//! With MCPCTL_E2E=required (CI sets it) an engine that cannot be reached fails these tests;
+//! without it they skip with one loud line. Each test has its own project name, HOME and port
+//! range, so they run in parallel, and a guard removes its containers and volumes even when the
+//! test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mcpctl::config::TransportSetting;
+use mcpctl::probe::{Client, Target};
+use serde_json::{Value, json};
+
+const BASE_IMAGE: &str = "mcpctl-python:bookworm";
+const UV_IMAGE: &str = "mcpctl-uv:local";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Can this engine run the tests? Fails (required) or skips loudly (local) when not.
+fn engine_available(engine: &str) -> bool {
+    let required = std::env::var("MCPCTL_E2E").as_deref() == Ok("required");
+    let info = Command::new(engine).arg("info").output();
+    let answers = matches!(&info, Ok(o) if o.status.success());
+    let base = answers
+        && Command::new(engine)
+            .args(["image", "inspect", BASE_IMAGE])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let locked = root().join("fixtures/echo-server/uv.lock").is_file();
+    let why = if !answers {
+        format!("`{engine} info` fails: the engine is not installed or not running")
+    } else if !base {
+        format!("{engine} has no {BASE_IMAGE} image")
+    } else if !locked {
+        "fixtures/echo-server/uv.lock is missing".to_string()
+    } else {
+        return true;
+    };
+    let msg = format!("{why}; run scripts/engines-up.sh (or `make engines`)");
+    if required {
+        panic!("MCPCTL_E2E=required: {msg}");
+    }
+    eprintln!("\n!!!!! SKIPPING end-to-end test on {engine}: {msg} !!!!!\n");
+    false
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&src, &dst);
+            }
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl Out {
+    fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.took, self.stdout, self.stderr)
+    }
+}
+
+/// A fixture copied into a temp dir and managed by mcpctl under a unique name.
+struct Project {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+    engine: &'static str,
+    name: String,
+    base_port: u16,
+    extra: Vec<String>,
+}
+
+impl Project {
+    fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&root().join("fixtures").join(fixture), dir.path());
+        let p = Project {
+            dir,
+            home: tempfile::tempdir().unwrap(),
+            engine,
+            name: format!("e2e-{name}-{engine}"),
+            base_port,
+            extra: Vec::new(),
+        };
+        p.cleanup();
+        p
+    }
+
+    fn container(&self) -> String {
+        format!("{}-mcp", self.name)
+    }
+
+    fn volumes(&self) -> Vec<String> {
+        ["data", "config", "logs"].iter().map(|v| format!("{}_{v}", self.container())).collect()
+    }
+
+    fn mcpctl(&self, args: &[&str]) -> Out {
+        let t0 = Instant::now();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MCPCTL_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(["--engine", self.engine, "--name", &self.name])
+            .args(["--base-port", &self.base_port.to_string()])
+            .args(["--build-arg", &format!("PYTHON_IMAGE={BASE_IMAGE}")])
+            .args(["--build-arg", &format!("UV_IMAGE={UV_IMAGE}")])
+            .args(["--ready-timeout", "90"])
+            .args(&self.extra)
+            .args(args);
+        let o = cmd.output().unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            took: t0.elapsed(),
+        }
+    }
+
+    fn ok(&self, args: &[&str]) -> Out {
+        let o = self.mcpctl(args);
+        assert_eq!(o.code, 0, "mcpctl {args:?} on {}: {o:?}", self.engine);
+        o
+    }
+
+    fn state_port(&self) -> u16 {
+        // Renamed with --name, the fixture's package keeps its own state file per instance.
+        let cfg = self.home.path().join(".config");
+        let pkg = std::fs::read_dir(&cfg).unwrap().next().unwrap().unwrap().path();
+        let f = pkg.join(format!("docker-{}.json", self.name));
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        v["port"].as_u64().unwrap() as u16
+    }
+
+    fn client(&self, transport: TransportSetting) -> Client {
+        let path = if transport == TransportSetting::Sse { "/sse" } else { "/mcp" };
+        Client::connect(&Target::new(self.state_port(), path, transport), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
+    }
+
+    fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new(self.engine).args(args).output().unwrap()
+    }
+
+    fn inspect(&self) -> Option<Value> {
+        let o = self.engine_cmd(&["container", "inspect", &self.container()]);
+        if !o.status.success() {
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        Some(v[0].clone())
+    }
+
+    fn volume_exists(&self, v: &str) -> bool {
+        self.engine_cmd(&["volume", "inspect", v]).status.success()
+    }
+
+    fn cleanup(&self) {
+        let _ = self.engine_cmd(&["rm", "-f", &self.container()]);
+        for v in self.volumes() {
+            let _ = self.engine_cmd(&["volume", "rm", "-f", &v]);
+        }
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+fn tools(c: &mut Client) -> Vec<String> {
+    let mut t = c.list_tools().unwrap();
+    t.sort();
+    t
+}
+
+fn append(c: &mut Client, text: &str) -> u64 {
+    let out = c.call_tool("append_note", json!({"text": text})).unwrap();
+    out.trim().parse().unwrap_or_else(|_| panic!("append_note answered {out:?}"))
+}
+
+fn timed(label: &str, engine: &str, f: impl FnOnce()) {
+    let t0 = Instant::now();
+    f();
+    let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
+    eprint!("{line}");
+    let times = root().join("target/e2e-times.txt");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(times)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+// ---- the scenarios, each run on both engines ----------------------------------------------------
+
+/// start → status/logs → data → update (new tool, same port, data kept) → restart → stop → start.
+fn lifecycle(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "life", base);
+    let start = p.ok(&["start"]);
+    assert!(start.stdout.contains("MCP server is running!"), "{start:?}");
+    let port = p.state_port();
+    assert!(start.stdout.contains(&format!("http://localhost:{port}/mcp")), "{start:?}");
+    assert!(start.stdout.contains(&format!("claude mcp add {} --transport http http://localhost:{port}/mcp", p.name)));
+
+    // A real MCP client: initialize and tools/list.
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(c.server.name, "echo-server");
+    assert_eq!(tools(&mut c), ["append_note", "echo"]);
+    assert_eq!(c.call_tool("echo", json!({"text": "hi there"})).unwrap(), "hi there");
+    let n0 = append(&mut c, "before update");
+    c.close();
+
+    // status and status --json agree with the engine.
+    let st = p.ok(&["status", "--json"]);
+    let v: Value = serde_json::from_str(st.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {st:?}"));
+    let ins = p.inspect().expect("container exists");
+    assert_eq!(v["state"], "running");
+    assert_eq!(ins["State"]["Running"], true);
+    assert_eq!(v["status"], ins["State"]["Status"]);
+    assert_eq!(v["port"], port);
+    assert_eq!(v["mcp"]["ok"], true, "{st:?}");
+    assert_eq!(v["mcp"]["tools"], 2);
+    let human = p.ok(&["status"]);
+    assert!(human.stdout.contains("Status: running"), "{human:?}");
+    assert!(human.stdout.contains(&format!("Port: {port}")), "{human:?}");
+
+    let logs = p.ok(&["logs", "--no-follow"]);
+    assert!(logs.all().contains("Uvicorn running on http://0.0.0.0:3001"), "{logs:?}");
+    let tail = p.ok(&["logs", "--no-follow", "--tail", "1"]);
+    assert!(tail.all().trim().lines().count() <= 2, "{tail:?}");
+
+    // Change the code: a new tool appears after update, on the same port, with the data kept.
+    let server_py = p.dir.path().join("echo_server/server.py");
+    let code = std::fs::read_to_string(&server_py).unwrap();
+    let code = code.replacen(
+        "@mcp_server.tool()\ndef echo(",
+        "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
+        1,
+    );
+    assert!(code.contains("def shout("), "fixture changed shape: cannot add a tool");
+    std::fs::write(&server_py, code).unwrap();
+    let up = p.ok(&["update"]);
+    assert!(up.stdout.contains("MCP server updated"), "{up:?}");
+    assert_eq!(p.state_port(), port);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    assert_eq!(c.call_tool("shout", json!({"text": "loud"})).unwrap(), "LOUD");
+    assert_eq!(append(&mut c, "after update"), n0 + 1);
+    c.close();
+
+    // restart: same port, data kept.
+    p.ok(&["restart"]);
+    assert_eq!(p.state_port(), port);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(append(&mut c, "after restart"), n0 + 2);
+    c.close();
+
+    // stop: container gone, volumes kept, port remembered.
+    let stop = p.ok(&["stop"]);
+    assert!(stop.stdout.contains("Container stopped"), "{stop:?}");
+    assert!(p.inspect().is_none(), "container still exists after stop");
+    for v in p.volumes() {
+        assert!(p.volume_exists(&v), "volume {v} was removed by stop");
+    }
+    assert_eq!(p.state_port(), port);
+    let st = p.ok(&["status", "--json"]);
+    assert!(st.stdout.contains("\"state\":\"not-deployed\""), "{st:?}");
+    let again = p.ok(&["stop"]);
+    assert!(again.stdout.contains("Not deployed"), "{again:?}");
+
+    // start again: same port, data still there.
+    p.ok(&["start"]);
+    assert_eq!(p.state_port(), port);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(append(&mut c, "after stop and start"), n0 + 3);
+    c.close();
+}
+
+/// Two projects from the same base port: different ports, both answer.
+fn two_projects(engine: &'static str, base: u16) {
+    let a = Project::new("echo-server", engine, "twin-a", base);
+    let b = Project::new("echo-server", engine, "twin-b", base);
+    a.ok(&["start"]);
+    b.ok(&["start"]);
+    let (pa, pb) = (a.state_port(), b.state_port());
+    assert_ne!(pa, pb);
+    for p in [&a, &b] {
+        let mut c = p.client(TransportSetting::StreamableHttp);
+        assert_eq!(c.server.name, "echo-server");
+        c.close();
+    }
+}
+
+/// The deployment skill's SSE server becomes ready (transport detected) and answers over SSE.
+fn sse(engine: &'static str, base: u16) {
+    let p = Project::new("sse-server", engine, "sse", base);
+    let start = p.ok(&["start"]);
+    assert!(start.stdout.contains("over sse"), "{start:?}");
+    let mut c = p.client(TransportSetting::Sse);
+    let t = tools(&mut c);
+    assert!(t.contains(&"echo".to_string()), "{t:?}");
+    assert_eq!(c.call_tool("echo", json!({"text": "over sse"})).unwrap(), "over sse");
+}
+
+/// A server bound to 127.0.0.1 inside the container is diagnosed, well before the deadline.
+fn broken_bind(engine: &'static str, base: u16) {
+    let p = Project::new("broken-bind", engine, "bind", base);
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.all().contains("listens on 127.0.0.1 inside the container"), "{o:?}");
+    assert!(o.all().contains("--host 0.0.0.0"), "{o:?}");
+    assert!(o.took < Duration::from_secs(60), "diagnosis took {:?}", o.took);
+}
+
+/// A server that exits at once: its exit code and log lines, long before the deadline.
+fn crash(engine: &'static str, base: u16) {
+    let mut p = Project::new("echo-server", engine, "crash", base);
+    p.extra = vec!["-e".into(), "ECHO_SERVER_CRASH=1".into()];
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let all = o.all();
+    assert!(all.contains("code 3"), "{o:?}");
+    assert!(all.contains("ECHO_SERVER_CRASH is set"), "log lines missing: {o:?}");
+    assert!(o.took < Duration::from_secs(60), "took {:?}", o.took);
+}
+
+/// DNS-rebinding protection with a wrong allowed host: 421 diagnosed with the fix; the fix works.
+fn rebinding(engine: &'static str, base: u16) {
+    let mut p = Project::new("echo-server", engine, "rebind", base);
+    p.extra = ["-e", "MCP_DNS_REBINDING_PROTECTION=true", "-e", "MCP_ALLOWED_HOSTS=wrong.example:1"]
+        .map(String::from)
+        .to_vec();
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let port = p.state_port();
+    let fix = format!("MCP_ALLOWED_HOSTS=localhost:{port},127.0.0.1:{port}");
+    assert!(o.all().contains("421"), "{o:?}");
+    assert!(o.all().contains(&fix), "{o:?}");
+    p.extra = vec!["-e".into(), "MCP_DNS_REBINDING_PROTECTION=true".into(), "-e".into(), fix];
+    let o = p.mcpctl(&["restart"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(c.server.name, "echo-server");
+    c.close();
+}
+
+/// A broken build during update leaves the running server answering; a same-named container
+/// mcpctl did not create is never touched.
+fn broken_update_and_foreign(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "guard", base);
+    p.ok(&["start"]);
+    let df = p.dir.path().join("Dockerfile");
+    let text = std::fs::read_to_string(&df).unwrap();
+    std::fs::write(&df, text.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1)).unwrap();
+    let o = p.mcpctl(&["update"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.all().contains("Failed to build image"), "{o:?}");
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(c.server.name, "echo-server", "old server must still answer");
+    c.close();
+    p.ok(&["stop"]);
+
+    // A container with our name that mcpctl did not create.
+    let run = p.engine_cmd(&["run", "-d", "--name", &p.container(), BASE_IMAGE, "sleep", "300"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    for cmd in ["stop", "start", "restart"] {
+        let o = p.mcpctl(&[cmd]);
+        assert_eq!(o.code, 2, "{cmd}: {o:?}");
+        assert!(o.stderr.contains("mcpctl did not create it"), "{cmd}: {o:?}");
+    }
+    let ins = p.inspect().expect("the foreign container must still exist");
+    assert_eq!(ins["State"]["Running"], true, "the foreign container was stopped");
+}
+
+macro_rules! on_both_engines {
+    ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
+        mod docker {
+            $(
+                #[test]
+                fn $scenario() {
+                    if super::engine_available("docker") {
+                        super::timed(stringify!($scenario), "docker", || super::$scenario("docker", $docker_base));
+                    }
+                }
+            )*
+        }
+        mod podman {
+            $(
+                #[test]
+                fn $scenario() {
+                    if super::engine_available("podman") {
+                        super::timed(stringify!($scenario), "podman", || super::$scenario("podman", $podman_base));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+// Port ranges are disjoint per test and engine so everything can run at once.
+on_both_engines! {
+    lifecycle => 23000, 23100;
+    two_projects => 23200, 23300;
+    sse => 23400, 23500;
+    broken_bind => 23600, 23700;
+    crash => 23800, 23900;
+    rebinding => 24000, 24100;
+    broken_update_and_foreign => 24200, 24300;
+}
