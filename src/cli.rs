@@ -71,7 +71,12 @@ pub struct SettingFlags {
     pub container_port: Option<u16>,
 
     /// Host address to publish on [default: 127.0.0.1; 0.0.0.0 opens it to the network]
-    #[arg(long, global = true, env = "MCPCTL_PUBLISH_ADDRESS", value_name = "ADDR")]
+    #[arg(
+        long,
+        global = true,
+        env = "MCPCTL_PUBLISH_ADDRESS",
+        value_name = "ADDR"
+    )]
     pub publish_address: Option<String>,
 
     /// Extra environment for the container (repeatable)
@@ -99,11 +104,21 @@ pub struct SettingFlags {
     pub build_args: Vec<(String, String)>,
 
     /// Seconds to wait for the server to answer MCP [default: 60]
-    #[arg(long, global = true, env = "MCPCTL_READY_TIMEOUT", value_name = "SECONDS")]
+    #[arg(
+        long,
+        global = true,
+        env = "MCPCTL_READY_TIMEOUT",
+        value_name = "SECONDS"
+    )]
     pub ready_timeout: Option<f64>,
 
     /// MCP transport: streamable-http, sse or auto [default: auto]
-    #[arg(long, global = true, env = "MCPCTL_TRANSPORT", value_name = "TRANSPORT")]
+    #[arg(
+        long,
+        global = true,
+        env = "MCPCTL_TRANSPORT",
+        value_name = "TRANSPORT"
+    )]
     pub transport: Option<String>,
 }
 
@@ -161,7 +176,10 @@ impl Command {
     }
 
     pub fn json(&self) -> bool {
-        matches!(self, Command::Status { json: true } | Command::List { json: true })
+        matches!(
+            self,
+            Command::Status { json: true } | Command::List { json: true }
+        )
     }
 }
 

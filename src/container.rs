@@ -45,7 +45,13 @@ pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
     let c = engine::parse_inspect(&out.stdout)?
         .into_iter()
         .find(|c| c.name == s.container)
-        .ok_or_else(|| anyhow!("{} inspect answered for another container than {}", engine.name(), s.container))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "{} inspect answered for another container than {}",
+                engine.name(),
+                s.container
+            )
+        })?;
     if c.project_label() == Some(s.name.as_str()) {
         Ok(Lookup::Ours(c))
     } else {
@@ -55,14 +61,26 @@ pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
 
 /// The one-line error for an engine that failed in a way we do not handle.
 pub fn engine_error(engine: &Engine, stderr: String, code: Option<i32>) -> anyhow::Error {
-    let pe = ProcessError { cmd: engine.name().into(), code, stdout: String::new(), stderr, spawn_error: None };
+    let pe = ProcessError {
+        cmd: engine.name().into(),
+        code,
+        stdout: String::new(),
+        stderr,
+        spawn_error: None,
+    };
     if engine::is_unreachable(&pe.stderr) {
         let fix = match engine.kind {
-            engine::EngineKind::Docker => "start dockerd (systemctl start docker, or scripts/engines-up.sh here)",
+            engine::EngineKind::Docker => {
+                "start dockerd (systemctl start docker, or scripts/engines-up.sh here)"
+            }
             engine::EngineKind::Podman => "check `podman info` and `podman system connection list`",
             engine::EngineKind::Nerdctl => "start containerd (systemctl start containerd)",
         };
-        return anyhow!("{} is not running: {}; {fix} and try again", engine.name(), pe.reason());
+        return anyhow!(
+            "{} is not running: {}; {fix} and try again",
+            engine.name(),
+            pe.reason()
+        );
     }
     anyhow!("{} failed: {}", engine.name(), pe.reason())
 }
@@ -101,10 +119,19 @@ pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
 
 /// Build the image. A spinner on a terminal; the build's own output streamed with -v, and its
 /// last lines shown when it fails.
-pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
+pub fn build(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    opts: &BuildOptions,
+) -> anyhow::Result<Duration> {
     require_dockerfile(s)?;
     let t0 = Instant::now();
-    ui.info(&format!("Building image {} from {}", s.image, s.dockerfile.display()));
+    ui.info(&format!(
+        "Building image {} from {}",
+        s.image,
+        s.dockerfile.display()
+    ));
     let spinner = ui.spinner("Building image...");
     let mut tail: VecDeque<String> = VecDeque::new();
     let verbose = process::verbose();
@@ -125,15 +152,17 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     if !out.success() {
         if !verbose {
             ui.error("Build output (last lines):");
-            for l in tail.iter().filter(|l| !l.trim().is_empty()).skip_while(|_| false) {
-                ui.raw(l);
+            for l in tail.iter().filter(|l| !l.trim().is_empty()) {
+                ui.raw_err(l);
             }
         }
         ui.error(&format!(
             "Failed to build image {} ({} exited with {}): fix the error above and run again",
             s.image,
             engine.name(),
-            out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
+            out.code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "a signal".into())
         ));
         return Err(anyhow::Error::new(Reported));
     }
@@ -145,8 +174,13 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
 /// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
 fn build_step(line: &str) -> Option<String> {
     let l = line.trim_start();
-    let rest = l.strip_prefix("Step ").or_else(|| l.strip_prefix("STEP "))?;
-    let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
+    let rest = l
+        .strip_prefix("Step ")
+        .or_else(|| l.strip_prefix("STEP "))?;
+    let n: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '/')
+        .collect();
     (n.contains('/')).then_some(n)
 }
 
@@ -166,14 +200,32 @@ pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailur
     if out.success() {
         return Ok(out.stdout.trim().to_string());
     }
+    if engine::is_name_taken(&out.stderr) {
+        // Someone else's container took the name between our lookup and our run: leave it be.
+        return Err(RunFailure::Other(usage(format!(
+            "a container named {} appeared while mcpctl was starting one ({}): mcpctl does not \
+             remove it; run `mcpctl status` and try again",
+            s.container,
+            reason(&out.stderr)
+        ))));
+    }
     let _ = force_remove(engine, &s.container);
     if engine::is_port_taken(&out.stderr) {
         return Err(RunFailure::PortTaken(out.stderr));
     }
-    let pe = ProcessError { cmd: String::new(), code: out.code, stdout: out.stdout, stderr: out.stderr, spawn_error: None };
+    let pe = ProcessError {
+        cmd: String::new(),
+        code: out.code,
+        stdout: out.stdout,
+        stderr: out.stderr,
+        spawn_error: None,
+    };
     let reason = pe.reason();
     let low = pe.stderr.to_ascii_lowercase();
-    if low.contains("no such image") || low.contains("unable to find image") || low.contains("image not known") {
+    if low.contains("no such image")
+        || low.contains("unable to find image")
+        || low.contains("image not known")
+    {
         return Err(RunFailure::Other(anyhow!(
             "no image {} to run ({reason}): build it with `mcpctl start` or `mcpctl update`",
             s.image
@@ -182,12 +234,43 @@ pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailur
     if engine::is_unreachable(&pe.stderr) {
         return Err(RunFailure::Other(engine_error(engine, pe.stderr, pe.code)));
     }
-    Err(RunFailure::Other(anyhow!("Failed to start container {}: {reason}", s.container)))
+    Err(RunFailure::Other(anyhow!(
+        "Failed to start container {}: {reason}",
+        s.container
+    )))
+}
+
+fn no_free_port(s: &Settings) -> anyhow::Error {
+    anyhow!(
+        "no free port in {}-{} on {}: all {} are in use; free one, or set another base port \
+         (--base-port or base-port in [tool.mcpctl])",
+        s.base_port,
+        s.base_port as u32 + crate::config::PORT_TRIES as u32 - 1,
+        s.publish_address,
+        crate::config::PORT_TRIES
+    )
+}
+
+pub fn check_some_port_free(s: &Settings, preferred: Option<u16>) -> anyhow::Result<()> {
+    ports::choose(
+        s.publish_address,
+        s.base_port,
+        preferred,
+        &BTreeSet::new(),
+        ports::is_free,
+    )
+    .map(|_| ())
+    .ok_or_else(|| no_free_port(s))
 }
 
 /// Run on the preferred port if free, else the first free one from the base port; when the engine
 /// still finds the port taken (a race, or a bind the probe cannot see), take the next.
-pub fn run_on_free_port(engine: &Engine, s: &Settings, ui: &Ui, preferred: Option<u16>) -> anyhow::Result<u16> {
+pub fn run_on_free_port(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    preferred: Option<u16>,
+) -> anyhow::Result<u16> {
     if s.publish_address.is_unspecified() {
         ui.warning(&format!(
             "publishing on {}: anyone on the network can reach this unauthenticated server",
@@ -196,16 +279,14 @@ pub fn run_on_free_port(engine: &Engine, s: &Settings, ui: &Ui, preferred: Optio
     }
     let mut skip = BTreeSet::new();
     loop {
-        let port = ports::choose(s.publish_address, s.base_port, preferred, &skip, ports::is_free).ok_or_else(|| {
-            anyhow!(
-                "no free port in {}-{} on {}: all {} are in use; free one, or set another base port \
-                 (--base-port or base-port in [tool.mcpctl])",
-                s.base_port,
-                s.base_port as u32 + crate::config::PORT_TRIES as u32 - 1,
-                s.publish_address,
-                crate::config::PORT_TRIES
-            )
-        })?;
+        let port = ports::choose(
+            s.publish_address,
+            s.base_port,
+            preferred,
+            &skip,
+            ports::is_free,
+        )
+        .ok_or_else(|| no_free_port(s))?;
         if let Some(p) = preferred
             && p != port
             && skip.is_empty()
@@ -219,7 +300,9 @@ pub fn run_on_free_port(engine: &Engine, s: &Settings, ui: &Ui, preferred: Optio
                 return Ok(port);
             }
             Err(RunFailure::PortTaken(_)) => {
-                ui.warning(&format!("port {port} was taken when the engine bound it; trying the next one"));
+                ui.warning(&format!(
+                    "port {port} was taken when the engine bound it; trying the next one"
+                ));
                 skip.insert(port);
             }
             Err(RunFailure::Other(e)) => return Err(e),
@@ -230,20 +313,30 @@ pub fn run_on_free_port(engine: &Engine, s: &Settings, ui: &Ui, preferred: Optio
 /// Stop and remove our container. Failure is reported as failure.
 pub fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Result<()> {
     if c.running || c.restarting || c.status == "paused" {
-        let out = engine.cmd(engine.stop_args(&s.container, s.stop_timeout)).output()?;
+        let out = engine
+            .cmd(engine.stop_args(&s.container, s.stop_timeout))
+            .output()?;
         if !out.success() && !engine::is_no_such_container(&out.stderr) {
-            return Err(anyhow!("Failed to stop {}: {}", s.container, reason(&out.stderr)));
+            return Err(anyhow!(
+                "Failed to stop {}: {}",
+                s.container,
+                reason(&out.stderr)
+            ));
         }
     }
     let out = engine.cmd(engine.rm_args(&s.container)).output()?;
     if !out.success() && !engine::is_no_such_container(&out.stderr) {
-        return Err(anyhow!("Failed to remove {}: {}", s.container, reason(&out.stderr)));
+        return Err(anyhow!(
+            "Failed to remove {}: {}",
+            s.container,
+            reason(&out.stderr)
+        ));
     }
     Ok(())
 }
 
 fn reason(stderr: &str) -> String {
-    stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output").to_string()
+    process::last_meaningful_line(stderr)
 }
 
 /// `rm -f`, only for a container we just created ourselves.
@@ -255,7 +348,12 @@ fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
 pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
     match engine.cmd(engine.logs_args(name, false, Some(n))).output() {
         Ok(out) => {
-            let mut lines: Vec<String> = out.stdout.lines().chain(out.stderr.lines()).map(str::to_string).collect();
+            let mut lines: Vec<String> = out
+                .stdout
+                .lines()
+                .chain(out.stderr.lines())
+                .map(str::to_string)
+                .collect();
             // stdout and stderr arrive separately; keep the newest n overall.
             let len = lines.len();
             if len > n as usize {
@@ -273,7 +371,10 @@ mod tests {
 
     #[test]
     fn build_steps_from_both_builders() {
-        assert_eq!(build_step("Step 3/12 : RUN uv sync").as_deref(), Some("3/12"));
+        assert_eq!(
+            build_step("Step 3/12 : RUN uv sync").as_deref(),
+            Some("3/12")
+        );
         assert_eq!(build_step("STEP 4/9: COPY . ."), Some("4/9".into()));
         assert_eq!(build_step(" ---> Running in abc"), None);
     }

@@ -112,7 +112,11 @@ pub fn classify(program: &Path) -> anyhow::Result<Engine> {
         kind = EngineKind::from_self_description(&format!("{}{}", help.stdout, help.stderr));
     }
     match kind {
-        Some(kind) => Ok(Engine { kind, program: program.to_path_buf(), version: first }),
+        Some(kind) => Ok(Engine {
+            kind,
+            program: program.to_path_buf(),
+            version: first,
+        }),
         None => Err(usage(format!(
             "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
              printed '{first}'); point --engine at one of those",
@@ -169,10 +173,18 @@ impl Engine {
     }
 
     pub fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
-        let mut a: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), s.container.clone()];
+        let mut a: Vec<String> = vec![
+            "run".into(),
+            "-d".into(),
+            "--name".into(),
+            s.container.clone(),
+        ];
         a.extend(["--label".into(), format!("{LABEL_PROJECT}={}", s.name)]);
         a.extend(["--label".into(), format!("{LABEL_PORT}={}", o.host_port)]);
-        a.extend(["--label".into(), format!("{LABEL_DIR}={}", s.project_dir.display())]);
+        a.extend([
+            "--label".into(),
+            format!("{LABEL_DIR}={}", s.project_dir.display()),
+        ]);
         a.extend(["-p".into(), publish_spec(s, o.host_port)]);
         for (k, v) in &s.env {
             a.extend(["-e".into(), format!("{k}={v}")]);
@@ -196,7 +208,11 @@ impl Engine {
 
     /// Every container mcpctl made on this engine.
     pub fn ps_args(&self) -> Vec<String> {
-        let format = if self.kind.ps_prints_array() { "json" } else { "{{json .}}" };
+        let format = if self.kind.ps_prints_array() {
+            "json"
+        } else {
+            "{{json .}}"
+        };
         vec![
             "ps".into(),
             "-a".into(),
@@ -208,7 +224,12 @@ impl Engine {
     }
 
     pub fn stop_args(&self, container: &str, timeout: u32) -> Vec<String> {
-        vec!["stop".into(), "-t".into(), timeout.to_string(), container.into()]
+        vec![
+            "stop".into(),
+            "-t".into(),
+            timeout.to_string(),
+            container.into(),
+        ]
     }
 
     pub fn rm_args(&self, container: &str) -> Vec<String> {
@@ -245,7 +266,7 @@ fn publish_spec(s: &Settings, host_port: u16) -> String {
 /// such container", older: "No such object").
 pub fn is_no_such_container(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
-    s.contains("no such container") || s.contains("no such object") || s.contains("not found")
+    s.contains("no such container") || s.contains("no such object")
 }
 
 /// The engine's daemon or service cannot be reached.
@@ -305,7 +326,9 @@ impl ContainerInfo {
     }
 
     pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.ports.get(&format!("{container_port}/tcp")).and_then(|v| v.first().copied())
+        self.ports
+            .get(&format!("{container_port}/tcp"))
+            .and_then(|v| v.first().copied())
     }
 }
 
@@ -344,7 +367,11 @@ fn ports_of(v: Option<&Value>) -> BTreeMap<String, Vec<u16>> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|b| b.get("HostPort").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()))
+                .filter_map(|b| {
+                    b.get("HostPort")
+                        .and_then(|p| p.as_str())
+                        .and_then(|p| p.parse().ok())
+                })
                 .collect();
             hp.dedup();
             if !hp.is_empty() {
@@ -385,8 +412,14 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         id: str_at(c, &["Id"]).to_string(),
         name: str_at(c, &["Name"]).trim_start_matches('/').to_string(),
         status: str_at(&state, &["Status"]).to_string(),
-        running: state.get("Running").and_then(Value::as_bool).unwrap_or(false),
-        restarting: state.get("Restarting").and_then(Value::as_bool).unwrap_or(false),
+        running: state
+            .get("Running")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        restarting: state
+            .get("Restarting")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         exit_code: state.get("ExitCode").and_then(Value::as_i64).unwrap_or(0),
         restart_count: c.get("RestartCount").and_then(Value::as_i64).unwrap_or(0),
         health,
@@ -417,7 +450,11 @@ pub fn parse_ps(kind: EngineKind, stdout: &str) -> anyhow::Result<Vec<PsEntry>> 
         if stdout.trim().is_empty() {
             Vec::new()
         } else {
-            serde_json::from_str::<Value>(stdout.trim()).map_err(bad)?.as_array().cloned().unwrap_or_default()
+            serde_json::from_str::<Value>(stdout.trim())
+                .map_err(bad)?
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
         }
     } else {
         stdout
@@ -431,11 +468,18 @@ pub fn parse_ps(kind: EngineKind, stdout: &str) -> anyhow::Result<Vec<PsEntry>> 
 
 fn ps_entry(v: &Value) -> PsEntry {
     let name = match v.get("Names") {
-        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or_default().to_string(),
+        Some(Value::Array(a)) => a
+            .first()
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         Some(Value::String(s)) => s.split(',').next().unwrap_or_default().to_string(),
         _ => String::new(),
     };
-    let id = [str_at(v, &["ID"]), str_at(v, &["Id"])].into_iter().find(|s| !s.is_empty()).unwrap_or("");
+    let id = [str_at(v, &["ID"]), str_at(v, &["Id"])]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
     PsEntry {
         id: id.to_string(),
         name,
@@ -452,23 +496,45 @@ mod tests {
     use crate::config::{Overrides, ProjectFiles, resolve};
 
     fn settings() -> Settings {
-        let files = ProjectFiles { project_name: Some("echo-server".into()), ..Default::default() };
-        let o = Overrides { build_args: vec![("PYTHON_IMAGE".into(), "base:1".into())], ..Default::default() };
+        let files = ProjectFiles {
+            project_name: Some("echo-server".into()),
+            ..Default::default()
+        };
+        let o = Overrides {
+            build_args: vec![("PYTHON_IMAGE".into(), "base:1".into())],
+            ..Default::default()
+        };
         resolve(Path::new("/p"), &files, &o, Path::new("/h")).unwrap()
     }
 
     fn engine(kind: EngineKind) -> Engine {
-        Engine { kind, program: PathBuf::from(kind.name()), version: String::new() }
+        Engine {
+            kind,
+            program: PathBuf::from(kind.name()),
+            version: String::new(),
+        }
     }
 
     #[test]
     fn classify_from_version_text() {
         use EngineKind::*;
-        assert_eq!(EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"), Some(Docker));
-        assert_eq!(EngineKind::from_self_description("podman version 4.3.1"), Some(Podman));
+        assert_eq!(
+            EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"),
+            Some(Docker)
+        );
+        assert_eq!(
+            EngineKind::from_self_description("podman version 4.3.1"),
+            Some(Podman)
+        );
         // podman-docker's `docker` wrapper prints podman's version.
-        assert_eq!(EngineKind::from_self_description("podman version 4.3.1\n"), Some(Podman));
-        assert_eq!(EngineKind::from_self_description("nerdctl version 1.7.6"), Some(Nerdctl));
+        assert_eq!(
+            EngineKind::from_self_description("podman version 4.3.1\n"),
+            Some(Podman)
+        );
+        assert_eq!(
+            EngineKind::from_self_description("nerdctl version 1.7.6"),
+            Some(Nerdctl)
+        );
         assert_eq!(EngineKind::from_self_description("GNU coreutils 9.1"), None);
     }
 
@@ -480,8 +546,16 @@ mod tests {
         assert_eq!(
             docker,
             [
-                "build", "-t", "echo-server-mcp", "-f", "/p/Dockerfile", "--label",
-                "io.mcpctl.project=echo-server", "--build-arg", "PYTHON_IMAGE=base:1", "/p/."
+                "build",
+                "-t",
+                "echo-server-mcp",
+                "-f",
+                "/p/Dockerfile",
+                "--label",
+                "io.mcpctl.project=echo-server",
+                "--build-arg",
+                "PYTHON_IMAGE=base:1",
+                "/p/."
             ]
         );
         let podman = engine(EngineKind::Podman).build_args(&s, &o);
@@ -497,17 +571,32 @@ mod tests {
         assert_eq!(
             a,
             [
-                "run", "-d", "--name", "echo-server-mcp",
-                "--label", "io.mcpctl.project=echo-server",
-                "--label", "io.mcpctl.port=19000",
-                "--label", "io.mcpctl.project-dir=/p",
-                "-p", "127.0.0.1:19000:3001",
-                "-e", "LOG_LEVEL=INFO", "-e", "PORT=3001",
-                "-v", "echo-server-mcp_data:/home/appuser/.echo_server",
-                "-v", "echo-server-mcp_config:/home/appuser/.config/echo_server",
-                "-v", "echo-server-mcp_logs:/home/appuser/.local/share/echo_server",
-                "--restart", "unless-stopped",
-                "--pull", "never",
+                "run",
+                "-d",
+                "--name",
+                "echo-server-mcp",
+                "--label",
+                "io.mcpctl.project=echo-server",
+                "--label",
+                "io.mcpctl.port=19000",
+                "--label",
+                "io.mcpctl.project-dir=/p",
+                "-p",
+                "127.0.0.1:19000:3001",
+                "-e",
+                "LOG_LEVEL=INFO",
+                "-e",
+                "PORT=3001",
+                "-v",
+                "echo-server-mcp_data:/home/appuser/.echo_server",
+                "-v",
+                "echo-server-mcp_config:/home/appuser/.config/echo_server",
+                "-v",
+                "echo-server-mcp_logs:/home/appuser/.local/share/echo_server",
+                "--restart",
+                "unless-stopped",
+                "--pull",
+                "never",
                 "echo-server-mcp"
             ]
         );
@@ -524,15 +613,32 @@ mod tests {
             assert_eq!(e.stop_args("x", 10), ["stop", "-t", "10", "x"]);
             assert_eq!(e.rm_args("x"), ["rm", "x"]);
             assert_eq!(e.logs_args("x", true, None), ["logs", "-f", "x"]);
-            assert_eq!(e.logs_args("x", false, Some(20)), ["logs", "--tail", "20", "x"]);
+            assert_eq!(
+                e.logs_args("x", false, Some(20)),
+                ["logs", "--tail", "20", "x"]
+            );
         }
         assert_eq!(
             engine(EngineKind::Docker).ps_args(),
-            ["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", "{{json .}}"]
+            [
+                "ps",
+                "-a",
+                "--filter",
+                "label=io.mcpctl.project",
+                "--format",
+                "{{json .}}"
+            ]
         );
         assert_eq!(
             engine(EngineKind::Podman).ps_args(),
-            ["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", "json"]
+            [
+                "ps",
+                "-a",
+                "--filter",
+                "label=io.mcpctl.project",
+                "--format",
+                "json"
+            ]
         );
     }
 

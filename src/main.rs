@@ -39,7 +39,10 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         None => std::env::current_dir()?,
     };
     let dir = dir.canonicalize().map_err(|e| {
-        usage(format!("project directory {} cannot be used: {e}; pass an existing directory with -C", dir.display()))
+        usage(format!(
+            "project directory {} cannot be used: {e}; pass an existing directory with -C",
+            dir.display()
+        ))
     })?;
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -47,6 +50,10 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
     let files = config::read_project(&dir)?;
     let settings = config::resolve(&dir, &files, &cli.overrides(), &home)?;
     let engine = engine::detect(settings.engine.as_deref())?;
-    let ctx = Ctx { s: settings, engine, ui: ui.clone() };
+    let ctx = Ctx {
+        s: settings,
+        engine,
+        ui: ui.clone(),
+    };
     flows::run(&cli.command, &ctx)
 }

@@ -36,7 +36,9 @@ mod tests {
     #[test]
     fn first_free_from_base() {
         let taken = [19000u16, 19001];
-        let p = choose(LO, 19000, None, &BTreeSet::new(), |_, p| !taken.contains(&p));
+        let p = choose(LO, 19000, None, &BTreeSet::new(), |_, p| {
+            !taken.contains(&p)
+        });
         assert_eq!(p, Some(19002));
     }
 
@@ -51,7 +53,10 @@ mod tests {
 
     #[test]
     fn all_taken_is_none() {
-        assert_eq!(choose(LO, 19000, None, &BTreeSet::new(), |_, _| false), None);
+        assert_eq!(
+            choose(LO, 19000, None, &BTreeSet::new(), |_, _| false),
+            None
+        );
         // Exactly 100 ports are tried.
         let tried = std::cell::Cell::new(0);
         choose(LO, 19000, None, &BTreeSet::new(), |_, _| {

@@ -41,11 +41,17 @@ pub enum ProbeError {
     Closed(String),
     Timeout,
     /// An HTTP answer that is not success.
-    Status { code: u16, body: String },
+    Status {
+        code: u16,
+        body: String,
+    },
     /// An HTTP 2xx that is not an MCP answer.
     NotMcp(String),
     /// A JSON-RPC error answer.
-    Rpc { code: i64, message: String },
+    Rpc {
+        code: i64,
+        message: String,
+    },
     Other(String),
 }
 
@@ -94,7 +100,10 @@ fn from_ureq(e: ureq::Error) -> ProbeError {
         },
         ureq::Error::ConnectionFailed => ProbeError::Refused,
         ureq::Error::Protocol(p) => ProbeError::Closed(p.to_string()),
-        ureq::Error::StatusCode(code) => ProbeError::Status { code, body: String::new() },
+        ureq::Error::StatusCode(code) => ProbeError::Status {
+            code,
+            body: String::new(),
+        },
         other => ProbeError::Other(other.to_string()),
     }
 }
@@ -134,11 +143,18 @@ pub struct Target {
 
 impl Target {
     pub fn new(port: u16, path: &str, transport: TransportSetting) -> Target {
-        Target { port, path: path.to_string(), transport, host: None }
+        Target {
+            port,
+            path: path.to_string(),
+            transport,
+            host: None,
+        }
     }
 
     pub fn host_header(&self) -> String {
-        self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port))
+        self.host
+            .clone()
+            .unwrap_or_else(|| format!("localhost:{}", self.port))
     }
 
     fn url(&self, path: &str) -> String {
@@ -184,14 +200,19 @@ impl Client {
             TransportSetting::StreamableHttp => Client::connect_streamable(target, timeout),
             TransportSetting::Sse => Client::connect_sse(target, timeout),
             TransportSetting::Auto => match Client::connect_streamable(target, timeout) {
-                Err(ProbeError::Status { code: 404 | 405 | 406, .. }) | Err(ProbeError::NotMcp(_)) => {
+                Err(
+                    first @ (ProbeError::Status {
+                        code: 404..=406, ..
+                    }
+                    | ProbeError::NotMcp(_)),
+                ) => {
                     let mut sse = target.clone();
                     if sse.path == "/mcp" {
                         sse.path = "/sse".into();
                     }
+                    // Neither transport: report what the streamable endpoint said, it is the default.
                     Client::connect_sse(&sse, timeout).map_err(|e| match e {
-                        // Neither: report what the streamable endpoint said, it is the default.
-                        ProbeError::Status { .. } | ProbeError::NotMcp(_) => e,
+                        ProbeError::Status { .. } | ProbeError::NotMcp(_) => first,
                         other => other,
                     })
                 }
@@ -230,7 +251,10 @@ impl Client {
         }
         let ctype = content_type(&resp);
         if !ctype.starts_with("text/event-stream") {
-            return Err(ProbeError::NotMcp(format!("GET {} answered {ctype}, not an event stream", target.path)));
+            return Err(ProbeError::NotMcp(format!(
+                "GET {} answered {ctype}, not an event stream",
+                target.path
+            )));
         }
         let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
         let mut stream = BufReader::new(reader);
@@ -238,12 +262,20 @@ impl Client {
             match next_event(&mut stream)? {
                 Some((ev, data)) if ev == "endpoint" => break data,
                 Some(_) => continue,
-                None => return Err(ProbeError::NotMcp("event stream ended before the endpoint event".into())),
+                None => {
+                    return Err(ProbeError::NotMcp(
+                        "event stream ended before the endpoint event".into(),
+                    ));
+                }
             }
         };
         let post_url = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
             // Absolute: keep its path, but talk to the port we know.
-            let path = endpoint.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
+            let path = endpoint
+                .splitn(4, '/')
+                .nth(3)
+                .map(|p| format!("/{p}"))
+                .unwrap_or_default();
             target.url(&path)
         } else {
             target.url(&endpoint)
@@ -267,19 +299,35 @@ impl Client {
     }
 
     pub fn url(&self) -> String {
-        self.target.url(&self.target.path).replacen("127.0.0.1", "localhost", 1)
+        self.target
+            .url(&self.target.path)
+            .replacen("127.0.0.1", "localhost", 1)
     }
 
     fn initialize(&mut self) -> Result<(), ProbeError> {
         let r = self.request("initialize", init_params())?;
         let info = r.get("serverInfo").cloned().unwrap_or(Value::Null);
         self.server = ServerInfo {
-            name: info.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
-            version: info.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
-            protocol_version: r.get("protocolVersion").and_then(Value::as_str).unwrap_or_default().to_string(),
+            name: info
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            version: info
+                .get("version")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            protocol_version: r
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         };
         if self.server.protocol_version.is_empty() {
-            return Err(ProbeError::NotMcp("initialize answer has no protocolVersion".into()));
+            return Err(ProbeError::NotMcp(
+                "initialize answer has no protocolVersion".into(),
+            ));
         }
         self.notify("notifications/initialized", json!({}))
     }
@@ -325,11 +373,18 @@ impl Client {
         let answer = match self.transport {
             Transport::Sse => {
                 // The POST is only acknowledged (202); the answer comes on the event stream.
-                let stream = self.stream.as_mut().ok_or_else(|| ProbeError::Other("no event stream".into()))?;
+                let stream = self
+                    .stream
+                    .as_mut()
+                    .ok_or_else(|| ProbeError::Other("no event stream".into()))?;
                 read_answer_from_stream(stream, id)?
             }
             Transport::StreamableHttp => {
-                if let Some(s) = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
+                if let Some(s) = resp
+                    .headers()
+                    .get("mcp-session-id")
+                    .and_then(|v| v.to_str().ok())
+                {
                     self.session_id = Some(s.to_string());
                 }
                 let ctype = content_type(&resp);
@@ -338,13 +393,18 @@ impl Client {
                     read_answer_from_stream(&mut BufReader::new(reader), id)?
                 } else if ctype.starts_with("application/json") {
                     let text = resp.into_body().read_to_string().map_err(from_ureq)?;
-                    serde_json::from_str(&text)
-                        .map_err(|e| ProbeError::NotMcp(format!("bad JSON ({e}): {}", first_chars(&text, 100))))?
+                    serde_json::from_str(&text).map_err(|e| {
+                        ProbeError::NotMcp(format!("bad JSON ({e}): {}", first_chars(&text, 100)))
+                    })?
                 } else {
                     let text = resp.into_body().read_to_string().unwrap_or_default();
                     return Err(ProbeError::NotMcp(format!(
                         "answered {} with '{}'",
-                        if ctype.is_empty() { "no content type" } else { &ctype },
+                        if ctype.is_empty() {
+                            "no content type"
+                        } else {
+                            &ctype
+                        },
                         first_chars(&text, 100)
                     )));
                 }
@@ -374,7 +434,10 @@ impl Client {
             .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_string))
             .collect();
         if r.get("isError").and_then(Value::as_bool) == Some(true) {
-            return Err(ProbeError::Rpc { code: 0, message: text.join("\n") });
+            return Err(ProbeError::Rpc {
+                code: 0,
+                message: text.join("\n"),
+            });
         }
         Ok(text.join("\n"))
     }
@@ -406,13 +469,19 @@ fn rpc_result(answer: Value) -> Result<Value, ProbeError> {
     if let Some(e) = answer.get("error") {
         return Err(ProbeError::Rpc {
             code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-            message: e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
+            message: e
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
         });
     }
-    answer
-        .get("result")
-        .cloned()
-        .ok_or_else(|| ProbeError::NotMcp(format!("no result in {}", first_chars(&answer.to_string(), 100))))
+    answer.get("result").cloned().ok_or_else(|| {
+        ProbeError::NotMcp(format!(
+            "no result in {}",
+            first_chars(&answer.to_string(), 100)
+        ))
+    })
 }
 
 /// Read one server-sent event: (event name, data). None at the end of the stream.
@@ -422,9 +491,15 @@ pub fn next_event(r: &mut impl BufRead) -> Result<Option<(String, String)>, Prob
     let mut line = String::new();
     loop {
         line.clear();
-        let n = r.read_line(&mut line).map_err(|e| from_ureq(ureq::Error::Io(e)))?;
+        let n = r
+            .read_line(&mut line)
+            .map_err(|e| from_ureq(ureq::Error::Io(e)))?;
         if n == 0 {
-            return Ok(if data.is_empty() { None } else { Some((event_or_message(event), data.join("\n"))) });
+            return Ok(if data.is_empty() {
+                None
+            } else {
+                Some((event_or_message(event), data.join("\n")))
+            });
         }
         let l = line.trim_end_matches(['\n', '\r']);
         if l.is_empty() {
@@ -456,7 +531,11 @@ fn event_or_message(e: String) -> String {
 fn read_answer_from_stream(r: &mut impl BufRead, id: i64) -> Result<Value, ProbeError> {
     loop {
         match next_event(r)? {
-            None => return Err(ProbeError::Closed("event stream ended before the answer".into())),
+            None => {
+                return Err(ProbeError::Closed(
+                    "event stream ended before the answer".into(),
+                ));
+            }
             Some((ev, data)) if ev == "message" => {
                 let v: Value = match serde_json::from_str(&data) {
                     Ok(v) => v,
@@ -497,9 +576,18 @@ mod tests {
         let text = ": ping\n\nevent: endpoint\ndata: /messages/?session_id=ab\n\n\
                     event: message\ndata: {\"a\":\ndata: 1}\n\ndata: tail";
         let mut r = BufReader::new(text.as_bytes());
-        assert_eq!(next_event(&mut r).unwrap(), Some(("endpoint".into(), "/messages/?session_id=ab".into())));
-        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "{\"a\":\n1}".into())));
-        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "tail".into())));
+        assert_eq!(
+            next_event(&mut r).unwrap(),
+            Some(("endpoint".into(), "/messages/?session_id=ab".into()))
+        );
+        assert_eq!(
+            next_event(&mut r).unwrap(),
+            Some(("message".into(), "{\"a\":\n1}".into()))
+        );
+        assert_eq!(
+            next_event(&mut r).unwrap(),
+            Some(("message".into(), "tail".into()))
+        );
         assert_eq!(next_event(&mut r).unwrap(), None);
     }
 
@@ -513,8 +601,16 @@ mod tests {
 
     #[test]
     fn rpc_errors_surface() {
-        let e = rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}})).unwrap_err();
-        assert_eq!(e, ProbeError::Rpc { code: -32601, message: "nope".into() });
+        let e =
+            rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}))
+                .unwrap_err();
+        assert_eq!(
+            e,
+            ProbeError::Rpc {
+                code: -32601,
+                message: "nope".into()
+            }
+        );
     }
 
     #[test]

@@ -24,7 +24,12 @@ pub fn target(s: &Settings, port: u16) -> Target {
 }
 
 /// Wait until the server answers MCP on `port`, or fail with a diagnosis and the last log lines.
-pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<(ProbeReport, Duration)> {
+pub fn wait(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    port: u16,
+) -> anyhow::Result<(ProbeReport, Duration)> {
     let t0 = Instant::now();
     let deadline = t0 + s.ready_timeout;
     let target = target(s, port);
@@ -40,7 +45,9 @@ pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result
     loop {
         check_interrupt()?;
         let attempt = Instant::now();
-        let timeout = deadline.saturating_duration_since(attempt).clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let timeout = deadline
+            .saturating_duration_since(attempt)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
         match probe::probe(&target, timeout) {
             Ok(report) => {
                 spinner.finish();
@@ -65,10 +72,18 @@ pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result
                 return Ok((report, took));
             }
             Err(e) => {
-                let definite = matches!(e, ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. });
+                let definite = matches!(
+                    e,
+                    ProbeError::Status {
+                        code: 404 | 405 | 406 | 400 | 421,
+                        ..
+                    }
+                );
                 if definite {
                     let since = *wrong_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= WRONG_ANSWER_GRACE || matches!(e, ProbeError::Status { code: 421, .. }) {
+                    if since.elapsed() >= WRONG_ANSWER_GRACE
+                        || matches!(e, ProbeError::Status { code: 421, .. })
+                    {
                         spinner.finish();
                         return Err(fail(engine, s, ui, port, &e, None));
                     }
@@ -81,11 +96,15 @@ pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result
         if last_watch.elapsed() >= WATCH_EVERY {
             last_watch = Instant::now();
             match container::lookup(engine, s)? {
-                container::Lookup::Ours(c) if c.running && !c.restarting && c.restart_count == 0 => {}
+                container::Lookup::Ours(c)
+                    if c.running && !c.restarting && c.restart_count == 0 => {}
                 container::Lookup::Ours(c) => {
                     spinner.finish();
                     let how = if c.restarting || c.restart_count > 0 {
-                        format!("is restarting (restarted {} times; last exit code {})", c.restart_count, c.exit_code)
+                        format!(
+                            "is restarting (restarted {} times; last exit code {})",
+                            c.restart_count, c.exit_code
+                        )
                     } else {
                         format!("exited with code {}", c.exit_code)
                     };
@@ -100,7 +119,9 @@ pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result
                 }
             }
         }
-        if matches!(last_err, ProbeError::Refused | ProbeError::Closed(_)) && last_log_check.elapsed() >= LOG_CHECK_EVERY {
+        if matches!(last_err, ProbeError::Refused | ProbeError::Closed(_))
+            && last_log_check.elapsed() >= LOG_CHECK_EVERY
+        {
             last_log_check = Instant::now();
             let logs = container::log_tail(engine, &s.container, 50);
             if let Some(line) = loopback_bind(&logs, s.container_port) {
@@ -126,14 +147,23 @@ pub fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
         .iter()
         .find(|l| {
             let l = l.to_ascii_lowercase();
-            (l.contains(&format!("127.0.0.1:{container_port}")) || l.contains(&format!("localhost:{container_port}")))
-                && (l.contains("running on") || l.contains("listening") || l.contains("bind") || l.contains("serving"))
+            (l.contains(&format!("127.0.0.1:{container_port}"))
+                || l.contains(&format!("localhost:{container_port}")))
+                && (l.contains("running on")
+                    || l.contains("listening")
+                    || l.contains("bind")
+                    || l.contains("serving"))
         })
         .cloned()
 }
 
 /// The diagnosis for a server that did not become ready: cause and fix, then the logs.
-pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str>) -> (String, String) {
+pub fn diagnose(
+    s: &Settings,
+    port: u16,
+    err: &ProbeError,
+    loopback: Option<&str>,
+) -> (String, String) {
     let endpoint = s.endpoint(port);
     if let Some(line) = loopback {
         return (
@@ -154,14 +184,19 @@ pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str
         ),
         other => (
             format!("no MCP answer from {endpoint} within {}: the last attempt got {other}", secs(s.ready_timeout)),
-            format!(
-                "check the log lines below; raise the deadline with --ready-timeout if the server is just slow (`mcpctl logs` shows more)"
-            ),
+            "check the log lines below; raise the deadline with --ready-timeout if the server is just slow (`mcpctl logs` shows more)".into(),
         ),
     }
 }
 
-fn fail(engine: &Engine, s: &Settings, ui: &Ui, port: u16, err: &ProbeError, loopback: Option<String>) -> anyhow::Error {
+fn fail(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    port: u16,
+    err: &ProbeError,
+    loopback: Option<String>,
+) -> anyhow::Error {
     let (cause, fix) = diagnose(s, port, err, loopback.as_deref());
     ui.error(&format!("Not ready: {cause}"));
     ui.info(&format!("Fix: {fix}"));
@@ -175,7 +210,11 @@ fn show_logs(engine: &Engine, s: &Settings, ui: &Ui) {
         ui.info("The container printed no log lines");
         return;
     }
-    ui.info(&format!("Last {} log lines of {}:", lines.len(), s.container));
+    ui.info(&format!(
+        "Last {} log lines of {}:",
+        lines.len(),
+        s.container
+    ));
     for l in lines {
         ui.raw(&l);
     }
@@ -192,7 +231,9 @@ mod tests {
             "INFO:     Uvicorn running on http://127.0.0.1:3001 (Press CTRL+C to quit)".to_string(),
         ];
         assert!(loopback_bind(&logs, 3001).is_some());
-        let ok = vec!["INFO:     Uvicorn running on http://0.0.0.0:3001 (Press CTRL+C to quit)".to_string()];
+        let ok = vec![
+            "INFO:     Uvicorn running on http://0.0.0.0:3001 (Press CTRL+C to quit)".to_string(),
+        ];
         assert!(loopback_bind(&ok, 3001).is_none());
     }
 }

@@ -45,13 +45,23 @@ impl Ctx {
         self.ui.result_info(&format!("MCP endpoint: {endpoint}"));
         self.ui.blank();
         self.ui.info("Add to Claude Code:");
-        let transport = if self.s.mcp_path.ends_with("/sse") { "sse" } else { "http" };
-        self.ui.command_line(&format!("claude mcp add {} --transport {transport} {endpoint}", self.s.name));
+        let transport = if self.s.mcp_path.ends_with("/sse") {
+            "sse"
+        } else {
+            "http"
+        };
+        self.ui.command_line(&format!(
+            "claude mcp add {} --transport {transport} {endpoint}",
+            self.s.name
+        ));
         self.ui.blank();
     }
 
     pub fn print_timings(&self, phases: &[(&str, Duration)]) {
-        let parts: Vec<String> = phases.iter().map(|(n, d)| format!("{n} {}", secs(*d))).collect();
+        let parts: Vec<String> = phases
+            .iter()
+            .map(|(n, d)| format!("{n} {}", secs(*d)))
+            .collect();
         self.ui.info(&format!("Took {}", parts.join(", ")));
     }
 }

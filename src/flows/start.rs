@@ -14,14 +14,23 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
 
     ui.info(&format!("Checking {}...", engine.name()));
     let found = container::lookup(engine, s)?;
-    ui.success(&format!("{} is running ({})", engine.name(), engine.version));
+    ui.success(&format!(
+        "{} is running ({})",
+        engine.name(),
+        engine.version
+    ));
     match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
         Lookup::Ours(c) if c.running => {
-            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+            let port = c
+                .host_port(s.container_port)
+                .or(state.port)
+                .unwrap_or(s.base_port);
             ui.warning("Container already running");
             ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
-            ui.info("Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart");
+            ui.info(
+                "Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart",
+            );
             return Ok(());
         }
         Lookup::Ours(c) => {
@@ -30,6 +39,9 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
         }
         Lookup::Missing => {}
     }
+
+    // Fail before a long build when no port could be had at all.
+    container::check_some_port_free(s, state.port)?;
 
     ui.header("Step 1: Building Image");
     let build = container::build(engine, s, ui, &BuildOptions::default())?;

@@ -101,11 +101,18 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
                     ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
                 }
             } else {
-                let st = if c.restarting { "restarting" } else { "stopped" };
+                let st = if c.restarting {
+                    "restarting"
+                } else {
+                    "stopped"
+                };
                 out["state"] = json!(st);
                 if !as_json {
                     let detail = if c.restarting {
-                        format!("restarting (restarted {} times, last exit code {})", c.restart_count, c.exit_code)
+                        format!(
+                            "restarting (restarted {} times, last exit code {})",
+                            c.restart_count, c.exit_code
+                        )
                     } else if c.status == "exited" {
                         format!("stopped (exited with code {})", c.exit_code)
                     } else {

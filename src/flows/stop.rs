@@ -8,7 +8,10 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     ui.title("Stop", &s.name);
     match container::lookup(engine, s)? {
         Lookup::Missing => {
-            ui.result_info(&format!("Not deployed: there is no container {}", s.container));
+            ui.result_info(&format!(
+                "Not deployed: there is no container {}",
+                s.container
+            ));
             Ok(())
         }
         Lookup::Foreign(c) => Err(container::foreign_error(engine, s, &c)),

@@ -22,7 +22,9 @@ pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
     }
     ui.title("Update", &s.name);
     ui.info("Rebuilds the image from the latest code, then replaces the container");
-    let saved = state.port.or(found.ours().and_then(|c| c.host_port(s.container_port)));
+    let saved = state
+        .port
+        .or(found.ours().and_then(|c| c.host_port(s.container_port)));
 
     ui.header("Step 1: Rebuilding Image");
     if found.ours().is_some_and(|c| c.running) {

@@ -79,7 +79,11 @@ impl Out {
 
 impl std::fmt::Debug for Out {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.took, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.took, self.stdout, self.stderr
+        )
     }
 }
 
@@ -114,7 +118,10 @@ impl Project {
     }
 
     fn volumes(&self) -> Vec<String> {
-        ["data", "config", "logs"].iter().map(|v| format!("{}_{v}", self.container())).collect()
+        ["data", "config", "logs"]
+            .iter()
+            .map(|v| format!("{}_{v}", self.container()))
+            .collect()
     }
 
     fn mcpctl(&self, args: &[&str]) -> Out {
@@ -154,16 +161,28 @@ impl Project {
     fn state_port(&self) -> u16 {
         // Renamed with --name, the fixture's package keeps its own state file per instance.
         let cfg = self.home.path().join(".config");
-        let pkg = std::fs::read_dir(&cfg).unwrap().next().unwrap().unwrap().path();
+        let pkg = std::fs::read_dir(&cfg)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         let f = pkg.join(format!("docker-{}.json", self.name));
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         v["port"].as_u64().unwrap() as u16
     }
 
     fn client(&self, transport: TransportSetting) -> Client {
-        let path = if transport == TransportSetting::Sse { "/sse" } else { "/mcp" };
-        Client::connect(&Target::new(self.state_port(), path, transport), Duration::from_secs(30))
-            .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
+        let path = if transport == TransportSetting::Sse {
+            "/sse"
+        } else {
+            "/mcp"
+        };
+        Client::connect(
+            &Target::new(self.state_port(), path, transport),
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
     }
 
     fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
@@ -205,13 +224,18 @@ fn tools(c: &mut Client) -> Vec<String> {
 
 fn append(c: &mut Client, text: &str) -> u64 {
     let out = c.call_tool("append_note", json!({"text": text})).unwrap();
-    out.trim().parse().unwrap_or_else(|_| panic!("append_note answered {out:?}"))
+    out.trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("append_note answered {out:?}"))
 }
 
 fn timed(label: &str, engine: &str, f: impl FnOnce()) {
     let t0 = Instant::now();
     f();
-    let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
+    let line = format!(
+        "e2e {label} on {engine}: {:.1} s\n",
+        t0.elapsed().as_secs_f64()
+    );
     eprint!("{line}");
     let times = root().join("target/e2e-times.txt");
     let _ = std::fs::OpenOptions::new()
@@ -229,14 +253,25 @@ fn lifecycle(engine: &'static str, base: u16) {
     let start = p.ok(&["start"]);
     assert!(start.stdout.contains("MCP server is running!"), "{start:?}");
     let port = p.state_port();
-    assert!(start.stdout.contains(&format!("http://localhost:{port}/mcp")), "{start:?}");
-    assert!(start.stdout.contains(&format!("claude mcp add {} --transport http http://localhost:{port}/mcp", p.name)));
+    assert!(
+        start
+            .stdout
+            .contains(&format!("http://localhost:{port}/mcp")),
+        "{start:?}"
+    );
+    assert!(start.stdout.contains(&format!(
+        "claude mcp add {} --transport http http://localhost:{port}/mcp",
+        p.name
+    )));
 
     // A real MCP client: initialize and tools/list.
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     assert_eq!(tools(&mut c), ["append_note", "echo"]);
-    assert_eq!(c.call_tool("echo", json!({"text": "hi there"})).unwrap(), "hi there");
+    assert_eq!(
+        c.call_tool("echo", json!({"text": "hi there"})).unwrap(),
+        "hi there"
+    );
     let n0 = append(&mut c, "before update");
     c.close();
 
@@ -255,7 +290,11 @@ fn lifecycle(engine: &'static str, base: u16) {
     assert!(human.stdout.contains(&format!("Port: {port}")), "{human:?}");
 
     let logs = p.ok(&["logs", "--no-follow"]);
-    assert!(logs.all().contains("Uvicorn running on http://0.0.0.0:3001"), "{logs:?}");
+    assert!(
+        logs.all()
+            .contains("Uvicorn running on http://0.0.0.0:3001"),
+        "{logs:?}"
+    );
     let tail = p.ok(&["logs", "--no-follow", "--tail", "1"]);
     assert!(tail.all().trim().lines().count() <= 2, "{tail:?}");
 
@@ -267,14 +306,20 @@ fn lifecycle(engine: &'static str, base: u16) {
         "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
         1,
     );
-    assert!(code.contains("def shout("), "fixture changed shape: cannot add a tool");
+    assert!(
+        code.contains("def shout("),
+        "fixture changed shape: cannot add a tool"
+    );
     std::fs::write(&server_py, code).unwrap();
     let up = p.ok(&["update"]);
     assert!(up.stdout.contains("MCP server updated"), "{up:?}");
     assert_eq!(p.state_port(), port);
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
-    assert_eq!(c.call_tool("shout", json!({"text": "loud"})).unwrap(), "LOUD");
+    assert_eq!(
+        c.call_tool("shout", json!({"text": "loud"})).unwrap(),
+        "LOUD"
+    );
     assert_eq!(append(&mut c, "after update"), n0 + 1);
     c.close();
 
@@ -315,7 +360,7 @@ fn two_projects(engine: &'static str, base: u16) {
     let (pa, pb) = (a.state_port(), b.state_port());
     assert_ne!(pa, pb);
     for p in [&a, &b] {
-        let mut c = p.client(TransportSetting::StreamableHttp);
+        let c = p.client(TransportSetting::StreamableHttp);
         assert_eq!(c.server.name, "echo-server");
         c.close();
     }
@@ -329,7 +374,10 @@ fn sse(engine: &'static str, base: u16) {
     let mut c = p.client(TransportSetting::Sse);
     let t = tools(&mut c);
     assert!(t.contains(&"echo".to_string()), "{t:?}");
-    assert_eq!(c.call_tool("echo", json!({"text": "over sse"})).unwrap(), "over sse");
+    assert_eq!(
+        c.call_tool("echo", json!({"text": "over sse"})).unwrap(),
+        "over sse"
+    );
 }
 
 /// A server bound to 127.0.0.1 inside the container is diagnosed, well before the deadline.
@@ -337,9 +385,17 @@ fn broken_bind(engine: &'static str, base: u16) {
     let p = Project::new("broken-bind", engine, "bind", base);
     let o = p.mcpctl(&["start"]);
     assert_eq!(o.code, 1, "{o:?}");
-    assert!(o.all().contains("listens on 127.0.0.1 inside the container"), "{o:?}");
+    assert!(
+        o.all()
+            .contains("listens on 127.0.0.1 inside the container"),
+        "{o:?}"
+    );
     assert!(o.all().contains("--host 0.0.0.0"), "{o:?}");
-    assert!(o.took < Duration::from_secs(60), "diagnosis took {:?}", o.took);
+    assert!(
+        o.took < Duration::from_secs(60),
+        "diagnosis took {:?}",
+        o.took
+    );
 }
 
 /// A server that exits at once: its exit code and log lines, long before the deadline.
@@ -350,26 +406,39 @@ fn crash(engine: &'static str, base: u16) {
     assert_eq!(o.code, 1, "{o:?}");
     let all = o.all();
     assert!(all.contains("code 3"), "{o:?}");
-    assert!(all.contains("ECHO_SERVER_CRASH is set"), "log lines missing: {o:?}");
+    assert!(
+        all.contains("ECHO_SERVER_CRASH is set"),
+        "log lines missing: {o:?}"
+    );
     assert!(o.took < Duration::from_secs(60), "took {:?}", o.took);
 }
 
 /// DNS-rebinding protection with a wrong allowed host: 421 diagnosed with the fix; the fix works.
 fn rebinding(engine: &'static str, base: u16) {
     let mut p = Project::new("echo-server", engine, "rebind", base);
-    p.extra = ["-e", "MCP_DNS_REBINDING_PROTECTION=true", "-e", "MCP_ALLOWED_HOSTS=wrong.example:1"]
-        .map(String::from)
-        .to_vec();
+    p.extra = [
+        "-e",
+        "MCP_DNS_REBINDING_PROTECTION=true",
+        "-e",
+        "MCP_ALLOWED_HOSTS=wrong.example:1",
+    ]
+    .map(String::from)
+    .to_vec();
     let o = p.mcpctl(&["start"]);
     assert_eq!(o.code, 1, "{o:?}");
     let port = p.state_port();
     let fix = format!("MCP_ALLOWED_HOSTS=localhost:{port},127.0.0.1:{port}");
     assert!(o.all().contains("421"), "{o:?}");
     assert!(o.all().contains(&fix), "{o:?}");
-    p.extra = vec!["-e".into(), "MCP_DNS_REBINDING_PROTECTION=true".into(), "-e".into(), fix];
+    p.extra = vec![
+        "-e".into(),
+        "MCP_DNS_REBINDING_PROTECTION=true".into(),
+        "-e".into(),
+        fix,
+    ];
     let o = p.mcpctl(&["restart"]);
     assert_eq!(o.code, 0, "{o:?}");
-    let mut c = p.client(TransportSetting::StreamableHttp);
+    let c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     c.close();
 }
@@ -381,25 +450,47 @@ fn broken_update_and_foreign(engine: &'static str, base: u16) {
     p.ok(&["start"]);
     let df = p.dir.path().join("Dockerfile");
     let text = std::fs::read_to_string(&df).unwrap();
-    std::fs::write(&df, text.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1)).unwrap();
+    std::fs::write(
+        &df,
+        text.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1),
+    )
+    .unwrap();
     let o = p.mcpctl(&["update"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.all().contains("Failed to build image"), "{o:?}");
-    let mut c = p.client(TransportSetting::StreamableHttp);
+    let c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server", "old server must still answer");
     c.close();
     p.ok(&["stop"]);
 
     // A container with our name that mcpctl did not create.
-    let run = p.engine_cmd(&["run", "-d", "--name", &p.container(), BASE_IMAGE, "sleep", "300"]);
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let run = p.engine_cmd(&[
+        "run",
+        "-d",
+        "--name",
+        &p.container(),
+        BASE_IMAGE,
+        "sleep",
+        "300",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     for cmd in ["stop", "start", "restart"] {
         let o = p.mcpctl(&[cmd]);
         assert_eq!(o.code, 2, "{cmd}: {o:?}");
-        assert!(o.stderr.contains("mcpctl did not create it"), "{cmd}: {o:?}");
+        assert!(
+            o.stderr.contains("mcpctl did not create it"),
+            "{cmd}: {o:?}"
+        );
     }
     let ins = p.inspect().expect("the foreign container must still exist");
-    assert_eq!(ins["State"]["Running"], true, "the foreign container was stopped");
+    assert_eq!(
+        ins["State"]["Running"], true,
+        "the foreign container was stopped"
+    );
 }
 
 macro_rules! on_both_engines {

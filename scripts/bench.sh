@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# make bench: a report, not a test. Phases of `start` and `update` (warm build cache, median of 5)
+# on docker and podman with the echo-server fixture; `status` against the seed script's status;
+# the time until docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP".
+# Writes target/bench.txt.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+M=$ROOT/target/release/mcpctl
+RUNS=${RUNS:-5}
+ENGINES=${ENGINES:-"docker podman"}
+OUT=$ROOT/target/bench.txt
+WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
+export HOME=$WORK/home NO_COLOR=1
+mkdir -p "$HOME"
+cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
+ARGS=(-C "$WORK/proj" --name bench --base-port 25000
+  --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+trap 'for e in $ENGINES; do $e rm -f bench-mcp seedbench >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+# "Took build 1.2 s, run 250 ms, ready 600 ms" → seconds for one phase
+phase() { grep -o "$1 [0-9.]* m\?s" | head -1 | awk '{ if ($3=="ms") printf "%.3f\n", $2/1000; else print $2 }'; }
+
+{
+echo "mcpctl bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, median of $RUNS"
+for e in $ENGINES; do
+  echo
+  echo "== $e ($($e --version | head -1))"
+  $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null 2>&1 || true
+  $M --engine "$e" "${ARGS[@]}" -q start >/dev/null   # warm the cache
+  $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
+  : >"$WORK/start"; : >"$WORK/update"; : >"$WORK/status"
+  for i in $(seq "$RUNS"); do
+    t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" start); t1=$(now)
+    echo "$(echo "$out" | phase build) $(echo "$out" | phase run) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/start"
+    echo "# bench $i $t0" >>"$WORK/proj/echo_server/server.py"
+    t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" update); t1=$(now)
+    echo "$(echo "$out" | phase build) $(echo "$out" | phase swap) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/update"
+    t0=$(now); $M --engine "$e" "${ARGS[@]}" status >/dev/null; t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/status"
+    $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
+  done
+  for what in start update; do
+    printf '%-7s build %ss  run/swap %ss  ready %ss  wall %ss\n' "$what" \
+      "$(cut -d' ' -f1 "$WORK/$what" | median)" "$(cut -d' ' -f2 "$WORK/$what" | median)" \
+      "$(cut -d' ' -f3 "$WORK/$what" | median)" "$(cut -d' ' -f4 "$WORK/$what" | median)"
+  done
+  printf 'status  wall %ss (one inspect + one MCP probe)\n' "$(median <"$WORK/status")"
+
+  if [ "$e" = docker ]; then
+    # Docker's own HEALTHCHECK (interval 5 s in the fixture, 30 s in the seed's Dockerfile).
+    : >"$WORK/hc"
+    for i in $(seq "$RUNS"); do
+      docker rm -f seedbench >/dev/null 2>&1 || true
+      t0=$(now); docker run -d --name seedbench bench-mcp >/dev/null
+      until [ "$(docker inspect -f '{{.State.Health.Status}}' seedbench)" = healthy ]; do sleep 0.05; done
+      echo "$(now) - $t0" | bc >>"$WORK/hc"
+    done
+    docker rm -f seedbench >/dev/null
+    printf 'docker HEALTHCHECK first healthy after %ss (fixture interval 5 s; the seed uses 30 s)\n' "$(median <"$WORK/hc")"
+
+    # The seed's own scripts/docker.py status, for comparison.
+    seed=$(ls "$ROOT"/../shared/seeds/000_*.txt 2>/dev/null | head -1 || true)
+    if [ -n "$seed" ]; then
+      awk '/^## File 3/{f=1} f&&/^```python/{p=1;next} p&&/^```/{exit} p' "$seed" \
+        | sed -e 's/"your-server-mcp"/"bench-mcp"/g' >"$WORK/docker.py"
+      $M --engine docker "${ARGS[@]}" -q start >/dev/null
+      : >"$WORK/seedstatus"; : >"$WORK/ourstatus"
+      for i in $(seq "$RUNS"); do
+        t0=$(now); python3 "$WORK/docker.py" status >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/seedstatus"
+        t0=$(now); $M --engine docker "${ARGS[@]}" status >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/ourstatus"
+      done
+      printf 'status: mcpctl %ss vs seed scripts/docker.py %ss (running container)\n' \
+        "$(median <"$WORK/ourstatus")" "$(median <"$WORK/seedstatus")"
+      $M --engine docker "${ARGS[@]}" -q stop >/dev/null
+    fi
+  fi
+done
+} | tee "$OUT"

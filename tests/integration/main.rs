@@ -1,0 +1,7 @@
+//! The single integration-test binary (as in `just`): CLI runs against a fake engine, parsers
+//! against recorded engine output, and end-to-end runs against real docker and podman.
+
+mod cli;
+mod e2e;
+mod recordings;
+mod support;

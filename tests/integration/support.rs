@@ -1,0 +1,722 @@
+//! Shared helpers for the integration tests, in the spirit of `just`'s test harness: a [`Test`]
+//! is a throw-away directory holding a project, a HOME and a `bin/` dir with a fake engine
+//! (tests/fake-engine/engine.sh) that is the only thing on PATH; [`Test::run`] runs the built
+//! `mcpctl` there and returns an [`Outcome`]: exit code, stdout, stderr and every argv the fake
+//! engine received.
+//!
+//! The fake engine answers from a scenario dir: [`Test::answer`] gives it a sequence of
+//! [`Response`]s per subcommand key (`--version`, `container-inspect`, `build`, `run`, `rm`,
+//! `stop`, `logs`, `ps`); the n-th call gets the n-th response and the last one repeats. Responses
+//! are usually the real recordings in fixtures/engine-outputs ([`Response::recorded`]), with the
+//! recorded container name and port rewritten ([`rec_inspect`]).
+//!
+//! Everything here is generic; sections for one test module go at the end under their own header.
+
+#![allow(dead_code)] // Each test module uses a different part of the harness.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// The binary under test.
+pub const MCPCTL: &str = env!("CARGO_BIN_EXE_mcpctl");
+
+/// How long one mcpctl run may take before the harness kills it and fails the test.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The project name every recording belongs to (`io.mcpctl.project=rec`).
+pub const REC_PROJECT: &str = "rec";
+/// The container mcpctl derives for [`REC_PROJECT`].
+pub const REC_CONTAINER: &str = "rec-mcp";
+/// The host port the recordings published rec-running on.
+pub const REC_PORT: u16 = 18700;
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn recordings_dir() -> PathBuf {
+    manifest_dir().join("fixtures/engine-outputs")
+}
+
+pub fn fake_engine_dir() -> PathBuf {
+    manifest_dir().join("tests/fake-engine")
+}
+
+/// The real python3 (not a pyenv shim, which would need the caller's PATH) to run fake_mcp.py.
+pub fn python3() -> PathBuf {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        let out = Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 must be on PATH to run the fake MCP server");
+        assert!(
+            out.status.success(),
+            "python3 -c failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    })
+    .clone()
+}
+
+// ---- recorded engine outputs ----------------------------------------------------------------------
+
+/// The three recorded clients (fixtures/engine-outputs/README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Client {
+    Docker28,
+    Docker20,
+    Podman,
+}
+
+impl Client {
+    pub const ALL: [Client; 3] = [Client::Docker28, Client::Docker20, Client::Podman];
+
+    pub fn dir(self) -> &'static str {
+        match self {
+            Client::Docker28 => "docker28",
+            Client::Docker20 => "docker20",
+            Client::Podman => "podman",
+        }
+    }
+
+    /// The name the binary has on PATH.
+    pub fn program(self) -> &'static str {
+        match self {
+            Client::Docker28 | Client::Docker20 => "docker",
+            Client::Podman => "podman",
+        }
+    }
+}
+
+/// One recorded file, verbatim: `<client>/<case>.<ext>` (ext: stdout, stderr, rc).
+pub fn recording(client: Client, case: &str, ext: &str) -> String {
+    let p = recordings_dir()
+        .join(client.dir())
+        .join(format!("{case}.{ext}"));
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("cannot read recording {}: {e}", p.display()))
+}
+
+/// One answer of the fake engine.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Response {
+    pub stdout: String,
+    pub stderr: String,
+    pub rc: i32,
+    /// Start fake_mcp.py on the `-p` host port (for `run`).
+    pub serve: bool,
+}
+
+impl Response {
+    pub fn ok(stdout: &str) -> Response {
+        Response {
+            stdout: stdout.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn fail(rc: i32, stderr: &str) -> Response {
+        Response {
+            stderr: stderr.into(),
+            rc,
+            ..Default::default()
+        }
+    }
+
+    /// A recorded case, all three files.
+    pub fn recorded(client: Client, case: &str) -> Response {
+        let rc = recording(client, case, "rc");
+        Response {
+            stdout: recording(client, case, "stdout"),
+            stderr: recording(client, case, "stderr"),
+            rc: rc
+                .trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{case}.rc is not a number: {rc:?}")),
+            serve: false,
+        }
+    }
+
+    /// Replace text in stdout and stderr; panics when `from` is in neither, so a rewrite that
+    /// silently stops matching a re-recorded file fails the test instead of testing nothing.
+    pub fn replace(mut self, from: &str, to: &str) -> Response {
+        assert!(
+            self.stdout.contains(from) || self.stderr.contains(from),
+            "rewrite of {from:?}: not in the response {self:?}"
+        );
+        self.stdout = self.stdout.replace(from, to);
+        self.stderr = self.stderr.replace(from, to);
+        self
+    }
+
+    /// Also start the fake MCP server on the published host port.
+    pub fn serving(mut self) -> Response {
+        self.serve = true;
+        self
+    }
+}
+
+/// A recorded `container inspect` case (`inspect-healthy`, `-nohc`, `-exited`, ...) rewritten to
+/// describe [`REC_CONTAINER`] published on `port` (when the recording has a port).
+pub fn rec_inspect(client: Client, case: &str, port: u16) -> Response {
+    let r = Response::recorded(client, case);
+    let recorded_name = match serde_json::from_str::<serde_json::Value>(&r.stdout) {
+        Ok(v) => v[0]["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        Err(_) => String::new(),
+    };
+    let recorded_name = if recorded_name.is_empty() {
+        "rec-nope".to_string()
+    } else {
+        recorded_name
+    };
+    assert!(
+        recorded_name.starts_with("rec-"),
+        "{case}: unexpected recorded name {recorded_name}"
+    );
+    let r = r.replace(&recorded_name, REC_CONTAINER);
+    let recorded_port = (REC_PORT..REC_PORT + 4).find(|p| r.stdout.contains(&format!("\"{p}\"")));
+    match recorded_port {
+        Some(p) => r.replace(&format!("\"{p}\""), &format!("\"{port}\"")),
+        None => r,
+    }
+}
+
+/// `container inspect` of a missing [`REC_CONTAINER`], as `client` answers it.
+pub fn rec_missing(client: Client) -> Response {
+    Response::recorded(client, "inspect-missing").replace("rec-nope", REC_CONTAINER)
+}
+
+// ---- the fake engine ------------------------------------------------------------------------------
+
+/// tests/fake-engine/engine.sh installed in a bin dir, with its scenario dir and argv log.
+#[derive(Debug)]
+pub struct FakeEngine {
+    pub bin: PathBuf,
+    pub scenario: PathBuf,
+    pub log: PathBuf,
+}
+
+impl FakeEngine {
+    /// Empty bin dir (no engine yet), empty scenario, empty log.
+    pub fn create(root: &Path) -> FakeEngine {
+        let fe = FakeEngine {
+            bin: root.join("bin"),
+            scenario: root.join("scenario"),
+            log: root.join("engine-calls.log"),
+        };
+        std::fs::create_dir_all(&fe.bin).unwrap();
+        std::fs::create_dir_all(&fe.scenario).unwrap();
+        std::fs::write(&fe.log, "").unwrap();
+        fe
+    }
+
+    /// Put the fake on PATH as `name` (docker, podman, nerdctl, or anything else).
+    pub fn install(&self, name: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let dst = self.bin.join(name);
+        std::fs::copy(fake_engine_dir().join("engine.sh"), &dst).unwrap();
+        std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
+        dst
+    }
+
+    /// Answer calls with `key` with these responses in order (the last repeats). Replaces what
+    /// was set for the key before and restarts its count.
+    pub fn answer(&self, key: &str, responses: &[Response]) {
+        assert!(
+            !responses.is_empty(),
+            "answer({key}): give at least one response"
+        );
+        for entry in std::fs::read_dir(&self.scenario).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{key}.")) {
+                std::fs::remove_file(entry.path()).unwrap();
+            }
+        }
+        let _ = std::fs::remove_file(self.scenario.join(".calls").join(key));
+        for (i, r) in responses.iter().enumerate() {
+            let file = |ext: &str| self.scenario.join(format!("{key}.{}.{ext}", i + 1));
+            std::fs::write(file("stdout"), &r.stdout).unwrap();
+            std::fs::write(file("stderr"), &r.stderr).unwrap();
+            std::fs::write(file("rc"), r.rc.to_string()).unwrap();
+            if r.serve {
+                std::fs::write(file("serve"), "").unwrap();
+            }
+        }
+    }
+
+    /// Every argv the fake received so far, oldest first (without the program name).
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        parse_call_log(&std::fs::read_to_string(&self.log).unwrap_or_default())
+    }
+
+    /// The environment the fake needs.
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        vec![
+            ("FAKE_ENGINE_SCENARIO", self.scenario.clone().into()),
+            ("FAKE_ENGINE_LOG", self.log.clone().into()),
+            (
+                "FAKE_ENGINE_MCP",
+                fake_engine_dir().join("fake_mcp.py").into(),
+            ),
+            ("FAKE_ENGINE_PYTHON", python3().into()),
+            ("FAKE_MCP_TIMEOUT", "60".into()),
+        ]
+    }
+
+    /// Pids of fake MCP servers started by `run` and not yet stopped by `stop`/`rm`.
+    pub fn server_pids(&self) -> Vec<u32> {
+        std::fs::read_to_string(self.scenario.join("mcp.pids"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// End the fake MCP servers this engine started (they also end on their own after 60 s).
+    pub fn stop_servers(&self) {
+        for pid in self.server_pids() {
+            let _ = Command::new("kill")
+                .arg(pid.to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = std::fs::write(self.scenario.join("mcp.pids"), "");
+    }
+}
+
+/// The fake's log: one call per line, arguments separated by U+001F.
+pub fn parse_call_log(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                Vec::new()
+            } else {
+                l.split('\u{1f}').map(str::to_string).collect()
+            }
+        })
+        .collect()
+}
+
+/// The key the fake answers a call with (see engine.sh).
+pub fn call_key(argv: &[String]) -> String {
+    match argv.first().map(String::as_str) {
+        None => "none".into(),
+        Some(first @ ("container" | "image" | "volume" | "network")) => {
+            format!("{first}-{}", argv.get(1).map(String::as_str).unwrap_or(""))
+        }
+        Some(first) => first.to_string(),
+    }
+}
+
+// ---- the project ------------------------------------------------------------------------------------
+
+/// A minimal Dockerfile; the fake engine never reads it, mcpctl only checks it exists.
+pub const DOCKERFILE: &str = "FROM python:3.11-slim\nCMD [\"python\", \"-m\", \"server\"]\n";
+
+pub fn pyproject(name: &str) -> String {
+    format!("[project]\nname = \"{name}\"\nversion = \"0.1.0\"\n")
+}
+
+// ---- one test: project + HOME + fake engine, and runs of mcpctl ---------------------------------
+
+pub struct Test {
+    tmp: TempDir,
+    pub root: PathBuf,
+    pub project: PathBuf,
+    pub home: PathBuf,
+    pub engine: FakeEngine,
+    env: BTreeMap<String, OsString>,
+    cwd: PathBuf,
+}
+
+impl Test {
+    /// An empty project dir, an empty HOME and an empty bin dir (no engine on PATH).
+    pub fn bare() -> Test {
+        let tmp = tempfile::Builder::new()
+            .prefix("mcpctl-it-")
+            .tempdir()
+            .unwrap();
+        // Canonical, so paths mcpctl prints (it canonicalizes the project dir) compare equal.
+        let root = tmp.path().canonicalize().unwrap();
+        let project = root.join("project");
+        let home = root.join("home");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        let engine = FakeEngine::create(&root);
+        Test {
+            cwd: project.clone(),
+            tmp,
+            root,
+            project,
+            home,
+            engine,
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// Project `rec` (pyproject.toml + Dockerfile) and `client`'s fake on PATH under its usual
+    /// name, answering `--version` as recorded.
+    pub fn new(client: Client) -> Test {
+        Test::bare()
+            .pyproject(REC_PROJECT)
+            .dockerfile()
+            .engine(client.program(), client)
+    }
+
+    /// Install the fake as `name`, answering `--version` with `client`'s recorded version.
+    pub fn engine(self, name: &str, client: Client) -> Test {
+        self.engine.install(name);
+        self.engine
+            .answer("--version", &[Response::recorded(client, "version")]);
+        self
+    }
+
+    pub fn pyproject(self, name: &str) -> Test {
+        self.file("pyproject.toml", &pyproject(name))
+    }
+
+    pub fn dockerfile(self) -> Test {
+        self.file("Dockerfile", DOCKERFILE)
+    }
+
+    /// Write a file relative to the project dir.
+    pub fn file(self, rel: &str, text: &str) -> Test {
+        let p = self.project.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    /// Set an environment variable for every run.
+    pub fn env(mut self, k: &str, v: impl Into<OsString>) -> Test {
+        self.env.insert(k.into(), v.into());
+        self
+    }
+
+    /// Run mcpctl from this directory instead of the project dir.
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Test {
+        self.cwd = dir.into();
+        self
+    }
+
+    /// Give the fake engine a sequence of responses for `key` (see [`FakeEngine::answer`]).
+    pub fn answer(&self, key: &str, responses: &[Response]) -> &Test {
+        self.engine.answer(key, responses);
+        self
+    }
+
+    /// The state file mcpctl keeps for a project whose package is `package`.
+    pub fn state_file(&self, package: &str) -> PathBuf {
+        self.home.join(".config").join(package).join("docker.json")
+    }
+
+    /// Run mcpctl with `args` in the project dir. The environment is the test's minus every
+    /// MCPCTL_* variable and the color switches, with HOME and PATH (the bin dir only) replaced.
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        self.run_with_env(&[], args)
+    }
+
+    /// [`Test::run`] with extra environment variables for this run only.
+    pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
+        let before = self.engine.calls().len();
+        let mut cmd = Command::new(MCPCTL);
+        cmd.args(args)
+            .current_dir(&self.cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy();
+            if k.starts_with("MCPCTL_")
+                || k.starts_with("FAKE_")
+                || [
+                    "NO_COLOR",
+                    "CLICOLOR",
+                    "CLICOLOR_FORCE",
+                    "DOCKER_HOST",
+                    "CONTAINER_HOST",
+                    "TERM",
+                ]
+                .contains(&k.as_ref())
+            {
+                cmd.env_remove(k.as_ref());
+            }
+        }
+        cmd.env("HOME", &self.home).env("PATH", &self.engine.bin);
+        for (k, v) in self.engine.env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (code, stdout, stderr) = run_with_timeout(cmd, RUN_TIMEOUT);
+        let calls = self.engine.calls().split_off(before);
+        Outcome {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code,
+            stdout,
+            stderr,
+            calls,
+        }
+    }
+}
+
+impl Drop for Test {
+    fn drop(&mut self) {
+        self.engine.stop_servers();
+    }
+}
+
+/// Spawn, collect both pipes on threads, and kill the child if it outlives `timeout`.
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (i32, String, String) {
+    let mut child: Child = cmd.spawn().expect("cannot start mcpctl");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if t0.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mcpctl ran longer than {timeout:?}; killed it");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = t_out.join().unwrap();
+    let stderr = t_err.join().unwrap();
+    // A signal is not an exit code; -1 never equals what a test expects.
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// What one mcpctl run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub args: Vec<String>,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The argv of every engine call this run made, in order.
+    pub calls: Vec<Vec<String>>,
+}
+
+impl Outcome {
+    /// Everything, for assertion messages.
+    pub fn dump(&self) -> String {
+        let calls: Vec<String> = self.calls.iter().map(|c| c.join(" ")).collect();
+        format!(
+            "mcpctl {:?} exited {}\n--- stdout\n{}--- stderr\n{}--- engine calls\n{}",
+            self.args,
+            self.code,
+            self.stdout,
+            self.stderr,
+            calls.join("\n")
+        )
+    }
+
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Outcome {
+        assert_eq!(self.code, expected, "wrong exit code\n{}", self.dump());
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Outcome {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Outcome {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Outcome {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Outcome {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// stderr is exactly one non-empty line, and it contains `needle`.
+    #[track_caller]
+    pub fn one_stderr_line(&self, needle: &str) -> &Outcome {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        assert_eq!(lines.len(), 1, "expected one stderr line\n{}", self.dump());
+        assert!(
+            lines[0].contains(needle),
+            "the stderr line lacks {needle:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// The calls with this key (`run`, `container-inspect`, ...).
+    pub fn calls_to(&self, key: &str) -> Vec<&Vec<String>> {
+        self.calls.iter().filter(|c| call_key(c) == key).collect()
+    }
+
+    /// The keys of all calls, in order.
+    pub fn call_keys(&self) -> Vec<String> {
+        self.calls.iter().map(|c| call_key(c)).collect()
+    }
+
+    /// The only call with this key.
+    #[track_caller]
+    pub fn only_call(&self, key: &str) -> &Vec<String> {
+        let c = self.calls_to(key);
+        assert_eq!(c.len(), 1, "expected one {key} call\n{}", self.dump());
+        c[0]
+    }
+
+    #[track_caller]
+    pub fn no_call(&self, key: &str) -> &Outcome {
+        assert!(
+            self.calls_to(key).is_empty(),
+            "unexpected {key} call\n{}",
+            self.dump()
+        );
+        self
+    }
+}
+
+// ---- ports and servers ------------------------------------------------------------------------------
+
+/// Fail the test early (with a clear message) when a port it relies on is in use on this host.
+#[track_caller]
+pub fn assert_ports_free(base: u16, count: u16) {
+    for p in base..base + count {
+        assert!(
+            TcpListener::bind(("127.0.0.1", p)).is_ok(),
+            "port {p} is in use on this host; the test needs {base}-{} free",
+            base + count - 1
+        );
+    }
+}
+
+/// fake_mcp.py started by a test itself (e.g. for `status` of a container "already running").
+pub struct FakeMcp {
+    child: Child,
+    pub port: u16,
+}
+
+impl FakeMcp {
+    /// Start on 127.0.0.1:port and wait until it accepts connections.
+    pub fn start(port: u16) -> FakeMcp {
+        let child = Command::new(python3())
+            .arg(fake_engine_dir().join("fake_mcp.py"))
+            .args(["--port", &port.to_string(), "--timeout", "60"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start fake_mcp.py");
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "fake_mcp.py did not listen on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        FakeMcp { child, port }
+    }
+}
+
+impl Drop for FakeMcp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Is something listening on 127.0.0.1:port?
+pub fn listening(port: u16) -> bool {
+    TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)).is_ok()
+}
+
+/// Wait until nothing listens on the port any more (a stopped fake server).
+pub fn wait_not_listening(port: u16, within: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < within {
+        if !listening(port) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Strip ANSI escape sequences (CSI ... letter).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
