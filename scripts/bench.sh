@@ -6,6 +6,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 M=$ROOT/target/release/mcpctl
+OUTAGE=$ROOT/target/release/examples/outage
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
 OUT=$ROOT/target/bench.txt
@@ -15,7 +16,28 @@ mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
 ARGS=(-C "$WORK/proj" --name bench --base-port 25000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
-trap 'for e in $ENGINES; do $e rm -f bench-mcp seedbench >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+[ -x "$OUTAGE" ] || (cd "$ROOT" && cargo build --release --example outage -q)
+
+# Longest outage a client probing every 50 ms sees while "$@" runs.
+outage_during() {
+  local port=$1; shift
+  rm -f "$WORK/stop"
+  "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" &
+  local pid=$!
+  sleep 0.3
+  "$@" >/dev/null 2>&1 || true
+  sleep 0.5
+  touch "$WORK/stop"; wait "$pid"
+  cut -d' ' -f1 "$WORK/outage"
+}
+
+# Seconds from the server's "Uvicorn running" log line to now.
+since_server_up() {
+  local e=$1 c=$2 ts
+  ts=$($e logs -t "$c" 2>&1 | grep -m1 'Uvicorn running' | cut -d' ' -f1)
+  python3 -c 'import sys,datetime,time; t=sys.argv[1].rstrip("Z"); d,f=(t.split(".")+["0"])[:2]; dt=datetime.datetime.fromisoformat(d).replace(tzinfo=datetime.timezone.utc).timestamp()+float("0."+f[:6]); print("%.3f"%(time.time()-dt))' "$ts"
+}
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
@@ -30,12 +52,22 @@ for e in $ENGINES; do
   $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null 2>&1 || true
   $M --engine "$e" "${ARGS[@]}" -q start >/dev/null   # warm the cache
   $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
-  : >"$WORK/start"; : >"$WORK/update"; : >"$WORK/status"
+  : >"$WORK/start"; : >"$WORK/update"; : >"$WORK/status"; : >"$WORK/lag"; : >"$WORK/out-update"; : >"$WORK/out-hand"
   for i in $(seq "$RUNS"); do
     t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" start); t1=$(now)
+    since_server_up "$e" bench-mcp >>"$WORK/lag"
     echo "$(echo "$out" | phase build) $(echo "$out" | phase run) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/start"
+    port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/echo_server/docker-bench.json)
+    # The floor: a bare swap by hand, same image and flags (create beside, stop -t 2, start).
+    $e rm -f bench-mcp-hand >/dev/null 2>&1 || true
+    $e create --name bench-mcp-hand -p "127.0.0.1:$port:3001" -e PORT=3001 --init bench-mcp >/dev/null
+    echo "$(outage_during "$port" bash -c "$e stop -t 2 bench-mcp && $e start bench-mcp-hand")" >>"$WORK/out-hand"
+    $e rm -f bench-mcp-hand >/dev/null; $e start bench-mcp >/dev/null
+    $M --engine "$e" "${ARGS[@]}" -q status >/dev/null
     echo "# bench $i $t0" >>"$WORK/proj/echo_server/server.py"
+    rm -f "$WORK/stop"; "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" & opid=$!; sleep 0.3
     t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" update); t1=$(now)
+    sleep 0.5; touch "$WORK/stop"; wait "$opid"; cut -d' ' -f1 "$WORK/outage" >>"$WORK/out-update"
     echo "$(echo "$out" | phase build) $(echo "$out" | phase swap) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/update"
     t0=$(now); $M --engine "$e" "${ARGS[@]}" status >/dev/null; t1=$(now)
     echo "$t1 - $t0" | bc >>"$WORK/status"
@@ -47,6 +79,9 @@ for e in $ENGINES; do
       "$(cut -d' ' -f3 "$WORK/$what" | median)" "$(cut -d' ' -f4 "$WORK/$what" | median)"
   done
   printf 'status  wall %ss (one inspect + one MCP probe)\n' "$(median <"$WORK/status")"
+  printf 'start reported ready %ss after the server logged "Uvicorn running" (until mcpctl exited)\n' "$(median <"$WORK/lag")"
+  printf 'update outage seen by a 50 ms MCP probe: mcpctl %ss, bare swap by hand %ss\n' \
+    "$(median <"$WORK/out-update")" "$(median <"$WORK/out-hand")"
 
   if [ "$e" = docker ]; then
     # Docker's own HEALTHCHECK (interval 5 s in the fixture, 30 s in the seed's Dockerfile).

@@ -38,6 +38,10 @@ pub struct Global {
     #[arg(short, long, global = true)]
     pub verbose: bool,
 
+    /// Fail at once when another mcpctl is working on this project, instead of waiting
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+
     /// Print only warnings, errors and results
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
@@ -154,6 +158,17 @@ pub enum Command {
         #[arg(long)]
         no_follow: bool,
     },
+    /// Return to the image the last update replaced, on the same port
+    Rollback,
+    /// Stop and remove the container; with --volumes also delete its volumes (asks first)
+    Down {
+        /// Also delete the volumes and all the data in them
+        #[arg(long)]
+        volumes: bool,
+        /// Do not ask before deleting volumes
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// List every container mcpctl manages on this engine
     List {
         /// Print one JSON array
@@ -172,6 +187,8 @@ impl Command {
             Command::Status { .. } => "Status",
             Command::Logs { .. } => "Logs",
             Command::List { .. } => "List",
+            Command::Rollback => "Rollback",
+            Command::Down { .. } => "Down",
         }
     }
 

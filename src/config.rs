@@ -20,6 +20,7 @@ pub const DEFAULT_CONTAINER_PORT: u16 = 3001;
 pub const DEFAULT_RESTART: &str = "unless-stopped";
 pub const DEFAULT_READY_TIMEOUT: f64 = 60.0;
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
+pub const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
 pub const LABEL_PROJECT: &str = "io.mcpctl.project";
 pub const LABEL_PORT: &str = "io.mcpctl.port";
 pub const LABEL_DIR: &str = "io.mcpctl.project-dir";
@@ -71,6 +72,11 @@ pub struct FileConfig {
     pub ready_timeout: Option<f64>,
     #[serde(alias = "stop_timeout")]
     pub stop_timeout: Option<i64>,
+    /// Stop timeout for the old container during update/rollback: short, clients are waiting.
+    #[serde(alias = "swap_stop_timeout")]
+    pub swap_stop_timeout: Option<i64>,
+    /// Run with an init as PID 1 (`--init`) so SIGTERM is handled and stops are fast.
+    pub init: Option<bool>,
     pub transport: Option<String>,
     #[serde(alias = "mcp_path")]
     pub mcp_path: Option<String>,
@@ -122,6 +128,8 @@ pub struct Settings {
     pub build_args: BTreeMap<String, String>,
     pub ready_timeout: Duration,
     pub stop_timeout: u32,
+    pub swap_stop_timeout: u32,
+    pub init: bool,
     pub transport: TransportSetting,
     pub mcp_path: String,
     pub engine: Option<String>,
@@ -541,6 +549,15 @@ pub fn resolve(
         }
         None => DEFAULT_STOP_TIMEOUT,
     };
+    let swap_stop_timeout = match f.swap_stop_timeout {
+        Some(t) if (0..=600).contains(&t) => t as u32,
+        Some(t) => {
+            return Err(usage(format!(
+                "{src}: swap-stop-timeout {t} is out of range: use 0-600 seconds"
+            )));
+        }
+        None => DEFAULT_SWAP_STOP_TIMEOUT,
+    };
     let t = o
         .transport
         .clone()
@@ -592,6 +609,8 @@ pub fn resolve(
         build_args,
         ready_timeout: Duration::from_secs_f64(ready),
         stop_timeout,
+        swap_stop_timeout,
+        init: f.init.unwrap_or(true),
         transport,
         mcp_path,
         engine: o.engine.clone().or_else(|| f.engine.clone()),

@@ -35,7 +35,12 @@ impl Lookup {
 /// One `container inspect`: existence, state, health, labels and ports in a single engine call.
 /// It is also the "does the engine answer" check.
 pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
-    let out = engine.cmd(engine.inspect_args(&s.container)).output()?;
+    lookup_named(engine, s, &s.container)
+}
+
+/// The same for another of our names (the new container of a swap).
+pub fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<Lookup> {
+    let out = engine.cmd(engine.inspect_args(name)).output()?;
     if !out.success() {
         if engine::is_no_such_container(&out.stderr) {
             return Ok(Lookup::Missing);
@@ -44,12 +49,11 @@ pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
     }
     let c = engine::parse_inspect(&out.stdout)?
         .into_iter()
-        .find(|c| c.name == s.container)
+        .find(|c| c.name == name)
         .ok_or_else(|| {
             anyhow!(
-                "{} inspect answered for another container than {}",
-                engine.name(),
-                s.container
+                "{} inspect answered for another container than {name}",
+                engine.name()
             )
         })?;
     if c.project_label() == Some(s.name.as_str()) {
@@ -194,7 +198,7 @@ pub enum RunFailure {
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
     let out = engine
-        .cmd(engine.run_args(s, &RunOptions { host_port: port }))
+        .cmd(engine.run_args(s, &RunOptions::new(s, port)))
         .output()
         .map_err(RunFailure::Other)?;
     if out.success() {
@@ -313,22 +317,53 @@ pub fn run_on_free_port(
 /// Stop and remove our container. Failure is reported as failure.
 pub fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Result<()> {
     if c.running || c.restarting || c.status == "paused" {
-        let out = engine
-            .cmd(engine.stop_args(&s.container, s.stop_timeout))
-            .output()?;
-        if !out.success() && !engine::is_no_such_container(&out.stderr) {
-            return Err(anyhow!(
-                "Failed to stop {}: {}",
-                s.container,
-                reason(&out.stderr)
-            ));
-        }
+        stop(engine, &c.name, s.stop_timeout)?;
     }
-    let out = engine.cmd(engine.rm_args(&s.container)).output()?;
+    remove(engine, &c.name)
+}
+
+pub fn stop(engine: &Engine, name: &str, timeout: u32) -> anyhow::Result<()> {
+    let out = engine.cmd(engine.stop_args(name, timeout)).output()?;
     if !out.success() && !engine::is_no_such_container(&out.stderr) {
+        return Err(anyhow!("Failed to stop {name}: {}", reason(&out.stderr)));
+    }
+    Ok(())
+}
+
+pub fn remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let out = engine.cmd(engine.rm_args(name)).output()?;
+    if !out.success() && !engine::is_no_such_container(&out.stderr) {
+        return Err(anyhow!("Failed to remove {name}: {}", reason(&out.stderr)));
+    }
+    Ok(())
+}
+
+/// Start an existing (created or stopped) container of ours.
+pub fn start_existing(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let out = engine.cmd(engine.start_args(name)).output()?;
+    if !out.success() {
+        return Err(anyhow!("Failed to start {name}: {}", reason(&out.stderr)));
+    }
+    Ok(())
+}
+
+/// The id of an image, or None when there is no such image.
+pub fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
+    let out = engine.cmd(engine.image_id_args(image)).output()?;
+    if !out.success() {
+        if engine::is_unreachable(&out.stderr) {
+            return Err(engine_error(engine, out.stderr, out.code));
+        }
+        return Ok(None);
+    }
+    Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
+    let out = engine.cmd(engine.tag_args(source, target)).output()?;
+    if !out.success() {
         return Err(anyhow!(
-            "Failed to remove {}: {}",
-            s.container,
+            "Failed to tag {source} as {target}: {}",
             reason(&out.stderr)
         ));
     }
@@ -340,7 +375,7 @@ fn reason(stderr: &str) -> String {
 }
 
 /// `rm -f`, only for a container we just created ourselves.
-fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
+pub fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
     engine.cmd(["rm", "-f", name]).output().map(|_| ())
 }
 

@@ -43,6 +43,11 @@ impl EngineKind {
         self == EngineKind::Podman
     }
 
+    /// `run --init`: docker ships docker-init, podman uses catatonit; nerdctl has no such flag.
+    pub fn supports_init(self) -> bool {
+        self != EngineKind::Nerdctl
+    }
+
     /// Classify a binary from its `--version` (or `--help`) output.
     pub fn from_self_description(text: &str) -> Option<EngineKind> {
         let t = text.to_ascii_lowercase();
@@ -101,9 +106,87 @@ pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
     classify(&program)
 }
 
-/// Ask the binary itself. `--version` is enough for the three we know; `--help` is the fallback
-/// for wrappers whose version line names nothing.
+/// Ask the binary itself, once per binary: the answer is cached by path, size and mtime under
+/// ~/.cache/mcpctl, so `mcpctl status` costs one engine call, not two.
 pub fn classify(program: &Path) -> anyhow::Result<Engine> {
+    let key = fingerprint(program);
+    let cache = cache_file();
+    if let (Some(key), Some(cache)) = (&key, &cache)
+        && let Some(e) = read_cache(cache, key, program)
+    {
+        return Ok(e);
+    }
+    let e = classify_uncached(program)?;
+    if let (Some(key), Some(cache)) = (key, cache) {
+        write_cache(&cache, &key, &e);
+    }
+    Ok(e)
+}
+
+fn fingerprint(program: &Path) -> Option<String> {
+    let real = std::fs::canonicalize(program).ok()?;
+    let m = std::fs::metadata(&real).ok()?;
+    let mtime = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!(
+        "{}|{}|{}|{}",
+        program.display(),
+        real.display(),
+        m.len(),
+        mtime
+    ))
+}
+
+fn cache_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("mcpctl").join("engines.json"))
+}
+
+fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(cache).ok()?).ok()?;
+    let hit = v.get(key)?;
+    let kind = match hit.get("kind")?.as_str()? {
+        "docker" => EngineKind::Docker,
+        "podman" => EngineKind::Podman,
+        "nerdctl" => EngineKind::Nerdctl,
+        _ => return None,
+    };
+    let version = hit.get("version")?.as_str()?.to_string();
+    Some(Engine {
+        kind,
+        program: program.to_path_buf(),
+        version,
+    })
+}
+
+/// Best effort: a cache that cannot be written only costs a `--version` call next time.
+fn write_cache(cache: &Path, key: &str, e: &Engine) {
+    let mut v: serde_json::Map<String, Value> = std::fs::read_to_string(cache)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    v.insert(
+        key.to_string(),
+        serde_json::json!({"kind": e.kind.name(), "version": e.version}),
+    );
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+        let tmp = dir.join(format!(".engines.json.{}", std::process::id()));
+        if std::fs::write(&tmp, Value::Object(v).to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, cache);
+        }
+    }
+}
+
+/// `--version` is enough for the three we know; `--help` is the fallback for wrappers whose
+/// version line names nothing.
+fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
     let out = Cmd::new(program).arg("--version").output()?;
     let first = out.stdout.lines().next().unwrap_or("").trim().to_string();
     let mut kind = EngineKind::from_self_description(&format!("{}{}", out.stdout, out.stderr));
@@ -132,10 +215,27 @@ pub struct BuildOptions {
     pub extra_tags: Vec<String>,
 }
 
-/// What `run` needs beyond the settings.
+/// What `run` (or `create`) needs beyond the settings.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub host_port: u16,
+    /// Container name; the settings' name except for the new container of a swap.
+    pub name: String,
+    /// Image reference or id; the settings' image except when rolling back.
+    pub image: String,
+    /// `create` instead of `run -d`: a swap makes the new container while the old one serves.
+    pub create_only: bool,
+}
+
+impl RunOptions {
+    pub fn new(s: &Settings, host_port: u16) -> RunOptions {
+        RunOptions {
+            host_port,
+            name: s.container.clone(),
+            image: s.image.clone(),
+            create_only: false,
+        }
+    }
 }
 
 impl Engine {
@@ -156,6 +256,10 @@ impl Engine {
         if self.kind.build_needs_docker_format() {
             a.extend(["--format".into(), "docker".into()]);
         }
+        if self.kind == EngineKind::Docker {
+            // The legacy builder leaves a failed step's container behind unless told otherwise.
+            a.push("--force-rm".into());
+        }
         a.extend(["-t".into(), s.image.clone()]);
         for t in &o.extra_tags {
             a.extend(["-t".into(), t.clone()]);
@@ -173,12 +277,12 @@ impl Engine {
     }
 
     pub fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
-        let mut a: Vec<String> = vec![
-            "run".into(),
-            "-d".into(),
-            "--name".into(),
-            s.container.clone(),
-        ];
+        let mut a: Vec<String> = if o.create_only {
+            vec!["create".into()]
+        } else {
+            vec!["run".into(), "-d".into()]
+        };
+        a.extend(["--name".into(), o.name.clone()]);
         a.extend(["--label".into(), format!("{LABEL_PROJECT}={}", s.name)]);
         a.extend(["--label".into(), format!("{LABEL_PORT}={}", o.host_port)]);
         a.extend([
@@ -196,10 +300,39 @@ impl Engine {
             a.extend(["-v".into(), format!("{}:{}", v.name, v.path)]);
         }
         a.extend(["--restart".into(), s.restart.clone()]);
+        if s.init && self.kind.supports_init() {
+            a.push("--init".into());
+        }
         // The image was built here; never let a missing one turn into a registry pull.
         a.extend(["--pull".into(), "never".into()]);
-        a.push(s.image.clone());
+        a.push(o.image.clone());
         a
+    }
+
+    pub fn start_args(&self, container: &str) -> Vec<String> {
+        vec!["start".into(), container.into()]
+    }
+
+    pub fn rename_args(&self, from: &str, to: &str) -> Vec<String> {
+        vec!["rename".into(), from.into(), to.into()]
+    }
+
+    pub fn tag_args(&self, source: &str, target: &str) -> Vec<String> {
+        vec!["tag".into(), source.into(), target.into()]
+    }
+
+    pub fn image_id_args(&self, image: &str) -> Vec<String> {
+        vec![
+            "image".into(),
+            "inspect".into(),
+            "--format".into(),
+            "{{.Id}}".into(),
+            image.into(),
+        ]
+    }
+
+    pub fn volume_rm_args(&self, volume: &str) -> Vec<String> {
+        vec!["volume".into(), "rm".into(), volume.into()]
     }
 
     pub fn inspect_args(&self, container: &str) -> Vec<String> {
@@ -547,6 +680,7 @@ mod tests {
             docker,
             [
                 "build",
+                "--force-rm",
                 "-t",
                 "echo-server-mcp",
                 "-f",
@@ -560,14 +694,16 @@ mod tests {
         );
         let podman = engine(EngineKind::Podman).build_args(&s, &o);
         assert_eq!(&podman[..3], ["build", "--format", "docker"]);
-        assert_eq!(&podman[3..], &docker[1..]);
-        assert_eq!(engine(EngineKind::Nerdctl).build_args(&s, &o), docker);
+        assert_eq!(&podman[3..], &docker[2..]);
+        let nerdctl = engine(EngineKind::Nerdctl).build_args(&s, &o);
+        assert_eq!(nerdctl[0], "build");
+        assert_eq!(&nerdctl[1..], &docker[2..]);
     }
 
     #[test]
     fn run_argv_matches_the_seed_with_safer_publish() {
         let s = settings();
-        let a = engine(EngineKind::Docker).run_args(&s, &RunOptions { host_port: 19000 });
+        let a = engine(EngineKind::Docker).run_args(&s, &RunOptions::new(&s, 19000));
         assert_eq!(
             a,
             [
@@ -595,14 +731,35 @@ mod tests {
                 "echo-server-mcp_logs:/home/appuser/.local/share/echo_server",
                 "--restart",
                 "unless-stopped",
+                "--init",
                 "--pull",
                 "never",
                 "echo-server-mcp"
             ]
         );
-        for k in [EngineKind::Podman, EngineKind::Nerdctl] {
-            assert_eq!(engine(k).run_args(&s, &RunOptions { host_port: 19000 }), a);
-        }
+        assert_eq!(
+            engine(EngineKind::Podman).run_args(&s, &RunOptions::new(&s, 19000)),
+            a
+        );
+        // nerdctl has no --init.
+        let n = engine(EngineKind::Nerdctl).run_args(&s, &RunOptions::new(&s, 19000));
+        assert_eq!(
+            n,
+            a.iter()
+                .filter(|x| *x != "--init")
+                .cloned()
+                .collect::<Vec<_>>()
+        );
+        // A swap creates the new container under another name, without starting it.
+        let o = RunOptions {
+            create_only: true,
+            name: "x-next".into(),
+            image: "sha256:abc".into(),
+            ..RunOptions::new(&s, 19000)
+        };
+        let c = engine(EngineKind::Docker).run_args(&s, &o);
+        assert_eq!(&c[..3], ["create", "--name", "x-next"]);
+        assert_eq!(c.last().unwrap(), "sha256:abc");
     }
 
     #[test]

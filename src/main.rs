@@ -54,6 +54,7 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         s: settings,
         engine,
         ui: ui.clone(),
+        wait_for_lock: !cli.global.no_wait,
     };
     flows::run(&cli.command, &ctx)
 }

@@ -17,6 +17,8 @@ use crate::error::Interrupted;
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static CURRENT: Mutex<Option<Arc<duct::Handle>>> = Mutex::new(None);
+/// Set while a rollback runs: Ctrl-C must not cut short the steps that put a server back.
+static SHIELD: AtomicBool = AtomicBool::new(false);
 
 pub fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
@@ -31,6 +33,9 @@ pub fn verbose() -> bool {
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
+        if SHIELD.load(Ordering::SeqCst) {
+            return;
+        }
         if let Some(h) = CURRENT.lock().ok().and_then(|g| g.clone()) {
             let _ = h.kill();
         }
@@ -42,9 +47,17 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// Run `f` to the end even if Ctrl-C is pressed meanwhile (the interrupt is still remembered).
+pub fn shielded<T>(f: impl FnOnce() -> T) -> T {
+    let was = SHIELD.swap(true, Ordering::SeqCst);
+    let out = f();
+    SHIELD.store(was, Ordering::SeqCst);
+    out
+}
+
 /// Fail with `Interrupted` if Ctrl-C was pressed; loops that wait call this between steps.
 pub fn check_interrupt() -> anyhow::Result<()> {
-    if interrupted() {
+    if interrupted() && !SHIELD.load(Ordering::SeqCst) {
         Err(anyhow::Error::new(Interrupted))
     } else {
         Ok(())

@@ -30,12 +30,24 @@ pub fn wait(
     ui: &Ui,
     port: u16,
 ) -> anyhow::Result<(ProbeReport, Duration)> {
+    wait_for(engine, s, ui, &s.container, port, s.ready_timeout)
+}
+
+/// The same, watching the container `name` (the new one during a swap), with its own deadline.
+pub fn wait_for(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    name: &str,
+    port: u16,
+    timeout: Duration,
+) -> anyhow::Result<(ProbeReport, Duration)> {
     let t0 = Instant::now();
-    let deadline = t0 + s.ready_timeout;
+    let deadline = t0 + timeout;
     let target = target(s, port);
     let spinner = ui.spinner(&format!(
         "Waiting up to {} for {} to answer MCP...",
-        secs(s.ready_timeout),
+        secs(timeout),
         s.endpoint(port)
     ));
     let mut last_err;
@@ -61,7 +73,7 @@ pub fn wait(
                     report.tools.len(),
                     secs(took)
                 ));
-                if let Ok(container::Lookup::Ours(c)) = container::lookup(engine, s)
+                if let Ok(container::Lookup::Ours(c)) = container::lookup_named(engine, s, name)
                     && c.has_healthcheck
                 {
                     ui.info(&format!(
@@ -85,7 +97,7 @@ pub fn wait(
                         || matches!(e, ProbeError::Status { code: 421, .. })
                     {
                         spinner.finish();
-                        return Err(fail(engine, s, ui, port, &e, None));
+                        return Err(fail(engine, s, ui, name, port, &e, None));
                     }
                 } else {
                     wrong_since = None;
@@ -95,7 +107,7 @@ pub fn wait(
         }
         if last_watch.elapsed() >= WATCH_EVERY {
             last_watch = Instant::now();
-            match container::lookup(engine, s)? {
+            match container::lookup_named(engine, s, name)? {
                 container::Lookup::Ours(c)
                     if c.running && !c.restarting && c.restart_count == 0 => {}
                 container::Lookup::Ours(c) => {
@@ -109,7 +121,7 @@ pub fn wait(
                         format!("exited with code {}", c.exit_code)
                     };
                     ui.error(&format!("The container {how} before answering MCP"));
-                    show_logs(engine, s, ui);
+                    show_logs(engine, ui, name);
                     return Err(anyhow::Error::new(Reported));
                 }
                 _ => {
@@ -123,15 +135,15 @@ pub fn wait(
             && last_log_check.elapsed() >= LOG_CHECK_EVERY
         {
             last_log_check = Instant::now();
-            let logs = container::log_tail(engine, &s.container, 50);
+            let logs = container::log_tail(engine, name, 50);
             if let Some(line) = loopback_bind(&logs, s.container_port) {
                 spinner.finish();
-                return Err(fail(engine, s, ui, port, &last_err, Some(line)));
+                return Err(fail(engine, s, ui, name, port, &last_err, Some(line)));
             }
         }
         if Instant::now() >= deadline {
             spinner.finish();
-            return Err(fail(engine, s, ui, port, &last_err, None));
+            return Err(fail(engine, s, ui, name, port, &last_err, None));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
     }
@@ -193,6 +205,7 @@ fn fail(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
+    name: &str,
     port: u16,
     err: &ProbeError,
     loopback: Option<String>,
@@ -200,21 +213,17 @@ fn fail(
     let (cause, fix) = diagnose(s, port, err, loopback.as_deref());
     ui.error(&format!("Not ready: {cause}"));
     ui.info(&format!("Fix: {fix}"));
-    show_logs(engine, s, ui);
+    show_logs(engine, ui, name);
     anyhow::Error::new(Reported)
 }
 
-fn show_logs(engine: &Engine, s: &Settings, ui: &Ui) {
-    let lines = container::log_tail(engine, &s.container, 20);
+fn show_logs(engine: &Engine, ui: &Ui, name: &str) {
+    let lines = container::log_tail(engine, name, 20);
     if lines.is_empty() {
         ui.info("The container printed no log lines");
         return;
     }
-    ui.info(&format!(
-        "Last {} log lines of {}:",
-        lines.len(),
-        s.container
-    ));
+    ui.info(&format!("Last {} log lines of {name}:", lines.len()));
     for l in lines {
         ui.raw(&l);
     }

@@ -8,9 +8,11 @@ use crate::engine::Engine;
 use crate::state::{self, State};
 use crate::ui::{Ui, secs};
 
+pub mod down;
 pub mod list;
 pub mod logs;
 pub mod restart;
+pub mod rollback;
 pub mod start;
 pub mod status;
 pub mod stop;
@@ -20,9 +22,37 @@ pub struct Ctx {
     pub s: Settings,
     pub engine: Engine,
     pub ui: Ui,
+    /// Wait for another mcpctl holding the project lock (false with --no-wait).
+    pub wait_for_lock: bool,
 }
 
 impl Ctx {
+    /// One mcpctl at a time changes a project (see lock.rs).
+    pub fn lock(&self, what: &str) -> anyhow::Result<crate::lock::ProjectLock> {
+        crate::lock::acquire(&self.s.state_file, what, self.wait_for_lock, &self.ui)
+    }
+
+    /// `<image>:previous`: the image the last update replaced, for `mcpctl rollback`.
+    pub fn previous_tag(&self) -> String {
+        let image = &self.s.image;
+        let repo = match image.rsplit_once(':') {
+            Some((r, tag)) if !tag.contains('/') => r,
+            _ => image.as_str(),
+        };
+        format!("{repo}:previous")
+    }
+
+    /// Remember what serves: the port, and the image id (for rollback and the record).
+    pub fn save_deploy(&self, port: u16, image_id: &str) -> anyhow::Result<()> {
+        let mut st = state::load(&self.s.state_file).state;
+        st.port = Some(port);
+        if !image_id.is_empty() {
+            st.rest
+                .insert("image_id".into(), serde_json::Value::from(image_id));
+        }
+        state::save(&self.s.state_file, &st)
+    }
+
     /// The saved state; an unusable file is a warning, never a failure.
     pub fn load_state(&self) -> State {
         let loaded = state::load(&self.s.state_file);
@@ -75,5 +105,7 @@ pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Status { json } => status::status(ctx, *json),
         Command::Logs { tail, no_follow } => logs::logs(ctx, *tail, !*no_follow),
         Command::List { json } => list::list(ctx, *json),
+        Command::Rollback => rollback::rollback(ctx),
+        Command::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
     }
 }

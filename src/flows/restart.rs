@@ -8,9 +8,10 @@ use crate::ready;
 
 pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let _lock = ctx.lock("restart")?;
     ui.title("Restart", &s.name);
     let state = ctx.load_state();
-    let found = container::lookup(engine, s)?;
+    let found = crate::swap::recover_and_lookup(engine, s, ui)?;
     let saved = match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
         Lookup::Ours(c) => state.port.or(c.host_port(s.container_port)),

@@ -9,11 +9,12 @@ use crate::ready;
 
 pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let _lock = ctx.lock("start")?;
     ui.title("Start", &s.name);
     let state = ctx.load_state();
 
     ui.info(&format!("Checking {}...", engine.name()));
-    let found = container::lookup(engine, s)?;
+    let found = crate::swap::recover_and_lookup(engine, s, ui)?;
     ui.success(&format!(
         "{} is running ({})",
         engine.name(),

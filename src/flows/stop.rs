@@ -5,8 +5,9 @@ use crate::flows::Ctx;
 
 pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let _lock = ctx.lock("stop")?;
     ui.title("Stop", &s.name);
-    match container::lookup(engine, s)? {
+    match crate::swap::recover_and_lookup(engine, s, ui)? {
         Lookup::Missing => {
             ui.result_info(&format!(
                 "Not deployed: there is no container {}",

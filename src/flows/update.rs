@@ -1,55 +1,87 @@
-//! `mcpctl update`: rebuild and restart on the saved port. Unlike the seed, the image is built
-//! while the old container keeps serving: a broken build leaves the running server untouched.
-
-use std::time::Instant;
+//! `mcpctl update`: rebuild and replace the container on the saved port. The image is built while
+//! the old container keeps serving (a broken build leaves it untouched); the new container is made
+//! beside it and swapped in; if it does not answer MCP, the old one is put back (`swap.rs`).
 
 use crate::container::{self, Lookup};
 use crate::engine::BuildOptions;
 use crate::flows::{Ctx, start};
-use crate::ready;
+use crate::swap;
 
 pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let _lock = ctx.lock("update")?;
     let state = ctx.load_state();
-    let found = container::lookup(engine, s)?;
+    let found = swap::recover_and_lookup(engine, s, ui)?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }
     if matches!(found, Lookup::Missing) && state.port.is_none() {
         ui.warning("No existing deployment found");
         ui.info("Running 'start' instead...");
+        drop(_lock);
         return start::start(ctx);
     }
     ui.title("Update", &s.name);
     ui.info("Rebuilds the image from the latest code, then replaces the container");
-    let saved = state
-        .port
-        .or(found.ours().and_then(|c| c.host_port(s.container_port)));
+    let old = found.ours();
+    // The image the server runs now (or, stopped, the last one built): kept as :previous.
+    let before = match old {
+        Some(c) => Some(c.image_id.clone()),
+        None => container::image_id(engine, &s.image)?,
+    };
 
     ui.header("Step 1: Rebuilding Image");
-    if found.ours().is_some_and(|c| c.running) {
+    if old.is_some_and(|c| c.running) {
         ui.info("The running container keeps serving while the image builds");
     }
     let build = container::build(engine, s, ui, &BuildOptions::default())?;
+    let built = container::image_id(engine, &s.image)?.unwrap_or_default();
 
     ui.header("Step 2: Replacing Container");
-    let t_run = Instant::now();
-    if let Lookup::Ours(c) = &found {
-        ui.info("Stopping old container...");
-        container::stop_and_remove(engine, s, c)?;
-    } else {
-        ui.info("Container not running");
-    }
-    let port = container::run_on_free_port(engine, s, ui, saved)?;
-    ctx.save_port(port)?;
-    let run = t_run.elapsed();
-
-    ui.header("Step 3: Waiting Until It Answers MCP");
-    let (_, ready) = ready::wait(engine, s, ui, port)?;
+    let swapped = match old {
+        Some(c) => {
+            let port = c
+                .host_port(s.container_port)
+                .or(state.port)
+                .unwrap_or(s.base_port);
+            let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
+            if let Some(b) = before.as_deref().filter(|b| *b != built) {
+                container::tag(engine, b, &ctx.previous_tag())?;
+            }
+            match swap::replace(engine, s, ui, Some(c), &s.image, port) {
+                Ok(sw) => (port, sw.swap, sw.ready),
+                Err(e) => {
+                    // The old one serves again: so must its image under our name, for restart.
+                    crate::process::shielded(|| {
+                        if let Some(b) = &before {
+                            let _ = container::tag(engine, b, &s.image);
+                        }
+                        if let Some(p) = &previous_tag {
+                            let _ = container::tag(engine, p, &ctx.previous_tag());
+                        }
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        None => {
+            ui.info("No container: starting one");
+            if let Some(b) = before.as_deref().filter(|b| *b != built) {
+                container::tag(engine, b, &ctx.previous_tag())?;
+            }
+            let t = std::time::Instant::now();
+            let port = container::run_on_free_port(engine, s, ui, state.port)?;
+            let swap = t.elapsed();
+            let (_, ready) = crate::ready::wait(engine, s, ui, port)?;
+            (port, swap, ready)
+        }
+    };
+    let (port, swap, ready) = swapped;
+    ctx.save_deploy(port, &built)?;
 
     ui.header("Update Complete");
     ui.result_success("MCP server updated with latest code!");
     ctx.print_endpoint(port);
-    ctx.print_timings(&[("build", build), ("swap", run), ("ready", ready)]);
+    ctx.print_timings(&[("build", build), ("swap", swap), ("ready", ready)]);
     Ok(())
 }

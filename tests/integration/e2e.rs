@@ -152,6 +152,31 @@ impl Project {
         }
     }
 
+    /// The same command line as `mcpctl`, started in the background with stdout piped.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("MCPCTL_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(["--engine", self.engine, "--name", &self.name])
+            .args(["--base-port", &self.base_port.to_string()])
+            .args(["--build-arg", &format!("PYTHON_IMAGE={BASE_IMAGE}")])
+            .args(["--build-arg", &format!("UV_IMAGE={UV_IMAGE}")])
+            .args(["--ready-timeout", "90"])
+            .args(&self.extra)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    }
+
     fn ok(&self, args: &[&str]) -> Out {
         let o = self.mcpctl(args);
         assert_eq!(o.code, 0, "mcpctl {args:?} on {}: {o:?}", self.engine);
@@ -167,7 +192,13 @@ impl Project {
             .unwrap()
             .unwrap()
             .path();
-        let f = pkg.join(format!("docker-{}.json", self.name));
+        // A project without pyproject.toml (sse-server) is named by --name alone: docker.json.
+        let named = pkg.join(format!("docker-{}.json", self.name));
+        let f = if named.is_file() {
+            named
+        } else {
+            pkg.join("docker.json")
+        };
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         v["port"].as_u64().unwrap() as u16
     }
@@ -204,6 +235,7 @@ impl Project {
 
     fn cleanup(&self) {
         let _ = self.engine_cmd(&["rm", "-f", &self.container()]);
+        let _ = self.engine_cmd(&["rm", "-f", &format!("{}-next", self.container())]);
         for v in self.volumes() {
             let _ = self.engine_cmd(&["volume", "rm", "-f", &v]);
         }
@@ -493,6 +525,313 @@ fn broken_update_and_foreign(engine: &'static str, base: u16) {
     );
 }
 
+/// Probes the endpoint every 50 ms from another thread; counts the attempts that failed.
+struct Watch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<(u32, Vec<String>, Duration)>,
+}
+
+impl Watch {
+    fn start(port: u16) -> Watch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+            let (mut attempts, mut failures) = (0u32, Vec::new());
+            let (mut down_since, mut longest) = (None::<Instant>, Duration::ZERO);
+            while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                let t = Instant::now();
+                attempts += 1;
+                match mcpctl::probe::probe(&target, Duration::from_secs(2)) {
+                    Ok(_) => {
+                        if let Some(d) = down_since.take() {
+                            longest = longest.max(d.elapsed());
+                        }
+                    }
+                    Err(e) => {
+                        down_since.get_or_insert(t);
+                        failures.push(e.to_string());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50).saturating_sub(t.elapsed()));
+            }
+            if let Some(d) = down_since {
+                longest = longest.max(d.elapsed());
+            }
+            (attempts, failures, longest)
+        });
+        Watch { stop, handle }
+    }
+
+    /// (attempts, failures, longest outage)
+    fn finish(self) -> (u32, Vec<String>, Duration) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.handle.join().unwrap()
+    }
+}
+
+fn add_shout_tool(dir: &Path) {
+    let server_py = dir.join("echo_server/server.py");
+    let code = std::fs::read_to_string(&server_py).unwrap();
+    let code = code.replacen(
+        "@mcp_server.tool()\ndef echo(",
+        "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
+        1,
+    );
+    assert!(
+        code.contains("def shout("),
+        "fixture changed shape: cannot add a tool"
+    );
+    std::fs::write(&server_py, code).unwrap();
+}
+
+/// Updates never take a working server down for a broken build or a broken version; rollback
+/// returns to the previous image; data survives all of it; volumes go only with down --volumes.
+fn safe_updates(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "safe", base);
+    p.ok(&["start"]);
+    let port = p.state_port();
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    let n0 = append(&mut c, "first");
+    c.close();
+
+    // A broken build: the old server answers the whole time (probed every 50 ms).
+    let df = p.dir.path().join("Dockerfile");
+    let good_dockerfile = std::fs::read_to_string(&df).unwrap();
+    std::fs::write(
+        &df,
+        good_dockerfile.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1),
+    )
+    .unwrap();
+    let w = Watch::start(port);
+    let o = p.mcpctl(&["update"]);
+    let (attempts, failures, _) = w.finish();
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("Failed to build image"), "{o:?}");
+    assert!(
+        attempts >= 3,
+        "only {attempts} probes during the broken update"
+    );
+    assert!(
+        failures.is_empty(),
+        "the server stopped answering during a broken build: {failures:?}"
+    );
+    std::fs::write(&df, &good_dockerfile).unwrap();
+
+    // A good update (new tool), then rollback brings the previous tools back, and again forward.
+    add_shout_tool(p.dir.path());
+    let w = Watch::start(port);
+    let o = p.ok(&["update"]);
+    let (_, failures, outage) = w.finish();
+    eprintln!(
+        "e2e {engine}: update outage seen by a 50 ms probe: {outage:?} ({} failed probes)",
+        failures.len()
+    );
+    assert!(o.stdout.contains("MCP server updated"), "{o:?}");
+    assert_eq!(p.state_port(), port);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    assert_eq!(append(&mut c, "after update"), n0 + 1);
+    c.close();
+    let o = p.ok(&["rollback"]);
+    assert!(
+        o.stdout.contains("The previous version is serving"),
+        "{o:?}"
+    );
+    assert_eq!(p.state_port(), port);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(
+        tools(&mut c),
+        ["append_note", "echo"],
+        "rollback did not bring the previous tools back"
+    );
+    assert_eq!(append(&mut c, "after rollback"), n0 + 2);
+    c.close();
+    p.ok(&["rollback"]);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(
+        tools(&mut c),
+        ["append_note", "echo", "shout"],
+        "a second rollback must come back"
+    );
+    c.close();
+
+    // A new version that crashes at start: automatic rollback, the old version answers, exit 1.
+    let main_py = p.dir.path().join("echo_server/__main__.py");
+    let good_main = std::fs::read_to_string(&main_py).unwrap();
+    std::fs::write(&main_py, format!("raise SystemExit(4)\n{good_main}")).unwrap();
+    let o = p.mcpctl(&["update"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.all().contains("Putting the previous container back"),
+        "{o:?}"
+    );
+    assert!(
+        o.all().contains("The previous version answers again"),
+        "{o:?}"
+    );
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    assert_eq!(append(&mut c, "after failed update"), n0 + 3);
+    c.close();
+    std::fs::write(&main_py, good_main).unwrap();
+    // restart runs the version that serves, not the broken build.
+    p.ok(&["restart"]);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    c.close();
+
+    // down keeps volumes; --volumes needs a confirmation; --yes deletes them.
+    p.ok(&["down"]);
+    assert!(p.inspect().is_none());
+    assert!(
+        p.volumes().iter().all(|v| p.volume_exists(v)),
+        "down without --volumes removed a volume"
+    );
+    let o = p.mcpctl(&["down", "--volumes"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("pass --yes"), "{o:?}");
+    assert!(
+        p.volumes().iter().all(|v| p.volume_exists(v)),
+        "volumes deleted without confirmation"
+    );
+    let o = p.ok(&["down", "--volumes", "--yes"]);
+    assert!(o.stdout.contains("Deleted volume"), "{o:?}");
+    assert!(
+        p.volumes().iter().all(|v| !p.volume_exists(v)),
+        "down --volumes --yes left a volume"
+    );
+}
+
+/// Two `start` at once on one project end with one container on one port.
+fn concurrent_starts(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "twice", base);
+    let a = p.spawn(&["start"]);
+    let b = p.spawn(&["start"]);
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    for o in [&a, &b] {
+        assert!(
+            o.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let both = format!(
+        "{}{}",
+        String::from_utf8_lossy(&a.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
+    assert!(
+        both.contains("Container already running"),
+        "the second start did not see the first's container"
+    );
+    let ps = p.engine_cmd(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=io.mcpctl.project={}", p.name),
+        "--format",
+        "{{.Names}}",
+    ]);
+    let names = String::from_utf8_lossy(&ps.stdout).to_string();
+    assert_eq!(
+        names.lines().filter(|l| !l.trim().is_empty()).count(),
+        1,
+        "containers: {names}"
+    );
+    let c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(c.server.name, "echo-server");
+    c.close();
+}
+
+/// Wait for a line containing `needle` on the child's stdout, then SIGINT the child.
+fn interrupt_at(mut child: std::process::Child, needle: &str) -> (i32, String) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains(needle) {
+            let ok = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            break;
+        }
+    }
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    (
+        status.code().unwrap_or(-1),
+        format!("{seen}\n--- stderr\n{err}"),
+    )
+}
+
+/// Ctrl-C during the build and during the swap: something serves afterwards, and status and
+/// another update recover.
+fn interrupts(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "sigint", base);
+    p.ok(&["start"]);
+    add_shout_tool(p.dir.path());
+    // A slow build step, so the interrupt lands while it runs.
+    let df = p.dir.path().join("Dockerfile");
+    let good = std::fs::read_to_string(&df).unwrap();
+    std::fs::write(
+        &df,
+        good.replacen("USER appuser", "RUN sleep 20\nUSER appuser", 1),
+    )
+    .unwrap();
+    let (code, out) = interrupt_at(p.spawn(&["update"]), "Building image...");
+    assert_eq!(code, 130, "{out}");
+    let st = p.ok(&["status", "--json"]);
+    assert!(st.stdout.contains("\"state\":\"running\""), "{st:?}");
+    assert!(
+        st.stdout.contains("\"ok\":true"),
+        "nothing answers after Ctrl-C during the build: {st:?}"
+    );
+    std::fs::write(&df, &good).unwrap();
+
+    let (code, out) = interrupt_at(p.spawn(&["update"]), "Stopping the old container");
+    assert_eq!(code, 130, "{out}");
+    let st = p.ok(&["status", "--json"]);
+    assert!(
+        st.stdout.contains("\"ok\":true"),
+        "nothing answers after Ctrl-C during the swap: {st:?}\n{out}"
+    );
+    let o = p.ok(&["update"]);
+    assert!(o.stdout.contains("MCP server updated"), "{o:?}");
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    c.close();
+    let ps = p.engine_cmd(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=io.mcpctl.project={}", p.name),
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&ps.stdout).trim(),
+        p.container(),
+        "leftover containers"
+    );
+}
+
 macro_rules! on_both_engines {
     ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
         mod docker {
@@ -527,4 +866,7 @@ on_both_engines! {
     crash => 23800, 23900;
     rebinding => 24000, 24100;
     broken_update_and_foreign => 24200, 24300;
+    safe_updates => 24400, 24500;
+    concurrent_starts => 24600, 24700;
+    interrupts => 24800, 24900;
 }

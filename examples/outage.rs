@@ -1,0 +1,38 @@
+//! Bench helper (scripts/bench.sh): probe an MCP endpoint with a real `initialize` every 50 ms
+//! until STOPFILE exists, then print the longest outage a client saw, in seconds, and the counts.
+//!
+//!     cargo run --release --example outage -- PORT STOPFILE
+
+use std::time::{Duration, Instant};
+
+use mcpctl::config::TransportSetting;
+use mcpctl::probe::{Target, probe};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(port), Some(stop)) = (args.get(1).and_then(|p| p.parse().ok()), args.get(2)) else {
+        eprintln!("usage: outage PORT STOPFILE");
+        std::process::exit(2);
+    };
+    let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+    let (mut attempts, mut failures) = (0u32, 0u32);
+    let (mut down_since, mut longest) = (None::<Instant>, Duration::ZERO);
+    let give_up = Instant::now() + Duration::from_secs(600);
+    while !std::path::Path::new(stop).exists() && Instant::now() < give_up {
+        let t = Instant::now();
+        attempts += 1;
+        if probe(&target, Duration::from_secs(2)).is_ok() {
+            if let Some(d) = down_since.take() {
+                longest = longest.max(t.duration_since(d));
+            }
+        } else {
+            failures += 1;
+            down_since.get_or_insert(t);
+        }
+        std::thread::sleep(Duration::from_millis(50).saturating_sub(t.elapsed()));
+    }
+    if let Some(d) = down_since {
+        longest = longest.max(d.elapsed());
+    }
+    println!("{:.3} {attempts} {failures}", longest.as_secs_f64());
+}

@@ -1,0 +1,76 @@
+//! `mcpctl down [--volumes]`: stop and remove the container and, only when asked and confirmed,
+//! its volumes — the one command that deletes a user's data, so it lists what goes first.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::anyhow;
+
+use crate::container::{self, Lookup};
+use crate::error::usage;
+use crate::flows::Ctx;
+use crate::swap;
+
+pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let _lock = ctx.lock("down")?;
+    ui.title("Down", &s.name);
+    match swap::recover_and_lookup(engine, s, ui)? {
+        Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, &c)),
+        Lookup::Ours(c) => {
+            ui.info("Stopping and removing the container...");
+            container::stop_and_remove(engine, s, &c)?;
+            ui.result_success("Container removed");
+        }
+        Lookup::Missing => ui.result_info(&format!("No container {}", s.container)),
+    }
+    if !volumes {
+        ui.info("Volumes kept (add --volumes to delete them and their data)");
+        return Ok(());
+    }
+    let existing: Vec<&str> = s
+        .volumes
+        .iter()
+        .map(|v| v.name.as_str())
+        .filter(|v| {
+            engine
+                .cmd(engine.volume_inspect_args(v))
+                .output()
+                .is_ok_and(|o| o.success())
+        })
+        .collect();
+    if existing.is_empty() {
+        ui.result_info("No volumes to delete");
+        return Ok(());
+    }
+    ui.warning(&format!(
+        "These volumes and all their data will be deleted: {}",
+        existing.join(", ")
+    ));
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(usage(format!(
+                "refusing to delete volumes {} without confirmation: pass --yes to confirm",
+                existing.join(", ")
+            )));
+        }
+        print!("  Delete them? [y/N] ");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            ui.result_info("Volumes kept");
+            return Ok(());
+        }
+    }
+    for v in &existing {
+        let out = engine.cmd(engine.volume_rm_args(v)).output()?;
+        if !out.success() {
+            return Err(anyhow!(
+                "Failed to delete volume {v}: {}",
+                crate::process::last_meaningful_line(&out.stderr)
+            ));
+        }
+        ui.result_success(&format!("Deleted volume {v}"));
+    }
+    Ok(())
+}

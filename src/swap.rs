@@ -1,0 +1,200 @@
+//! Replacing the serving container with a new one on the same port and volumes, with the old one
+//! kept until the new one answers MCP. The new container is created (not started) while the old
+//! one serves, so the outage is only: stop old, start new, server boot. If the new one does not
+//! become ready, or Ctrl-C arrives, the old one is started again: one of them always ends up
+//! serving. A later command finishes or cleans up whatever an interrupted swap left (`recover`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+use crate::config::Settings;
+use crate::container::{self, Lookup};
+use crate::engine::{ContainerInfo, Engine, RunOptions};
+use crate::error::{Interrupted, Reported};
+use crate::process::{check_interrupt, shielded};
+use crate::ready;
+use crate::ui::{Ui, secs};
+
+/// The name the new container has until it replaces the old one.
+pub fn next_name(s: &Settings) -> String {
+    format!("{}-next", s.container)
+}
+
+pub struct Swapped {
+    pub swap: Duration,
+    pub ready: Duration,
+}
+
+/// Replace `old` (ours; running, stopped or none) with a container of `image` on `port`.
+pub fn replace(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    old: Option<&ContainerInfo>,
+    image: &str,
+    port: u16,
+) -> anyhow::Result<Swapped> {
+    let next = next_name(s);
+    let _ = container::force_remove(engine, &next);
+    let t0 = Instant::now();
+
+    ui.info(&format!(
+        "Creating the new container on port {port} while the old one serves..."
+    ));
+    let create = RunOptions {
+        create_only: true,
+        name: next.clone(),
+        image: image.to_string(),
+        ..RunOptions::new(s, port)
+    };
+    let out = engine.cmd(engine.run_args(s, &create)).output()?;
+    if !out.success() {
+        let _ = container::force_remove(engine, &next);
+        return Err(anyhow!(
+            "Failed to create the new container: {}; the old one was not touched",
+            crate::process::last_meaningful_line(&out.stderr)
+        ));
+    }
+
+    // From here until the new one answers, a failure or Ctrl-C puts the old one back.
+    let attempt = (|| -> anyhow::Result<(Duration, Duration)> {
+        check_interrupt()?;
+        if let Some(o) = old.filter(|o| o.running || o.restarting) {
+            ui.info(&format!(
+                "Stopping the old container (timeout {} s)...",
+                s.swap_stop_timeout
+            ));
+            container::stop(engine, &o.name, s.swap_stop_timeout)?;
+        }
+        check_interrupt()?;
+        ui.info("Starting the new container...");
+        container::start_existing(engine, &next)?;
+        let swap = t0.elapsed();
+        let (_, ready) = ready::wait_for(engine, s, ui, &next, port, s.ready_timeout)?;
+        Ok((swap, ready))
+    })();
+
+    match attempt {
+        Ok((swap, ready)) => {
+            // The new one serves; the rest is bookkeeping and must finish even on Ctrl-C.
+            shielded(|| -> anyhow::Result<()> {
+                if let Some(o) = old {
+                    container::remove(engine, &o.name)?;
+                }
+                rename(engine, &next, &s.container)
+            })?;
+            ui.success(&format!("The new container serves on port {port}"));
+            Ok(Swapped { swap, ready })
+        }
+        Err(e) => {
+            let interrupted = e.chain().any(|c| c.is::<Interrupted>());
+            if !e.chain().any(|c| c.is::<Reported>()) && !interrupted {
+                ui.error(&format!("{e:#}"));
+            }
+            shielded(|| put_back(engine, s, ui, old, &next, port));
+            if interrupted {
+                Err(anyhow::Error::new(Interrupted))
+            } else {
+                Err(anyhow::Error::new(Reported))
+            }
+        }
+    }
+}
+
+fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
+    let out = engine.cmd(engine.rename_args(from, to)).output()?;
+    if !out.success() {
+        return Err(anyhow!(
+            "Failed to rename {from} to {to}: {}",
+            crate::process::last_meaningful_line(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+/// Remove the new container and start the old one again; report either way.
+fn put_back(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    old: Option<&ContainerInfo>,
+    next: &str,
+    port: u16,
+) {
+    let _ = container::force_remove(engine, next);
+    let Some(o) = old else {
+        ui.warning("There was no previous container to put back");
+        return;
+    };
+    ui.warning(&format!(
+        "Putting the previous container back on port {port}..."
+    ));
+    let t0 = Instant::now();
+    if let Err(e) = container::start_existing(engine, &o.name) {
+        ui.error(&format!(
+            "{e:#}: nothing serves now; run `mcpctl restart` or `mcpctl rollback`"
+        ));
+        return;
+    }
+    match ready::wait_for(engine, s, ui, &o.name, port, s.ready_timeout) {
+        Ok(_) => ui.success(&format!(
+            "The previous version answers again ({})",
+            secs(t0.elapsed())
+        )),
+        Err(_) => ui.error(
+            "The previous version did not come back either; see its logs with `mcpctl logs`",
+        ),
+    }
+}
+
+/// Look our container up, first finishing or cleaning up what an interrupted swap left: a
+/// `-next` container running alone gets the real name; one that is not serving is removed (and
+/// the old one, stopped for the swap, started again). Also removes our container if it was
+/// created and never started (an interrupted `run`). Two inspects when nothing was left over.
+pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<Lookup> {
+    let next = next_name(s);
+    let main = container::lookup(engine, s)?;
+    let mut changed = false;
+    match container::lookup_named(engine, s, &next)? {
+        Lookup::Ours(n) if matches!(main, Lookup::Missing) && n.running => {
+            rename(engine, &next, &s.container)?;
+            ui.warning(&format!(
+                "Finished an interrupted update: {next} is now {}",
+                s.container
+            ));
+            changed = true;
+        }
+        Lookup::Ours(n) => {
+            container::force_remove(engine, &n.name)?;
+            ui.warning(&format!(
+                "Removed {next}, left half-made by an interrupted update or rollback"
+            ));
+            if let Lookup::Ours(m) = &main
+                && !m.running
+                && m.status == "exited"
+            {
+                // The old one was stopped for the swap and never started again.
+                ui.info(&format!("Starting {} again", s.container));
+                container::start_existing(engine, &s.container)?;
+            }
+            changed = true;
+        }
+        _ => {}
+    }
+    if let Lookup::Ours(m) = &main
+        && (m.status == "created" || m.status == "configured")
+    {
+        container::force_remove(engine, &m.name)?;
+        ui.warning(&format!(
+            "Removed {}, created but never started by an interrupted command",
+            s.container
+        ));
+        changed = true;
+    }
+    if changed {
+        container::lookup(engine, s)
+    } else {
+        Ok(main)
+    }
+}
