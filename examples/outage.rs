@@ -1,5 +1,6 @@
 //! Bench helper (scripts/bench.sh): probe an MCP endpoint with a real `initialize` every 50 ms
-//! until STOPFILE exists, then print the longest outage a client saw, in seconds, and the counts.
+//! until STOPFILE exists and the endpoint answers again, then print the longest outage a client
+//! saw, in seconds, the number of probes and the number that failed.
 //!
 //!     cargo run --release --example outage -- PORT STOPFILE
 
@@ -18,10 +19,20 @@ fn main() {
     let (mut attempts, mut failures) = (0u32, 0u32);
     let (mut down_since, mut longest) = (None::<Instant>, Duration::ZERO);
     let give_up = Instant::now() + Duration::from_secs(600);
-    while !std::path::Path::new(stop).exists() && Instant::now() < give_up {
+    let mut up = false;
+    // Stop once STOPFILE exists and the server answers again (or 60 s after STOPFILE appeared).
+    let mut stop_seen: Option<Instant> = None;
+    while Instant::now() < give_up {
+        if std::path::Path::new(stop).exists() {
+            let seen = *stop_seen.get_or_insert_with(Instant::now);
+            if up || seen.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+        }
         let t = Instant::now();
         attempts += 1;
-        if probe(&target, Duration::from_secs(2)).is_ok() {
+        up = probe(&target, Duration::from_secs(2)).is_ok();
+        if up {
             if let Some(d) = down_since.take() {
                 longest = longest.max(t.duration_since(d));
             }

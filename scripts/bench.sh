@@ -14,7 +14,7 @@ WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
 mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
-ARGS=(-C "$WORK/proj" --name bench --base-port 25000
+ARGS=(-C "$WORK/proj" --name bench --base-port 26000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
 trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
 [ -x "$OUTAGE" ] || (cd "$ROOT" && cargo build --release --example outage -q)
@@ -35,7 +35,8 @@ outage_during() {
 # Seconds from the server's "Uvicorn running" log line to now.
 since_server_up() {
   local e=$1 c=$2 ts
-  ts=$($e logs -t "$c" 2>&1 | grep -m1 'Uvicorn running' | cut -d' ' -f1)
+  $e logs -t "$c" >"$WORK/logs" 2>&1 || true
+  ts=$(grep -m1 'Uvicorn running' "$WORK/logs" | cut -d' ' -f1)
   python3 -c 'import sys,datetime,time; t=sys.argv[1].rstrip("Z"); d,f=(t.split(".")+["0"])[:2]; dt=datetime.datetime.fromisoformat(d).replace(tzinfo=datetime.timezone.utc).timestamp()+float("0."+f[:6]); print("%.3f"%(time.time()-dt))' "$ts"
 }
 
@@ -60,10 +61,10 @@ for e in $ENGINES; do
     port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/echo_server/docker-bench.json)
     # The floor: a bare swap by hand, same image and flags (create beside, stop -t 2, start).
     $e rm -f bench-mcp-hand >/dev/null 2>&1 || true
-    $e create --name bench-mcp-hand -p "127.0.0.1:$port:3001" -e PORT=3001 --init bench-mcp >/dev/null
+    $e create --name bench-mcp-hand -p "127.0.0.1:$port:3001" -e PORT=3001 --init bench-mcp >/dev/null 2>&1
     echo "$(outage_during "$port" bash -c "$e stop -t 2 bench-mcp && $e start bench-mcp-hand")" >>"$WORK/out-hand"
-    $e rm -f bench-mcp-hand >/dev/null; $e start bench-mcp >/dev/null
-    $M --engine "$e" "${ARGS[@]}" -q status >/dev/null
+    $e rm -f bench-mcp-hand >/dev/null 2>&1; $e start bench-mcp >/dev/null 2>&1
+    until $M --engine "$e" "${ARGS[@]}" status --json 2>/dev/null | grep -q '"ok":true'; do sleep 0.1; done
     echo "# bench $i $t0" >>"$WORK/proj/echo_server/server.py"
     rm -f "$WORK/stop"; "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" & opid=$!; sleep 0.3
     t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" update); t1=$(now)

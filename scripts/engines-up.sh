@@ -27,7 +27,7 @@ quiet() {
 
 # 1. Packages --------------------------------------------------------------------------------------
 need=()
-for p in docker.io podman runc debootstrap docker-registry uidmap slirp4netns fuse-overlayfs python3-venv bc catatonit; do
+for p in docker.io podman runc debootstrap docker-registry uidmap slirp4netns fuse-overlayfs python3-venv bc catatonit docker-compose; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if ((${#need[@]})); then
@@ -74,6 +74,18 @@ if [[ " $ENGINES " == *" docker "* ]] && ! docker info >/dev/null 2>&1; then
 fi
 if [[ " $ENGINES " == *" podman "* ]]; then
   quiet podman info
+fi
+
+# A killed session can leave podman's port-forwarding rules behind for containers that no longer
+# exist; a later container on the same host port is then unreachable. Remove only those.
+if [[ " $ENGINES " == *" podman "* ]] && command -v iptables >/dev/null 2>&1; then
+  known=" $(podman ps -aq --no-trunc 2>/dev/null | tr '\n' ' ') "
+  while IFS= read -r rule; do
+    id=$(grep -o 'id: [0-9a-f]\{64\}' <<<"$rule" | cut -d' ' -f2)
+    if [ -n "$id" ] && [[ "$known" != *" $id "* ]]; then
+      eval "iptables -t nat ${rule/#-A/-D}" && say "removed a stale podman port rule of container ${id:0:12}"
+    fi
+  done < <(iptables -t nat -S 2>/dev/null | grep -E '^-A NETAVARK-(HOSTPORT-DNAT|DN-)' || true)
 fi
 
 # 4. Base images, made locally -------------------------------------------------------------------

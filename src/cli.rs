@@ -75,12 +75,7 @@ pub struct SettingFlags {
     pub container_port: Option<u16>,
 
     /// Host address to publish on [default: 127.0.0.1; 0.0.0.0 opens it to the network]
-    #[arg(
-        long,
-        global = true,
-        env = "MCPCTL_PUBLISH_ADDRESS",
-        value_name = "ADDR"
-    )]
+    #[arg(long, global = true, env = "MCPCTL_PUBLISH_ADDRESS", value_name = "ADDR")]
     pub publish_address: Option<String>,
 
     /// Extra environment for the container (repeatable)
@@ -108,22 +103,53 @@ pub struct SettingFlags {
     pub build_args: Vec<(String, String)>,
 
     /// Seconds to wait for the server to answer MCP [default: 60]
-    #[arg(
-        long,
-        global = true,
-        env = "MCPCTL_READY_TIMEOUT",
-        value_name = "SECONDS"
-    )]
+    #[arg(long, global = true, env = "MCPCTL_READY_TIMEOUT", value_name = "SECONDS")]
     pub ready_timeout: Option<f64>,
 
     /// MCP transport: streamable-http, sse or auto [default: auto]
-    #[arg(
-        long,
-        global = true,
-        env = "MCPCTL_TRANSPORT",
-        value_name = "TRANSPORT"
-    )]
+    #[arg(long, global = true, env = "MCPCTL_TRANSPORT", value_name = "TRANSPORT")]
     pub transport: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct InitArgs {
+    /// Overwrite files that exist (lists what changes either way)
+    #[arg(long)]
+    pub force: bool,
+    /// Ask for what cannot be detected (only on a terminal)
+    #[arg(long)]
+    pub interactive: bool,
+    /// Python package to run as `python -m PACKAGE` [default: detected]
+    #[arg(long, value_name = "PACKAGE")]
+    pub package: Option<String>,
+    /// Entry file to run as `python FILE`, for one-file servers [default: detected]
+    #[arg(long, value_name = "FILE", conflicts_with = "package")]
+    pub entry: Option<String>,
+    /// How dependencies are installed [default: uv when uv.lock exists, else requirements.txt]
+    #[arg(long, value_parser = ["uv", "requirements"], value_name = "HOW")]
+    pub deps: Option<String>,
+    /// Private dependencies: install with a build secret (`--secret id=pip_token`), never a build arg
+    #[arg(long)]
+    pub private_deps: bool,
+    /// Registry image for the compose file (e.g. ghcr.io/org/server) [default: the local image]
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct PublishArgs {
+    /// Registry repository, e.g. ghcr.io/org/server or 127.0.0.1:5000/server [default: registry in config]
+    #[arg(long, value_name = "REPO")]
+    pub registry: Option<String>,
+    /// Target platform [default: linux/amd64, or platform in config]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Build without the cache
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print the commands and the version they would publish; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,6 +186,24 @@ pub enum Command {
     },
     /// Return to the image the last update replaced, on the same port
     Rollback,
+    /// Write the Dockerfile, .dockerignore, compose file, example.env, nginx block and
+    /// .gitignore entries for this project (never overwrites without --force)
+    Init(InitArgs),
+    /// Build for a platform, tag REGISTRY:N+1 and :latest, push both, then bump VERSION
+    Publish(PublishArgs),
+    /// Print the `claude mcp add` line and the .mcp.json entry for the running server
+    Client {
+        /// Merge the entry into the project's .mcp.json, keeping the other servers there
+        #[arg(long)]
+        write: bool,
+        /// Add `Authorization: Bearer ${VAR}` to the entry, read from this environment variable
+        /// when the client runs (the token itself is never written)
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// Use this URL instead of the local endpoint (e.g. behind nginx)
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Stop and remove the container; with --volumes also delete its volumes (asks first)
     Down {
         /// Also delete the volumes and all the data in them
@@ -188,15 +232,15 @@ impl Command {
             Command::Logs { .. } => "Logs",
             Command::List { .. } => "List",
             Command::Rollback => "Rollback",
+            Command::Init(_) => "Init",
+            Command::Publish(_) => "Publish",
+            Command::Client { .. } => "Client",
             Command::Down { .. } => "Down",
         }
     }
 
     pub fn json(&self) -> bool {
-        matches!(
-            self,
-            Command::Status { json: true } | Command::List { json: true }
-        )
+        matches!(self, Command::Status { json: true } | Command::List { json: true })
     }
 }
 

@@ -81,6 +81,13 @@ pub struct FileConfig {
     #[serde(alias = "mcp_path")]
     pub mcp_path: Option<String>,
     pub engine: Option<String>,
+    /// Registry repository for `mcpctl publish` (e.g. ghcr.io/org/server).
+    pub registry: Option<String>,
+    /// Platform for `mcpctl publish` builds (default linux/amd64).
+    pub platform: Option<String>,
+    /// Environment variable holding the client's bearer token, for `mcpctl client`.
+    #[serde(alias = "token_env")]
+    pub token_env: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -133,6 +140,9 @@ pub struct Settings {
     pub transport: TransportSetting,
     pub mcp_path: String,
     pub engine: Option<String>,
+    pub registry: Option<String>,
+    pub platform: Option<String>,
+    pub token_env: Option<String>,
     pub state_file: PathBuf,
     /// Where file settings came from, for messages.
     pub config_file: Option<PathBuf>,
@@ -202,10 +212,7 @@ fn read_optional(p: &Path) -> anyhow::Result<Option<String>> {
     match std::fs::read_to_string(p) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(usage(format!(
-            "cannot read {}: {e}; check its permissions",
-            p.display()
-        ))),
+        Err(e) => Err(usage(format!("cannot read {}: {e}; check its permissions", p.display()))),
     }
 }
 
@@ -223,10 +230,7 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
             tidy_serde_message(&msg)
         ));
     }
-    usage(format!(
-        "{} is not valid TOML{line}: {msg}; fix the file and try again",
-        path.display()
-    ))
+    usage(format!("{} is not valid TOML{line}: {msg}; fix the file and try again", path.display()))
 }
 
 /// "unknown field `x`, expected one of ..." → "unknown key `x`" (the list is long and in the README).
@@ -276,9 +280,7 @@ pub fn parse_base_port(s: &str) -> Result<u16, String> {
         Ok(p) => Err(format!(
             "base port {p} is out of range: mcpctl tries {PORT_TRIES} ports from it, so use 1-{max}"
         )),
-        Err(_) => Err(format!(
-            "base port '{s}' is not a number: use 1-{max}, e.g. 19000"
-        )),
+        Err(_) => Err(format!("base port '{s}' is not a number: use 1-{max}, e.g. 19000")),
     }
 }
 
@@ -308,23 +310,18 @@ pub fn valid_image_ref(s: &str) -> bool {
     if let Some(t) = tag {
         let mut tc = t.chars();
         let first_ok = matches!(tc.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_');
-        if !first_ok || t.len() > 128 || !tc.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        {
+        if !first_ok || t.len() > 128 || !tc.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
             return false;
         }
     }
     let parts: Vec<&str> = path.split('/').collect();
     parts.iter().enumerate().all(|(i, p)| {
-        let registry =
-            i == 0 && parts.len() > 1 && (p.contains('.') || p.contains(':') || *p == "localhost");
+        let registry = i == 0 && parts.len() > 1 && (p.contains('.') || p.contains(':') || *p == "localhost");
         if registry {
-            return p
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
+            return p.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c));
         }
         !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
             && p.starts_with(|c: char| c.is_ascii_alphanumeric())
             && p.ends_with(|c: char| c.is_ascii_alphanumeric())
     })
@@ -353,17 +350,9 @@ pub fn resolve(
     home: &Path,
 ) -> anyhow::Result<Settings> {
     let f = &files.config;
-    let src = files
-        .config_file
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "config".into());
+    let src = files.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into());
 
-    let raw_name = o
-        .name
-        .clone()
-        .or_else(|| f.name.clone())
-        .or_else(|| files.project_name.clone());
+    let raw_name = o.name.clone().or_else(|| f.name.clone()).or_else(|| files.project_name.clone());
     let Some(raw_name) = raw_name else {
         return Err(usage(format!(
             "no project name: {} has no pyproject.toml with [project].name; run mcpctl in your \
@@ -392,11 +381,7 @@ pub fn resolve(
              digits, '-', '_' or '.', starting with a letter or digit"
         )));
     }
-    let image = o
-        .image
-        .clone()
-        .or_else(|| f.image.clone())
-        .unwrap_or_else(|| container.to_lowercase());
+    let image = o.image.clone().or_else(|| f.image.clone()).unwrap_or_else(|| container.to_lowercase());
     if !valid_image_ref(&image) {
         return Err(usage(format!(
             "image name '{image}' is not a valid image reference: use lowercase letters, digits, \
@@ -406,9 +391,7 @@ pub fn resolve(
 
     let base_port = match (o.base_port, f.base_port) {
         (Some(p), _) => p,
-        (None, Some(p)) => {
-            parse_base_port(&p.to_string()).map_err(|e| usage(format!("{src}: {e}")))?
-        }
+        (None, Some(p)) => parse_base_port(&p.to_string()).map_err(|e| usage(format!("{src}: {e}")))?,
         (None, None) => DEFAULT_BASE_PORT,
     };
     let container_port = match (o.container_port, f.container_port) {
@@ -418,11 +401,8 @@ pub fn resolve(
         }
         (None, None) => DEFAULT_CONTAINER_PORT,
     };
-    let addr_s = o
-        .publish_address
-        .clone()
-        .or_else(|| f.publish_address.clone())
-        .unwrap_or("127.0.0.1".into());
+    let addr_s =
+        o.publish_address.clone().or_else(|| f.publish_address.clone()).unwrap_or("127.0.0.1".into());
     let publish_address: IpAddr = addr_s.parse().map_err(|_| {
         usage(format!(
             "publish address '{addr_s}' is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
@@ -430,22 +410,12 @@ pub fn resolve(
     })?;
 
     let volumes: Vec<Volume> = match &f.volumes {
-        Some(v) => v
-            .iter()
-            .map(|(k, p)| Volume {
-                name: format!("{container}_{k}"),
-                path: p.clone(),
-            })
-            .collect(),
+        Some(v) => {
+            v.iter().map(|(k, p)| Volume { name: format!("{container}_{k}"), path: p.clone() }).collect()
+        }
         None => vec![
-            Volume {
-                name: format!("{container}_data"),
-                path: format!("/home/appuser/.{package}"),
-            },
-            Volume {
-                name: format!("{container}_config"),
-                path: format!("/home/appuser/.config/{package}"),
-            },
+            Volume { name: format!("{container}_data"), path: format!("/home/appuser/.{package}") },
+            Volume { name: format!("{container}_config"), path: format!("/home/appuser/.config/{package}") },
             Volume {
                 name: format!("{container}_logs"),
                 path: format!("/home/appuser/.local/share/{package}"),
@@ -479,17 +449,11 @@ pub fn resolve(
     }
     for k in env.keys() {
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
-            return Err(usage(format!(
-                "environment variable name '{k}' is not valid: no '=', no spaces"
-            )));
+            return Err(usage(format!("environment variable name '{k}' is not valid: no '=', no spaces")));
         }
     }
 
-    let env_file = o
-        .env_file
-        .clone()
-        .or_else(|| f.env_file.clone())
-        .map(|p| project_dir.join(p));
+    let env_file = o.env_file.clone().or_else(|| f.env_file.clone()).map(|p| project_dir.join(p));
     if let Some(p) = &env_file
         && !p.is_file()
     {
@@ -499,29 +463,16 @@ pub fn resolve(
         )));
     }
 
-    let restart = o
-        .restart
-        .clone()
-        .or_else(|| f.restart.clone())
-        .unwrap_or(DEFAULT_RESTART.into());
+    let restart = o.restart.clone().or_else(|| f.restart.clone()).unwrap_or(DEFAULT_RESTART.into());
     if !valid_restart(&restart) {
         return Err(usage(format!(
             "restart policy '{restart}' is not one the engines know: use no, always, unless-stopped or on-failure[:N]"
         )));
     }
 
-    let dockerfile = project_dir.join(
-        o.dockerfile
-            .clone()
-            .or_else(|| f.dockerfile.clone())
-            .unwrap_or("Dockerfile".into()),
-    );
-    let context = project_dir.join(
-        o.context
-            .clone()
-            .or_else(|| f.context.clone())
-            .unwrap_or(".".into()),
-    );
+    let dockerfile = project_dir
+        .join(o.dockerfile.clone().or_else(|| f.dockerfile.clone()).unwrap_or("Dockerfile".into()));
+    let context = project_dir.join(o.context.clone().or_else(|| f.context.clone()).unwrap_or(".".into()));
 
     let mut build_args = BTreeMap::new();
     for (k, v) in f.build_args.iter().flatten() {
@@ -531,63 +482,41 @@ pub fn resolve(
         build_args.insert(k.clone(), v.clone());
     }
 
-    let ready = o
-        .ready_timeout
-        .or(f.ready_timeout)
-        .unwrap_or(DEFAULT_READY_TIMEOUT);
+    let ready = o.ready_timeout.or(f.ready_timeout).unwrap_or(DEFAULT_READY_TIMEOUT);
     if !(ready.is_finite() && ready > 0.0 && ready <= 3600.0) {
-        return Err(usage(format!(
-            "ready timeout {ready} s is out of range: use 0.1 to 3600 seconds"
-        )));
+        return Err(usage(format!("ready timeout {ready} s is out of range: use 0.1 to 3600 seconds")));
     }
     let stop_timeout = match f.stop_timeout {
         Some(t) if (0..=600).contains(&t) => t as u32,
         Some(t) => {
-            return Err(usage(format!(
-                "{src}: stop-timeout {t} is out of range: use 0-600 seconds"
-            )));
+            return Err(usage(format!("{src}: stop-timeout {t} is out of range: use 0-600 seconds")));
         }
         None => DEFAULT_STOP_TIMEOUT,
     };
     let swap_stop_timeout = match f.swap_stop_timeout {
         Some(t) if (0..=600).contains(&t) => t as u32,
         Some(t) => {
-            return Err(usage(format!(
-                "{src}: swap-stop-timeout {t} is out of range: use 0-600 seconds"
-            )));
+            return Err(usage(format!("{src}: swap-stop-timeout {t} is out of range: use 0-600 seconds")));
         }
         None => DEFAULT_SWAP_STOP_TIMEOUT,
     };
-    let t = o
-        .transport
-        .clone()
-        .or_else(|| f.transport.clone())
-        .unwrap_or("auto".into());
+    let t = o.transport.clone().or_else(|| f.transport.clone()).unwrap_or("auto".into());
     let transport = TransportSetting::parse(&t).ok_or_else(|| {
-        usage(format!(
-            "transport '{t}' is not one mcpctl can probe: use streamable-http, sse or auto"
-        ))
+        usage(format!("transport '{t}' is not one mcpctl can probe: use streamable-http, sse or auto"))
     })?;
     let mcp_path = f.mcp_path.clone().unwrap_or_else(|| match transport {
         TransportSetting::Sse => "/sse".into(),
         _ => "/mcp".into(),
     });
     if !mcp_path.starts_with('/') {
-        return Err(usage(format!(
-            "mcp-path '{mcp_path}' must start with '/', e.g. /mcp"
-        )));
+        return Err(usage(format!("mcp-path '{mcp_path}' must start with '/', e.g. /mcp")));
     }
 
     Ok(Settings {
         project_dir: project_dir.to_path_buf(),
         // The seed's path; a second instance of the same package under another name gets its own.
         state_file: home.join(".config").join(&package).join(
-            if files
-                .project_name
-                .as_deref()
-                .map(normalize_name)
-                .is_none_or(|p| p == name)
-            {
+            if files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == name) {
                 "docker.json".to_string()
             } else {
                 format!("docker-{name}.json")
@@ -614,6 +543,9 @@ pub fn resolve(
         transport,
         mcp_path,
         engine: o.engine.clone().or_else(|| f.engine.clone()),
+        registry: f.registry.clone(),
+        platform: f.platform.clone(),
+        token_env: f.token_env.clone(),
         config_file: files.config_file.clone(),
     })
 }
@@ -645,17 +577,11 @@ mod tests {
         assert_eq!(s.container_port, 3001);
         assert_eq!(s.publish_address.to_string(), "127.0.0.1");
         assert_eq!(s.restart, "unless-stopped");
-        assert_eq!(
-            s.state_file,
-            Path::new("/home/u/.config/echo_server/docker.json")
-        );
+        assert_eq!(s.state_file, Path::new("/home/u/.config/echo_server/docker.json"));
         assert_eq!(
             s.volumes,
             vec![
-                Volume {
-                    name: "echo-server-mcp_data".into(),
-                    path: "/home/appuser/.echo_server".into()
-                },
+                Volume { name: "echo-server-mcp_data".into(), path: "/home/appuser/.echo_server".into() },
                 Volume {
                     name: "echo-server-mcp_config".into(),
                     path: "/home/appuser/.config/echo_server".into()
@@ -677,10 +603,7 @@ mod tests {
         let py = "[project]\nname = \"demo\"\n[tool.mcpctl]\nname = \"fromfile\"\nbase-port = 20000\n\
                   container_port = 8000\nenv = { LOG_LEVEL = \"DEBUG\", N = 3 }\n";
         let s = resolve_with(py, &Overrides::default()).unwrap();
-        assert_eq!(
-            (s.name.as_str(), s.base_port, s.container_port),
-            ("fromfile", 20000, 8000)
-        );
+        assert_eq!((s.name.as_str(), s.base_port, s.container_port), ("fromfile", 20000, 8000));
         assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "DEBUG");
         assert_eq!(s.env.get("N").unwrap(), "3");
         assert_eq!(s.env.get("PORT").unwrap(), "8000");
@@ -695,10 +618,7 @@ mod tests {
         // Renaming the container keeps the package's data paths, and gets its own state file.
         assert_eq!(s.package, "demo");
         assert_eq!(s.volumes[0].path, "/home/appuser/.demo");
-        assert_eq!(
-            s.state_file,
-            Path::new("/home/u/.config/demo/docker-flag.json")
-        );
+        assert_eq!(s.state_file, Path::new("/home/u/.config/demo/docker-flag.json"));
         assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "WARNING");
     }
 
@@ -714,18 +634,9 @@ mod tests {
         let f = read_project(d.path()).unwrap();
         let s = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap();
         assert_eq!(s.image, "reg.local:5000/a/b:1");
-        assert_eq!(
-            s.volumes,
-            vec![Volume {
-                name: "a-mcp_cache".into(),
-                path: "/cache".into()
-            }]
-        );
-        std::fs::write(
-            d.path().join("pyproject.toml"),
-            "[project]\nname='a'\n[tool.mcpctl]\nname='b'\n",
-        )
-        .unwrap();
+        assert_eq!(s.volumes, vec![Volume { name: "a-mcp_cache".into(), path: "/cache".into() }]);
+        std::fs::write(d.path().join("pyproject.toml"), "[project]\nname='a'\n[tool.mcpctl]\nname='b'\n")
+            .unwrap();
         let e = read_project(d.path()).unwrap_err().to_string();
         assert!(e.contains("mcpctl reads one place"), "{e}");
     }
@@ -741,17 +652,11 @@ mod tests {
         let e = read_project(d.path()).unwrap_err();
         assert_eq!(crate::error::exit_code(&e), 2);
         let e = e.to_string();
-        assert!(
-            e.contains("pyproject.toml at line 4: unknown key `base_prot`"),
-            "{e}"
-        );
+        assert!(e.contains("pyproject.toml at line 4: unknown key `base_prot`"), "{e}");
         std::fs::remove_file(d.path().join("pyproject.toml")).unwrap();
         std::fs::write(d.path().join("mcpctl.toml"), "\nimage = 'x'\nwat = 2\n").unwrap();
         let e = read_project(d.path()).unwrap_err().to_string();
-        assert!(
-            e.contains("mcpctl.toml at line 3: unknown key `wat`"),
-            "{e}"
-        );
+        assert!(e.contains("mcpctl.toml at line 3: unknown key `wat`"), "{e}");
     }
 
     #[test]
@@ -766,13 +671,8 @@ mod tests {
     #[test]
     fn no_name_is_a_usage_error() {
         let d = tempfile::tempdir().unwrap();
-        let e = resolve(
-            d.path(),
-            &ProjectFiles::default(),
-            &Overrides::default(),
-            Path::new("/h"),
-        )
-        .unwrap_err();
+        let e =
+            resolve(d.path(), &ProjectFiles::default(), &Overrides::default(), Path::new("/h")).unwrap_err();
         assert_eq!(crate::error::exit_code(&e), 2);
         assert!(e.to_string().starts_with("no project name"), "{e}");
     }

@@ -50,28 +50,14 @@ pub fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result
     let c = engine::parse_inspect(&out.stdout)?
         .into_iter()
         .find(|c| c.name == name)
-        .ok_or_else(|| {
-            anyhow!(
-                "{} inspect answered for another container than {name}",
-                engine.name()
-            )
-        })?;
-    if c.project_label() == Some(s.name.as_str()) {
-        Ok(Lookup::Ours(c))
-    } else {
-        Ok(Lookup::Foreign(c))
-    }
+        .ok_or_else(|| anyhow!("{} inspect answered for another container than {name}", engine.name()))?;
+    if c.project_label() == Some(s.name.as_str()) { Ok(Lookup::Ours(c)) } else { Ok(Lookup::Foreign(c)) }
 }
 
 /// The one-line error for an engine that failed in a way we do not handle.
 pub fn engine_error(engine: &Engine, stderr: String, code: Option<i32>) -> anyhow::Error {
-    let pe = ProcessError {
-        cmd: engine.name().into(),
-        code,
-        stdout: String::new(),
-        stderr,
-        spawn_error: None,
-    };
+    let pe =
+        ProcessError { cmd: engine.name().into(), code, stdout: String::new(), stderr, spawn_error: None };
     if engine::is_unreachable(&pe.stderr) {
         let fix = match engine.kind {
             engine::EngineKind::Docker => {
@@ -80,11 +66,7 @@ pub fn engine_error(engine: &Engine, stderr: String, code: Option<i32>) -> anyho
             engine::EngineKind::Podman => "check `podman info` and `podman system connection list`",
             engine::EngineKind::Nerdctl => "start containerd (systemctl start containerd)",
         };
-        return anyhow!(
-            "{} is not running: {}; {fix} and try again",
-            engine.name(),
-            pe.reason()
-        );
+        return anyhow!("{} is not running: {}; {fix} and try again", engine.name(), pe.reason());
     }
     anyhow!("{} failed: {}", engine.name(), pe.reason())
 }
@@ -123,19 +105,11 @@ pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
 
 /// Build the image. A spinner on a terminal; the build's own output streamed with -v, and its
 /// last lines shown when it fails.
-pub fn build(
-    engine: &Engine,
-    s: &Settings,
-    ui: &Ui,
-    opts: &BuildOptions,
-) -> anyhow::Result<Duration> {
+pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
     require_dockerfile(s)?;
     let t0 = Instant::now();
-    ui.info(&format!(
-        "Building image {} from {}",
-        s.image,
-        s.dockerfile.display()
-    ));
+    let name = opts.tags.first().unwrap_or(&s.image);
+    ui.info(&format!("Building image {name} from {}", s.dockerfile.display()));
     let spinner = ui.spinner("Building image...");
     let mut tail: VecDeque<String> = VecDeque::new();
     let verbose = process::verbose();
@@ -162,11 +136,9 @@ pub fn build(
         }
         ui.error(&format!(
             "Failed to build image {} ({} exited with {}): fix the error above and run again",
-            s.image,
+            name,
             engine.name(),
-            out.code
-                .map(|c| c.to_string())
-                .unwrap_or_else(|| "a signal".into())
+            out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
         ));
         return Err(anyhow::Error::new(Reported));
     }
@@ -178,13 +150,8 @@ pub fn build(
 /// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
 fn build_step(line: &str) -> Option<String> {
     let l = line.trim_start();
-    let rest = l
-        .strip_prefix("Step ")
-        .or_else(|| l.strip_prefix("STEP "))?;
-    let n: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '/')
-        .collect();
+    let rest = l.strip_prefix("Step ").or_else(|| l.strip_prefix("STEP "))?;
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
     (n.contains('/')).then_some(n)
 }
 
@@ -197,10 +164,8 @@ pub enum RunFailure {
 /// Run the container on `port`. A failed run leaves a "created" container behind on every
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
-    let out = engine
-        .cmd(engine.run_args(s, &RunOptions::new(s, port)))
-        .output()
-        .map_err(RunFailure::Other)?;
+    let out =
+        engine.cmd(engine.run_args(s, &RunOptions::new(s, port))).output().map_err(RunFailure::Other)?;
     if out.success() {
         return Ok(out.stdout.trim().to_string());
     }
@@ -238,10 +203,7 @@ pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailur
     if engine::is_unreachable(&pe.stderr) {
         return Err(RunFailure::Other(engine_error(engine, pe.stderr, pe.code)));
     }
-    Err(RunFailure::Other(anyhow!(
-        "Failed to start container {}: {reason}",
-        s.container
-    )))
+    Err(RunFailure::Other(anyhow!("Failed to start container {}: {reason}", s.container)))
 }
 
 fn no_free_port(s: &Settings) -> anyhow::Error {
@@ -256,15 +218,9 @@ fn no_free_port(s: &Settings) -> anyhow::Error {
 }
 
 pub fn check_some_port_free(s: &Settings, preferred: Option<u16>) -> anyhow::Result<()> {
-    ports::choose(
-        s.publish_address,
-        s.base_port,
-        preferred,
-        &BTreeSet::new(),
-        ports::is_free,
-    )
-    .map(|_| ())
-    .ok_or_else(|| no_free_port(s))
+    ports::choose(s.publish_address, s.base_port, preferred, &BTreeSet::new(), ports::is_free)
+        .map(|_| ())
+        .ok_or_else(|| no_free_port(s))
 }
 
 /// Run on the preferred port if free, else the first free one from the base port; when the engine
@@ -283,19 +239,15 @@ pub fn run_on_free_port(
     }
     let mut skip = BTreeSet::new();
     loop {
-        let port = ports::choose(
-            s.publish_address,
-            s.base_port,
-            preferred,
-            &skip,
-            ports::is_free,
-        )
-        .ok_or_else(|| no_free_port(s))?;
+        let port = ports::choose(s.publish_address, s.base_port, preferred, &skip, ports::is_free)
+            .ok_or_else(|| no_free_port(s))?;
         if let Some(p) = preferred
             && p != port
             && skip.is_empty()
         {
-            ui.warning(&format!("saved port {p} is in use by something else: moving to port {port} (update your client's URL)"));
+            ui.warning(&format!(
+                "saved port {p} is in use by something else: moving to port {port} (update your client's URL)"
+            ));
         }
         ui.info(&format!("Starting container on port {port}..."));
         match run(engine, s, port) {
@@ -304,9 +256,7 @@ pub fn run_on_free_port(
                 return Ok(port);
             }
             Err(RunFailure::PortTaken(_)) => {
-                ui.warning(&format!(
-                    "port {port} was taken when the engine bound it; trying the next one"
-                ));
+                ui.warning(&format!("port {port} was taken when the engine bound it; trying the next one"));
                 skip.insert(port);
             }
             Err(RunFailure::Other(e)) => return Err(e),
@@ -362,10 +312,7 @@ pub fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> 
 pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
     let out = engine.cmd(engine.tag_args(source, target)).output()?;
     if !out.success() {
-        return Err(anyhow!(
-            "Failed to tag {source} as {target}: {}",
-            reason(&out.stderr)
-        ));
+        return Err(anyhow!("Failed to tag {source} as {target}: {}", reason(&out.stderr)));
     }
     Ok(())
 }
@@ -383,12 +330,8 @@ pub fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
 pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
     match engine.cmd(engine.logs_args(name, false, Some(n))).output() {
         Ok(out) => {
-            let mut lines: Vec<String> = out
-                .stdout
-                .lines()
-                .chain(out.stderr.lines())
-                .map(str::to_string)
-                .collect();
+            let mut lines: Vec<String> =
+                out.stdout.lines().chain(out.stderr.lines()).map(str::to_string).collect();
             // stdout and stderr arrive separately; keep the newest n overall.
             let len = lines.len();
             if len > n as usize {
@@ -406,10 +349,7 @@ mod tests {
 
     #[test]
     fn build_steps_from_both_builders() {
-        assert_eq!(
-            build_step("Step 3/12 : RUN uv sync").as_deref(),
-            Some("3/12")
-        );
+        assert_eq!(build_step("Step 3/12 : RUN uv sync").as_deref(), Some("3/12"));
         assert_eq!(build_step("STEP 4/9: COPY . ."), Some("4/9".into()));
         assert_eq!(build_step(" ---> Running in abc"), None);
     }

@@ -126,19 +126,8 @@ pub fn classify(program: &Path) -> anyhow::Result<Engine> {
 fn fingerprint(program: &Path) -> Option<String> {
     let real = std::fs::canonicalize(program).ok()?;
     let m = std::fs::metadata(&real).ok()?;
-    let mtime = m
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(format!(
-        "{}|{}|{}|{}",
-        program.display(),
-        real.display(),
-        m.len(),
-        mtime
-    ))
+    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some(format!("{}|{}|{}|{}", program.display(), real.display(), m.len(), mtime))
 }
 
 fn cache_file() -> Option<PathBuf> {
@@ -158,23 +147,14 @@ fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {
         _ => return None,
     };
     let version = hit.get("version")?.as_str()?.to_string();
-    Some(Engine {
-        kind,
-        program: program.to_path_buf(),
-        version,
-    })
+    Some(Engine { kind, program: program.to_path_buf(), version })
 }
 
 /// Best effort: a cache that cannot be written only costs a `--version` call next time.
 fn write_cache(cache: &Path, key: &str, e: &Engine) {
-    let mut v: serde_json::Map<String, Value> = std::fs::read_to_string(cache)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
-    v.insert(
-        key.to_string(),
-        serde_json::json!({"kind": e.kind.name(), "version": e.version}),
-    );
+    let mut v: serde_json::Map<String, Value> =
+        std::fs::read_to_string(cache).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    v.insert(key.to_string(), serde_json::json!({"kind": e.kind.name(), "version": e.version}));
     if let Some(dir) = cache.parent() {
         let _ = std::fs::create_dir_all(dir);
         let tmp = dir.join(format!(".engines.json.{}", std::process::id()));
@@ -195,11 +175,7 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
         kind = EngineKind::from_self_description(&format!("{}{}", help.stdout, help.stderr));
     }
     match kind {
-        Some(kind) => Ok(Engine {
-            kind,
-            program: program.to_path_buf(),
-            version: first,
-        }),
+        Some(kind) => Ok(Engine { kind, program: program.to_path_buf(), version: first }),
         None => Err(usage(format!(
             "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
              printed '{first}'); point --engine at one of those",
@@ -212,7 +188,9 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub no_cache: bool,
-    pub extra_tags: Vec<String>,
+    /// Tags for the image; empty means the settings' image (publish tags REGISTRY:N and :latest).
+    pub tags: Vec<String>,
+    pub platform: Option<String>,
 }
 
 /// What `run` (or `create`) needs beyond the settings.
@@ -229,12 +207,7 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(s: &Settings, host_port: u16) -> RunOptions {
-        RunOptions {
-            host_port,
-            name: s.container.clone(),
-            image: s.image.clone(),
-            create_only: false,
-        }
+        RunOptions { host_port, name: s.container.clone(), image: s.image.clone(), create_only: false }
     }
 }
 
@@ -260,8 +233,13 @@ impl Engine {
             // The legacy builder leaves a failed step's container behind unless told otherwise.
             a.push("--force-rm".into());
         }
-        a.extend(["-t".into(), s.image.clone()]);
-        for t in &o.extra_tags {
+        if let Some(p) = &o.platform {
+            a.extend(["--platform".into(), p.clone()]);
+        }
+        if o.tags.is_empty() {
+            a.extend(["-t".into(), s.image.clone()]);
+        }
+        for t in &o.tags {
             a.extend(["-t".into(), t.clone()]);
         }
         a.extend(["-f".into(), s.dockerfile.display().to_string()]);
@@ -277,20 +255,16 @@ impl Engine {
     }
 
     pub fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
-        let mut a: Vec<String> = if o.create_only {
-            vec!["create".into()]
-        } else {
-            vec!["run".into(), "-d".into()]
-        };
+        let mut a: Vec<String> =
+            if o.create_only { vec!["create".into()] } else { vec!["run".into(), "-d".into()] };
         a.extend(["--name".into(), o.name.clone()]);
         a.extend(["--label".into(), format!("{LABEL_PROJECT}={}", s.name)]);
         a.extend(["--label".into(), format!("{LABEL_PORT}={}", o.host_port)]);
-        a.extend([
-            "--label".into(),
-            format!("{LABEL_DIR}={}", s.project_dir.display()),
-        ]);
+        a.extend(["--label".into(), format!("{LABEL_DIR}={}", s.project_dir.display())]);
         a.extend(["-p".into(), publish_spec(s, o.host_port)]);
         for (k, v) in &s.env {
+            // `{port}` stands for the published host port, so MCP_ALLOWED_HOSTS can follow it.
+            let v = v.replace("{port}", &o.host_port.to_string());
             a.extend(["-e".into(), format!("{k}={v}")]);
         }
         if let Some(f) = &s.env_file {
@@ -322,13 +296,20 @@ impl Engine {
     }
 
     pub fn image_id_args(&self, image: &str) -> Vec<String> {
-        vec![
-            "image".into(),
-            "inspect".into(),
-            "--format".into(),
-            "{{.Id}}".into(),
-            image.into(),
-        ]
+        vec!["image".into(), "inspect".into(), "--format".into(), "{{.Id}}".into(), image.into()]
+    }
+
+    /// Push; podman needs `--tls-verify=false` for a plain-HTTP registry on this host (docker
+    /// treats 127.0.0.0/8 as insecure by itself).
+    pub fn push_args(&self, image: &str) -> Vec<String> {
+        let mut a: Vec<String> = vec!["push".into()];
+        let host = image.split('/').next().unwrap_or("");
+        let local = host.starts_with("127.") || host.starts_with("localhost");
+        if self.kind == EngineKind::Podman && local && image.contains('/') {
+            a.push("--tls-verify=false".into());
+        }
+        a.push(image.into());
+        a
     }
 
     pub fn volume_rm_args(&self, volume: &str) -> Vec<String> {
@@ -341,11 +322,7 @@ impl Engine {
 
     /// Every container mcpctl made on this engine.
     pub fn ps_args(&self) -> Vec<String> {
-        let format = if self.kind.ps_prints_array() {
-            "json"
-        } else {
-            "{{json .}}"
-        };
+        let format = if self.kind.ps_prints_array() { "json" } else { "{{json .}}" };
         vec![
             "ps".into(),
             "-a".into(),
@@ -357,12 +334,7 @@ impl Engine {
     }
 
     pub fn stop_args(&self, container: &str, timeout: u32) -> Vec<String> {
-        vec![
-            "stop".into(),
-            "-t".into(),
-            timeout.to_string(),
-            container.into(),
-        ]
+        vec!["stop".into(), "-t".into(), timeout.to_string(), container.into()]
     }
 
     pub fn rm_args(&self, container: &str) -> Vec<String> {
@@ -459,9 +431,7 @@ impl ContainerInfo {
     }
 
     pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.ports
-            .get(&format!("{container_port}/tcp"))
-            .and_then(|v| v.first().copied())
+        self.ports.get(&format!("{container_port}/tcp")).and_then(|v| v.first().copied())
     }
 }
 
@@ -478,10 +448,9 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 
 fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
     match v {
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect(),
+        Some(Value::Object(m)) => {
+            m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
+        }
         // docker ps prints labels as "a=b,c=d".
         Some(Value::String(s)) => s
             .split(',')
@@ -500,11 +469,7 @@ fn ports_of(v: Option<&Value>) -> BTreeMap<String, Vec<u16>> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|b| {
-                    b.get("HostPort")
-                        .and_then(|p| p.as_str())
-                        .and_then(|p| p.parse().ok())
-                })
+                .filter_map(|b| b.get("HostPort").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()))
                 .collect();
             hp.dedup();
             if !hp.is_empty() {
@@ -545,14 +510,8 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         id: str_at(c, &["Id"]).to_string(),
         name: str_at(c, &["Name"]).trim_start_matches('/').to_string(),
         status: str_at(&state, &["Status"]).to_string(),
-        running: state
-            .get("Running")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-        restarting: state
-            .get("Restarting")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        running: state.get("Running").and_then(Value::as_bool).unwrap_or(false),
+        restarting: state.get("Restarting").and_then(Value::as_bool).unwrap_or(false),
         exit_code: state.get("ExitCode").and_then(Value::as_i64).unwrap_or(0),
         restart_count: c.get("RestartCount").and_then(Value::as_i64).unwrap_or(0),
         health,
@@ -583,11 +542,7 @@ pub fn parse_ps(kind: EngineKind, stdout: &str) -> anyhow::Result<Vec<PsEntry>> 
         if stdout.trim().is_empty() {
             Vec::new()
         } else {
-            serde_json::from_str::<Value>(stdout.trim())
-                .map_err(bad)?
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
+            serde_json::from_str::<Value>(stdout.trim()).map_err(bad)?.as_array().cloned().unwrap_or_default()
         }
     } else {
         stdout
@@ -601,18 +556,11 @@ pub fn parse_ps(kind: EngineKind, stdout: &str) -> anyhow::Result<Vec<PsEntry>> 
 
 fn ps_entry(v: &Value) -> PsEntry {
     let name = match v.get("Names") {
-        Some(Value::Array(a)) => a
-            .first()
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
+        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or_default().to_string(),
         Some(Value::String(s)) => s.split(',').next().unwrap_or_default().to_string(),
         _ => String::new(),
     };
-    let id = [str_at(v, &["ID"]), str_at(v, &["Id"])]
-        .into_iter()
-        .find(|s| !s.is_empty())
-        .unwrap_or("");
+    let id = [str_at(v, &["ID"]), str_at(v, &["Id"])].into_iter().find(|s| !s.is_empty()).unwrap_or("");
     PsEntry {
         id: id.to_string(),
         name,
@@ -629,45 +577,24 @@ mod tests {
     use crate::config::{Overrides, ProjectFiles, resolve};
 
     fn settings() -> Settings {
-        let files = ProjectFiles {
-            project_name: Some("echo-server".into()),
-            ..Default::default()
-        };
-        let o = Overrides {
-            build_args: vec![("PYTHON_IMAGE".into(), "base:1".into())],
-            ..Default::default()
-        };
+        let files = ProjectFiles { project_name: Some("echo-server".into()), ..Default::default() };
+        let o =
+            Overrides { build_args: vec![("PYTHON_IMAGE".into(), "base:1".into())], ..Default::default() };
         resolve(Path::new("/p"), &files, &o, Path::new("/h")).unwrap()
     }
 
     fn engine(kind: EngineKind) -> Engine {
-        Engine {
-            kind,
-            program: PathBuf::from(kind.name()),
-            version: String::new(),
-        }
+        Engine { kind, program: PathBuf::from(kind.name()), version: String::new() }
     }
 
     #[test]
     fn classify_from_version_text() {
         use EngineKind::*;
-        assert_eq!(
-            EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"),
-            Some(Docker)
-        );
-        assert_eq!(
-            EngineKind::from_self_description("podman version 4.3.1"),
-            Some(Podman)
-        );
+        assert_eq!(EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"), Some(Docker));
+        assert_eq!(EngineKind::from_self_description("podman version 4.3.1"), Some(Podman));
         // podman-docker's `docker` wrapper prints podman's version.
-        assert_eq!(
-            EngineKind::from_self_description("podman version 4.3.1\n"),
-            Some(Podman)
-        );
-        assert_eq!(
-            EngineKind::from_self_description("nerdctl version 1.7.6"),
-            Some(Nerdctl)
-        );
+        assert_eq!(EngineKind::from_self_description("podman version 4.3.1\n"), Some(Podman));
+        assert_eq!(EngineKind::from_self_description("nerdctl version 1.7.6"), Some(Nerdctl));
         assert_eq!(EngineKind::from_self_description("GNU coreutils 9.1"), None);
     }
 
@@ -737,19 +664,15 @@ mod tests {
                 "echo-server-mcp"
             ]
         );
-        assert_eq!(
-            engine(EngineKind::Podman).run_args(&s, &RunOptions::new(&s, 19000)),
-            a
-        );
+        assert_eq!(engine(EngineKind::Podman).run_args(&s, &RunOptions::new(&s, 19000)), a);
         // nerdctl has no --init.
         let n = engine(EngineKind::Nerdctl).run_args(&s, &RunOptions::new(&s, 19000));
-        assert_eq!(
-            n,
-            a.iter()
-                .filter(|x| *x != "--init")
-                .cloned()
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(n, a.iter().filter(|x| *x != "--init").cloned().collect::<Vec<_>>());
+        // `{port}` in an env value is the host port.
+        let mut with_hosts = s.clone();
+        with_hosts.env.insert("MCP_ALLOWED_HOSTS".into(), "localhost:{port},127.0.0.1:{port}".into());
+        let h = engine(EngineKind::Docker).run_args(&with_hosts, &RunOptions::new(&with_hosts, 19007));
+        assert!(h.contains(&"MCP_ALLOWED_HOSTS=localhost:19007,127.0.0.1:19007".to_string()), "{h:?}");
         // A swap creates the new container under another name, without starting it.
         let o = RunOptions {
             create_only: true,
@@ -769,33 +692,52 @@ mod tests {
             assert_eq!(e.inspect_args("x"), ["container", "inspect", "x"]);
             assert_eq!(e.stop_args("x", 10), ["stop", "-t", "10", "x"]);
             assert_eq!(e.rm_args("x"), ["rm", "x"]);
+            assert_eq!(e.push_args("ghcr.io/o/s:2"), ["push", "ghcr.io/o/s:2"]);
             assert_eq!(e.logs_args("x", true, None), ["logs", "-f", "x"]);
-            assert_eq!(
-                e.logs_args("x", false, Some(20)),
-                ["logs", "--tail", "20", "x"]
-            );
+            assert_eq!(e.logs_args("x", false, Some(20)), ["logs", "--tail", "20", "x"]);
         }
         assert_eq!(
             engine(EngineKind::Docker).ps_args(),
-            [
-                "ps",
-                "-a",
-                "--filter",
-                "label=io.mcpctl.project",
-                "--format",
-                "{{json .}}"
-            ]
+            ["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", "{{json .}}"]
         );
         assert_eq!(
             engine(EngineKind::Podman).ps_args(),
+            ["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", "json"]
+        );
+    }
+
+    #[test]
+    fn publish_build_and_push_argv() {
+        let s = settings();
+        let o = BuildOptions {
+            no_cache: true,
+            tags: vec!["127.0.0.1:5000/echo:3".into(), "127.0.0.1:5000/echo:latest".into()],
+            platform: Some("linux/amd64".into()),
+        };
+        let a = engine(EngineKind::Podman).build_args(&s, &o);
+        assert_eq!(
+            &a[..9],
             [
-                "ps",
-                "-a",
-                "--filter",
-                "label=io.mcpctl.project",
+                "build",
                 "--format",
-                "json"
+                "docker",
+                "--platform",
+                "linux/amd64",
+                "-t",
+                "127.0.0.1:5000/echo:3",
+                "-t",
+                "127.0.0.1:5000/echo:latest"
             ]
+        );
+        assert!(a.contains(&"--no-cache".to_string()));
+        assert!(!a.contains(&"echo-server-mcp".to_string()));
+        assert_eq!(
+            engine(EngineKind::Podman).push_args("127.0.0.1:5000/echo:3"),
+            ["push", "--tls-verify=false", "127.0.0.1:5000/echo:3"]
+        );
+        assert_eq!(
+            engine(EngineKind::Docker).push_args("127.0.0.1:5000/echo:3"),
+            ["push", "127.0.0.1:5000/echo:3"]
         );
     }
 

@@ -77,14 +77,8 @@ mod tests {
     #[test]
     fn codes_follow_the_marker_anywhere_in_the_chain() {
         assert_eq!(exit_code(&usage("bad")), USAGE);
-        assert_eq!(
-            exit_code(&usage("bad").context("while reading config")),
-            USAGE
-        );
-        assert_eq!(
-            exit_code(&anyhow::Error::new(Interrupted).context("build")),
-            INTERRUPTED
-        );
+        assert_eq!(exit_code(&usage("bad").context("while reading config")), USAGE);
+        assert_eq!(exit_code(&anyhow::Error::new(Interrupted).context("build")), INTERRUPTED);
         assert_eq!(exit_code(&anyhow::anyhow!("engine said no")), FAILED);
         assert!(is_reported(&anyhow::Error::new(Reported)));
         assert!(!is_reported(&anyhow::anyhow!("x")));

@@ -15,6 +15,7 @@ pub mod ports;
 pub mod probe;
 pub mod process;
 pub mod ready;
+pub mod scaffold;
 pub mod state;
 pub mod swap;
 pub mod ui;

@@ -27,18 +27,13 @@ fn holder(file: &mut File) -> String {
     let _ = file.seek(SeekFrom::Start(0));
     let _ = file.read_to_string(&mut s);
     let s = s.trim();
-    if s.is_empty() {
-        "another mcpctl".into()
-    } else {
-        s.to_string()
-    }
+    if s.is_empty() { "another mcpctl".into() } else { s.to_string() }
 }
 
 pub fn acquire(state_file: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Result<ProjectLock> {
     let path = lock_path(state_file);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     }
     let mut file = OpenOptions::new()
         .read(true)
@@ -94,10 +89,7 @@ mod tests {
         let ui = Ui::new(true, false, false);
         let held = acquire(&state, "update", true, &ui).unwrap();
         // File locks are per open file description, so a second open in this process conflicts.
-        let e = acquire(&state, "start", false, &ui)
-            .err()
-            .unwrap()
-            .to_string();
+        let e = acquire(&state, "start", false, &ui).err().unwrap().to_string();
         assert!(e.contains("mcpctl update (pid"), "{e}");
         drop(held);
         assert!(acquire(&state, "start", false, &ui).is_ok());

@@ -49,12 +49,11 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         .ok_or_else(|| usage("HOME is not set: mcpctl keeps its state in ~/.config; set HOME"))?;
     let files = config::read_project(&dir)?;
     let settings = config::resolve(&dir, &files, &cli.overrides(), &home)?;
+    if let Command::Init(args) = &cli.command {
+        // Writing files needs no engine.
+        return flows::init::init(&settings, ui, args);
+    }
     let engine = engine::detect(settings.engine.as_deref())?;
-    let ctx = Ctx {
-        s: settings,
-        engine,
-        ui: ui.clone(),
-        wait_for_lock: !cli.global.no_wait,
-    };
+    let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };
     flows::run(&cli.command, &ctx)
 }

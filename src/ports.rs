@@ -21,10 +21,7 @@ pub fn choose(
     free: impl Fn(IpAddr, u16) -> bool,
 ) -> Option<u16> {
     let range = (base as u32..base as u32 + PORT_TRIES as u32).map(|p| p as u16);
-    preferred
-        .into_iter()
-        .chain(range)
-        .find(|p| !skip.contains(p) && free(addr, *p))
+    preferred.into_iter().chain(range).find(|p| !skip.contains(p) && free(addr, *p))
 }
 
 #[cfg(test)]
@@ -36,9 +33,7 @@ mod tests {
     #[test]
     fn first_free_from_base() {
         let taken = [19000u16, 19001];
-        let p = choose(LO, 19000, None, &BTreeSet::new(), |_, p| {
-            !taken.contains(&p)
-        });
+        let p = choose(LO, 19000, None, &BTreeSet::new(), |_, p| !taken.contains(&p));
         assert_eq!(p, Some(19002));
     }
 
@@ -53,10 +48,7 @@ mod tests {
 
     #[test]
     fn all_taken_is_none() {
-        assert_eq!(
-            choose(LO, 19000, None, &BTreeSet::new(), |_, _| false),
-            None
-        );
+        assert_eq!(choose(LO, 19000, None, &BTreeSet::new(), |_, _| false), None);
         // Exactly 100 ports are tried.
         let tried = std::cell::Cell::new(0);
         choose(LO, 19000, None, &BTreeSet::new(), |_, _| {

@@ -100,10 +100,7 @@ fn from_ureq(e: ureq::Error) -> ProbeError {
         },
         ureq::Error::ConnectionFailed => ProbeError::Refused,
         ureq::Error::Protocol(p) => ProbeError::Closed(p.to_string()),
-        ureq::Error::StatusCode(code) => ProbeError::Status {
-            code,
-            body: String::new(),
-        },
+        ureq::Error::StatusCode(code) => ProbeError::Status { code, body: String::new() },
         other => ProbeError::Other(other.to_string()),
     }
 }
@@ -143,18 +140,11 @@ pub struct Target {
 
 impl Target {
     pub fn new(port: u16, path: &str, transport: TransportSetting) -> Target {
-        Target {
-            port,
-            path: path.to_string(),
-            transport,
-            host: None,
-        }
+        Target { port, path: path.to_string(), transport, host: None }
     }
 
     pub fn host_header(&self) -> String {
-        self.host
-            .clone()
-            .unwrap_or_else(|| format!("localhost:{}", self.port))
+        self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port))
     }
 
     fn url(&self, path: &str) -> String {
@@ -200,12 +190,7 @@ impl Client {
             TransportSetting::StreamableHttp => Client::connect_streamable(target, timeout),
             TransportSetting::Sse => Client::connect_sse(target, timeout),
             TransportSetting::Auto => match Client::connect_streamable(target, timeout) {
-                Err(
-                    first @ (ProbeError::Status {
-                        code: 404..=406, ..
-                    }
-                    | ProbeError::NotMcp(_)),
-                ) => {
+                Err(first @ (ProbeError::Status { code: 404..=406, .. } | ProbeError::NotMcp(_))) => {
                     let mut sse = target.clone();
                     if sse.path == "/mcp" {
                         sse.path = "/sse".into();
@@ -263,19 +248,13 @@ impl Client {
                 Some((ev, data)) if ev == "endpoint" => break data,
                 Some(_) => continue,
                 None => {
-                    return Err(ProbeError::NotMcp(
-                        "event stream ended before the endpoint event".into(),
-                    ));
+                    return Err(ProbeError::NotMcp("event stream ended before the endpoint event".into()));
                 }
             }
         };
         let post_url = if endpoint.starts_with("http://") || endpoint.starts_with("https://") {
             // Absolute: keep its path, but talk to the port we know.
-            let path = endpoint
-                .splitn(4, '/')
-                .nth(3)
-                .map(|p| format!("/{p}"))
-                .unwrap_or_default();
+            let path = endpoint.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_default();
             target.url(&path)
         } else {
             target.url(&endpoint)
@@ -299,25 +278,15 @@ impl Client {
     }
 
     pub fn url(&self) -> String {
-        self.target
-            .url(&self.target.path)
-            .replacen("127.0.0.1", "localhost", 1)
+        self.target.url(&self.target.path).replacen("127.0.0.1", "localhost", 1)
     }
 
     fn initialize(&mut self) -> Result<(), ProbeError> {
         let r = self.request("initialize", init_params())?;
         let info = r.get("serverInfo").cloned().unwrap_or(Value::Null);
         self.server = ServerInfo {
-            name: info
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            version: info
-                .get("version")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            name: info.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            version: info.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
             protocol_version: r
                 .get("protocolVersion")
                 .and_then(Value::as_str)
@@ -325,9 +294,7 @@ impl Client {
                 .to_string(),
         };
         if self.server.protocol_version.is_empty() {
-            return Err(ProbeError::NotMcp(
-                "initialize answer has no protocolVersion".into(),
-            ));
+            return Err(ProbeError::NotMcp("initialize answer has no protocolVersion".into()));
         }
         self.notify("notifications/initialized", json!({}))
     }
@@ -373,18 +340,12 @@ impl Client {
         let answer = match self.transport {
             Transport::Sse => {
                 // The POST is only acknowledged (202); the answer comes on the event stream.
-                let stream = self
-                    .stream
-                    .as_mut()
-                    .ok_or_else(|| ProbeError::Other("no event stream".into()))?;
+                let stream =
+                    self.stream.as_mut().ok_or_else(|| ProbeError::Other("no event stream".into()))?;
                 read_answer_from_stream(stream, id)?
             }
             Transport::StreamableHttp => {
-                if let Some(s) = resp
-                    .headers()
-                    .get("mcp-session-id")
-                    .and_then(|v| v.to_str().ok())
-                {
+                if let Some(s) = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
                     self.session_id = Some(s.to_string());
                 }
                 let ctype = content_type(&resp);
@@ -400,11 +361,7 @@ impl Client {
                     let text = resp.into_body().read_to_string().unwrap_or_default();
                     return Err(ProbeError::NotMcp(format!(
                         "answered {} with '{}'",
-                        if ctype.is_empty() {
-                            "no content type"
-                        } else {
-                            &ctype
-                        },
+                        if ctype.is_empty() { "no content type" } else { &ctype },
                         first_chars(&text, 100)
                     )));
                 }
@@ -434,10 +391,7 @@ impl Client {
             .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_string))
             .collect();
         if r.get("isError").and_then(Value::as_bool) == Some(true) {
-            return Err(ProbeError::Rpc {
-                code: 0,
-                message: text.join("\n"),
-            });
+            return Err(ProbeError::Rpc { code: 0, message: text.join("\n") });
         }
         Ok(text.join("\n"))
     }
@@ -458,30 +412,20 @@ impl Client {
 }
 
 fn content_type(resp: &ureq::http::Response<ureq::Body>) -> String {
-    resp.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase()
+    resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase()
 }
 
 fn rpc_result(answer: Value) -> Result<Value, ProbeError> {
     if let Some(e) = answer.get("error") {
         return Err(ProbeError::Rpc {
             code: e.get("code").and_then(Value::as_i64).unwrap_or(0),
-            message: e
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
+            message: e.get("message").and_then(Value::as_str).unwrap_or_default().to_string(),
         });
     }
-    answer.get("result").cloned().ok_or_else(|| {
-        ProbeError::NotMcp(format!(
-            "no result in {}",
-            first_chars(&answer.to_string(), 100)
-        ))
-    })
+    answer
+        .get("result")
+        .cloned()
+        .ok_or_else(|| ProbeError::NotMcp(format!("no result in {}", first_chars(&answer.to_string(), 100))))
 }
 
 /// Read one server-sent event: (event name, data). None at the end of the stream.
@@ -491,15 +435,9 @@ pub fn next_event(r: &mut impl BufRead) -> Result<Option<(String, String)>, Prob
     let mut line = String::new();
     loop {
         line.clear();
-        let n = r
-            .read_line(&mut line)
-            .map_err(|e| from_ureq(ureq::Error::Io(e)))?;
+        let n = r.read_line(&mut line).map_err(|e| from_ureq(ureq::Error::Io(e)))?;
         if n == 0 {
-            return Ok(if data.is_empty() {
-                None
-            } else {
-                Some((event_or_message(event), data.join("\n")))
-            });
+            return Ok(if data.is_empty() { None } else { Some((event_or_message(event), data.join("\n"))) });
         }
         let l = line.trim_end_matches(['\n', '\r']);
         if l.is_empty() {
@@ -532,9 +470,7 @@ fn read_answer_from_stream(r: &mut impl BufRead, id: i64) -> Result<Value, Probe
     loop {
         match next_event(r)? {
             None => {
-                return Err(ProbeError::Closed(
-                    "event stream ended before the answer".into(),
-                ));
+                return Err(ProbeError::Closed("event stream ended before the answer".into()));
             }
             Some((ev, data)) if ev == "message" => {
                 let v: Value = match serde_json::from_str(&data) {
@@ -556,13 +492,8 @@ pub fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport, ProbeErr
     let mut c = Client::connect(target, timeout)?;
     let tools = c.list_tools()?;
     let latency = t0.elapsed();
-    let report = ProbeReport {
-        transport: c.transport(),
-        url: c.url(),
-        server: c.server.clone(),
-        tools,
-        latency,
-    };
+    let report =
+        ProbeReport { transport: c.transport(), url: c.url(), server: c.server.clone(), tools, latency };
     c.close();
     Ok(report)
 }
@@ -576,18 +507,9 @@ mod tests {
         let text = ": ping\n\nevent: endpoint\ndata: /messages/?session_id=ab\n\n\
                     event: message\ndata: {\"a\":\ndata: 1}\n\ndata: tail";
         let mut r = BufReader::new(text.as_bytes());
-        assert_eq!(
-            next_event(&mut r).unwrap(),
-            Some(("endpoint".into(), "/messages/?session_id=ab".into()))
-        );
-        assert_eq!(
-            next_event(&mut r).unwrap(),
-            Some(("message".into(), "{\"a\":\n1}".into()))
-        );
-        assert_eq!(
-            next_event(&mut r).unwrap(),
-            Some(("message".into(), "tail".into()))
-        );
+        assert_eq!(next_event(&mut r).unwrap(), Some(("endpoint".into(), "/messages/?session_id=ab".into())));
+        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "{\"a\":\n1}".into())));
+        assert_eq!(next_event(&mut r).unwrap(), Some(("message".into(), "tail".into())));
         assert_eq!(next_event(&mut r).unwrap(), None);
     }
 
@@ -602,15 +524,8 @@ mod tests {
     #[test]
     fn rpc_errors_surface() {
         let e =
-            rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}}))
-                .unwrap_err();
-        assert_eq!(
-            e,
-            ProbeError::Rpc {
-                code: -32601,
-                message: "nope".into()
-            }
-        );
+            rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}})).unwrap_err();
+        assert_eq!(e, ProbeError::Rpc { code: -32601, message: "nope".into() });
     }
 
     #[test]

@@ -103,11 +103,7 @@ impl ProcessError {
         if let Some(e) = &self.spawn_error {
             return e.clone();
         }
-        let text = if self.stderr.trim().is_empty() {
-            &self.stdout
-        } else {
-            &self.stderr
-        };
+        let text = if self.stderr.trim().is_empty() { &self.stdout } else { &self.stderr };
         last_meaningful_line(text)
     }
 }
@@ -119,12 +115,7 @@ pub fn last_meaningful_line(text: &str) -> String {
         (l.starts_with("Run '") && l.ends_with("--help' for more information"))
             || (l.starts_with("See '") && l.ends_with("--help'."))
     };
-    text.lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !hint(l))
-        .unwrap_or("no output")
-        .to_string()
+    text.lines().rev().map(str::trim).find(|l| !l.is_empty() && !hint(l)).unwrap_or("no output").to_string()
 }
 
 impl fmt::Display for ProcessError {
@@ -140,12 +131,7 @@ impl std::error::Error for ProcessError {}
 
 impl Cmd {
     pub fn new(program: impl AsRef<Path>) -> Cmd {
-        Cmd {
-            program: program.as_ref().to_path_buf(),
-            args: Vec::new(),
-            env: Vec::new(),
-            dir: None,
-        }
+        Cmd { program: program.as_ref().to_path_buf(), args: Vec::new(), env: Vec::new(), dir: None }
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Cmd {
@@ -178,10 +164,7 @@ impl Cmd {
 
     /// The arguments after the program, as strings (for tests and messages).
     pub fn argv(&self) -> Vec<String> {
-        self.args
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+        self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 
     fn expression(&self) -> duct::Expression {
@@ -235,22 +218,14 @@ impl Cmd {
     /// Run captured and fail with a `ProcessError` unless it exits 0.
     pub fn checked(&self) -> anyhow::Result<Output> {
         let out = self.output()?;
-        if out.success() {
-            Ok(out)
-        } else {
-            Err(anyhow::Error::new(self.error(out, None)))
-        }
+        if out.success() { Ok(out) } else { Err(anyhow::Error::new(self.error(out, None))) }
     }
 
     /// Run with stderr merged into stdout, handing each line to `on_line` as it arrives (build
     /// output). Returns the status and the whole output; does not fail on a non-zero exit.
     pub fn stream_lines(&self, mut on_line: impl FnMut(&str)) -> anyhow::Result<Output> {
-        let reader = self
-            .expression()
-            .stderr_to_stdout()
-            .stdin_null()
-            .reader()
-            .map_err(|e| self.spawn_error(e))?;
+        let reader =
+            self.expression().stderr_to_stdout().stdin_null().reader().map_err(|e| self.spawn_error(e))?;
         let reader = Arc::new(reader);
         // The reader handle is what Ctrl-C must kill; keep a second reference for reading.
         let mut all = String::new();
@@ -275,17 +250,8 @@ impl Cmd {
             drop(guard);
         }
         check_interrupt()?;
-        let status = reader
-            .try_wait()
-            .ok()
-            .flatten()
-            .map(|o| o.status.code())
-            .unwrap_or(None);
-        Ok(Output {
-            code: status,
-            stdout: all,
-            stderr: String::new(),
-        })
+        let status = reader.try_wait().ok().flatten().map(|o| o.status.code()).unwrap_or(None);
+        Ok(Output { code: status, stdout: all, stderr: String::new() })
     }
 
     /// Run with the terminal attached (logs -f). Returns the exit code.
@@ -337,11 +303,7 @@ pub fn kill_current_reader() {
 
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let prog = self
-            .program
-            .file_name()
-            .map(|s| s.to_string_lossy())
-            .unwrap_or_default();
+        let prog = self.program.file_name().map(|s| s.to_string_lossy()).unwrap_or_default();
         let prog = if self.program.components().count() > 1 && verbose() {
             self.program.to_string_lossy()
         } else {
@@ -359,14 +321,9 @@ impl fmt::Display for Cmd {
 /// Quote one word for a POSIX shell, leaving plain words bare so the line stays readable.
 pub fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./:=,@%+^$".contains(c))
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,@%+^$".contains(c))
         && !s.contains('$');
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
 }
 
 #[cfg(test)]
@@ -376,60 +333,34 @@ mod tests {
     #[test]
     fn display_is_a_shell_quoted_line() {
         let c = Cmd::new("/usr/bin/docker")
-            .args([
-                "ps",
-                "-a",
-                "--filter",
-                "name=^x-mcp$",
-                "--format",
-                "{{json .}}",
-            ])
+            .args(["ps", "-a", "--filter", "name=^x-mcp$", "--format", "{{json .}}"])
             .arg("it's");
-        assert_eq!(
-            c.to_string(),
-            r"docker ps -a --filter 'name=^x-mcp$' --format '{{json .}}' 'it'\''s'"
-        );
+        assert_eq!(c.to_string(), r"docker ps -a --filter 'name=^x-mcp$' --format '{{json .}}' 'it'\''s'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("127.0.0.1:19000:3001"), "127.0.0.1:19000:3001");
     }
 
     #[test]
     fn captured_output_status_and_error_reason() {
-        let ok = Cmd::new("sh")
-            .args(["-c", "echo out; echo err >&2"])
-            .checked()
-            .unwrap();
+        let ok = Cmd::new("sh").args(["-c", "echo out; echo err >&2"]).checked().unwrap();
         assert_eq!(ok.stdout, "out\n");
         assert_eq!(ok.stderr, "err\n");
-        let err = Cmd::new("sh")
-            .args(["-c", "echo first >&2; echo 'the reason' >&2; exit 3"])
-            .checked();
+        let err = Cmd::new("sh").args(["-c", "echo first >&2; echo 'the reason' >&2; exit 3"]).checked();
         let err = err.unwrap_err();
         let pe = err.downcast_ref::<ProcessError>().unwrap();
         assert_eq!(pe.code, Some(3));
         assert_eq!(pe.reason(), "the reason");
-        assert!(
-            err.to_string().contains("exited with 3: the reason"),
-            "{err}"
-        );
-        let docker28 = "docker: Error response from daemon: Conflict.\n\nRun 'docker run --help' for more information\n";
-        assert_eq!(
-            last_meaningful_line(docker28),
-            "docker: Error response from daemon: Conflict."
-        );
+        assert!(err.to_string().contains("exited with 3: the reason"), "{err}");
+        let docker28 =
+            "docker: Error response from daemon: Conflict.\n\nRun 'docker run --help' for more information\n";
+        assert_eq!(last_meaningful_line(docker28), "docker: Error response from daemon: Conflict.");
         assert_eq!(last_meaningful_line("x\nSee 'docker run --help'.\n"), "x");
     }
 
     #[test]
     fn missing_program_is_a_clear_error() {
-        let err = Cmd::new("/nonexistent/dockr")
-            .arg("ps")
-            .output()
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("/nonexistent/dockr not found"),
-            "{err}"
-        );
+        let err = Cmd::new("/nonexistent/dockr").arg("ps").output().unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/dockr not found"), "{err}");
     }
 
     #[test]

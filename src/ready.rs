@@ -3,6 +3,8 @@
 //! a real `initialize` every 100 ms, watch the container while we wait, and diagnose the failures
 //! both seeds warn about instead of waiting out the deadline.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Settings;
@@ -13,23 +15,25 @@ use crate::probe::{self, ProbeError, ProbeReport, Target};
 use crate::process::check_interrupt;
 use crate::ui::{Ui, secs};
 
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 const LOG_CHECK_EVERY: Duration = Duration::from_secs(2);
 /// A definite wrong answer (404, 406, 421) is reported once it has held this long.
 const WRONG_ANSWER_GRACE: Duration = Duration::from_secs(2);
+
+/// A server that answers: what it said, how long it took, and the image its container runs.
+pub struct Ready {
+    pub report: ProbeReport,
+    pub took: Duration,
+    pub image_id: Option<String>,
+}
 
 pub fn target(s: &Settings, port: u16) -> Target {
     Target::new(port, &s.mcp_path, s.transport)
 }
 
 /// Wait until the server answers MCP on `port`, or fail with a diagnosis and the last log lines.
-pub fn wait(
-    engine: &Engine,
-    s: &Settings,
-    ui: &Ui,
-    port: u16,
-) -> anyhow::Result<(ProbeReport, Duration)> {
+pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Ready> {
     wait_for(engine, s, ui, &s.container, port, s.ready_timeout)
 }
 
@@ -41,29 +45,27 @@ pub fn wait_for(
     name: &str,
     port: u16,
     timeout: Duration,
-) -> anyhow::Result<(ProbeReport, Duration)> {
+) -> anyhow::Result<Ready> {
     let t0 = Instant::now();
     let deadline = t0 + timeout;
     let target = target(s, port);
-    let spinner = ui.spinner(&format!(
-        "Waiting up to {} for {} to answer MCP...",
-        secs(timeout),
-        s.endpoint(port)
-    ));
-    let mut last_err;
+    let spinner =
+        ui.spinner(&format!("Waiting up to {} for {} to answer MCP...", secs(timeout), s.endpoint(port)));
+    // Engine calls are slow (podman: 0.1-0.3 s each), so the container is watched from another
+    // thread and the probe loop never waits for them.
+    let watch = Watcher::start(engine, s, name);
     let mut wrong_since: Option<Instant> = None;
-    let mut last_watch = Instant::now();
-    let mut last_log_check = Instant::now();
     loop {
         check_interrupt()?;
         let attempt = Instant::now();
         let timeout = deadline
             .saturating_duration_since(attempt)
             .clamp(Duration::from_millis(200), Duration::from_secs(5));
-        match probe::probe(&target, timeout) {
+        let last = match probe::probe(&target, timeout) {
             Ok(report) => {
                 spinner.finish();
                 let took = t0.elapsed();
+                let seen = watch.stop();
                 ui.success(&format!(
                     "MCP server answers: {} {} over {}, protocol {}, {} tools (ready after {})",
                     nonempty(&report.server.name, "unnamed"),
@@ -73,79 +75,165 @@ pub fn wait_for(
                     report.tools.len(),
                     secs(took)
                 ));
-                if let Ok(container::Lookup::Ours(c)) = container::lookup_named(engine, s, name)
-                    && c.has_healthcheck
-                {
+                // The watcher's last view (at most 0.5 s old): no engine call between the
+                // server's first answer and "ready".
+                if let Some(c) = seen.as_ref().filter(|c| c.has_healthcheck) {
                     ui.info(&format!(
                         "Engine health check: {} (shown, not waited for)",
                         c.health.as_deref().unwrap_or("not run yet")
                     ));
                 }
-                return Ok((report, took));
+                return Ok(Ready { report, took, image_id: seen.map(|c| c.image_id) });
             }
             Err(e) => {
-                let definite = matches!(
-                    e,
-                    ProbeError::Status {
-                        code: 404 | 405 | 406 | 400 | 421,
-                        ..
-                    }
-                );
+                let definite = matches!(e, ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. });
                 if definite {
                     let since = *wrong_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= WRONG_ANSWER_GRACE
                         || matches!(e, ProbeError::Status { code: 421, .. })
                     {
                         spinner.finish();
+                        watch.stop();
                         return Err(fail(engine, s, ui, name, port, &e, None));
                     }
                 } else {
                     wrong_since = None;
                 }
-                last_err = e;
+                watch.set_refusing(matches!(e, ProbeError::Refused | ProbeError::Closed(_)));
+                e
             }
-        }
-        if last_watch.elapsed() >= WATCH_EVERY {
-            last_watch = Instant::now();
-            match container::lookup_named(engine, s, name)? {
-                container::Lookup::Ours(c)
-                    if c.running && !c.restarting && c.restart_count == 0 => {}
-                container::Lookup::Ours(c) => {
-                    spinner.finish();
-                    let how = if c.restarting || c.restart_count > 0 {
-                        format!(
-                            "is restarting (restarted {} times; last exit code {})",
-                            c.restart_count, c.exit_code
-                        )
-                    } else {
-                        format!("exited with code {}", c.exit_code)
-                    };
-                    ui.error(&format!("The container {how} before answering MCP"));
-                    show_logs(engine, ui, name);
-                    return Err(anyhow::Error::new(Reported));
-                }
-                _ => {
-                    spinner.finish();
-                    ui.error("The container disappeared while mcpctl waited for it");
-                    return Err(anyhow::Error::new(Reported));
-                }
-            }
-        }
-        if matches!(last_err, ProbeError::Refused | ProbeError::Closed(_))
-            && last_log_check.elapsed() >= LOG_CHECK_EVERY
-        {
-            last_log_check = Instant::now();
-            let logs = container::log_tail(engine, name, 50);
-            if let Some(line) = loopback_bind(&logs, s.container_port) {
+        };
+        match watch.verdict() {
+            Verdict::Fine => {}
+            Verdict::Failed(c) => {
                 spinner.finish();
-                return Err(fail(engine, s, ui, name, port, &last_err, Some(line)));
+                watch.stop();
+                let how = if c.restarting || c.restart_count > 0 {
+                    format!(
+                        "is restarting (restarted {} times; last exit code {})",
+                        c.restart_count, c.exit_code
+                    )
+                } else {
+                    format!("exited with code {}", c.exit_code)
+                };
+                ui.error(&format!("The container {how} before answering MCP"));
+                show_logs(engine, ui, name);
+                return Err(anyhow::Error::new(Reported));
+            }
+            Verdict::Gone => {
+                spinner.finish();
+                watch.stop();
+                ui.error("The container disappeared while mcpctl waited for it");
+                return Err(anyhow::Error::new(Reported));
+            }
+            Verdict::Loopback(line) => {
+                spinner.finish();
+                watch.stop();
+                return Err(fail(engine, s, ui, name, port, &last, Some(line)));
+            }
+            Verdict::EngineError(e) => {
+                spinner.finish();
+                watch.stop();
+                return Err(anyhow::anyhow!(e));
             }
         }
         if Instant::now() >= deadline {
             spinner.finish();
-            return Err(fail(engine, s, ui, name, port, &last_err, None));
+            watch.stop();
+            return Err(fail(engine, s, ui, name, port, &last, None));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
+    }
+}
+
+/// What the watcher thread concluded so far.
+#[derive(Clone)]
+enum Verdict {
+    Fine,
+    Failed(Box<crate::engine::ContainerInfo>),
+    Gone,
+    Loopback(String),
+    EngineError(String),
+}
+
+#[derive(Default)]
+struct Shared {
+    verdict: Option<Verdict>,
+    last_seen: Option<crate::engine::ContainerInfo>,
+}
+
+struct Watcher {
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    refusing: Arc<AtomicBool>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Watcher {
+    fn start(engine: &Engine, s: &Settings, name: &str) -> Watcher {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let refusing = Arc::new(AtomicBool::new(false));
+        let (engine, s, name) = (engine.clone(), s.clone(), name.to_string());
+        let (sh, st, rf) = (shared.clone(), stop.clone(), refusing.clone());
+        let handle = std::thread::spawn(move || {
+            let mut last_log_check = Instant::now();
+            while !st.load(Ordering::SeqCst) {
+                let t = Instant::now();
+                let verdict = match container::lookup_named(&engine, &s, &name) {
+                    Ok(container::Lookup::Ours(c)) if c.running && !c.restarting && c.restart_count == 0 => {
+                        sh.lock().unwrap().last_seen = Some(c);
+                        None
+                    }
+                    Ok(container::Lookup::Ours(c)) => Some(Verdict::Failed(Box::new(c))),
+                    Ok(_) => Some(Verdict::Gone),
+                    Err(e) => Some(Verdict::EngineError(format!("{e:#}"))),
+                };
+                if verdict.is_none()
+                    && rf.load(Ordering::SeqCst)
+                    && last_log_check.elapsed() >= LOG_CHECK_EVERY
+                {
+                    last_log_check = Instant::now();
+                    let logs = container::log_tail(&engine, &name, 50);
+                    if let Some(line) = loopback_bind(&logs, s.container_port) {
+                        sh.lock().unwrap().verdict = Some(Verdict::Loopback(line));
+                        return;
+                    }
+                }
+                if let Some(v) = verdict {
+                    sh.lock().unwrap().verdict = Some(v);
+                    return;
+                }
+                // Sleep in small steps so stop() returns quickly.
+                while t.elapsed() < WATCH_EVERY && !st.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        });
+        Watcher { shared, stop, refusing, handle: Mutex::new(Some(handle)) }
+    }
+
+    fn set_refusing(&self, on: bool) {
+        self.refusing.store(on, Ordering::SeqCst);
+    }
+
+    fn verdict(&self) -> Verdict {
+        self.shared.lock().unwrap().verdict.clone().unwrap_or(Verdict::Fine)
+    }
+
+    /// Stop watching (without waiting for an engine call in flight); the last view of the
+    /// container, if any.
+    fn stop(&self) -> Option<crate::engine::ContainerInfo> {
+        self.stop.store(true, Ordering::SeqCst);
+        // Detach: an inspect in flight finishes on its own and the thread exits.
+        drop(self.handle.lock().unwrap().take());
+        self.shared.lock().unwrap().last_seen.clone()
+    }
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
     }
 }
 
@@ -170,12 +258,7 @@ pub fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
 }
 
 /// The diagnosis for a server that did not become ready: cause and fix, then the logs.
-pub fn diagnose(
-    s: &Settings,
-    port: u16,
-    err: &ProbeError,
-    loopback: Option<&str>,
-) -> (String, String) {
+pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str>) -> (String, String) {
     let endpoint = s.endpoint(port);
     if let Some(line) = loopback {
         return (
@@ -240,9 +323,7 @@ mod tests {
             "INFO:     Uvicorn running on http://127.0.0.1:3001 (Press CTRL+C to quit)".to_string(),
         ];
         assert!(loopback_bind(&logs, 3001).is_some());
-        let ok = vec![
-            "INFO:     Uvicorn running on http://0.0.0.0:3001 (Press CTRL+C to quit)".to_string(),
-        ];
+        let ok = vec!["INFO:     Uvicorn running on http://0.0.0.0:3001 (Press CTRL+C to quit)".to_string()];
         assert!(loopback_bind(&ok, 3001).is_none());
     }
 }

@@ -24,10 +24,7 @@ pub fn load(path: &Path) -> Loaded {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Loaded {
-                state: State::default(),
-                warning: None,
-            };
+            return Loaded { state: State::default(), warning: None };
         }
         Err(e) => return corrupt(path, &format!("cannot read it: {e}")),
     };
@@ -48,10 +45,7 @@ pub fn load(path: &Path) -> Loaded {
         },
         Some(other) => return corrupt(path, &format!("port {other} is not a number")),
     };
-    Loaded {
-        state: State { port, rest: map },
-        warning: None,
-    }
+    Loaded { state: State { port, rest: map }, warning: None }
 }
 
 fn corrupt(path: &Path, why: &str) -> Loaded {
@@ -66,12 +60,8 @@ fn corrupt(path: &Path, why: &str) -> Loaded {
 
 /// Write atomically (temp file + rename) so a crash never leaves half a file.
 pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let mut map = Map::new();
     if let Some(p) = state.port {
         map.insert("port".into(), Value::from(p));
@@ -85,10 +75,8 @@ pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
         path.file_name().and_then(|s| s.to_str()).unwrap_or("state"),
         std::process::id()
     ));
-    std::fs::write(&tmp, text)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -133,13 +121,7 @@ mod tests {
     fn corruption_warns_and_falls_back() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("docker.json");
-        for bad in [
-            "{not json",
-            "[1,2]",
-            r#"{"port": "abc"}"#,
-            r#"{"port": 70000}"#,
-            "",
-        ] {
+        for bad in ["{not json", "[1,2]", r#"{"port": "abc"}"#, r#"{"port": 70000}"#, ""] {
             std::fs::write(&p, bad).unwrap();
             let l = load(&p);
             assert_eq!(l.state.port, None, "{bad}");
@@ -147,14 +129,7 @@ mod tests {
             assert!(w.contains("is unusable") && w.contains("rewritten"), "{w}");
         }
         // Rewriting repairs it.
-        save(
-            &p,
-            &State {
-                port: Some(19001),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        save(&p, &State { port: Some(19001), ..Default::default() }).unwrap();
         assert_eq!(load(&p).state.port, Some(19001));
     }
 

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine, RunOptions};
 use crate::error::{Interrupted, Reported};
+use crate::probe::Transport;
 use crate::process::{check_interrupt, shielded};
 use crate::ready;
 use crate::ui::{Ui, secs};
@@ -24,6 +25,7 @@ pub fn next_name(s: &Settings) -> String {
 pub struct Swapped {
     pub swap: Duration,
     pub ready: Duration,
+    pub transport: Transport,
 }
 
 /// Replace `old` (ours; running, stopped or none) with a container of `image` on `port`.
@@ -39,9 +41,7 @@ pub fn replace(
     let _ = container::force_remove(engine, &next);
     let t0 = Instant::now();
 
-    ui.info(&format!(
-        "Creating the new container on port {port} while the old one serves..."
-    ));
+    ui.info(&format!("Creating the new container on port {port} while the old one serves..."));
     let create = RunOptions {
         create_only: true,
         name: next.clone(),
@@ -58,25 +58,23 @@ pub fn replace(
     }
 
     // From here until the new one answers, a failure or Ctrl-C puts the old one back.
-    let attempt = (|| -> anyhow::Result<(Duration, Duration)> {
+    let attempt = (|| -> anyhow::Result<(Duration, Duration, Transport)> {
         check_interrupt()?;
         if let Some(o) = old.filter(|o| o.running || o.restarting) {
-            ui.info(&format!(
-                "Stopping the old container (timeout {} s)...",
-                s.swap_stop_timeout
-            ));
+            ui.info(&format!("Stopping the old container (timeout {} s)...", s.swap_stop_timeout));
             container::stop(engine, &o.name, s.swap_stop_timeout)?;
         }
         check_interrupt()?;
         ui.info("Starting the new container...");
         container::start_existing(engine, &next)?;
         let swap = t0.elapsed();
-        let (_, ready) = ready::wait_for(engine, s, ui, &next, port, s.ready_timeout)?;
-        Ok((swap, ready))
+        let r = ready::wait_for(engine, s, ui, &next, port, s.ready_timeout)?;
+        let (report, ready) = (r.report, r.took);
+        Ok((swap, ready, report.transport))
     })();
 
     match attempt {
-        Ok((swap, ready)) => {
+        Ok((swap, ready, transport)) => {
             // The new one serves; the rest is bookkeeping and must finish even on Ctrl-C.
             shielded(|| -> anyhow::Result<()> {
                 if let Some(o) = old {
@@ -85,7 +83,7 @@ pub fn replace(
                 rename(engine, &next, &s.container)
             })?;
             ui.success(&format!("The new container serves on port {port}"));
-            Ok(Swapped { swap, ready })
+            Ok(Swapped { swap, ready, transport })
         }
         Err(e) => {
             let interrupted = e.chain().any(|c| c.is::<Interrupted>());
@@ -93,11 +91,7 @@ pub fn replace(
                 ui.error(&format!("{e:#}"));
             }
             shielded(|| put_back(engine, s, ui, old, &next, port));
-            if interrupted {
-                Err(anyhow::Error::new(Interrupted))
-            } else {
-                Err(anyhow::Error::new(Reported))
-            }
+            if interrupted { Err(anyhow::Error::new(Interrupted)) } else { Err(anyhow::Error::new(Reported)) }
         }
     }
 }
@@ -114,37 +108,21 @@ fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
 }
 
 /// Remove the new container and start the old one again; report either way.
-fn put_back(
-    engine: &Engine,
-    s: &Settings,
-    ui: &Ui,
-    old: Option<&ContainerInfo>,
-    next: &str,
-    port: u16,
-) {
+fn put_back(engine: &Engine, s: &Settings, ui: &Ui, old: Option<&ContainerInfo>, next: &str, port: u16) {
     let _ = container::force_remove(engine, next);
     let Some(o) = old else {
         ui.warning("There was no previous container to put back");
         return;
     };
-    ui.warning(&format!(
-        "Putting the previous container back on port {port}..."
-    ));
+    ui.warning(&format!("Putting the previous container back on port {port}..."));
     let t0 = Instant::now();
     if let Err(e) = container::start_existing(engine, &o.name) {
-        ui.error(&format!(
-            "{e:#}: nothing serves now; run `mcpctl restart` or `mcpctl rollback`"
-        ));
+        ui.error(&format!("{e:#}: nothing serves now; run `mcpctl restart` or `mcpctl rollback`"));
         return;
     }
     match ready::wait_for(engine, s, ui, &o.name, port, s.ready_timeout) {
-        Ok(_) => ui.success(&format!(
-            "The previous version answers again ({})",
-            secs(t0.elapsed())
-        )),
-        Err(_) => ui.error(
-            "The previous version did not come back either; see its logs with `mcpctl logs`",
-        ),
+        Ok(_) => ui.success(&format!("The previous version answers again ({})", secs(t0.elapsed()))),
+        Err(_) => ui.error("The previous version did not come back either; see its logs with `mcpctl logs`"),
     }
 }
 
@@ -159,17 +137,12 @@ pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Res
     match container::lookup_named(engine, s, &next)? {
         Lookup::Ours(n) if matches!(main, Lookup::Missing) && n.running => {
             rename(engine, &next, &s.container)?;
-            ui.warning(&format!(
-                "Finished an interrupted update: {next} is now {}",
-                s.container
-            ));
+            ui.warning(&format!("Finished an interrupted update: {next} is now {}", s.container));
             changed = true;
         }
         Lookup::Ours(n) => {
             container::force_remove(engine, &n.name)?;
-            ui.warning(&format!(
-                "Removed {next}, left half-made by an interrupted update or rollback"
-            ));
+            ui.warning(&format!("Removed {next}, left half-made by an interrupted update or rollback"));
             if let Lookup::Ours(m) = &main
                 && !m.running
                 && m.status == "exited"
@@ -186,15 +159,8 @@ pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Res
         && (m.status == "created" || m.status == "configured")
     {
         container::force_remove(engine, &m.name)?;
-        ui.warning(&format!(
-            "Removed {}, created but never started by an interrupted command",
-            s.container
-        ));
+        ui.warning(&format!("Removed {}, created but never started by an interrupted command", s.container));
         changed = true;
     }
-    if changed {
-        container::lookup(engine, s)
-    } else {
-        Ok(main)
-    }
+    if changed { container::lookup(engine, s) } else { Ok(main) }
 }

@@ -45,11 +45,7 @@ pub fn init_colors(choice: ColorChoice) {
 impl Ui {
     pub fn new(quiet: bool, verbose: bool, json: bool) -> Ui {
         let spinners = !quiet && !verbose && std::io::stdout().is_terminal() && !json;
-        Ui {
-            quiet,
-            to_stderr: json,
-            spinners,
-        }
+        Ui { quiet, to_stderr: json, spinners }
     }
 
     fn out(&self, line: &str) {
@@ -66,12 +62,7 @@ impl Ui {
             return;
         }
         self.out("");
-        self.out(&format!(
-            "{}",
-            style(format!("MCP Server - {command}: {project}"))
-                .bold()
-                .green()
-        ));
+        self.out(&format!("{}", style(format!("MCP Server - {command}: {project}")).bold().green()));
         self.out("");
     }
 
@@ -103,11 +94,7 @@ impl Ui {
     /// Warnings show even with -q.
     pub fn warning(&self, text: &str) {
         let line = style(format!("  ⚠ {text}")).yellow().bright().to_string();
-        if self.quiet {
-            eprintln!("{line}")
-        } else {
-            self.out(&line)
-        }
+        if self.quiet { eprintln!("{line}") } else { self.out(&line) }
     }
 
     /// Errors always go to stderr.
@@ -138,11 +125,7 @@ impl Ui {
     /// Raw lines (build output tail, log lines), dimmed, indented.
     pub fn raw(&self, line: &str) {
         let l = format!("    {line}");
-        if self.to_stderr {
-            eprintln!("{}", style(l).dim())
-        } else {
-            println!("{}", style(l).dim())
-        }
+        if self.to_stderr { eprintln!("{}", style(l).dim()) } else { println!("{}", style(l).dim()) }
     }
 
     /// Raw lines that belong to an error (a failed build's output): stderr.
@@ -152,10 +135,7 @@ impl Ui {
 
     pub fn spinner(&self, msg: &str) -> Spinner {
         if self.spinners {
-            let pb = indicatif::ProgressBar::with_draw_target(
-                None,
-                indicatif::ProgressDrawTarget::stdout(),
-            );
+            let pb = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stdout());
             pb.set_style(
                 indicatif::ProgressStyle::with_template("  {spinner:.cyan} {msg} {elapsed:.dim}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),

@@ -12,6 +12,12 @@ use crate::swap;
 
 pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    if volumes && !yes && !std::io::stdin().is_terminal() {
+        // Refuse before changing anything: a usage error leaves everything as it was.
+        return Err(usage(
+            "refusing to delete volumes without confirmation: there is no terminal to ask on; pass --yes to confirm",
+        ));
+    }
     let _lock = ctx.lock("down")?;
     ui.title("Down", &s.name);
     match swap::recover_and_lookup(engine, s, ui)? {
@@ -31,21 +37,13 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         .volumes
         .iter()
         .map(|v| v.name.as_str())
-        .filter(|v| {
-            engine
-                .cmd(engine.volume_inspect_args(v))
-                .output()
-                .is_ok_and(|o| o.success())
-        })
+        .filter(|v| engine.cmd(engine.volume_inspect_args(v)).output().is_ok_and(|o| o.success()))
         .collect();
     if existing.is_empty() {
         ui.result_info("No volumes to delete");
         return Ok(());
     }
-    ui.warning(&format!(
-        "These volumes and all their data will be deleted: {}",
-        existing.join(", ")
-    ));
+    ui.warning(&format!("These volumes and all their data will be deleted: {}", existing.join(", ")));
     if !yes {
         if !std::io::stdin().is_terminal() {
             return Err(usage(format!(

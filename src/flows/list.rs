@@ -21,18 +21,12 @@ pub fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
         ui.result_info(&format!("No mcpctl containers on {}", e.name()));
         return Ok(());
     }
-    println!(
-        "{:<28} {:<20} {:<10} {:<6} STATUS",
-        "CONTAINER", "PROJECT", "STATE", "PORT"
-    );
+    println!("{:<28} {:<20} {:<10} {:<6} STATUS", "CONTAINER", "PROJECT", "STATE", "PORT");
     for c in entries {
         println!(
             "{:<28} {:<20} {:<10} {:<6} {}",
             c.name,
-            c.labels
-                .get(LABEL_PROJECT)
-                .map(String::as_str)
-                .unwrap_or("-"),
+            c.labels.get(LABEL_PROJECT).map(String::as_str).unwrap_or("-"),
             c.state,
             c.labels.get(LABEL_PORT).map(String::as_str).unwrap_or("-"),
             c.status

@@ -18,9 +18,7 @@ pub fn logs(ctx: &Ctx, tail: Option<u32>, follow: bool) -> anyhow::Result<()> {
         ui.info("Press Ctrl+C to stop");
         ui.blank();
     }
-    let code = engine
-        .cmd(engine.logs_args(&s.container, follow, tail))
-        .interactive()?;
+    let code = engine.cmd(engine.logs_args(&s.container, follow, tail)).interactive()?;
     match code {
         Some(0) => Ok(()),
         Some(c) => Err(anyhow!("{} logs exited with {c}", engine.name())),

@@ -5,12 +5,16 @@ use std::time::Duration;
 use crate::cli::Command;
 use crate::config::Settings;
 use crate::engine::Engine;
+use crate::probe::Transport;
 use crate::state::{self, State};
 use crate::ui::{Ui, secs};
 
+pub mod client;
 pub mod down;
+pub mod init;
 pub mod list;
 pub mod logs;
+pub mod publish;
 pub mod restart;
 pub mod rollback;
 pub mod start;
@@ -42,13 +46,14 @@ impl Ctx {
         format!("{repo}:previous")
     }
 
-    /// Remember what serves: the port, and the image id (for rollback and the record).
-    pub fn save_deploy(&self, port: u16, image_id: &str) -> anyhow::Result<()> {
+    /// Remember what serves: the port (the seed's key), the transport the probe found (for
+    /// `mcpctl client`) and the image id (for the record).
+    pub fn save_deploy(&self, port: u16, image_id: Option<&str>, transport: Transport) -> anyhow::Result<()> {
         let mut st = state::load(&self.s.state_file).state;
         st.port = Some(port);
-        if !image_id.is_empty() {
-            st.rest
-                .insert("image_id".into(), serde_json::Value::from(image_id));
+        st.rest.insert("transport".into(), serde_json::Value::from(transport.name()));
+        if let Some(id) = image_id.filter(|i| !i.is_empty()) {
+            st.rest.insert("image_id".into(), serde_json::Value::from(id));
         }
         state::save(&self.s.state_file, &st)
     }
@@ -62,38 +67,42 @@ impl Ctx {
         loaded.state
     }
 
-    pub fn save_port(&self, port: u16) -> anyhow::Result<()> {
-        let mut st = state::load(&self.s.state_file).state;
-        st.port = Some(port);
-        state::save(&self.s.state_file, &st)
+    /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`.
+    pub fn endpoint(&self, port: u16, transport: Transport) -> String {
+        match transport {
+            Transport::Sse if self.s.mcp_path == "/mcp" => format!("http://localhost:{port}/sse"),
+            _ => self.s.endpoint(port),
+        }
     }
 
     /// The endpoint lines every successful start/restart/update ends with.
-    pub fn print_endpoint(&self, port: u16) {
-        let endpoint = self.s.endpoint(port);
+    pub fn print_endpoint(&self, port: u16, transport: Transport) {
+        let endpoint = self.endpoint(port, transport);
         self.ui.blank();
         self.ui.result_info(&format!("MCP endpoint: {endpoint}"));
         self.ui.blank();
         self.ui.info("Add to Claude Code:");
-        let transport = if self.s.mcp_path.ends_with("/sse") {
-            "sse"
-        } else {
-            "http"
-        };
-        self.ui.command_line(&format!(
-            "claude mcp add {} --transport {transport} {endpoint}",
-            self.s.name
-        ));
+        self.ui.command_line(&claude_add_line(&self.s.name, transport, &endpoint, None));
         self.ui.blank();
     }
 
     pub fn print_timings(&self, phases: &[(&str, Duration)]) {
-        let parts: Vec<String> = phases
-            .iter()
-            .map(|(n, d)| format!("{n} {}", secs(*d)))
-            .collect();
+        let parts: Vec<String> = phases.iter().map(|(n, d)| format!("{n} {}", secs(*d))).collect();
         self.ui.info(&format!("Took {}", parts.join(", ")));
     }
+}
+
+/// `claude mcp add NAME --transport http|sse URL [--header "Authorization: Bearer ${VAR}"]`
+pub fn claude_add_line(name: &str, transport: Transport, url: &str, token_env: Option<&str>) -> String {
+    let kind = match transport {
+        Transport::Sse => "sse",
+        Transport::StreamableHttp => "http",
+    };
+    let mut line = format!("claude mcp add {name} --transport {kind} {url}");
+    if let Some(var) = token_env {
+        line.push_str(&format!(" --header \"Authorization: Bearer ${{{var}}}\""));
+    }
+    line
 }
 
 pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
@@ -107,5 +116,11 @@ pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::List { json } => list::list(ctx, *json),
         Command::Rollback => rollback::rollback(ctx),
         Command::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
+        Command::Publish(args) => publish::publish(ctx, args),
+        Command::Client { write, token_env, url } => {
+            client::client(ctx, *write, token_env.as_deref(), url.as_deref())
+        }
+        // init needs no engine; main runs it before detecting one.
+        Command::Init(args) => init::init(&ctx.s, &ctx.ui, args),
     }
 }

@@ -26,15 +26,16 @@ pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     ui.header("Starting Container");
     let t_run = Instant::now();
     let port = container::run_on_free_port(engine, s, ui, saved)?;
-    ctx.save_port(port)?;
     let run = t_run.elapsed();
 
     ui.header("Waiting Until It Answers MCP");
-    let (_, ready) = ready::wait(engine, s, ui, port)?;
+    let r = ready::wait(engine, s, ui, port)?;
+    let (report, ready, image) = (r.report, r.took, r.image_id);
+    ctx.save_deploy(port, image.as_deref(), report.transport)?;
 
     ui.header("Restart Complete");
     ui.result_success("Container restarted successfully");
-    ctx.print_endpoint(port);
+    ctx.print_endpoint(port, report.transport);
     ctx.print_timings(&[("run", run), ("ready", ready)]);
     Ok(())
 }

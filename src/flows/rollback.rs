@@ -30,19 +30,13 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
         ui.result_info("Already running the previous image");
         return Ok(());
     }
-    ui.info(&format!(
-        "Returning to {previous_tag} ({})",
-        short(&previous)
-    ));
+    ui.info(&format!("Returning to {previous_tag} ({})", short(&previous)));
 
-    let (port, swap, ready) = match found.ours() {
+    let (port, swap, ready, transport) = match found.ours() {
         Some(c) => {
-            let port = c
-                .host_port(s.container_port)
-                .or(state.port)
-                .unwrap_or(s.base_port);
+            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
             let sw = swap::replace(engine, s, ui, Some(c), &previous, port)?;
-            (port, sw.swap, sw.ready)
+            (port, sw.swap, sw.ready, sw.transport)
         }
         None => {
             let port = crate::ports::choose(
@@ -52,14 +46,9 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
                 &Default::default(),
                 crate::ports::is_free,
             )
-            .ok_or_else(|| {
-                anyhow!(
-                    "no free port from {} for the rolled-back container",
-                    s.base_port
-                )
-            })?;
+            .ok_or_else(|| anyhow!("no free port from {} for the rolled-back container", s.base_port))?;
             let sw = swap::replace(engine, s, ui, None, &previous, port)?;
-            (port, sw.swap, sw.ready)
+            (port, sw.swap, sw.ready, sw.transport)
         }
     };
     // Swap the tags, so restart runs what now serves and a second rollback comes back.
@@ -67,11 +56,11 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(c) = current.filter(|c| *c != previous) {
         container::tag(engine, &c, &previous_tag)?;
     }
-    ctx.save_deploy(port, &previous)?;
+    ctx.save_deploy(port, Some(&previous), transport)?;
 
     ui.header("Rollback Complete");
     ui.result_success("The previous version is serving");
-    ctx.print_endpoint(port);
+    ctx.print_endpoint(port, transport);
     ctx.print_timings(&[("swap", swap), ("ready", ready)]);
     Ok(())
 }

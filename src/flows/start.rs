@@ -15,23 +15,14 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
 
     ui.info(&format!("Checking {}...", engine.name()));
     let found = crate::swap::recover_and_lookup(engine, s, ui)?;
-    ui.success(&format!(
-        "{} is running ({})",
-        engine.name(),
-        engine.version
-    ));
+    ui.success(&format!("{} is running ({})", engine.name(), engine.version));
     match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
         Lookup::Ours(c) if c.running => {
-            let port = c
-                .host_port(s.container_port)
-                .or(state.port)
-                .unwrap_or(s.base_port);
+            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
             ui.warning("Container already running");
             ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
-            ui.info(
-                "Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart",
-            );
+            ui.info("Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart");
             return Ok(());
         }
         Lookup::Ours(c) => {
@@ -50,15 +41,18 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
     ui.header("Step 2: Starting Container");
     let t_run = Instant::now();
     let port = container::run_on_free_port(engine, s, ui, state.port)?;
-    ctx.save_port(port)?;
+    // Saved at once: if readiness fails, the next command still knows the port.
+    ctx.save_deploy(port, None, crate::probe::Transport::StreamableHttp)?;
     let run = t_run.elapsed();
 
     ui.header("Step 3: Waiting Until It Answers MCP");
-    let (_, ready) = ready::wait(engine, s, ui, port)?;
+    let r = ready::wait(engine, s, ui, port)?;
+    let (report, ready, image) = (r.report, r.took, r.image_id);
+    ctx.save_deploy(port, image.as_deref(), report.transport)?;
 
     ui.header("Start Complete");
     ui.result_success("MCP server is running!");
-    ctx.print_endpoint(port);
+    ctx.print_endpoint(port, report.transport);
     ctx.print_timings(&[("build", build), ("run", run), ("ready", ready)]);
     Ok(())
 }

@@ -58,8 +58,14 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
             if c.running && !c.restarting {
                 out["state"] = json!("running");
                 let port = port.unwrap_or(s.base_port);
-                out["endpoint"] = json!(s.endpoint(port));
                 let probe = probe::probe(&ready::target(s, port), Duration::from_secs(3));
+                let saved = match state.rest.get("transport").and_then(Value::as_str) {
+                    Some("sse") => probe::Transport::Sse,
+                    _ => probe::Transport::StreamableHttp,
+                };
+                let transport = probe.as_ref().map(|r| r.transport).unwrap_or(saved);
+                let endpoint = ctx.endpoint(port, transport);
+                out["endpoint"] = json!(endpoint);
                 out["mcp"] = match &probe {
                     Ok(r) => json!({
                         "ok": true,
@@ -98,14 +104,10 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
                         Err(e) => ui.warning(&format!("MCP: not answering ({e})")),
                     }
                     ui.result_info(&format!("Port: {port}"));
-                    ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
+                    ui.result_info(&format!("MCP endpoint: {endpoint}"));
                 }
             } else {
-                let st = if c.restarting {
-                    "restarting"
-                } else {
-                    "stopped"
-                };
+                let st = if c.restarting { "restarting" } else { "stopped" };
                 out["state"] = json!(st);
                 if !as_json {
                     let detail = if c.restarting {

@@ -9,10 +9,7 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     ui.title("Stop", &s.name);
     match crate::swap::recover_and_lookup(engine, s, ui)? {
         Lookup::Missing => {
-            ui.result_info(&format!(
-                "Not deployed: there is no container {}",
-                s.container
-            ));
+            ui.result_info(&format!("Not deployed: there is no container {}", s.container));
             Ok(())
         }
         Lookup::Foreign(c) => Err(container::foreign_error(engine, s, &c)),

@@ -40,24 +40,27 @@ pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
     ui.header("Step 2: Replacing Container");
     let swapped = match old {
         Some(c) => {
-            let port = c
-                .host_port(s.container_port)
-                .or(state.port)
-                .unwrap_or(s.base_port);
+            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
             let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
             if let Some(b) = before.as_deref().filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
             }
             match swap::replace(engine, s, ui, Some(c), &s.image, port) {
-                Ok(sw) => (port, sw.swap, sw.ready),
+                Ok(sw) => (port, sw.swap, sw.ready, sw.transport),
                 Err(e) => {
                     // The old one serves again: so must its image under our name, for restart.
                     crate::process::shielded(|| {
                         if let Some(b) = &before {
                             let _ = container::tag(engine, b, &s.image);
                         }
-                        if let Some(p) = &previous_tag {
-                            let _ = container::tag(engine, p, &ctx.previous_tag());
+                        // And :previous goes back to what it was (or away, if there was none).
+                        match &previous_tag {
+                            Some(p) => {
+                                let _ = container::tag(engine, p, &ctx.previous_tag());
+                            }
+                            None => {
+                                let _ = engine.cmd(["rmi", ctx.previous_tag().as_str()]).output();
+                            }
                         }
                     });
                     return Err(e);
@@ -72,16 +75,17 @@ pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
             let t = std::time::Instant::now();
             let port = container::run_on_free_port(engine, s, ui, state.port)?;
             let swap = t.elapsed();
-            let (_, ready) = crate::ready::wait(engine, s, ui, port)?;
-            (port, swap, ready)
+            let r = crate::ready::wait(engine, s, ui, port)?;
+            let (report, ready) = (r.report, r.took);
+            (port, swap, ready, report.transport)
         }
     };
-    let (port, swap, ready) = swapped;
-    ctx.save_deploy(port, &built)?;
+    let (port, swap, ready, transport) = swapped;
+    ctx.save_deploy(port, Some(&built), transport)?;
 
     ui.header("Update Complete");
     ui.result_success("MCP server updated with latest code!");
-    ctx.print_endpoint(port);
+    ctx.print_endpoint(port, transport);
     ctx.print_timings(&[("build", build), ("swap", swap), ("ready", ready)]);
     Ok(())
 }

@@ -7,16 +7,20 @@
 #   <key>.<n>.stdout / .stderr / .rc   the n-th answer (1-based) for <key>; when there is no n-th
 #                                      answer, the highest-numbered one repeats. Missing .stdout
 #                                      or .stderr means empty; missing .rc means 0.
-#   <key>.<n>.serve                    also start fake_mcp.py in the background on the host port
-#                                      of the `-p [ADDR:]HOSTPORT:CPORT` argument (for `run`).
+#   <key>.<n>.serve                    also start fake_mcp.py in the background: for `run`, on the
+#                                      host port of its `-p [ADDR:]HOSTPORT:CPORT` argument; for
+#                                      `start NAME`, on the host port NAME was created (or run) with.
 #
 # <key> is `container-inspect` for `container inspect ...`, `--version` for `--version`, and the
 # first argument otherwise (run, build, rm, stop, logs, ps, ...). A call with no answer prints
 # "fake engine: no answer for <key>" on stderr and exits 97, so a test sees unexpected calls.
 #
-# `stop` and `rm` (and `kill`) also end every fake MCP server this scenario started (pids in
-# $FAKE_ENGINE_SCENARIO/mcp.pids), waiting until they are gone so their ports are free again.
-# The servers exit on their own after $FAKE_MCP_TIMEOUT seconds (default 60) too.
+# The fake keeps a little container state in $FAKE_ENGINE_SCENARIO/containers: `run` and `create`
+# record the host port of `-p` for their `--name` (NAME.port), and every server started for NAME
+# is listed in NAME.pids (and in mcp.pids, which the harness uses to clean up). A successful
+# (rc 0) `stop`, `rm` or `kill` of NAME ends NAME's servers only, waiting until they are gone so
+# the port is free again; a successful `rename FROM TO` moves FROM's state to TO. The servers
+# exit on their own after $FAKE_MCP_TIMEOUT seconds (default 60) too.
 #
 # mcpctl runs with PATH holding only the fake's directory; the script needs coreutils, so it sets
 # its own PATH. $FAKE_ENGINE_PYTHON is the python3 to run fake_mcp.py ($FAKE_ENGINE_MCP) with.
@@ -34,23 +38,64 @@ container | image | volume | network) key="$1-${2:-}" ;;
 *) key="$1" ;;
 esac
 
+containers="$scenario/containers"
+mkdir -p "$containers"
+
+# Is pid $1 still running? A zombie is not: it has let go of its port. (The servers outlive the
+# engine call that started them, so their parent is whatever adopts orphans, which need not reap
+# them soon.)
+alive() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    [ -r "/proc/$1/stat" ] || return 0
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# End the fake MCP servers started for container $1.
 stop_servers() {
-    local pids="$scenario/mcp.pids" pid i
+    local pids="$containers/$1.pids" pid i
     [ -f "$pids" ] || return 0
     while read -r pid; do
         [ -n "$pid" ] || continue
         kill "$pid" 2>/dev/null || continue
         for i in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.05
         done
+        if [ -f "$scenario/mcp.pids" ]; then
+            grep -vx "$pid" "$scenario/mcp.pids" >"$scenario/mcp.pids.tmp"
+            mv "$scenario/mcp.pids.tmp" "$scenario/mcp.pids"
+        fi
     done <"$pids"
-    : >"$pids"
+    rm -f "$pids"
 }
 
-case "$key" in
-stop | rm | kill) stop_servers ;;
-esac
+# The value after --name, and the host port of -p/--publish ([ADDR:]HOSTPORT:CPORT, ADDR possibly
+# [v6]: the host port is the second field from the end).
+name_arg=""
+port_arg=""
+prev=""
+for a in "$@"; do
+    case "$prev" in
+    --name) name_arg=$a ;;
+    -p | --publish) port_arg=$(printf '%s' "$a" | awk -F: '{print $(NF-1)}') ;;
+    esac
+    prev=$a
+done
+last_arg=""
+[ $# -gt 0 ] && last_arg=${!#}
+
+# mcpctl also looks for `<name>-next`, the new container of an interrupted update. Unless a test
+# scripts it, there is none: answer as docker does for a missing container.
+if [ "$key" = container-inspect ] && [[ "${3:-}" == *-next ]]; then
+    key=container-inspect-next
+    if ! ls "$scenario/$key".* >/dev/null 2>&1; then
+        echo "Error: No such container: $3" >&2
+        exit 1
+    fi
+fi
+
 
 # Which answer: the call count for this key, or the last answer there is.
 mkdir -p "$scenario/.calls"
@@ -70,29 +115,54 @@ if [ -z "$pick" ]; then
 fi
 base="$scenario/$key.$pick"
 
-if [ -e "$base.serve" ]; then
-    port=""
-    prev=""
-    for a in "$@"; do
-        if [ "$prev" = "-p" ] || [ "$prev" = "--publish" ]; then
-            # [ADDR:]HOSTPORT:CPORT, ADDR possibly [v6]: the host port is the second field from the end.
-            port=$(printf '%s' "$a" | awk -F: '{print $(NF-1)}')
+rc=0
+[ -e "$base.rc" ] && rc=$(tr -d '[:space:]' <"$base.rc")
+rc=${rc:-0}
+
+# Container state, only for calls that succeed.
+serve_name=""
+serve_port=""
+if [ "$rc" = 0 ]; then
+    case "$key" in
+    run | create)
+        if [ -n "$name_arg" ] && [ -n "$port_arg" ]; then
+            echo "$port_arg" >"$containers/$name_arg.port"
         fi
-        prev=$a
-    done
-    if [ -n "$port" ]; then
-        "${FAKE_ENGINE_PYTHON:-python3}" "${FAKE_ENGINE_MCP:?FAKE_ENGINE_MCP is not set}" \
-            --port "$port" --timeout "${FAKE_MCP_TIMEOUT:-60}" \
-            </dev/null >>"$scenario/mcp.log" 2>&1 &
-        echo $! >>"$scenario/mcp.pids"
-    else
-        echo "fake engine: .serve answer but no -p HOST:PORT:CPORT argument" >&2
+        [ "$key" = run ] && serve_name=$name_arg serve_port=$port_arg
+        ;;
+    start)
+        serve_name=$last_arg
+        serve_port=$(cat "$containers/$last_arg.port" 2>/dev/null || true)
+        ;;
+    stop | kill)
+        stop_servers "$last_arg"
+        ;;
+    rm)
+        stop_servers "$last_arg"
+        rm -f "$containers/$last_arg.port"
+        ;;
+    rename)
+        for ext in port pids; do
+            if [ -f "$containers/${2:-}.$ext" ]; then
+                mv "$containers/${2:-}.$ext" "$containers/${3:-}.$ext"
+            fi
+        done
+        ;;
+    esac
+fi
+
+if [ -e "$base.serve" ]; then
+    if [ -z "$serve_port" ]; then
+        echo "fake engine: .serve answer but no host port (run -p HOST:PORT:CPORT, or start of a created container)" >&2
         exit 98
     fi
+    "${FAKE_ENGINE_PYTHON:-python3}" "${FAKE_ENGINE_MCP:?FAKE_ENGINE_MCP is not set}" \
+        --port "$serve_port" --timeout "${FAKE_MCP_TIMEOUT:-60}" \
+        </dev/null >>"$scenario/mcp.log" 2>&1 &
+    echo $! >>"$scenario/mcp.pids"
+    echo $! >>"$containers/${serve_name:-unnamed}.pids"
 fi
 
 [ -e "$base.stdout" ] && cat "$base.stdout"
 [ -e "$base.stderr" ] && cat "$base.stderr" >&2
-rc=0
-[ -e "$base.rc" ] && rc=$(tr -d '[:space:]' <"$base.rc")
-exit "${rc:-0}"
+exit "$rc"

@@ -1,16 +1,21 @@
 //! The built `mcpctl` against the fake engine (tests/fake-engine): every command, the exact argv
 //! the engine receives, colors and -v, and every bad input with its exit code and message.
 //!
-//! Each test that publishes a port has its own base port (41xxx-47xxx, never shared), so the tests
-//! run in parallel; `assert_ports_free` fails early when the host already uses one.
+//! Each test that publishes a port has its own base port (26xxx-27xxx, never shared; 28000-29999
+//! for `hold_100_ports`), so the tests run in parallel; `assert_ports_free` fails early when the
+//! host already uses one. The ports stay below 32768, out of Linux's default ephemeral range
+//! (32768-60999): the source port of any outgoing connection (mcpctl's own probes of another
+//! test's server) is taken from there, and for one destination Linux picks nearly the same
+//! source ports run after run, so a test port in that range is busy now and then. The e2e tests
+//! use 23000-24999, scripts/bench.sh 25000.
 
 use std::net::TcpListener;
 
 use serde_json::Value;
 
 use crate::support::{
-    Client, FakeMcp, Outcome, REC_CONTAINER, Response, Test, assert_ports_free, listening,
-    rec_inspect, rec_missing, strip_ansi, wait_not_listening,
+    Client, FakeMcp, Outcome, REC_CONTAINER, Response, Test, assert_ports_free, listening, rec_inspect,
+    rec_inspect_as, rec_missing, rec_missing_as, strip_ansi, wait_not_listening,
 };
 
 // ---- helpers ----------------------------------------------------------------------------------------
@@ -25,10 +30,7 @@ fn fresh(c: Client, port: u16) -> Test {
 }
 
 fn script_lifecycle(t: &Test, c: Client, port: u16) {
-    t.answer(
-        "container-inspect",
-        &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)],
-    );
+    t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
     t.answer("build", &[Response::recorded(c, "build-ok")]);
     t.answer("run", &[Response::recorded(c, "run-running").serving()]);
     t.answer("logs", &[Response::recorded(c, "logs")]);
@@ -47,15 +49,7 @@ fn deployed(c: Client, case: &str, port: u16) -> Test {
 }
 
 fn start_args(port: u16) -> Vec<String> {
-    [
-        "start",
-        "--base-port",
-        &port.to_string(),
-        "--ready-timeout",
-        "20",
-    ]
-    .map(String::from)
-    .to_vec()
+    ["start", "--base-port", &port.to_string(), "--ready-timeout", "20"].map(String::from).to_vec()
 }
 
 fn run(t: &Test, args: &[String]) -> Outcome {
@@ -70,15 +64,7 @@ fn s(v: &[&str]) -> Vec<String> {
 /// The argv mcpctl's `run` must send for project `rec` on `port` (defaults everywhere).
 fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
     let dir = t.project.display().to_string();
-    let mut v = s(&[
-        "run",
-        "-d",
-        "--name",
-        "rec-mcp",
-        "--label",
-        "io.mcpctl.project=rec",
-        "--label",
-    ]);
+    let mut v = s(&["run", "-d", "--name", "rec-mcp", "--label", "io.mcpctl.project=rec", "--label"]);
     v.push(format!("io.mcpctl.port={port}"));
     v.push("--label".into());
     v.push(format!("io.mcpctl.project-dir={dir}"));
@@ -97,6 +83,7 @@ fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
         "rec-mcp_logs:/home/appuser/.local/share/rec",
         "--restart",
         "unless-stopped",
+        "--init",
         "--pull",
         "never",
         "rec-mcp",
@@ -104,10 +91,41 @@ fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
     v
 }
 
+/// The argv of `c`'s `build` of project `rec`: podman is told to build docker-format images (for
+/// HEALTHCHECK), docker's legacy builder to remove a failed step's container.
+fn expected_build_argv(t: &Test, c: Client) -> Vec<String> {
+    let dir = t.project.display().to_string();
+    let mut build = s(&["build"]);
+    match c {
+        Client::Podman => build.extend(s(&["--format", "docker"])),
+        Client::Docker28 | Client::Docker20 => build.push("--force-rm".into()),
+    }
+    build.extend(s(&[
+        "-t",
+        "rec-mcp",
+        "-f",
+        &format!("{dir}/Dockerfile"),
+        "--label",
+        "io.mcpctl.project=rec",
+    ]));
+    build.push(format!("{dir}/."));
+    build
+}
+
+/// The argv of the `create` that makes the new container `name` of a swap (update, rollback):
+/// the same as `run`, without `-d`, running `image`.
+fn expected_create_argv(t: &Test, port: u16, name: &str, image: &str) -> Vec<String> {
+    let mut v = expected_run_argv(t, port);
+    assert_eq!(v[..4], ["run", "-d", "--name", "rec-mcp"]);
+    v.splice(..4, s(&["create", "--name", name]));
+    *v.last_mut().unwrap() = image.to_string();
+    v
+}
+
 fn saved_port(t: &Test) -> Option<u64> {
     let text = std::fs::read_to_string(t.state_file("rec")).ok()?;
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("state file is not JSON ({e}): {text}"));
+    let v: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("state file is not JSON ({e}): {text}"));
     v.get("port").and_then(Value::as_u64)
 }
 
@@ -138,68 +156,43 @@ fn start_happy_path(c: Client, port: u16) {
         .stdout_lacks("\u{1b}[");
     assert_eq!(o.stderr, "", "{}", o.dump());
     assert_eq!(o.calls[0], ["--version"], "{}", o.dump());
-    assert_eq!(
-        o.calls[1],
-        ["container", "inspect", "rec-mcp"],
-        "{}",
-        o.dump()
-    );
+    assert_eq!(o.calls[1], ["container", "inspect", "rec-mcp"], "{}", o.dump());
+    // The new container of an interrupted update is looked for too.
+    assert_eq!(o.calls[2], ["container", "inspect", "rec-mcp-next"], "{}", o.dump());
 
-    let dir = t.project.display().to_string();
-    let mut build = s(&["build"]);
-    if c == Client::Podman {
-        build.extend(s(&["--format", "docker"]));
-    }
-    build.extend(s(&[
-        "-t",
-        "rec-mcp",
-        "-f",
-        &format!("{dir}/Dockerfile"),
-        "--label",
-        "io.mcpctl.project=rec",
-    ]));
-    build.push(format!("{dir}/."));
-    assert_eq!(o.only_call("build"), &build, "{}", o.dump());
-    assert_eq!(
-        o.only_call("run"),
-        &expected_run_argv(&t, port),
-        "{}",
-        o.dump()
-    );
+    assert_eq!(o.only_call("build"), &expected_build_argv(&t, c), "{}", o.dump());
+    assert_eq!(o.only_call("run"), &expected_run_argv(&t, port), "{}", o.dump());
     // build comes before run; nothing is stopped or removed on a fresh start.
     let keys = o.call_keys();
     let pos = |k: &str| keys.iter().position(|x| x == k).unwrap();
     assert!(pos("build") < pos("run"), "{keys:?}");
     o.no_call("stop").no_call("rm");
     assert_eq!(saved_port(&t), Some(port as u64));
-    assert!(
-        listening(port),
-        "the fake MCP server should still run after start"
-    );
+    assert!(listening(port), "the fake MCP server should still run after start");
 }
 
 #[test]
 fn start_on_docker28() {
-    start_happy_path(Client::Docker28, 41000);
+    start_happy_path(Client::Docker28, 26000);
 }
 
 #[test]
 fn start_on_docker20() {
-    start_happy_path(Client::Docker20, 41010);
+    start_happy_path(Client::Docker20, 26010);
 }
 
 #[test]
 fn start_on_podman_builds_with_docker_format() {
-    start_happy_path(Client::Podman, 41020);
+    start_happy_path(Client::Podman, 26020);
 }
 
 #[test]
 fn start_when_already_running_changes_nothing() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41030);
-    let o = t.run(&["start", "--base-port", "41030"]);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26030);
+    let o = t.run(&["start", "--base-port", "26030"]);
     o.code(0)
         .stdout_has("⚠ Container already running")
-        .stdout_has("→ MCP endpoint: http://localhost:41030/mcp")
+        .stdout_has("→ MCP endpoint: http://localhost:26030/mcp")
         .no_call("build")
         .no_call("run")
         .no_call("stop")
@@ -208,7 +201,7 @@ fn start_when_already_running_changes_nothing() {
 
 #[test]
 fn start_removes_a_stopped_container_first() {
-    let port = 41040;
+    let port = 26040;
     let t = fresh(Client::Docker28, port);
     t.answer(
         "container-inspect",
@@ -218,46 +211,27 @@ fn start_removes_a_stopped_container_first() {
         ],
     );
     let o = run(&t, &start_args(port));
-    o.code(0)
-        .stdout_has("Removing stopped container")
-        .no_call("stop");
+    o.code(0).stdout_has("Removing stopped container").no_call("stop");
     assert_eq!(o.only_call("rm"), &s(&["rm", "rec-mcp"]));
     let keys = o.call_keys();
-    assert!(
-        keys.iter().position(|k| k == "rm") < keys.iter().position(|k| k == "build"),
-        "{keys:?}"
-    );
+    assert!(keys.iter().position(|k| k == "rm") < keys.iter().position(|k| k == "build"), "{keys:?}");
 }
 
 #[test]
 fn start_uses_the_saved_port_and_moves_when_it_is_taken() {
-    let base = 41050;
+    let base = 26050;
     assert_ports_free(base, 10);
     let t = fresh(Client::Docker28, base);
-    write_state(
-        &t,
-        &format!("{{\"port\": {}, \"note\": \"kept\"}}", base + 5),
-    );
+    write_state(&t, &format!("{{\"port\": {}, \"note\": \"kept\"}}", base + 5));
     let o = run(&t, &start_args(base));
     o.code(0).stdout_lacks("saved port");
-    assert!(
-        o.only_call("run")
-            .contains(&format!("127.0.0.1:{}:3001", base + 5)),
-        "{}",
-        o.dump()
-    );
+    assert!(o.only_call("run").contains(&format!("127.0.0.1:{}:3001", base + 5)), "{}", o.dump());
     let kept = std::fs::read_to_string(t.state_file("rec")).unwrap();
-    assert!(
-        kept.contains("\"note\": \"kept\""),
-        "other state keys are kept: {kept}"
-    );
+    assert!(kept.contains("\"note\": \"kept\""), "other state keys are kept: {kept}");
 
     // Saved port busy (held by a host process): the first free port from the base, with a warning.
     t.engine.stop_servers();
-    assert!(wait_not_listening(
-        base + 5,
-        std::time::Duration::from_secs(5)
-    ));
+    assert!(wait_not_listening(base + 5, std::time::Duration::from_secs(5)));
     let _hold = TcpListener::bind(("127.0.0.1", base + 5)).unwrap();
     script_lifecycle(&t, Client::Docker28, base);
     let o = run(&t, &start_args(base));
@@ -265,18 +239,13 @@ fn start_uses_the_saved_port_and_moves_when_it_is_taken() {
         "⚠ saved port {} is in use by something else: moving to port {base} (update your client's URL)",
         base + 5
     ));
-    assert!(
-        o.only_call("run")
-            .contains(&format!("127.0.0.1:{base}:3001")),
-        "{}",
-        o.dump()
-    );
+    assert!(o.only_call("run").contains(&format!("127.0.0.1:{base}:3001")), "{}", o.dump());
     assert_eq!(saved_port(&t), Some(base as u64));
 }
 
 #[test]
 fn start_from_another_dir_with_project_dir_flag() {
-    let port = 41070;
+    let port = 26070;
     let t = fresh(Client::Docker28, port);
     let elsewhere = t.root.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
@@ -286,17 +255,14 @@ fn start_from_another_dir_with_project_dir_flag() {
     args.extend(["-C".to_string(), project]);
     run(&t, &args).code(0).stdout_has("✓ MCP server answers");
     // Without -C there is no project here.
-    t.run(&["status"])
-        .code(2)
-        .one_stderr_line("no project name:");
+    t.run(&["status"]).code(2).one_stderr_line("no project name:");
 }
 
 #[test]
 fn project_dir_that_does_not_exist() {
     let t = Test::new(Client::Docker28);
     let o = t.run(&["status", "-C", "/nonexistent/project"]);
-    o.code(2)
-        .one_stderr_line("project directory /nonexistent/project cannot be used");
+    o.code(2).one_stderr_line("project directory /nonexistent/project cannot be used");
     assert!(o.calls.is_empty(), "{}", o.dump());
 }
 
@@ -304,54 +270,37 @@ fn project_dir_that_does_not_exist() {
 
 #[test]
 fn start_fails_when_nothing_answers_mcp() {
-    let port = 41080;
+    let port = 26080;
     let t = fresh(Client::Docker28, port);
-    t.answer(
-        "run",
-        &[Response::recorded(Client::Docker28, "run-running")],
-    ); // no server
-    let o = t.run(&["start", "--base-port", "41080", "--ready-timeout", "1"]);
+    t.answer("run", &[Response::recorded(Client::Docker28, "run-running")]); // no server
+    let o = t.run(&["start", "--base-port", "26080", "--ready-timeout", "1"]);
     o.code(1)
-        .stderr_has("✗ Not ready: no MCP answer from http://localhost:41080/mcp within 1.0 s: the last attempt got connection refused")
+        .stderr_has("✗ Not ready: no MCP answer from http://localhost:26080/mcp within 1.0 s: the last attempt got connection refused")
         .stdout_has("→ Fix: check the log lines below")
         .stdout_has("Serving HTTP on 0.0.0.0 port 3001");
-    assert!(
-        o.calls_to("logs")
-            .iter()
-            .all(|c| c.contains(&"--tail".to_string())),
-        "{}",
-        o.dump()
-    );
+    assert!(o.calls_to("logs").iter().all(|c| c.contains(&"--tail".to_string())), "{}", o.dump());
 }
 
 #[test]
 fn start_fails_when_the_container_exits_while_waiting() {
-    let port = 41090;
+    let port = 26090;
     let t = fresh(Client::Docker28, port);
     t.answer("run", &[Response::recorded(Client::Docker28, "run-exited")]);
     t.answer(
         "container-inspect",
-        &[
-            rec_missing(Client::Docker28),
-            rec_inspect(Client::Docker28, "inspect-exited", port),
-        ],
+        &[rec_missing(Client::Docker28), rec_inspect(Client::Docker28, "inspect-exited", port)],
     );
-    t.answer(
-        "logs",
-        &[Response::recorded(Client::Docker28, "logs-exited")],
-    );
+    t.answer("logs", &[Response::recorded(Client::Docker28, "logs-exited")]);
     let o = run(&t, &start_args(port));
-    o.code(1)
-        .one_stderr_line("✗ The container exited with code 3 before answering MCP");
-    o.stdout_has("Last 1 log lines of rec-mcp:")
-        .stdout_has("    bye");
+    o.code(1).one_stderr_line("✗ The container exited with code 3 before answering MCP");
+    o.stdout_has("Last 1 log lines of rec-mcp:").stdout_has("    bye");
 }
 
 // ---- stop -------------------------------------------------------------------------------------------
 
 #[test]
 fn stop_stops_and_removes_and_keeps_volumes() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41100);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26100);
     let o = t.run(&["stop"]);
     o.code(0)
         .stdout_has("→ Stopping container...")
@@ -361,13 +310,16 @@ fn stop_stops_and_removes_and_keeps_volumes() {
     assert_eq!(o.only_call("rm"), &s(&["rm", "rec-mcp"]));
     assert_eq!(
         o.call_keys(),
-        ["--version", "container-inspect", "stop", "rm"]
+        ["--version", "container-inspect", "container-inspect-next", "stop", "rm"],
+        "{}",
+        o.dump()
     );
+    assert_eq!(o.only_call("container-inspect-next"), &s(&["container", "inspect", "rec-mcp-next"]));
 }
 
 #[test]
 fn stop_of_an_exited_container_only_removes_it() {
-    let t = deployed(Client::Podman, "inspect-exited", 41110);
+    let t = deployed(Client::Podman, "inspect-exited", 26110);
     let o = t.run(&["stop"]);
     o.code(0).no_call("stop");
     assert_eq!(o.only_call("rm"), &s(&["rm", "rec-mcp"]));
@@ -379,16 +331,13 @@ fn stop_when_not_deployed() {
         let t = Test::new(c);
         t.answer("container-inspect", &[rec_missing(c)]);
         let o = t.run(&["stop"]);
-        o.code(0)
-            .stdout_has("→ Not deployed: there is no container rec-mcp")
-            .no_call("stop")
-            .no_call("rm");
+        o.code(0).stdout_has("→ Not deployed: there is no container rec-mcp").no_call("stop").no_call("rm");
     }
 }
 
 #[test]
 fn stop_that_fails_is_reported() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41120);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26120);
     t.answer(
         "stop",
         &[Response::fail(
@@ -403,10 +352,8 @@ fn stop_that_fails_is_reported() {
 
 #[test]
 fn stop_uses_stop_timeout_from_config() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41130).file(
-        "pyproject.toml",
-        "[project]\nname = \"rec\"\n[tool.mcpctl]\nstop-timeout = 3\n",
-    );
+    let t = deployed(Client::Docker28, "inspect-healthy", 26130)
+        .file("pyproject.toml", "[project]\nname = \"rec\"\n[tool.mcpctl]\nstop-timeout = 3\n");
     let o = t.run(&["stop"]);
     o.code(0);
     assert_eq!(o.only_call("stop"), &s(&["stop", "-t", "3", "rec-mcp"]));
@@ -414,7 +361,7 @@ fn stop_uses_stop_timeout_from_config() {
 
 #[test]
 fn quiet_stop_prints_only_results() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41140);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26140);
     let o = t.run(&["stop", "-q"]);
     o.code(0)
         .stdout_has("✓ Container stopped and removed")
@@ -426,100 +373,210 @@ fn quiet_stop_prints_only_results() {
 
 #[test]
 fn restart_stops_and_runs_again_on_the_saved_port_without_building() {
-    let port = 41200;
+    let port = 26200;
     let t = fresh(Client::Docker28, port);
     run(&t, &start_args(port)).code(0);
     assert!(listening(port));
     // The base port moved: restart must keep the saved port, not go back to the base.
-    let o = t.run(&["restart", "--base-port", "41210", "--ready-timeout", "20"]);
+    let o = t.run(&["restart", "--base-port", "26210", "--ready-timeout", "20"]);
     o.code(0)
         .stdout_has("✓ Container stopped")
         .stdout_has("✓ Container restarted successfully")
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"))
         .stdout_lacks("saved port");
+    // The engine's kind was cached by the start before: no `--version` this time.
     assert_eq!(
         o.call_keys()[..5],
-        ["--version", "container-inspect", "stop", "rm", "run"],
+        ["container-inspect", "container-inspect-next", "stop", "rm", "run"],
         "{}",
         o.dump()
     );
     o.no_call("build");
-    assert_eq!(
-        o.only_call("run"),
-        &expected_run_argv(&t, port),
-        "{}",
-        o.dump()
-    );
+    assert_eq!(o.only_call("run"), &expected_run_argv(&t, port), "{}", o.dump());
     assert!(listening(port), "the new fake server runs");
 }
 
 #[test]
 fn restart_when_missing_runs_on_the_saved_port() {
-    let base = 41220;
+    let base = 26220;
     let t = fresh(Client::Podman, base);
     write_state(&t, &format!("{{\"port\": {}}}", base + 1));
-    let o = run(
-        &t,
-        &["restart".into(), "--base-port".into(), base.to_string()],
-    );
+    let o = run(&t, &["restart".into(), "--base-port".into(), base.to_string()]);
     o.code(0).no_call("stop").no_call("rm").no_call("build");
-    assert!(
-        o.only_call("run")
-            .contains(&format!("127.0.0.1:{}:3001", base + 1)),
-        "{}",
-        o.dump()
+    assert!(o.only_call("run").contains(&format!("127.0.0.1:{}:3001", base + 1)), "{}", o.dump());
+}
+
+/// One step of an expected call sequence: exactly this argv, or a run of calls each of which is
+/// one of these argvs (the watching a wait does: how many depends on timing), at least `min`.
+enum Step {
+    One(Vec<String>),
+    Any(Vec<Vec<String>>, usize),
+}
+
+fn one(v: &[&str]) -> Step {
+    Step::One(s(v))
+}
+
+/// The calls are exactly `steps`, in order.
+#[track_caller]
+fn assert_call_steps(o: &Outcome, steps: &[Step]) {
+    let mut i = 0;
+    for (n, step) in steps.iter().enumerate() {
+        match step {
+            Step::One(argv) => {
+                assert_eq!(o.calls.get(i), Some(argv), "step {n}: call {i} should be {argv:?}\n{}", o.dump());
+                i += 1;
+            }
+            Step::Any(set, min) => {
+                let from = i;
+                while o.calls.get(i).is_some_and(|c| set.contains(c)) {
+                    i += 1;
+                }
+                assert!(
+                    i - from >= *min,
+                    "step {n}: at least {min} of {set:?} from call {from}\n{}",
+                    o.dump()
+                );
+            }
+        }
+    }
+    assert_eq!(i, o.calls.len(), "calls after the last step\n{}", o.dump());
+}
+
+/// The image id a recorded `container inspect` shows (what the old container runs).
+fn image_of(r: &Response) -> String {
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    v[0]["Image"].as_str().unwrap().to_string()
+}
+
+const NEW_ID: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+/// `fresh` + a real `start` (the fake serves on `port` for rec-mcp), then scripted for an update
+/// that swaps to a new container rec-mcp-next: the build gives [`NEW_ID`], there is no
+/// rec-mcp:previous yet, `start` answers `start` (serving or not), and rec-mcp-next, missing at
+/// first, then runs. Returns the test and the id of the image the old container runs.
+fn started_for_update(c: Client, port: u16, start: &[Response]) -> (Test, String) {
+    let t = fresh(c, port);
+    run(&t, &start_args(port)).code(0);
+    assert!(listening(port));
+    let healthy = rec_inspect(c, "inspect-healthy", port);
+    let old_id = image_of(&healthy);
+    assert_ne!(old_id, NEW_ID);
+    t.answer("container-inspect", &[healthy]);
+    t.answer(
+        "container-inspect-next",
+        &[rec_missing_as(c, "rec-mcp-next"), rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")],
     );
+    t.answer(
+        "image-inspect",
+        &[Response::ok(&format!("{NEW_ID}\n")), Response::recorded(c, "image-inspect-missing")],
+    );
+    t.answer("tag", &[Response::ok("")]);
+    t.answer("create", &[Response::recorded(c, "create")]);
+    t.answer("start", start);
+    t.answer("rename", &[Response::ok("")]);
+    (t, old_id)
+}
+
+fn image_id_call(image: &str) -> Step {
+    one(&["image", "inspect", "--format", "{{.Id}}", image])
+}
+
+/// The calls of an update of a running rec-mcp up to starting rec-mcp-next.
+fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str) -> Vec<Step> {
+    vec![
+        one(&["container", "inspect", "rec-mcp"]),
+        one(&["container", "inspect", "rec-mcp-next"]),
+        Step::One(expected_build_argv(t, c)),
+        image_id_call("rec-mcp"),
+        image_id_call("rec-mcp:previous"),
+        one(&["tag", old_id, "rec-mcp:previous"]),
+        one(&["rm", "-f", "rec-mcp-next"]),
+        Step::One(expected_create_argv(t, port, "rec-mcp-next", "rec-mcp")),
+        // swap-stop-timeout, not stop-timeout: the old one is stopped while nothing serves.
+        one(&["stop", "-t", "2", "rec-mcp"]),
+        one(&["start", "rec-mcp-next"]),
+    ]
+}
+
+/// What a wait for `name` may call while it polls: watch the container, look for a loopback
+/// bind in its logs.
+fn watching(name: &str) -> Vec<Vec<String>> {
+    vec![s(&["container", "inspect", name]), s(&["logs", "--tail", "50", name])]
 }
 
 #[test]
 fn update_rebuilds_then_replaces_the_container_on_the_same_port() {
-    let port = 41230;
-    let t = fresh(Client::Docker20, port);
-    run(&t, &start_args(port)).code(0);
+    let port = 26230;
+    let c = Client::Docker20;
+    let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
     let o = t.run(&["update", "--ready-timeout", "20"]);
     o.code(0)
         .stdout_has("→ The running container keeps serving while the image builds")
+        .stdout_has(&format!("→ Creating the new container on port {port} while the old one serves..."))
+        .stdout_has("→ Stopping the old container (timeout 2 s)...")
+        .stdout_has(&format!("✓ The new container serves on port {port}"))
         .stdout_has("✓ MCP server updated with latest code!")
-        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
-    let keys = o.call_keys();
-    assert_eq!(
-        keys[..6],
-        [
-            "--version",
-            "container-inspect",
-            "build",
-            "stop",
-            "rm",
-            "run"
-        ],
-        "{}",
-        o.dump()
-    );
-    assert!(
-        o.only_call("run")
-            .contains(&format!("127.0.0.1:{port}:3001"))
-    );
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"))
+        .stdout_lacks("Putting the previous container back");
+    assert_eq!(o.stderr, "", "{}", o.dump());
+    // The engine's kind was cached by the start before: no `--version` this time.
+    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    steps.extend([
+        // Ready: at least the look at the new container's health check after the answer.
+        Step::Any(watching("rec-mcp-next"), 1),
+        one(&["rm", "rec-mcp"]),
+        one(&["rename", "rec-mcp-next", "rec-mcp"]),
+    ]);
+    assert_call_steps(&o, &steps);
+    o.no_call("run");
+    assert_eq!(saved_port(&t), Some(port as u64));
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(t.state_file("rec")).unwrap()).unwrap();
+    assert_eq!(state["image_id"], NEW_ID, "the state records what serves now");
+    assert!(listening(port), "the new fake server serves");
+}
+
+#[test]
+fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
+    let port = 27200;
+    let c = Client::Docker28;
+    // The new container starts but never serves; the old one, started again, does.
+    let (t, old_id) =
+        started_for_update(c, port, &[Response::ok("rec-mcp-next\n"), Response::ok("rec-mcp\n").serving()]);
+    let o = t.run(&["update", "--ready-timeout", "3"]);
+    o.code(1)
+        .stderr_has(&format!("✗ Not ready: no MCP answer from http://localhost:{port}/mcp within 3.0 s"))
+        .stdout_has(&format!("⚠ Putting the previous container back on port {port}..."))
+        .stdout_has("✓ The previous version answers again")
+        .stdout_lacks("MCP server updated");
+    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    steps.extend([
+        Step::Any(watching("rec-mcp-next"), 1),
+        // The diagnosis shows the new container's last lines.
+        one(&["logs", "--tail", "20", "rec-mcp-next"]),
+        one(&["rm", "-f", "rec-mcp-next"]),
+        one(&["start", "rec-mcp"]),
+        Step::Any(watching("rec-mcp"), 1),
+        // The old image is rec-mcp again, for a restart.
+        one(&["tag", &old_id, "rec-mcp"]),
+        // There was no :previous before the update: the one it made goes away again, or a
+        // rollback would "return" to the image that is already running.
+        one(&["rmi", "rec-mcp:previous"]),
+    ]);
+    assert_call_steps(&o, &steps);
+    o.no_call("rename");
+    assert!(listening(port), "the old fake server serves again");
     assert_eq!(saved_port(&t), Some(port as u64));
 }
 
 #[test]
 fn update_without_a_deployment_runs_start() {
-    let port = 41240;
+    let port = 26240;
     let t = fresh(Client::Docker28, port);
     // update looks once, then start looks again.
     let c = Client::Docker28;
-    t.answer(
-        "container-inspect",
-        &[
-            rec_missing(c),
-            rec_missing(c),
-            rec_inspect(c, "inspect-healthy", port),
-        ],
-    );
-    let o = run(
-        &t,
-        &["update".into(), "--base-port".into(), port.to_string()],
-    );
+    t.answer("container-inspect", &[rec_missing(c), rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
+    let o = run(&t, &["update".into(), "--base-port".into(), port.to_string()]);
     o.code(0)
         .stdout_has("⚠ No existing deployment found")
         .stdout_has("→ Running 'start' instead...")
@@ -531,18 +588,261 @@ fn update_without_a_deployment_runs_start() {
 
 #[test]
 fn update_with_a_broken_build_leaves_the_running_container_alone() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41250);
-    write_state(&t, "{\"port\": 41250}");
-    t.answer(
-        "build",
-        &[Response::recorded(Client::Docker28, "build-fail")],
-    );
+    let t = deployed(Client::Docker28, "inspect-healthy", 26250);
+    write_state(&t, "{\"port\": 26250}");
+    t.answer("build", &[Response::recorded(Client::Docker28, "build-fail")]);
     let o = t.run(&["update"]);
-    o.code(1)
-        .stderr_has("Failed to build image rec-mcp")
-        .no_call("stop")
-        .no_call("rm")
-        .no_call("run");
+    o.code(1).stderr_has("Failed to build image rec-mcp").no_call("stop").no_call("rm").no_call("run");
+}
+
+// ---- rollback ---------------------------------------------------------------------------------------
+
+#[test]
+fn rollback_without_a_previous_image() {
+    let t = deployed(Client::Docker28, "inspect-healthy", 27210);
+    t.answer("image-inspect", &[Response::recorded(Client::Docker28, "image-inspect-missing")]);
+    let o = t.run(&["rollback"]);
+    o.code(1).one_stderr_line(
+        "✗ no previous image rec-mcp:previous: rollback returns to the image the last `mcpctl update` replaced, and there is none yet",
+    );
+    assert_call_steps(
+        &o,
+        &[
+            one(&["--version"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp-next"]),
+            image_id_call("rec-mcp:previous"),
+        ],
+    );
+}
+
+// ---- down -------------------------------------------------------------------------------------------
+
+const VOLUMES: [&str; 3] = ["rec-mcp_data", "rec-mcp_config", "rec-mcp_logs"];
+
+/// A running rec-mcp whose three volumes exist.
+fn deployed_with_volumes(port: u16) -> Test {
+    let t = deployed(Client::Docker28, "inspect-healthy", port);
+    t.answer("volume-inspect", &[Response::recorded(Client::Docker28, "volume-inspect")]);
+    t.answer("volume-rm", &[Response::ok("")]);
+    t
+}
+
+fn down_steps() -> Vec<Step> {
+    vec![
+        one(&["--version"]),
+        one(&["container", "inspect", "rec-mcp"]),
+        one(&["container", "inspect", "rec-mcp-next"]),
+        one(&["stop", "-t", "10", "rec-mcp"]),
+        one(&["rm", "rec-mcp"]),
+    ]
+}
+
+#[test]
+fn down_removes_the_container_and_keeps_volumes() {
+    let t = deployed_with_volumes(27220);
+    let o = t.run(&["down"]);
+    o.code(0)
+        .stdout_has("✓ Container removed")
+        .stdout_has("→ Volumes kept (add --volumes to delete them and their data)");
+    assert_eq!(o.stderr, "", "{}", o.dump());
+    assert_call_steps(&o, &down_steps());
+}
+
+#[test]
+fn down_volumes_refuses_without_yes_when_stdin_is_not_a_terminal() {
+    let t = deployed_with_volumes(27230);
+    let o = t.run(&["down", "--volumes"]);
+    // Refused before anything changes: the container is not even stopped.
+    o.code(2).one_stderr_line(
+        "✗ refusing to delete volumes without confirmation: there is no terminal to ask on; pass --yes to confirm",
+    );
+    o.no_call("stop");
+    o.no_call("rm");
+    o.no_call("volume-rm");
+}
+
+#[test]
+fn down_volumes_yes_deletes_each_volume() {
+    let t = deployed_with_volumes(27240);
+    let o = t.run(&["down", "--volumes", "--yes"]);
+    o.code(0);
+    assert_eq!(o.stderr, "", "{}", o.dump());
+    for v in VOLUMES {
+        o.stdout_has(&format!("✓ Deleted volume {v}"));
+    }
+    let mut steps = down_steps();
+    steps.extend(VOLUMES.map(|v| one(&["volume", "inspect", v])));
+    steps.extend(VOLUMES.map(|v| one(&["volume", "rm", v])));
+    assert_call_steps(&o, &steps);
+
+    // A volume that does not exist is neither listed nor deleted.
+    let t = deployed_with_volumes(27240);
+    t.answer(
+        "volume-inspect",
+        &[
+            Response::recorded(Client::Docker28, "volume-inspect"),
+            Response::recorded(Client::Docker28, "volume-inspect-missing"),
+            Response::recorded(Client::Docker28, "volume-inspect"),
+        ],
+    );
+    let o = t.run(&["down", "--volumes", "--yes"]);
+    o.code(0).stdout_has("⚠ These volumes and all their data will be deleted: rec-mcp_data, rec-mcp_logs\n");
+    let rms: Vec<&Vec<String>> = o.calls_to("volume-rm");
+    assert_eq!(
+        rms,
+        [&s(&["volume", "rm", "rec-mcp_data"]), &s(&["volume", "rm", "rec-mcp_logs"])],
+        "{}",
+        o.dump()
+    );
+}
+
+// ---- the project lock -------------------------------------------------------------------------------
+
+/// Lock the project's lock file as another mcpctl would, naming it `mcpctl update (pid 1)`.
+fn hold_lock(t: &Test) -> std::fs::File {
+    use std::io::Write;
+    let state = t.state_file("rec");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let path = state.with_file_name("docker.json.lock");
+    let mut f =
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+    f.lock().unwrap();
+    write!(f, "mcpctl update (pid 1)").unwrap();
+    f.flush().unwrap();
+    f
+}
+
+#[test]
+fn no_wait_fails_at_once_naming_the_lock_holder() {
+    let t = deployed(Client::Docker28, "inspect-healthy", 27250);
+    let _held = hold_lock(&t);
+    let lock = t.home.join(".config/rec/docker.json.lock");
+    let o = t.run(&["--no-wait", "stop"]);
+    o.code(1).one_stderr_line(&format!(
+        "✗ mcpctl update (pid 1) is working on this project (lock {}): wait for it to finish, or run without --no-wait to wait",
+        lock.display()
+    ));
+    // Nothing was looked at, let alone stopped.
+    assert_eq!(o.call_keys(), ["--version"], "{}", o.dump());
+}
+
+#[test]
+fn a_second_mcpctl_waits_for_the_lock() {
+    let t = deployed(Client::Docker28, "inspect-healthy", 27260);
+    let held = hold_lock(&t);
+    let log = t.engine.log.clone();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        // What the waiting mcpctl did before it had the lock.
+        let before = crate::support::parse_call_log(&std::fs::read_to_string(&log).unwrap());
+        drop(held);
+        before
+    });
+    let t0 = std::time::Instant::now();
+    let o = t.run(&["stop"]);
+    let took = t0.elapsed();
+    let before = releaser.join().unwrap();
+    o.code(0)
+        .stdout_has("→ Waiting for mcpctl update (pid 1) to finish...")
+        .stdout_has("✓ Container stopped and removed");
+    assert!(
+        before.iter().all(|c| c == &s(&["--version"])),
+        "engine calls while the lock was held: {before:?}"
+    );
+    assert!(
+        took >= std::time::Duration::from_millis(900),
+        "stop took {took:?}: it did not wait\n{}",
+        o.dump()
+    );
+    assert_call_steps(
+        &o,
+        &[
+            one(&["--version"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["stop", "-t", "10", "rec-mcp"]),
+            one(&["rm", "rec-mcp"]),
+        ],
+    );
+    // The holder is named for the next one who waits.
+    let holder = std::fs::read_to_string(t.home.join(".config/rec/docker.json.lock")).unwrap();
+    assert!(holder.starts_with("mcpctl stop (pid "), "{holder:?}");
+}
+
+// ---- recovery from an interrupted swap --------------------------------------------------------------
+
+#[test]
+fn a_running_next_container_alone_gets_the_real_name() {
+    let c = Client::Docker28;
+    let port = 27270;
+    let t = deployed(c, "inspect-healthy", port);
+    // Interrupted after the old one was removed, before the rename.
+    t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
+    t.answer("container-inspect-next", &[rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")]);
+    t.answer("rename", &[Response::ok("")]);
+    let o = t.run(&["stop"]);
+    o.code(0)
+        .stdout_has("⚠ Finished an interrupted update: rec-mcp-next is now rec-mcp")
+        .stdout_has("✓ Container stopped and removed");
+    assert_call_steps(
+        &o,
+        &[
+            one(&["--version"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["rename", "rec-mcp-next", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["stop", "-t", "10", "rec-mcp"]),
+            one(&["rm", "rec-mcp"]),
+        ],
+    );
+}
+
+#[test]
+fn an_exited_next_container_is_removed() {
+    let c = Client::Podman;
+    let port = 27280;
+    let t = deployed(c, "inspect-healthy", port);
+    t.answer("container-inspect-next", &[rec_inspect_as(c, "inspect-exited", port, "rec-mcp-next")]);
+    let o = t.run(&["stop"]);
+    o.code(0).stdout_has("⚠ Removed rec-mcp-next, left half-made by an interrupted update or rollback");
+    assert_call_steps(
+        &o,
+        &[
+            one(&["--version"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["rm", "-f", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["stop", "-t", "10", "rec-mcp"]),
+            one(&["rm", "rec-mcp"]),
+        ],
+    );
+
+    // The old one, stopped for the swap and never started again, is started again.
+    let t = deployed(c, "inspect-exited", port);
+    t.answer(
+        "container-inspect",
+        &[rec_inspect(c, "inspect-exited", port), rec_inspect(c, "inspect-healthy", port)],
+    );
+    t.answer("container-inspect-next", &[rec_inspect_as(c, "inspect-exited", port, "rec-mcp-next")]);
+    t.answer("start", &[Response::ok("rec-mcp\n")]);
+    let o = t.run(&["stop"]);
+    o.code(0).stdout_has("⚠ Removed rec-mcp-next").stdout_has("→ Starting rec-mcp again");
+    assert_call_steps(
+        &o,
+        &[
+            one(&["--version"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["rm", "-f", "rec-mcp-next"]),
+            one(&["start", "rec-mcp"]),
+            one(&["container", "inspect", "rec-mcp"]),
+            one(&["stop", "-t", "10", "rec-mcp"]),
+            one(&["rm", "rec-mcp"]),
+        ],
+    );
 }
 
 // ---- status -----------------------------------------------------------------------------------------
@@ -552,15 +852,13 @@ fn status_not_deployed() {
     let t = Test::new(Client::Docker28);
     t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
     let o = t.run(&["status"]);
-    o.code(0)
-        .stdout_has("→ Status: not deployed")
-        .stdout_has("→ Run 'mcpctl start' to deploy");
+    o.code(0).stdout_has("→ Status: not deployed").stdout_has("→ Run 'mcpctl start' to deploy");
     assert_eq!(o.call_keys(), ["--version", "container-inspect"]);
 }
 
 #[test]
 fn status_running_probes_mcp() {
-    let port = 41300;
+    let port = 26300;
     assert_ports_free(port, 1);
     let _server = FakeMcp::start(port);
     let t = deployed(Client::Docker28, "inspect-healthy", port);
@@ -568,17 +866,19 @@ fn status_running_probes_mcp() {
     o.code(0)
         .stdout_has("MCP Server - Status: rec")
         .stdout_has("✓ Status: running (healthy)")
-        .stdout_has(
-            "✓ MCP: fake-mcp 9.9.9 answers over streamable-http, protocol 2025-06-18, 2 tools, ",
-        )
+        .stdout_has("✓ MCP: fake-mcp 9.9.9 answers over streamable-http, protocol 2025-06-18, 2 tools, ")
         .stdout_has(&format!("→ Port: {port}"))
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
     assert_eq!(o.call_keys(), ["--version", "container-inspect"]);
+    // Once the engine's kind is cached, status on a running server is one engine call.
+    let again = t.run(&["status"]);
+    again.code(0).stdout_has("✓ Status: running (healthy)");
+    assert_eq!(again.call_keys(), ["container-inspect"]);
 }
 
 #[test]
 fn status_json_running() {
-    let port = 41310;
+    let port = 26310;
     assert_ports_free(port, 1);
     let _server = FakeMcp::start(port);
     let t = deployed(Client::Podman, "inspect-healthy", port);
@@ -608,21 +908,19 @@ fn status_json_running() {
 fn status_json_not_deployed_shows_the_saved_port() {
     let t = Test::new(Client::Docker20);
     t.answer("container-inspect", &[rec_missing(Client::Docker20)]);
-    write_state(&t, "{\"port\": 41320}");
+    write_state(&t, "{\"port\": 26320}");
     let o = t.run(&["status", "--json"]);
     o.code(0);
     let v = json_stdout(&o);
     assert_eq!(v["state"], "not-deployed");
-    assert_eq!(v["port"], 41320);
+    assert_eq!(v["port"], 26320);
     assert_eq!(v["mcp"], Value::Null);
 }
 
 #[test]
 fn status_of_an_exited_container() {
-    let t = deployed(Client::Docker28, "inspect-exited", 41330);
-    t.run(&["status"])
-        .code(0)
-        .stdout_has("⚠ Status: stopped (exited with code 3)");
+    let t = deployed(Client::Docker28, "inspect-exited", 26330);
+    t.run(&["status"]).code(0).stdout_has("⚠ Status: stopped (exited with code 3)");
     let v = json_stdout(&t.run(&["status", "--json"]));
     assert_eq!(v["state"], "stopped");
     assert_eq!(v["exit_code"], 3);
@@ -631,7 +929,7 @@ fn status_of_an_exited_container() {
 
 #[test]
 fn status_unhealthy_and_not_answering() {
-    let port = 41340;
+    let port = 26340;
     assert_ports_free(port, 1);
     let t = deployed(Client::Podman, "inspect-unhealthy", port);
     let o = t.run(&["status"]);
@@ -645,18 +943,12 @@ fn status_unhealthy_and_not_answering() {
 
 #[test]
 fn status_without_healthcheck_on_podman() {
-    let port = 41350;
+    let port = 26350;
     assert_ports_free(port, 1);
     let t = deployed(Client::Podman, "inspect-nohc", port);
-    t.run(&["status"])
-        .code(0)
-        .stdout_has("Status: running (no health check)");
+    t.run(&["status"]).code(0).stdout_has("Status: running (no health check)");
     let v = json_stdout(&t.run(&["status", "--json"]));
-    assert_eq!(
-        v["health"],
-        Value::Null,
-        "podman's Status \"\" is no health"
-    );
+    assert_eq!(v["health"], Value::Null, "podman's Status \"\" is no health");
 }
 
 #[test]
@@ -664,7 +956,7 @@ fn status_of_a_foreign_container() {
     let t = Test::new(Client::Docker28);
     t.answer(
         "container-inspect",
-        &[rec_inspect(Client::Docker28, "inspect-healthy", 41360)
+        &[rec_inspect(Client::Docker28, "inspect-healthy", 26360)
             .replace("\"io.mcpctl.project\": \"rec\",", "")],
     );
     t.run(&["status"])
@@ -678,7 +970,7 @@ fn status_of_a_foreign_container() {
 
 #[test]
 fn logs_no_follow_passes_the_engine_output_through() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41400);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26400);
     let o = t.run(&["logs", "--no-follow"]);
     o.code(0)
         .stdout_has("Serving HTTP on 0.0.0.0 port 3001 (http://0.0.0.0:3001/) ...")
@@ -689,18 +981,13 @@ fn logs_no_follow_passes_the_engine_output_through() {
 
 #[test]
 fn logs_tail_and_follow_argv() {
-    let t = deployed(Client::Podman, "inspect-exited", 41410);
+    let t = deployed(Client::Podman, "inspect-exited", 26410);
     let o = t.run(&["logs", "--no-follow", "--tail", "5"]);
     o.code(0);
     assert_eq!(o.only_call("logs"), &s(&["logs", "--tail", "5", "rec-mcp"]));
     let o = t.run(&["logs", "--tail", "7"]);
-    o.code(0)
-        .stdout_has("MCP Server - Logs: rec")
-        .stdout_has("→ Press Ctrl+C to stop");
-    assert_eq!(
-        o.only_call("logs"),
-        &s(&["logs", "-f", "--tail", "7", "rec-mcp"])
-    );
+    o.code(0).stdout_has("MCP Server - Logs: rec").stdout_has("→ Press Ctrl+C to stop");
+    assert_eq!(o.only_call("logs"), &s(&["logs", "-f", "--tail", "7", "rec-mcp"]));
 }
 
 #[test]
@@ -708,15 +995,14 @@ fn logs_of_a_missing_container() {
     let t = Test::new(Client::Docker28);
     t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
     let o = t.run(&["logs", "--no-follow"]);
-    o.code(1).one_stderr_line(
-        "✗ no container rec-mcp: nothing to show logs of; deploy it with `mcpctl start`",
-    );
+    o.code(1)
+        .one_stderr_line("✗ no container rec-mcp: nothing to show logs of; deploy it with `mcpctl start`");
     o.no_call("logs");
 }
 
 #[test]
 fn logs_that_fail() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41420);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26420);
     t.answer(
         "logs",
         &[Response::fail(
@@ -738,36 +1024,16 @@ fn list_shows_a_table() {
         let t = Test::new(c);
         t.answer("ps", &[Response::recorded(c, "ps-label")]);
         let o = t.run(&["list"]);
-        o.code(0)
-            .stdout_has("CONTAINER")
-            .stdout_has("PROJECT")
-            .stdout_has("STATE");
-        let format = if c == Client::Podman {
-            "json"
-        } else {
-            "{{json .}}"
-        };
+        o.code(0).stdout_has("CONTAINER").stdout_has("PROJECT").stdout_has("STATE");
+        let format = if c == Client::Podman { "json" } else { "{{json .}}" };
         assert_eq!(
             o.only_call("ps"),
-            &s(&[
-                "ps",
-                "-a",
-                "--filter",
-                "label=io.mcpctl.project",
-                "--format",
-                format
-            ])
+            &s(&["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", format])
         );
         let rows: Vec<&str> = o.stdout.lines().filter(|l| l.starts_with("rec-")).collect();
         assert_eq!(rows.len(), 5, "{}", o.dump());
-        let running = rows
-            .iter()
-            .find(|l| l.starts_with("rec-running "))
-            .expect("rec-running row");
-        assert!(
-            running.contains(" rec ") && running.contains(" running "),
-            "{running}"
-        );
+        let running = rows.iter().find(|l| l.starts_with("rec-running ")).expect("rec-running row");
+        assert!(running.contains(" rec ") && running.contains(" running "), "{running}");
         assert!(running.ends_with("(healthy)"), "{running}");
         let exited = rows.iter().find(|l| l.starts_with("rec-exited ")).unwrap();
         assert!(exited.contains("Exited (3)"), "{exited}");
@@ -787,99 +1053,57 @@ fn list_json() {
         assert_eq!(arr.len(), 5);
         let mut names: Vec<&str> = arr.iter().map(|e| e["name"].as_str().unwrap()).collect();
         names.sort();
-        assert_eq!(
-            names,
-            [
-                "rec-created",
-                "rec-exited",
-                "rec-nohc",
-                "rec-running",
-                "rec-unhealthy"
-            ]
-        );
-        assert!(
-            arr.iter()
-                .all(|e| e["labels"]["io.mcpctl.project"] == "rec"),
-            "{v}"
-        );
+        assert_eq!(names, ["rec-created", "rec-exited", "rec-nohc", "rec-running", "rec-unhealthy"]);
+        assert!(arr.iter().all(|e| e["labels"]["io.mcpctl.project"] == "rec"), "{v}");
     }
 }
 
 #[test]
 fn list_empty() {
     let t = Test::new(Client::Docker28);
-    t.answer(
-        "ps",
-        &[Response::recorded(Client::Docker28, "after-cleanup-ps")],
-    );
-    t.run(&["list"])
-        .code(0)
-        .stdout_has("→ No mcpctl containers on docker");
+    t.answer("ps", &[Response::recorded(Client::Docker28, "after-cleanup-ps")]);
+    t.run(&["list"]).code(0).stdout_has("→ No mcpctl containers on docker");
     assert_eq!(t.run(&["list", "--json"]).code(0).stdout.trim(), "[]");
     let p = Test::new(Client::Podman);
-    p.answer(
-        "ps",
-        &[Response::recorded(
-            Client::Podman,
-            "ps-name-anchored-nomatch",
-        )],
-    );
-    p.run(&["list"])
-        .code(0)
-        .stdout_has("→ No mcpctl containers on podman");
+    p.answer("ps", &[Response::recorded(Client::Podman, "ps-name-anchored-nomatch")]);
+    p.run(&["list"]).code(0).stdout_has("→ No mcpctl containers on podman");
 }
 
 #[test]
 fn list_when_the_engine_is_not_running() {
     let t = Test::new(Client::Docker28);
-    t.answer(
-        "ps",
-        &[Response::recorded(Client::Docker28, "not-running-ps")],
-    );
-    t.run(&["list"])
-        .code(1)
-        .one_stderr_line("✗ docker is not running: Cannot connect to the Docker daemon");
+    t.answer("ps", &[Response::recorded(Client::Docker28, "not-running-ps")]);
+    t.run(&["list"]).code(1).one_stderr_line("✗ docker is not running: Cannot connect to the Docker daemon");
 }
 
 // ---- colors and -v ------------------------------------------------------------------------------------
 
 #[test]
 fn color_always_never_and_no_color() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 41500);
+    let t = deployed(Client::Docker28, "inspect-healthy", 26500);
     let o = t.run(&["stop", "--color", "always"]);
     o.code(0).stdout_has("\u{1b}[");
     let plain = strip_ansi(&o.stdout);
-    assert!(
-        plain.contains("  ✓ Container stopped and removed"),
-        "{plain}"
-    );
+    assert!(plain.contains("  ✓ Container stopped and removed"), "{plain}");
     assert!(plain.contains("  → Stopping container..."), "{plain}");
     // The escape wraps the marker line itself.
     assert!(
-        o.stdout
-            .lines()
-            .any(|l| l.starts_with("\u{1b}[") && l.contains("✓ Container stopped")),
+        o.stdout.lines().any(|l| l.starts_with("\u{1b}[") && l.contains("✓ Container stopped")),
         "{}",
         o.dump()
     );
 
     for args in [&["stop", "--color", "never"][..], &["stop"][..]] {
         let o = t.run(args);
-        o.code(0)
-            .stdout_has("  ✓ Container stopped and removed")
-            .stdout_lacks("\u{1b}");
+        o.code(0).stdout_has("  ✓ Container stopped and removed").stdout_lacks("\u{1b}");
         assert!(!o.stderr.contains('\u{1b}'), "{}", o.dump());
     }
     // NO_COLOR turns auto off, CLICOLOR_FORCE turns it on, an explicit flag beats both.
-    let no_color = deployed(Client::Docker28, "inspect-healthy", 41500)
-        .env("NO_COLOR", "1")
-        .env("CLICOLOR_FORCE", "1");
+    let no_color =
+        deployed(Client::Docker28, "inspect-healthy", 26500).env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1");
     no_color.run(&["stop"]).code(0).stdout_lacks("\u{1b}");
-    no_color
-        .run(&["stop", "--color", "always"])
-        .code(0)
-        .stdout_has("\u{1b}[");
-    let forced = deployed(Client::Docker28, "inspect-healthy", 41500).env("CLICOLOR_FORCE", "1");
+    no_color.run(&["stop", "--color", "always"]).code(0).stdout_has("\u{1b}[");
+    let forced = deployed(Client::Docker28, "inspect-healthy", 26500).env("CLICOLOR_FORCE", "1");
     forced.run(&["stop"]).code(0).stdout_has("\u{1b}[");
 }
 
@@ -888,15 +1112,9 @@ fn errors_are_colored_only_when_asked() {
     let t = Test::bare().pyproject("rec");
     let o = t.run(&["status", "--color", "always"]);
     o.code(2).stderr_has("\u{1b}[");
-    assert!(
-        strip_ansi(&o.stderr).contains("  ✗ no container engine found"),
-        "{}",
-        o.dump()
-    );
+    assert!(strip_ansi(&o.stderr).contains("  ✗ no container engine found"), "{}", o.dump());
     let o = t.run(&["status", "--color", "never"]);
-    o.code(2)
-        .stderr_lacks("\u{1b}")
-        .one_stderr_line("  ✗ no container engine found");
+    o.code(2).stderr_lacks("\u{1b}").one_stderr_line("  ✗ no container engine found");
 }
 
 #[test]
@@ -907,59 +1125,34 @@ fn verbose_prints_engine_commands_shell_quoted() {
     let o = t.run(&["list", "-v"]);
     o.code(0)
         .stderr_has(&format!("$ {bin} --version\n"))
-        .stderr_has(&format!(
-            "$ {bin} ps -a --filter label=io.mcpctl.project --format '{{{{json .}}}}'\n"
-        ));
+        .stderr_has(&format!("$ {bin} ps -a --filter label=io.mcpctl.project --format '{{{{json .}}}}'\n"));
     let dollar_lines: Vec<&str> = o.stderr.lines().filter(|l| l.starts_with("$ ")).collect();
-    assert_eq!(
-        dollar_lines.len(),
-        o.calls.len(),
-        "one line per engine call\n{}",
-        o.dump()
-    );
+    assert_eq!(dollar_lines.len(), o.calls.len(), "one line per engine call\n{}", o.dump());
     // Without -v there are none.
     t.run(&["list"]).code(0).stderr_lacks("$ ");
 }
 
 #[test]
 fn verbose_start_shows_run_line_and_streams_build_output() {
-    let port = 41510;
+    let port = 26510;
     let t = fresh(Client::Docker28, port);
     let mut args = start_args(port);
     args.extend(["-v".into(), "-e".into(), "GREETING=hello world".into()]);
     let o = run(&t, &args);
     o.code(0);
-    let run_line = o
-        .stderr
-        .lines()
-        .find(|l| l.contains(" run -d "))
-        .unwrap_or_else(|| panic!("{}", o.dump()));
+    let run_line =
+        o.stderr.lines().find(|l| l.contains(" run -d ")).unwrap_or_else(|| panic!("{}", o.dump()));
     assert!(
-        run_line.starts_with(&format!(
-            "$ {}/docker run -d --name rec-mcp ",
-            t.engine.bin.display()
-        )),
+        run_line.starts_with(&format!("$ {}/docker run -d --name rec-mcp ", t.engine.bin.display())),
         "{run_line}"
     );
-    assert!(
-        run_line.contains(&format!(" -p 127.0.0.1:{port}:3001 ")),
-        "{run_line}"
-    );
-    assert!(
-        run_line.contains(" -e 'GREETING=hello world' "),
-        "{run_line}"
-    );
-    assert!(
-        run_line.ends_with(" --restart unless-stopped --pull never rec-mcp"),
-        "{run_line}"
-    );
+    assert!(run_line.contains(&format!(" -p 127.0.0.1:{port}:3001 ")), "{run_line}");
+    assert!(run_line.contains(" -e 'GREETING=hello world' "), "{run_line}");
+    assert!(run_line.ends_with(" --restart unless-stopped --init --pull never rec-mcp"), "{run_line}");
     // The build's own output is streamed (stdout and stderr of the engine, merged).
     o.stdout_has("Successfully tagged rec-ok:latest")
         .stdout_has("DEPRECATED: The legacy builder is deprecated");
-    assert!(
-        o.only_call("run")
-            .contains(&"GREETING=hello world".to_string())
-    );
+    assert!(o.only_call("run").contains(&"GREETING=hello world".to_string()));
 }
 
 // ---- bad input: engine ----------------------------------------------------------------------------
@@ -976,10 +1169,7 @@ fn no_engine_on_path() {
     }
     // The same bin dir with a fake docker in it works: the test above can fail.
     let t = t.engine("docker", Client::Docker28);
-    t.answer(
-        "ps",
-        &[Response::recorded(Client::Docker28, "after-cleanup-ps")],
-    );
+    t.answer("ps", &[Response::recorded(Client::Docker28, "after-cleanup-ps")]);
     t.run(&["list"]).code(0);
 }
 
@@ -987,31 +1177,20 @@ fn no_engine_on_path() {
 fn engine_not_running() {
     for c in Client::ALL {
         let t = Test::new(c);
-        t.answer(
-            "container-inspect",
-            &[Response::recorded(c, "not-running-inspect")],
-        );
+        t.answer("container-inspect", &[Response::recorded(c, "not-running-inspect")]);
         let o = t.run(&["status"]);
         let (name, why, fix) = match c {
-            Client::Podman => (
-                "podman",
-                "Error: unable to connect to Podman socket:",
-                "check `podman info`",
-            ),
+            Client::Podman => ("podman", "Error: unable to connect to Podman socket:", "check `podman info`"),
             _ => (
                 "docker",
                 "Cannot connect to the Docker daemon at unix:///tmp/nonexistent.sock.",
                 "start dockerd",
             ),
         };
-        o.code(1)
-            .one_stderr_line(&format!("✗ {name} is not running: {why}"));
+        o.code(1).one_stderr_line(&format!("✗ {name} is not running: {why}"));
         o.stderr_has(fix);
         let o = t.run(&["start"]);
-        o.code(1)
-            .one_stderr_line(&format!("{name} is not running"))
-            .no_call("build")
-            .no_call("run");
+        o.code(1).one_stderr_line(&format!("{name} is not running")).no_call("build").no_call("run");
     }
 }
 
@@ -1041,8 +1220,7 @@ fn engine_flag_missing_path() {
 fn engine_flag_known_name_not_on_path() {
     let t = Test::new(Client::Docker28);
     let o = t.run(&["status", "--engine", "podman"]);
-    o.code(2)
-        .one_stderr_line("--engine podman: podman is not on PATH");
+    o.code(2).one_stderr_line("--engine podman: podman is not on PATH");
     assert!(o.calls.is_empty());
 }
 
@@ -1051,19 +1229,11 @@ fn engine_flag_path_is_used_and_classified() {
     // A fake podman outside PATH, named oddly, picked by path: classified by its --version.
     let t = Test::new(Client::Docker28);
     let odd = t.engine.install("my-engine");
-    t.answer(
-        "--version",
-        &[Response::recorded(Client::Podman, "version")],
-    );
+    t.answer("--version", &[Response::recorded(Client::Podman, "version")]);
     t.answer("ps", &[Response::recorded(Client::Podman, "ps-label")]);
     let o = t.run(&["list", "--engine", &odd.display().to_string()]);
     o.code(0);
-    assert_eq!(
-        o.only_call("ps").last().unwrap(),
-        "json",
-        "podman's ps format\n{}",
-        o.dump()
-    );
+    assert_eq!(o.only_call("ps").last().unwrap(), "json", "podman's ps format\n{}", o.dump());
 }
 
 #[test]
@@ -1073,29 +1243,22 @@ fn engine_that_is_not_an_engine() {
     t.answer("--version", &[Response::ok("mytool 1.0\n")]);
     t.answer("--help", &[Response::ok("usage: mytool [flags]\n")]);
     let o = t.run(&["status", "--engine", &odd.display().to_string()]);
-    o.code(2).one_stderr_line("this binary does not look like docker, podman or nerdctl (its --version printed 'mytool 1.0')");
+    o.code(2).one_stderr_line(
+        "this binary does not look like docker, podman or nerdctl (its --version printed 'mytool 1.0')",
+    );
     assert_eq!(o.call_keys(), ["--version", "--help"]);
 }
 
 #[test]
 fn docker_that_is_podman_is_treated_as_podman() {
-    let port = 41600;
+    let port = 26600;
     assert_ports_free(port, 2);
-    let t = Test::bare()
-        .pyproject("rec")
-        .dockerfile()
-        .engine("docker", Client::Podman);
+    let t = Test::bare().pyproject("rec").dockerfile().engine("docker", Client::Podman);
     script_lifecycle(&t, Client::Podman, port);
     let o = run(&t, &start_args(port));
-    o.code(0)
-        .stdout_has("podman is running (podman version 4.3.1)");
+    o.code(0).stdout_has("podman is running (podman version 4.3.1)");
     let build = o.only_call("build");
-    assert_eq!(
-        build[..3],
-        s(&["build", "--format", "docker"]),
-        "{}",
-        o.dump()
-    );
+    assert_eq!(build[..3], s(&["build", "--format", "docker"]), "{}", o.dump());
     t.answer("ps", &[Response::recorded(Client::Podman, "ps-label")]);
     let o = t.run(&["list", "--json"]);
     o.code(0);
@@ -1106,22 +1269,16 @@ fn docker_that_is_podman_is_treated_as_podman() {
 
 #[test]
 fn start_without_dockerfile() {
-    let t = Test::bare()
-        .pyproject("rec")
-        .engine("docker", Client::Docker28);
+    let t = Test::bare().pyproject("rec").engine("docker", Client::Docker28);
     t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
     let o = t.run(&["start"]);
     let df = t.project.join("Dockerfile").display().to_string();
-    o.code(2).one_stderr_line(&format!(
-        "✗ no Dockerfile at {df}: mcpctl builds the image from it"
-    ));
+    o.code(2).one_stderr_line(&format!("✗ no Dockerfile at {df}: mcpctl builds the image from it"));
     o.no_call("build").no_call("run");
     // --dockerfile pointing at a missing file names that file.
     let o = t.run(&["start", "--dockerfile", "docker/Prod.Dockerfile"]);
-    o.code(2).one_stderr_line(&format!(
-        "no Dockerfile at {}",
-        t.project.join("docker/Prod.Dockerfile").display()
-    ));
+    o.code(2)
+        .one_stderr_line(&format!("no Dockerfile at {}", t.project.join("docker/Prod.Dockerfile").display()));
 }
 
 #[test]
@@ -1135,9 +1292,7 @@ fn no_pyproject_and_no_name() {
     }
     // With --name it goes on to the engine.
     t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
-    t.run(&["status", "--name", "rec"])
-        .code(0)
-        .stdout_has("Status: not deployed");
+    t.run(&["status", "--name", "rec"]).code(0).stdout_has("Status: not deployed");
 }
 
 /// args, extra environment, the message clap's error line must contain.
@@ -1152,47 +1307,28 @@ fn base_port_out_of_range_or_not_a_number() {
             &[],
             "base port 70000 is out of range: mcpctl tries 100 ports from it, so use 1-65436",
         ),
-        (
-            &["start", "--base-port", "65500"],
-            &[],
-            "base port 65500 is out of range",
-        ),
-        (
-            &["start", "--base-port", "abc"],
-            &[],
-            "base port 'abc' is not a number: use 1-65436, e.g. 19000",
-        ),
-        (
-            &["start"],
-            &[("MCPCTL_BASE_PORT", "abc")],
-            "base port 'abc' is not a number",
-        ),
+        (&["start", "--base-port", "65500"], &[], "base port 65500 is out of range"),
+        (&["start", "--base-port", "abc"], &[], "base port 'abc' is not a number: use 1-65436, e.g. 19000"),
+        (&["start"], &[("MCPCTL_BASE_PORT", "abc")], "base port 'abc' is not a number"),
     ];
     for (args, env, msg) in cases {
         let o = t.run_with_env(env, args);
         o.code(2);
         let first = o.stderr.lines().next().unwrap_or("");
-        assert!(
-            first.starts_with("error: invalid value") && first.contains(msg),
-            "{}",
-            o.dump()
-        );
+        assert!(first.starts_with("error: invalid value") && first.contains(msg), "{}", o.dump());
         assert!(o.calls.is_empty(), "{}", o.dump());
     }
     // In the config file.
-    let t = Test::new(Client::Docker28).file(
-        "pyproject.toml",
-        "[project]\nname = \"rec\"\n[tool.mcpctl]\nbase-port = 70000\n",
-    );
+    let t = Test::new(Client::Docker28)
+        .file("pyproject.toml", "[project]\nname = \"rec\"\n[tool.mcpctl]\nbase-port = 70000\n");
     let o = t.run(&["start"]);
-    o.code(2)
-        .one_stderr_line("pyproject.toml: base port 70000 is out of range");
+    o.code(2).one_stderr_line("pyproject.toml: base port 70000 is out of range");
     assert!(o.calls.is_empty());
 }
 
 /// Bind 100 listeners on 127.0.0.1 from a base where all 100 are free.
 fn hold_100_ports() -> (u16, Vec<TcpListener>) {
-    'bases: for base in (46000..47900).step_by(200) {
+    'bases: for base in (28000..29900).step_by(200) {
         let mut held = Vec::new();
         for p in base..base + 100 {
             match TcpListener::bind(("127.0.0.1", p)) {
@@ -1202,7 +1338,7 @@ fn hold_100_ports() -> (u16, Vec<TcpListener>) {
         }
         return (base, held);
     }
-    panic!("no range of 100 free ports in 46000-47999");
+    panic!("no range of 100 free ports in 28000-29999");
 }
 
 #[test]
@@ -1226,24 +1362,13 @@ fn fresh_without_port_check(c: Client, port: u16) -> Test {
 
 #[test]
 fn corrupt_state_file_warns_and_is_rewritten() {
-    let port = 41700;
+    let port = 26700;
     let t = fresh(Client::Docker28, port);
     write_state(&t, "{not json");
     let o = run(&t, &start_args(port));
-    o.code(0)
-        .stdout_has("⚠ state file ")
-        .stdout_has("is unusable (not JSON");
-    assert_eq!(
-        o.stdout.matches("is unusable").count(),
-        1,
-        "warned once\n{}",
-        o.dump()
-    );
-    assert_eq!(
-        saved_port(&t),
-        Some(port as u64),
-        "rewritten after the start"
-    );
+    o.code(0).stdout_has("⚠ state file ").stdout_has("is unusable (not JSON");
+    assert_eq!(o.stdout.matches("is unusable").count(), 1, "warned once\n{}", o.dump());
+    assert_eq!(saved_port(&t), Some(port as u64), "rewritten after the start");
     // And status reads it without a warning now.
     let o = t.run(&["status"]);
     o.code(0).stdout_lacks("is unusable");
@@ -1251,10 +1376,8 @@ fn corrupt_state_file_warns_and_is_rewritten() {
 
 #[test]
 fn unknown_config_key() {
-    let t = Test::new(Client::Docker28).file(
-        "pyproject.toml",
-        "[project]\nname = \"rec\"\n\n[tool.mcpctl]\nbase_prot = 1\n",
-    );
+    let t = Test::new(Client::Docker28)
+        .file("pyproject.toml", "[project]\nname = \"rec\"\n\n[tool.mcpctl]\nbase_prot = 1\n");
     let py = t.project.join("pyproject.toml").display().to_string();
     let o = t.run(&["status"]);
     o.code(2).one_stderr_line(&format!(
@@ -1262,51 +1385,38 @@ fn unknown_config_key() {
     ));
     assert!(o.calls.is_empty());
     let t = Test::new(Client::Docker28).file("mcpctl.toml", "image = 'x'\nwat = 2\n");
-    t.run(&["status"])
-        .code(2)
-        .one_stderr_line("mcpctl.toml at line 2: unknown key `wat`");
+    t.run(&["status"]).code(2).one_stderr_line("mcpctl.toml at line 2: unknown key `wat`");
 }
 
 #[test]
 fn bad_toml() {
     let t = Test::new(Client::Docker28).file("pyproject.toml", "[project]\nname = \"rec\n");
     let o = t.run(&["status"]);
-    o.code(2)
-        .one_stderr_line("pyproject.toml is not valid TOML at line 2:");
+    o.code(2).one_stderr_line("pyproject.toml is not valid TOML at line 2:");
     assert!(o.calls.is_empty());
     let t = Test::new(Client::Docker28).file("mcpctl.toml", "volumes = [\n");
-    t.run(&["stop"])
-        .code(2)
-        .one_stderr_line("mcpctl.toml is not valid TOML");
+    t.run(&["stop"]).code(2).one_stderr_line("mcpctl.toml is not valid TOML");
 }
 
 #[test]
 fn settings_in_two_places() {
     let t = Test::new(Client::Docker28)
-        .file(
-            "pyproject.toml",
-            "[project]\nname = \"rec\"\n[tool.mcpctl]\nrestart = \"no\"\n",
-        )
+        .file("pyproject.toml", "[project]\nname = \"rec\"\n[tool.mcpctl]\nrestart = \"no\"\n")
         .file("mcpctl.toml", "restart = \"always\"\n");
-    t.run(&["status"])
-        .code(2)
-        .one_stderr_line("mcpctl reads one place");
+    t.run(&["status"]).code(2).one_stderr_line("mcpctl reads one place");
 }
 
 fn foreign(label_line: &str) -> Test {
     let t = Test::new(Client::Docker28);
     t.answer(
         "container-inspect",
-        &[rec_inspect(Client::Docker28, "inspect-healthy", 41800)
+        &[rec_inspect(Client::Docker28, "inspect-healthy", 26800)
             .replace("\"io.mcpctl.project\": \"rec\",", label_line)],
     );
     t.answer("stop", &[Response::ok("rec-mcp\n")]);
     t.answer("rm", &[Response::ok("rec-mcp\n")]);
     t.answer("build", &[Response::recorded(Client::Docker28, "build-ok")]);
-    t.answer(
-        "run",
-        &[Response::recorded(Client::Docker28, "run-running")],
-    );
+    t.answer("run", &[Response::recorded(Client::Docker28, "run-running")]);
     t
 }
 
@@ -1318,59 +1428,38 @@ fn foreign_container_is_never_stopped_or_removed() {
         o.code(2).one_stderr_line(
             "✗ a container named rec-mcp exists but mcpctl did not create it for 'rec' (it has no io.mcpctl.project label): mcpctl never stops or removes it; remove it yourself (`docker rm -f rec-mcp`) or pick another name with --name",
         );
-        o.no_call("stop")
-            .no_call("rm")
-            .no_call("run")
-            .no_call("build");
+        o.no_call("stop").no_call("rm").no_call("run").no_call("build");
     }
     let t = foreign("\"io.mcpctl.project\": \"other\",");
     let o = t.run(&["stop"]);
-    o.code(2)
-        .one_stderr_line("(it belongs to mcpctl project 'other')")
-        .no_call("stop")
-        .no_call("rm");
+    o.code(2).one_stderr_line("(it belongs to mcpctl project 'other')").no_call("stop").no_call("rm");
 }
 
 #[test]
 fn invalid_names_are_rejected_before_any_engine_call() {
     let t = Test::new(Client::Docker28);
     let o = t.run(&["start", "--name", "bad name!"]);
-    o.code(2)
-        .one_stderr_line("✗ project name 'bad name!' cannot name a container");
+    o.code(2).one_stderr_line("✗ project name 'bad name!' cannot name a container");
     assert!(o.calls.is_empty(), "{}", o.dump());
 
     let cases = [
-        (
-            "volumes = { \"bad/key\" = \"/x\" }",
-            "volume name 'rec-mcp_bad/key'",
-        ),
-        (
-            "volumes = { data = \"relative/path\" }",
-            "the path in the container must be absolute",
-        ),
+        ("volumes = { \"bad/key\" = \"/x\" }", "volume name 'rec-mcp_bad/key'"),
+        ("volumes = { data = \"relative/path\" }", "the path in the container must be absolute"),
         ("volumes = { data = \"/a:b\" }", "contain no ':'"),
         ("container = \"has space\"", "container name 'has space'"),
-        (
-            "image = \"UPPER\"",
-            "image name 'UPPER' is not a valid image reference",
-        ),
+        ("image = \"UPPER\"", "image name 'UPPER' is not a valid image reference"),
         ("restart = \"sometimes\"", "restart policy 'sometimes'"),
-        (
-            "publish-address = \"everywhere\"",
-            "publish address 'everywhere' is not an IP address",
-        ),
+        ("publish-address = \"everywhere\"", "publish address 'everywhere' is not an IP address"),
     ];
     for (line, msg) in cases {
-        let t = Test::new(Client::Docker28).file(
-            "pyproject.toml",
-            &format!("[project]\nname = \"rec\"\n[tool.mcpctl]\n{line}\n"),
-        );
+        let t = Test::new(Client::Docker28)
+            .file("pyproject.toml", &format!("[project]\nname = \"rec\"\n[tool.mcpctl]\n{line}\n"));
         let o = t.run(&["start"]);
         o.code(2).one_stderr_line(msg);
         assert!(o.calls.is_empty(), "{line}\n{}", o.dump());
     }
     // A good custom volume reaches the run argv.
-    let port = 41810;
+    let port = 26810;
     assert_ports_free(port, 2);
     let t = Test::new(Client::Docker28).file(
         "pyproject.toml",
@@ -1380,11 +1469,7 @@ fn invalid_names_are_rejected_before_any_engine_call() {
     let o = run(&t, &start_args(port));
     o.code(0);
     let argv = o.only_call("run");
-    let vols: Vec<&String> = argv
-        .windows(2)
-        .filter(|w| w[0] == "-v")
-        .map(|w| &w[1])
-        .collect();
+    let vols: Vec<&String> = argv.windows(2).filter(|w| w[0] == "-v").map(|w| &w[1]).collect();
     assert_eq!(vols, ["rec-mcp_cache:/cache"]);
 }
 
@@ -1399,17 +1484,17 @@ fn build_failure_shows_the_last_lines() {
         let o = t.run(&["start"]);
         o.code(1)
             .stderr_has("✗ Build output (last lines):")
-            .stderr_has(&format!("✗ Failed to build image rec-mcp ({} exited with 7): fix the error above and run again", c.program()))
+            .stderr_has(&format!(
+                "✗ Failed to build image rec-mcp ({} exited with 7): fix the error above and run again",
+                c.program()
+            ))
             .no_call("run");
         let (step, reason) = match c {
             Client::Podman => (
                 "STEP 3/3: RUN exit 7",
                 "Error: building at STEP \"RUN exit 7\": while running runtime: exit status 7",
             ),
-            _ => (
-                "Step 3/3 : RUN exit 7",
-                "The command '/bin/sh -c exit 7' returned a non-zero code: 7",
-            ),
+            _ => ("Step 3/3 : RUN exit 7", "The command '/bin/sh -c exit 7' returned a non-zero code: 7"),
         };
         let all = format!("{}{}", o.stdout, o.stderr);
         assert!(all.contains(&format!("    {step}")), "{}", o.dump());
@@ -1419,15 +1504,12 @@ fn build_failure_shows_the_last_lines() {
 
 #[test]
 fn run_failure_shows_the_engine_error() {
-    let port = 41900;
+    let port = 26900;
     assert_ports_free(port, 2);
     let t = fresh_without_port_check(Client::Podman, port);
     t.answer(
         "run",
-        &[Response::fail(
-            125,
-            "Error: invalid reference format: repository name must be lowercase\n",
-        )],
+        &[Response::fail(125, "Error: invalid reference format: repository name must be lowercase\n")],
     );
     let o = run(&t, &start_args(port));
     o.code(1).one_stderr_line(
@@ -1441,20 +1523,14 @@ fn run_failure_shows_the_engine_error() {
 
 #[test]
 fn run_with_a_missing_image_says_to_build() {
-    let port = 41910;
+    let port = 26910;
     assert_ports_free(port, 2);
     let t = deployed(Client::Podman, "inspect-exited", port);
     t.answer(
         "container-inspect",
-        &[
-            rec_missing(Client::Podman),
-            rec_inspect(Client::Podman, "inspect-healthy", port),
-        ],
+        &[rec_missing(Client::Podman), rec_inspect(Client::Podman, "inspect-healthy", port)],
     );
-    t.answer(
-        "run",
-        &[Response::fail(125, "Error: rec-mcp: image not known\n")],
-    );
+    t.answer("run", &[Response::fail(125, "Error: rec-mcp: image not known\n")]);
     write_state(&t, &format!("{{\"port\": {port}}}"));
     let o = t.run(&["restart"]);
     o.code(1).one_stderr_line("✗ no image rec-mcp to run (Error: rec-mcp: image not known): build it with `mcpctl start` or `mcpctl update`");
@@ -1464,17 +1540,12 @@ fn run_with_a_missing_image_says_to_build() {
 #[test]
 fn run_failure_on_docker_shows_the_error_not_the_help_hint() {
     for c in [Client::Docker28, Client::Docker20] {
-        let port = 41920;
+        let port = 26920;
         assert_ports_free(port, 2);
         let t = fresh_without_port_check(c, port);
-        t.answer(
-            "run",
-            &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")],
-        );
+        t.answer("run", &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")]);
         let o = run(&t, &start_args(port));
-        o.code(2)
-            .stderr_has("is already in use")
-            .stderr_lacks("docker run --help");
+        o.code(2).stderr_has("is already in use").stderr_lacks("docker run --help");
     }
 }
 
@@ -1483,13 +1554,10 @@ fn run_failure_on_docker_shows_the_error_not_the_help_hint() {
 #[test]
 fn run_name_conflict_does_not_remove_the_other_container() {
     for c in Client::ALL {
-        let port = 41930;
+        let port = 26930;
         assert_ports_free(port, 2);
         let t = fresh_without_port_check(c, port);
-        t.answer(
-            "run",
-            &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")],
-        );
+        t.answer("run", &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")]);
         let o = run(&t, &start_args(port));
         o.code(2).no_call("rm");
     }
@@ -1500,106 +1568,64 @@ fn port_taken_retry(c: Client, base: u16) {
     let t = fresh_without_port_check(c, base);
     t.answer(
         "run",
-        &[
-            Response::recorded(c, "run-port-taken"),
-            Response::recorded(c, "run-running").serving(),
-        ],
+        &[Response::recorded(c, "run-port-taken"), Response::recorded(c, "run-running").serving()],
     );
     t.answer("rm", &[Response::recorded(c, "rm-f-missing")]);
-    t.answer(
-        "container-inspect",
-        &[rec_missing(c), rec_inspect(c, "inspect-healthy", base + 1)],
-    );
+    t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", base + 1)]);
     let o = run(&t, &start_args(base));
     o.code(0)
-        .stdout_has(&format!(
-            "⚠ port {base} was taken when the engine bound it; trying the next one"
-        ))
+        .stdout_has(&format!("⚠ port {base} was taken when the engine bound it; trying the next one"))
         .stdout_has(&format!("✓ Container started on port {}", base + 1))
-        .stdout_has(&format!(
-            "→ MCP endpoint: http://localhost:{}/mcp",
-            base + 1
-        ));
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{}/mcp", base + 1));
     let runs = o.calls_to("run");
     assert_eq!(runs.len(), 2, "{}", o.dump());
-    assert!(
-        runs[0].contains(&format!("127.0.0.1:{base}:3001")),
-        "{}",
-        o.dump()
-    );
-    assert!(
-        runs[1].contains(&format!("127.0.0.1:{}:3001", base + 1)),
-        "{}",
-        o.dump()
-    );
+    assert!(runs[0].contains(&format!("127.0.0.1:{base}:3001")), "{}", o.dump());
+    assert!(runs[1].contains(&format!("127.0.0.1:{}:3001", base + 1)), "{}", o.dump());
     assert_eq!(o.only_call("rm"), &s(&["rm", "-f", "rec-mcp"]));
     let keys = o.call_keys();
-    let run_at: Vec<usize> = keys
-        .iter()
-        .enumerate()
-        .filter(|(_, k)| *k == "run")
-        .map(|(i, _)| i)
-        .collect();
-    assert_eq!(
-        keys[run_at[0] + 1],
-        "rm",
-        "the leftover is removed right after the failed run: {keys:?}"
-    );
+    let run_at: Vec<usize> = keys.iter().enumerate().filter(|(_, k)| *k == "run").map(|(i, _)| i).collect();
+    assert_eq!(keys[run_at[0] + 1], "rm", "the leftover is removed right after the failed run: {keys:?}");
     assert_eq!(saved_port(&t), Some(base as u64 + 1));
 }
 
 #[test]
 fn port_taken_retry_docker28() {
-    port_taken_retry(Client::Docker28, 42000);
+    port_taken_retry(Client::Docker28, 27000);
 }
 
 #[test]
 fn port_taken_retry_docker20() {
-    port_taken_retry(Client::Docker20, 42010);
+    port_taken_retry(Client::Docker20, 27010);
 }
 
 #[test]
 fn port_taken_retry_podman() {
-    port_taken_retry(Client::Podman, 42020);
+    port_taken_retry(Client::Podman, 27020);
 }
 
 #[test]
 fn publishing_on_all_interfaces_warns() {
-    let port = 42100;
+    let port = 27100;
     assert_ports_free(port, 2);
     let t = fresh(Client::Docker28, port);
     let mut args = start_args(port);
     args.extend(["--publish-address".into(), "0.0.0.0".into()]);
     let o = run(&t, &args);
     // The fake MCP server listens on 127.0.0.1, which 0.0.0.0 publishing also reaches.
-    o.code(0).stdout_has(
-        "⚠ publishing on 0.0.0.0: anyone on the network can reach this unauthenticated server",
-    );
-    assert!(
-        o.only_call("run").contains(&format!("0.0.0.0:{port}:3001")),
-        "{}",
-        o.dump()
-    );
+    o.code(0)
+        .stdout_has("⚠ publishing on 0.0.0.0: anyone on the network can reach this unauthenticated server");
+    assert!(o.only_call("run").contains(&format!("0.0.0.0:{port}:3001")), "{}", o.dump());
 }
 
 #[test]
 fn help_and_version() {
     let t = Test::bare();
     let o = t.run(&["--help"]);
-    o.code(0)
-        .stdout_has("Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 130 interrupted.");
-    for cmd in [
-        "start", "stop", "restart", "update", "status", "logs", "list",
-    ] {
-        assert!(
-            o.stdout.contains(&format!("  {cmd}")),
-            "{cmd}\n{}",
-            o.dump()
-        );
+    o.code(0).stdout_has("Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 130 interrupted.");
+    for cmd in ["start", "stop", "restart", "update", "status", "logs", "list"] {
+        assert!(o.stdout.contains(&format!("  {cmd}")), "{cmd}\n{}", o.dump());
     }
-    t.run(&["--version"])
-        .code(0)
-        .stdout_has(&format!("mcpctl {}", env!("CARGO_PKG_VERSION")));
+    t.run(&["--version"]).code(0).stdout_has(&format!("mcpctl {}", env!("CARGO_PKG_VERSION")));
     let o = t.run(&["frobnicate"]);
     o.code(2).stderr_has("unrecognized subcommand 'frobnicate'");
     assert!(o.calls.is_empty());

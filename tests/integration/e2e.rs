@@ -118,10 +118,7 @@ impl Project {
     }
 
     fn volumes(&self) -> Vec<String> {
-        ["data", "config", "logs"]
-            .iter()
-            .map(|v| format!("{}_{v}", self.container()))
-            .collect()
+        ["data", "config", "logs"].iter().map(|v| format!("{}_{v}", self.container())).collect()
     }
 
     fn mcpctl(&self, args: &[&str]) -> Out {
@@ -186,34 +183,18 @@ impl Project {
     fn state_port(&self) -> u16 {
         // Renamed with --name, the fixture's package keeps its own state file per instance.
         let cfg = self.home.path().join(".config");
-        let pkg = std::fs::read_dir(&cfg)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
+        let pkg = std::fs::read_dir(&cfg).unwrap().next().unwrap().unwrap().path();
         // A project without pyproject.toml (sse-server) is named by --name alone: docker.json.
         let named = pkg.join(format!("docker-{}.json", self.name));
-        let f = if named.is_file() {
-            named
-        } else {
-            pkg.join("docker.json")
-        };
+        let f = if named.is_file() { named } else { pkg.join("docker.json") };
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         v["port"].as_u64().unwrap() as u16
     }
 
     fn client(&self, transport: TransportSetting) -> Client {
-        let path = if transport == TransportSetting::Sse {
-            "/sse"
-        } else {
-            "/mcp"
-        };
-        Client::connect(
-            &Target::new(self.state_port(), path, transport),
-            Duration::from_secs(30),
-        )
-        .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
+        let path = if transport == TransportSetting::Sse { "/sse" } else { "/mcp" };
+        Client::connect(&Target::new(self.state_port(), path, transport), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
     }
 
     fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
@@ -256,18 +237,13 @@ fn tools(c: &mut Client) -> Vec<String> {
 
 fn append(c: &mut Client, text: &str) -> u64 {
     let out = c.call_tool("append_note", json!({"text": text})).unwrap();
-    out.trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("append_note answered {out:?}"))
+    out.trim().parse().unwrap_or_else(|_| panic!("append_note answered {out:?}"))
 }
 
 fn timed(label: &str, engine: &str, f: impl FnOnce()) {
     let t0 = Instant::now();
     f();
-    let line = format!(
-        "e2e {label} on {engine}: {:.1} s\n",
-        t0.elapsed().as_secs_f64()
-    );
+    let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
     eprint!("{line}");
     let times = root().join("target/e2e-times.txt");
     let _ = std::fs::OpenOptions::new()
@@ -285,25 +261,18 @@ fn lifecycle(engine: &'static str, base: u16) {
     let start = p.ok(&["start"]);
     assert!(start.stdout.contains("MCP server is running!"), "{start:?}");
     let port = p.state_port();
+    assert!(start.stdout.contains(&format!("http://localhost:{port}/mcp")), "{start:?}");
     assert!(
         start
             .stdout
-            .contains(&format!("http://localhost:{port}/mcp")),
-        "{start:?}"
+            .contains(&format!("claude mcp add {} --transport http http://localhost:{port}/mcp", p.name))
     );
-    assert!(start.stdout.contains(&format!(
-        "claude mcp add {} --transport http http://localhost:{port}/mcp",
-        p.name
-    )));
 
     // A real MCP client: initialize and tools/list.
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     assert_eq!(tools(&mut c), ["append_note", "echo"]);
-    assert_eq!(
-        c.call_tool("echo", json!({"text": "hi there"})).unwrap(),
-        "hi there"
-    );
+    assert_eq!(c.call_tool("echo", json!({"text": "hi there"})).unwrap(), "hi there");
     let n0 = append(&mut c, "before update");
     c.close();
 
@@ -322,11 +291,7 @@ fn lifecycle(engine: &'static str, base: u16) {
     assert!(human.stdout.contains(&format!("Port: {port}")), "{human:?}");
 
     let logs = p.ok(&["logs", "--no-follow"]);
-    assert!(
-        logs.all()
-            .contains("Uvicorn running on http://0.0.0.0:3001"),
-        "{logs:?}"
-    );
+    assert!(logs.all().contains("Uvicorn running on http://0.0.0.0:3001"), "{logs:?}");
     let tail = p.ok(&["logs", "--no-follow", "--tail", "1"]);
     assert!(tail.all().trim().lines().count() <= 2, "{tail:?}");
 
@@ -338,20 +303,14 @@ fn lifecycle(engine: &'static str, base: u16) {
         "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
         1,
     );
-    assert!(
-        code.contains("def shout("),
-        "fixture changed shape: cannot add a tool"
-    );
+    assert!(code.contains("def shout("), "fixture changed shape: cannot add a tool");
     std::fs::write(&server_py, code).unwrap();
     let up = p.ok(&["update"]);
     assert!(up.stdout.contains("MCP server updated"), "{up:?}");
     assert_eq!(p.state_port(), port);
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
-    assert_eq!(
-        c.call_tool("shout", json!({"text": "loud"})).unwrap(),
-        "LOUD"
-    );
+    assert_eq!(c.call_tool("shout", json!({"text": "loud"})).unwrap(), "LOUD");
     assert_eq!(append(&mut c, "after update"), n0 + 1);
     c.close();
 
@@ -406,10 +365,7 @@ fn sse(engine: &'static str, base: u16) {
     let mut c = p.client(TransportSetting::Sse);
     let t = tools(&mut c);
     assert!(t.contains(&"echo".to_string()), "{t:?}");
-    assert_eq!(
-        c.call_tool("echo", json!({"text": "over sse"})).unwrap(),
-        "over sse"
-    );
+    assert_eq!(c.call_tool("echo", json!({"text": "over sse"})).unwrap(), "over sse");
 }
 
 /// A server bound to 127.0.0.1 inside the container is diagnosed, well before the deadline.
@@ -417,17 +373,9 @@ fn broken_bind(engine: &'static str, base: u16) {
     let p = Project::new("broken-bind", engine, "bind", base);
     let o = p.mcpctl(&["start"]);
     assert_eq!(o.code, 1, "{o:?}");
-    assert!(
-        o.all()
-            .contains("listens on 127.0.0.1 inside the container"),
-        "{o:?}"
-    );
+    assert!(o.all().contains("listens on 127.0.0.1 inside the container"), "{o:?}");
     assert!(o.all().contains("--host 0.0.0.0"), "{o:?}");
-    assert!(
-        o.took < Duration::from_secs(60),
-        "diagnosis took {:?}",
-        o.took
-    );
+    assert!(o.took < Duration::from_secs(60), "diagnosis took {:?}", o.took);
 }
 
 /// A server that exits at once: its exit code and log lines, long before the deadline.
@@ -438,36 +386,23 @@ fn crash(engine: &'static str, base: u16) {
     assert_eq!(o.code, 1, "{o:?}");
     let all = o.all();
     assert!(all.contains("code 3"), "{o:?}");
-    assert!(
-        all.contains("ECHO_SERVER_CRASH is set"),
-        "log lines missing: {o:?}"
-    );
+    assert!(all.contains("ECHO_SERVER_CRASH is set"), "log lines missing: {o:?}");
     assert!(o.took < Duration::from_secs(60), "took {:?}", o.took);
 }
 
 /// DNS-rebinding protection with a wrong allowed host: 421 diagnosed with the fix; the fix works.
 fn rebinding(engine: &'static str, base: u16) {
     let mut p = Project::new("echo-server", engine, "rebind", base);
-    p.extra = [
-        "-e",
-        "MCP_DNS_REBINDING_PROTECTION=true",
-        "-e",
-        "MCP_ALLOWED_HOSTS=wrong.example:1",
-    ]
-    .map(String::from)
-    .to_vec();
+    p.extra = ["-e", "MCP_DNS_REBINDING_PROTECTION=true", "-e", "MCP_ALLOWED_HOSTS=wrong.example:1"]
+        .map(String::from)
+        .to_vec();
     let o = p.mcpctl(&["start"]);
     assert_eq!(o.code, 1, "{o:?}");
     let port = p.state_port();
     let fix = format!("MCP_ALLOWED_HOSTS=localhost:{port},127.0.0.1:{port}");
     assert!(o.all().contains("421"), "{o:?}");
     assert!(o.all().contains(&fix), "{o:?}");
-    p.extra = vec![
-        "-e".into(),
-        "MCP_DNS_REBINDING_PROTECTION=true".into(),
-        "-e".into(),
-        fix,
-    ];
+    p.extra = vec!["-e".into(), "MCP_DNS_REBINDING_PROTECTION=true".into(), "-e".into(), fix];
     let o = p.mcpctl(&["restart"]);
     assert_eq!(o.code, 0, "{o:?}");
     let c = p.client(TransportSetting::StreamableHttp);
@@ -482,11 +417,7 @@ fn broken_update_and_foreign(engine: &'static str, base: u16) {
     p.ok(&["start"]);
     let df = p.dir.path().join("Dockerfile");
     let text = std::fs::read_to_string(&df).unwrap();
-    std::fs::write(
-        &df,
-        text.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1),
-    )
-    .unwrap();
+    std::fs::write(&df, text.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1)).unwrap();
     let o = p.mcpctl(&["update"]);
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.all().contains("Failed to build image"), "{o:?}");
@@ -496,33 +427,15 @@ fn broken_update_and_foreign(engine: &'static str, base: u16) {
     p.ok(&["stop"]);
 
     // A container with our name that mcpctl did not create.
-    let run = p.engine_cmd(&[
-        "run",
-        "-d",
-        "--name",
-        &p.container(),
-        BASE_IMAGE,
-        "sleep",
-        "300",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = p.engine_cmd(&["run", "-d", "--name", &p.container(), BASE_IMAGE, "sleep", "300"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     for cmd in ["stop", "start", "restart"] {
         let o = p.mcpctl(&[cmd]);
         assert_eq!(o.code, 2, "{cmd}: {o:?}");
-        assert!(
-            o.stderr.contains("mcpctl did not create it"),
-            "{cmd}: {o:?}"
-        );
+        assert!(o.stderr.contains("mcpctl did not create it"), "{cmd}: {o:?}");
     }
     let ins = p.inspect().expect("the foreign container must still exist");
-    assert_eq!(
-        ins["State"]["Running"], true,
-        "the foreign container was stopped"
-    );
+    assert_eq!(ins["State"]["Running"], true, "the foreign container was stopped");
 }
 
 /// Probes the endpoint every 50 ms from another thread; counts the attempts that failed.
@@ -542,7 +455,7 @@ impl Watch {
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 let t = Instant::now();
                 attempts += 1;
-                match mcpctl::probe::probe(&target, Duration::from_secs(2)) {
+                match mcpctl::probe::probe(&target, Duration::from_secs(5)) {
                     Ok(_) => {
                         if let Some(d) = down_since.take() {
                             longest = longest.max(d.elapsed());
@@ -578,10 +491,7 @@ fn add_shout_tool(dir: &Path) {
         "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
         1,
     );
-    assert!(
-        code.contains("def shout("),
-        "fixture changed shape: cannot add a tool"
-    );
+    assert!(code.contains("def shout("), "fixture changed shape: cannot add a tool");
     std::fs::write(&server_py, code).unwrap();
 }
 
@@ -598,24 +508,14 @@ fn safe_updates(engine: &'static str, base: u16) {
     // A broken build: the old server answers the whole time (probed every 50 ms).
     let df = p.dir.path().join("Dockerfile");
     let good_dockerfile = std::fs::read_to_string(&df).unwrap();
-    std::fs::write(
-        &df,
-        good_dockerfile.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1),
-    )
-    .unwrap();
+    std::fs::write(&df, good_dockerfile.replacen("USER appuser", "RUN exit 7\nUSER appuser", 1)).unwrap();
     let w = Watch::start(port);
     let o = p.mcpctl(&["update"]);
     let (attempts, failures, _) = w.finish();
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.stderr.contains("Failed to build image"), "{o:?}");
-    assert!(
-        attempts >= 3,
-        "only {attempts} probes during the broken update"
-    );
-    assert!(
-        failures.is_empty(),
-        "the server stopped answering during a broken build: {failures:?}"
-    );
+    assert!(attempts >= 3, "only {attempts} probes during the broken update");
+    assert!(failures.is_empty(), "the server stopped answering during a broken build: {failures:?}");
     std::fs::write(&df, &good_dockerfile).unwrap();
 
     // A good update (new tool), then rollback brings the previous tools back, and again forward.
@@ -634,26 +534,15 @@ fn safe_updates(engine: &'static str, base: u16) {
     assert_eq!(append(&mut c, "after update"), n0 + 1);
     c.close();
     let o = p.ok(&["rollback"]);
-    assert!(
-        o.stdout.contains("The previous version is serving"),
-        "{o:?}"
-    );
+    assert!(o.stdout.contains("The previous version is serving"), "{o:?}");
     assert_eq!(p.state_port(), port);
     let mut c = p.client(TransportSetting::StreamableHttp);
-    assert_eq!(
-        tools(&mut c),
-        ["append_note", "echo"],
-        "rollback did not bring the previous tools back"
-    );
+    assert_eq!(tools(&mut c), ["append_note", "echo"], "rollback did not bring the previous tools back");
     assert_eq!(append(&mut c, "after rollback"), n0 + 2);
     c.close();
     p.ok(&["rollback"]);
     let mut c = p.client(TransportSetting::StreamableHttp);
-    assert_eq!(
-        tools(&mut c),
-        ["append_note", "echo", "shout"],
-        "a second rollback must come back"
-    );
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"], "a second rollback must come back");
     c.close();
 
     // A new version that crashes at start: automatic rollback, the old version answers, exit 1.
@@ -662,14 +551,8 @@ fn safe_updates(engine: &'static str, base: u16) {
     std::fs::write(&main_py, format!("raise SystemExit(4)\n{good_main}")).unwrap();
     let o = p.mcpctl(&["update"]);
     assert_eq!(o.code, 1, "{o:?}");
-    assert!(
-        o.all().contains("Putting the previous container back"),
-        "{o:?}"
-    );
-    assert!(
-        o.all().contains("The previous version answers again"),
-        "{o:?}"
-    );
+    assert!(o.all().contains("Putting the previous container back"), "{o:?}");
+    assert!(o.all().contains("The previous version answers again"), "{o:?}");
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
     assert_eq!(append(&mut c, "after failed update"), n0 + 3);
@@ -684,23 +567,14 @@ fn safe_updates(engine: &'static str, base: u16) {
     // down keeps volumes; --volumes needs a confirmation; --yes deletes them.
     p.ok(&["down"]);
     assert!(p.inspect().is_none());
-    assert!(
-        p.volumes().iter().all(|v| p.volume_exists(v)),
-        "down without --volumes removed a volume"
-    );
+    assert!(p.volumes().iter().all(|v| p.volume_exists(v)), "down without --volumes removed a volume");
     let o = p.mcpctl(&["down", "--volumes"]);
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("pass --yes"), "{o:?}");
-    assert!(
-        p.volumes().iter().all(|v| p.volume_exists(v)),
-        "volumes deleted without confirmation"
-    );
+    assert!(p.volumes().iter().all(|v| p.volume_exists(v)), "volumes deleted without confirmation");
     let o = p.ok(&["down", "--volumes", "--yes"]);
     assert!(o.stdout.contains("Deleted volume"), "{o:?}");
-    assert!(
-        p.volumes().iter().all(|v| !p.volume_exists(v)),
-        "down --volumes --yes left a volume"
-    );
+    assert!(p.volumes().iter().all(|v| !p.volume_exists(v)), "down --volumes --yes left a volume");
 }
 
 /// Two `start` at once on one project end with one container on one port.
@@ -717,15 +591,8 @@ fn concurrent_starts(engine: &'static str, base: u16) {
             String::from_utf8_lossy(&o.stderr)
         );
     }
-    let both = format!(
-        "{}{}",
-        String::from_utf8_lossy(&a.stdout),
-        String::from_utf8_lossy(&b.stdout)
-    );
-    assert!(
-        both.contains("Container already running"),
-        "the second start did not see the first's container"
-    );
+    let both = format!("{}{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+    assert!(both.contains("Container already running"), "the second start did not see the first's container");
     let ps = p.engine_cmd(&[
         "ps",
         "-a",
@@ -735,11 +602,7 @@ fn concurrent_starts(engine: &'static str, base: u16) {
         "{{.Names}}",
     ]);
     let names = String::from_utf8_lossy(&ps.stdout).to_string();
-    assert_eq!(
-        names.lines().filter(|l| !l.trim().is_empty()).count(),
-        1,
-        "containers: {names}"
-    );
+    assert_eq!(names.lines().filter(|l| !l.trim().is_empty()).count(), 1, "containers: {names}");
     let c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     c.close();
@@ -759,10 +622,7 @@ fn interrupt_at(mut child: std::process::Child, needle: &str) -> (i32, String) {
         }
         seen.push_str(&line);
         if line.contains(needle) {
-            let ok = Command::new("kill")
-                .args(["-INT", &child.id().to_string()])
-                .status()
-                .unwrap();
+            let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
             assert!(ok.success());
             break;
         }
@@ -775,10 +635,7 @@ fn interrupt_at(mut child: std::process::Child, needle: &str) -> (i32, String) {
     if let Some(mut e) = child.stderr.take() {
         let _ = std::io::Read::read_to_string(&mut e, &mut err);
     }
-    (
-        status.code().unwrap_or(-1),
-        format!("{seen}\n--- stderr\n{err}"),
-    )
+    (status.code().unwrap_or(-1), format!("{seen}\n--- stderr\n{err}"))
 }
 
 /// Ctrl-C during the build and during the swap: something serves afterwards, and status and
@@ -790,28 +647,18 @@ fn interrupts(engine: &'static str, base: u16) {
     // A slow build step, so the interrupt lands while it runs.
     let df = p.dir.path().join("Dockerfile");
     let good = std::fs::read_to_string(&df).unwrap();
-    std::fs::write(
-        &df,
-        good.replacen("USER appuser", "RUN sleep 20\nUSER appuser", 1),
-    )
-    .unwrap();
+    std::fs::write(&df, good.replacen("USER appuser", "RUN sleep 20\nUSER appuser", 1)).unwrap();
     let (code, out) = interrupt_at(p.spawn(&["update"]), "Building image...");
     assert_eq!(code, 130, "{out}");
     let st = p.ok(&["status", "--json"]);
     assert!(st.stdout.contains("\"state\":\"running\""), "{st:?}");
-    assert!(
-        st.stdout.contains("\"ok\":true"),
-        "nothing answers after Ctrl-C during the build: {st:?}"
-    );
+    assert!(st.stdout.contains("\"ok\":true"), "nothing answers after Ctrl-C during the build: {st:?}");
     std::fs::write(&df, &good).unwrap();
 
     let (code, out) = interrupt_at(p.spawn(&["update"]), "Stopping the old container");
     assert_eq!(code, 130, "{out}");
     let st = p.ok(&["status", "--json"]);
-    assert!(
-        st.stdout.contains("\"ok\":true"),
-        "nothing answers after Ctrl-C during the swap: {st:?}\n{out}"
-    );
+    assert!(st.stdout.contains("\"ok\":true"), "nothing answers after Ctrl-C during the swap: {st:?}\n{out}");
     let o = p.ok(&["update"]);
     assert!(o.stdout.contains("MCP server updated"), "{o:?}");
     let mut c = p.client(TransportSetting::StreamableHttp);
@@ -825,11 +672,127 @@ fn interrupts(engine: &'static str, base: u16) {
         "--format",
         "{{.Names}}",
     ]);
-    assert_eq!(
-        String::from_utf8_lossy(&ps.stdout).trim(),
-        p.container(),
-        "leftover containers"
-    );
+    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), p.container(), "leftover containers");
+}
+
+/// A real registry (Debian's docker-registry) on 127.0.0.1, stopped on drop.
+struct Registry {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start(port: u16) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("config.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry is not installed: run scripts/engines-up.sh");
+        let r = Registry { child, port, _dir: dir };
+        let t0 = Instant::now();
+        while r.tags("none").is_none() && std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t0.elapsed() < Duration::from_secs(20), "registry did not come up on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        r
+    }
+
+    /// The tags of a repository, from the registry's own API.
+    fn tags(&self, repo: &str) -> Option<Vec<String>> {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut resp =
+            agent.get(format!("http://127.0.0.1:{}/v2/{repo}/tags/list", self.port)).call().ok()?;
+        let v: Value = serde_json::from_str(&resp.body_mut().read_to_string().ok()?).ok()?;
+        let mut t: Vec<String> =
+            v["tags"].as_array()?.iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
+        t.sort();
+        Some(t)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// publish twice → tags 1, 2 and latest, pullable back; a failed push leaves VERSION alone; a
+/// VERSION that is not a number is refused; client --write keeps the other servers.
+fn publish_and_client(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "pub", base);
+    let reg = Registry::start(base + 50);
+    let repo = format!("e2e-pub-{engine}");
+    let registry = format!("127.0.0.1:{}/{repo}", reg.port);
+    let version = p.dir.path().join("VERSION");
+
+    let dry = p.ok(&["publish", "--registry", &registry, "--dry-run"]);
+    let push_line =
+        dry.stdout.lines().find(|l| l.contains(" push ") && l.ends_with(&format!("{registry}:1")));
+    assert!(push_line.is_some(), "{dry:?}");
+    assert!(!version.exists(), "--dry-run wrote VERSION");
+
+    let o = p.ok(&["publish", "--registry", &registry]);
+    assert!(o.stdout.contains(&format!("Published {registry}:1")), "{o:?}");
+    assert_eq!(std::fs::read_to_string(&version).unwrap().trim(), "1");
+    p.ok(&["publish", "--registry", &registry]);
+    assert_eq!(std::fs::read_to_string(&version).unwrap().trim(), "2");
+    assert_eq!(reg.tags(&repo).unwrap(), ["1", "2", "latest"]);
+    for tag in ["1", "2", "latest"] {
+        let image = format!("{registry}:{tag}");
+        let _ = p.engine_cmd(&["rmi", &image]);
+        let mut pull = vec!["pull"];
+        if engine == "podman" {
+            pull.push("--tls-verify=false");
+        }
+        pull.push(&image);
+        let out = p.engine_cmd(&pull);
+        assert!(out.status.success(), "pull {image}: {}", String::from_utf8_lossy(&out.stderr));
+        let _ = p.engine_cmd(&["rmi", &image]);
+    }
+
+    // Not a number: refused, untouched.
+    std::fs::write(&version, "v2\n").unwrap();
+    let o = p.mcpctl(&["publish", "--registry", &registry]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("not a number"), "{o:?}");
+    assert_eq!(std::fs::read_to_string(&version).unwrap(), "v2\n");
+
+    // A push that fails (the registry is gone): exit 1 with the engine's error, VERSION unchanged.
+    std::fs::write(&version, "2\n").unwrap();
+    drop(reg);
+    let o = p.mcpctl(&["publish", "--registry", &registry]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("Push of"), "{o:?}");
+    assert_eq!(std::fs::read_to_string(&version).unwrap().trim(), "2", "a failed push changed VERSION");
+
+    // client: the running server's line and entry; --write merges into .mcp.json.
+    p.ok(&["start"]);
+    let port = p.state_port();
+    let url = format!("http://localhost:{port}/mcp");
+    let mcp_json = p.dir.path().join(".mcp.json");
+    std::fs::write(&mcp_json, r#"{"mcpServers": {"other": {"type": "stdio", "command": "other-server"}}}"#)
+        .unwrap();
+    let o = p.ok(&["client", "--write", "--token-env", "MCP_TOKEN"]);
+    assert!(o.stdout.contains(&format!("claude mcp add {} --transport http {url}", p.name)), "{o:?}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&mcp_json).unwrap()).unwrap();
+    assert_eq!(v["mcpServers"]["other"]["command"], "other-server", "client --write lost a server");
+    assert_eq!(v["mcpServers"][&p.name]["url"], url.as_str());
+    assert_eq!(v["mcpServers"][&p.name]["type"], "http");
+    assert_eq!(v["mcpServers"][&p.name]["headers"]["Authorization"], "Bearer ${MCP_TOKEN}");
 }
 
 macro_rules! on_both_engines {
@@ -869,4 +832,5 @@ on_both_engines! {
     safe_updates => 24400, 24500;
     concurrent_starts => 24600, 24700;
     interrupts => 24800, 24900;
+    publish_and_client => 27000, 27100;
 }

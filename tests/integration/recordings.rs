@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use mcpctl::engine::{
-    ContainerInfo, EngineKind, PsEntry, is_name_taken, is_no_such_container, is_port_taken,
-    is_unreachable, parse_inspect, parse_ps,
+    ContainerInfo, EngineKind, PsEntry, is_name_taken, is_no_such_container, is_port_taken, is_unreachable,
+    parse_inspect, parse_ps,
 };
 
 use crate::support::{Client, recording};
@@ -43,10 +43,7 @@ fn inspect_running_container_right_after_run_is_starting() {
     for c in Client::ALL {
         let i = inspect(c, "inspect-starting");
         let at = c.dir();
-        assert_eq!(
-            i.name, "rec-running",
-            "{at}: the leading / of docker's Name is stripped"
-        );
+        assert_eq!(i.name, "rec-running", "{at}: the leading / of docker's Name is stripped");
         assert_eq!(i.status, "running", "{at}");
         assert!(i.running && !i.restarting, "{at}: {i:?}");
         assert_eq!(i.health.as_deref(), Some("starting"), "{at}");
@@ -140,34 +137,20 @@ fn inspect_created_container_keeps_its_port_binding() {
 fn inspect_labels() {
     for c in Client::ALL {
         let at = c.dir();
-        for case in [
-            "inspect-starting",
-            "inspect-unhealthy",
-            "inspect-nohc",
-            "inspect-exited",
-            "inspect-created",
-        ] {
+        for case in
+            ["inspect-starting", "inspect-unhealthy", "inspect-nohc", "inspect-exited", "inspect-created"]
+        {
             let i = inspect(c, case);
             assert_eq!(i.project_label(), Some("rec"), "{at}/{case}");
-            assert_eq!(
-                i.labels.get("io.mcpctl.managed").map(String::as_str),
-                Some("true"),
-                "{at}/{case}"
-            );
+            assert_eq!(i.labels.get("io.mcpctl.managed").map(String::as_str), Some("true"), "{at}/{case}");
             assert_eq!(
                 i.labels.get("io.mcpctl.recording").map(String::as_str),
                 Some("engine-outputs"),
                 "{at}/{case}"
             );
         }
-        let podman_only = inspect(c, "inspect-healthy")
-            .labels
-            .contains_key("io.buildah.version");
-        assert_eq!(
-            podman_only,
-            c == Client::Podman,
-            "{at}: buildah adds its version label"
-        );
+        let podman_only = inspect(c, "inspect-healthy").labels.contains_key("io.buildah.version");
+        assert_eq!(podman_only, c == Client::Podman, "{at}: buildah adds its version label");
     }
 }
 
@@ -175,42 +158,19 @@ fn inspect_labels() {
 fn inspect_of_a_missing_container_is_an_empty_array() {
     for c in Client::ALL {
         let at = c.dir();
-        assert_eq!(
-            recording(c, "inspect-missing", "stdout").trim(),
-            "[]",
-            "{at}"
-        );
-        assert!(
-            parse_inspect(&recording(c, "inspect-missing", "stdout"))
-                .unwrap()
-                .is_empty(),
-            "{at}"
-        );
+        assert_eq!(recording(c, "inspect-missing", "stdout").trim(), "[]", "{at}");
+        assert!(parse_inspect(&recording(c, "inspect-missing", "stdout")).unwrap().is_empty(), "{at}");
         assert_ne!(recording(c, "inspect-missing", "rc").trim(), "0", "{at}");
     }
     // docker prints [] even when the daemon is unreachable; podman prints nothing, which is no JSON.
-    assert!(
-        parse_inspect(&recording(
-            Client::Docker28,
-            "not-running-inspect",
-            "stdout"
-        ))
-        .unwrap()
-        .is_empty()
-    );
+    assert!(parse_inspect(&recording(Client::Docker28, "not-running-inspect", "stdout")).unwrap().is_empty());
     let e = parse_inspect(&recording(Client::Podman, "not-running-inspect", "stdout")).unwrap_err();
     assert!(e.to_string().contains("not JSON"), "{e}");
 }
 
 // ---- ps ---------------------------------------------------------------------------------------------
 
-const ALL_REC: [&str; 5] = [
-    "rec-created",
-    "rec-exited",
-    "rec-nohc",
-    "rec-running",
-    "rec-unhealthy",
-];
+const ALL_REC: [&str; 5] = ["rec-created", "rec-exited", "rec-nohc", "rec-running", "rec-unhealthy"];
 
 #[test]
 fn ps_by_label_lists_every_recorded_container() {
@@ -221,49 +181,21 @@ fn ps_by_label_lists_every_recorded_container() {
         assert_eq!(names, ALL_REC.into_iter().collect(), "{at}");
         assert_eq!(entries.len(), 5, "{at}");
         for e in &entries {
-            assert_eq!(
-                e.labels.get("io.mcpctl.project").map(String::as_str),
-                Some("rec"),
-                "{at}: {e:?}"
-            );
-            assert_eq!(
-                e.labels.get("io.mcpctl.managed").map(String::as_str),
-                Some("true"),
-                "{at}: {e:?}"
-            );
+            assert_eq!(e.labels.get("io.mcpctl.project").map(String::as_str), Some("rec"), "{at}: {e:?}");
+            assert_eq!(e.labels.get("io.mcpctl.managed").map(String::as_str), Some("true"), "{at}: {e:?}");
             assert!(is_hex(&e.id), "{at}: {e:?}");
             // docker: short id (12), podman: full id (64).
-            assert_eq!(
-                e.id.len(),
-                if c == Client::Podman { 64 } else { 12 },
-                "{at}: {e:?}"
-            );
+            assert_eq!(e.id.len(), if c == Client::Podman { 64 } else { 12 }, "{at}: {e:?}");
             assert!(!e.image.is_empty(), "{at}: {e:?}");
         }
         let by = |n: &str| entries.iter().find(|e| e.name == n).unwrap();
         assert_eq!(by("rec-running").state, "running", "{at}");
-        assert!(
-            by("rec-running").status.starts_with("Up "),
-            "{at}: {}",
-            by("rec-running").status
-        );
-        assert!(
-            by("rec-running").status.ends_with("(healthy)"),
-            "{at}: {}",
-            by("rec-running").status
-        );
+        assert!(by("rec-running").status.starts_with("Up "), "{at}: {}", by("rec-running").status);
+        assert!(by("rec-running").status.ends_with("(healthy)"), "{at}: {}", by("rec-running").status);
         assert!(by("rec-unhealthy").status.ends_with("(unhealthy)"), "{at}");
         assert_eq!(by("rec-exited").state, "exited", "{at}");
-        assert!(
-            by("rec-exited").status.starts_with("Exited (3)"),
-            "{at}: {}",
-            by("rec-exited").status
-        );
-        assert_eq!(
-            by("rec-created").state,
-            "created",
-            "{at}: the JSON state is lowercase on podman too"
-        );
+        assert!(by("rec-exited").status.starts_with("Exited (3)"), "{at}: {}", by("rec-exited").status);
+        assert_eq!(by("rec-created").state, "created", "{at}: the JSON state is lowercase on podman too");
         assert_eq!(by("rec-created").status, "Created", "{at}");
         let fixture = by("rec-unhealthy").labels.get("io.mcpctl.fixture").cloned();
         assert_eq!(fixture.as_deref(), Some("rec-unhc"), "{at}");
@@ -280,23 +212,13 @@ fn ps_by_label_lists_every_recorded_container() {
 #[test]
 fn ps_shapes_differ_docker_lines_podman_array() {
     let d = recording(Client::Docker28, "ps-label", "stdout");
-    assert_eq!(
-        d.lines().filter(|l| l.starts_with('{')).count(),
-        5,
-        "docker: one object per line"
-    );
+    assert_eq!(d.lines().filter(|l| l.starts_with('{')).count(), 5, "docker: one object per line");
     let p = recording(Client::Podman, "ps-label", "stdout");
     assert!(p.trim_start().starts_with('['), "podman: one array");
     // The Go-template `{{json .}}` and `--format json` print the same on podman.
-    assert_eq!(
-        ps(Client::Podman, "ps-label"),
-        ps(Client::Podman, "ps-label-json")
-    );
+    assert_eq!(ps(Client::Podman, "ps-label"), ps(Client::Podman, "ps-label-json"));
     // A podman array is read even when the engine was classified as docker (podman-docker).
-    assert_eq!(
-        parse_ps(EngineKind::Docker, &p).unwrap(),
-        ps(Client::Podman, "ps-label")
-    );
+    assert_eq!(parse_ps(EngineKind::Docker, &p).unwrap(), ps(Client::Podman, "ps-label"));
     // docker20 orders labels randomly; the map is the same.
     let d20 = ps(Client::Docker20, "ps-label");
     let d28 = ps(Client::Docker28, "ps-label");
@@ -319,18 +241,9 @@ fn ps_by_name_and_no_match() {
         assert!(ps(c, "ps-name-anchored-nomatch").is_empty(), "{at}");
         assert!(ps(c, "after-cleanup-ps").is_empty(), "{at}");
     }
-    assert_eq!(
-        recording(Client::Podman, "ps-name-anchored-nomatch", "stdout").trim(),
-        "[]"
-    );
-    assert_eq!(
-        recording(Client::Docker28, "ps-name-anchored-nomatch", "stdout").trim(),
-        ""
-    );
-    assert_eq!(
-        ps(Client::Podman, "ps-name"),
-        ps(Client::Podman, "ps-name-json")
-    );
+    assert_eq!(recording(Client::Podman, "ps-name-anchored-nomatch", "stdout").trim(), "[]");
+    assert_eq!(recording(Client::Docker28, "ps-name-anchored-nomatch", "stdout").trim(), "");
+    assert_eq!(ps(Client::Podman, "ps-name"), ps(Client::Podman, "ps-name-json"));
     assert!(ps(Client::Podman, "ps-name-anchored-nomatch-json").is_empty());
     // A Go template that is not JSON is an error, not an empty list.
     for c in Client::ALL {
@@ -352,19 +265,11 @@ fn no_such_container_texts() {
     for c in Client::ALL {
         let at = c.dir();
         for case in ["inspect-missing", "stop-missing", "rm-missing"] {
-            assert!(
-                is_no_such_container(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+            assert!(is_no_such_container(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
         // rm -f of a missing container: rc 0, and docker still says "No such container".
         assert_eq!(recording(c, "rm-f-missing", "rc").trim(), "0", "{at}");
-        assert_eq!(
-            is_no_such_container(&stderr_of(c, "rm-f-missing")),
-            c != Client::Podman,
-            "{at}"
-        );
+        assert_eq!(is_no_such_container(&stderr_of(c, "rm-f-missing")), c != Client::Podman, "{at}");
         for case in [
             "not-running-inspect",
             "run-port-taken",
@@ -373,11 +278,7 @@ fn no_such_container_texts() {
             "image-inspect-missing",
             "volume-inspect-missing",
         ] {
-            assert!(
-                !is_no_such_container(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+            assert!(!is_no_such_container(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
     }
 }
@@ -387,30 +288,13 @@ fn unreachable_engine_texts() {
     for c in Client::ALL {
         let at = c.dir();
         for case in ["not-running-inspect", "not-running-ps"] {
-            assert!(
-                is_unreachable(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+            assert!(is_unreachable(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
-        for case in [
-            "inspect-missing",
-            "stop-missing",
-            "run-port-taken",
-            "run-name-taken",
-            "build-fail",
-        ] {
-            assert!(
-                !is_unreachable(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+        for case in ["inspect-missing", "stop-missing", "run-port-taken", "run-name-taken", "build-fail"] {
+            assert!(!is_unreachable(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
     }
-    assert!(is_unreachable(&stderr_of(
-        Client::Podman,
-        "not-running-inspect-container-host"
-    )));
+    assert!(is_unreachable(&stderr_of(Client::Podman, "not-running-inspect-container-host")));
     // podman without systemd complains about /run/systemd/private on a successful run: that is
     // "no such file or directory" on a socket that is not the engine's.
     let systemd = stderr_of(Client::Podman, "run-running");
@@ -423,26 +307,13 @@ fn port_taken_texts() {
     for c in Client::ALL {
         let at = c.dir();
         for case in ["run-port-taken", "run-port-taken-host"] {
-            assert!(
-                is_port_taken(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+            assert!(is_port_taken(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
             assert!(!is_name_taken(&stderr_of(c, case)), "{at}/{case}");
             assert_ne!(recording(c, case, "rc").trim(), "0", "{at}/{case}");
         }
-        for case in [
-            "run-name-taken",
-            "inspect-missing",
-            "not-running-inspect",
-            "build-fail",
-            "run-running",
-        ] {
-            assert!(
-                !is_port_taken(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+        for case in ["run-name-taken", "inspect-missing", "not-running-inspect", "build-fail", "run-running"]
+        {
+            assert!(!is_port_taken(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
         // The failed run leaves a created container behind (so mcpctl must rm -f it).
         let leftover = recording(c, "run-port-taken-leftover", "stdout");
@@ -454,23 +325,11 @@ fn port_taken_texts() {
 fn name_taken_texts() {
     for c in Client::ALL {
         let at = c.dir();
-        assert!(
-            is_name_taken(&stderr_of(c, "run-name-taken")),
-            "{at}: {}",
-            stderr_of(c, "run-name-taken")
-        );
-        for case in [
-            "run-port-taken-host",
-            "inspect-missing",
-            "not-running-inspect",
-            "build-fail",
-            "stop-missing",
-        ] {
-            assert!(
-                !is_name_taken(&stderr_of(c, case)),
-                "{at}/{case}: {}",
-                stderr_of(c, case)
-            );
+        assert!(is_name_taken(&stderr_of(c, "run-name-taken")), "{at}: {}", stderr_of(c, "run-name-taken"));
+        for case in
+            ["run-port-taken-host", "inspect-missing", "not-running-inspect", "build-fail", "stop-missing"]
+        {
+            assert!(!is_name_taken(&stderr_of(c, case)), "{at}/{case}: {}", stderr_of(c, case));
         }
     }
 }
@@ -481,19 +340,9 @@ fn name_taken_texts() {
 fn engine_kind_from_recorded_version() {
     for c in Client::ALL {
         let v = recording(c, "version", "stdout");
-        assert_eq!(
-            EngineKind::from_self_description(&v),
-            Some(kind(c)),
-            "{}: {v}",
-            c.dir()
-        );
+        assert_eq!(EngineKind::from_self_description(&v), Some(kind(c)), "{}: {v}", c.dir());
         // `info --format` prints a bare version number: it names no engine.
         let info = recording(c, "info-version", "stdout");
-        assert_eq!(
-            EngineKind::from_self_description(&info),
-            None,
-            "{}: {info}",
-            c.dir()
-        );
+        assert_eq!(EngineKind::from_self_description(&info), None, "{}: {info}", c.dir());
     }
 }

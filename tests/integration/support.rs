@@ -5,8 +5,10 @@
 //! engine received.
 //!
 //! The fake engine answers from a scenario dir: [`Test::answer`] gives it a sequence of
-//! [`Response`]s per subcommand key (`--version`, `container-inspect`, `build`, `run`, `rm`,
-//! `stop`, `logs`, `ps`); the n-th call gets the n-th response and the last one repeats. Responses
+//! [`Response`]s per subcommand key (`--version`, `container-inspect`, `container-inspect-next`
+//! for `container inspect *-next`, `image-inspect`, `build`, `run`, `create`, `start`, `rm`,
+//! `stop`, `rename`, `tag`, `logs`, `ps`, `volume-rm`, ...); the n-th call gets the n-th response
+//! and the last one repeats. Responses
 //! are usually the real recordings in fixtures/engine-outputs ([`Response::recorded`]), with the
 //! recorded container name and port rewritten ([`rec_inspect`]).
 //!
@@ -58,11 +60,7 @@ pub fn python3() -> PathBuf {
             .args(["-c", "import sys; print(sys.executable)"])
             .output()
             .expect("python3 must be on PATH to run the fake MCP server");
-        assert!(
-            out.status.success(),
-            "python3 -c failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "python3 -c failed: {}", String::from_utf8_lossy(&out.stderr));
         PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
     })
     .clone()
@@ -100,11 +98,8 @@ impl Client {
 
 /// One recorded file, verbatim: `<client>/<case>.<ext>` (ext: stdout, stderr, rc).
 pub fn recording(client: Client, case: &str, ext: &str) -> String {
-    let p = recordings_dir()
-        .join(client.dir())
-        .join(format!("{case}.{ext}"));
-    std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("cannot read recording {}: {e}", p.display()))
+    let p = recordings_dir().join(client.dir()).join(format!("{case}.{ext}"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("cannot read recording {}: {e}", p.display()))
 }
 
 /// One answer of the fake engine.
@@ -113,24 +108,18 @@ pub struct Response {
     pub stdout: String,
     pub stderr: String,
     pub rc: i32,
-    /// Start fake_mcp.py on the `-p` host port (for `run`).
+    /// Start fake_mcp.py on the container's host port: `run`'s `-p`, or for `start NAME` the
+    /// `-p` NAME was created with.
     pub serve: bool,
 }
 
 impl Response {
     pub fn ok(stdout: &str) -> Response {
-        Response {
-            stdout: stdout.into(),
-            ..Default::default()
-        }
+        Response { stdout: stdout.into(), ..Default::default() }
     }
 
     pub fn fail(rc: i32, stderr: &str) -> Response {
-        Response {
-            stderr: stderr.into(),
-            rc,
-            ..Default::default()
-        }
+        Response { stderr: stderr.into(), rc, ..Default::default() }
     }
 
     /// A recorded case, all three files.
@@ -139,10 +128,7 @@ impl Response {
         Response {
             stdout: recording(client, case, "stdout"),
             stderr: recording(client, case, "stderr"),
-            rc: rc
-                .trim()
-                .parse()
-                .unwrap_or_else(|_| panic!("{case}.rc is not a number: {rc:?}")),
+            rc: rc.trim().parse().unwrap_or_else(|_| panic!("{case}.rc is not a number: {rc:?}")),
             serve: false,
         }
     }
@@ -169,25 +155,20 @@ impl Response {
 /// A recorded `container inspect` case (`inspect-healthy`, `-nohc`, `-exited`, ...) rewritten to
 /// describe [`REC_CONTAINER`] published on `port` (when the recording has a port).
 pub fn rec_inspect(client: Client, case: &str, port: u16) -> Response {
+    rec_inspect_as(client, case, port, REC_CONTAINER)
+}
+
+/// [`rec_inspect`] describing the container `name` (e.g. `rec-mcp-next`, the new container of
+/// a swap), still labelled as project [`REC_PROJECT`]'s.
+pub fn rec_inspect_as(client: Client, case: &str, port: u16, name: &str) -> Response {
     let r = Response::recorded(client, case);
     let recorded_name = match serde_json::from_str::<serde_json::Value>(&r.stdout) {
-        Ok(v) => v[0]["Name"]
-            .as_str()
-            .unwrap_or_default()
-            .trim_start_matches('/')
-            .to_string(),
+        Ok(v) => v[0]["Name"].as_str().unwrap_or_default().trim_start_matches('/').to_string(),
         Err(_) => String::new(),
     };
-    let recorded_name = if recorded_name.is_empty() {
-        "rec-nope".to_string()
-    } else {
-        recorded_name
-    };
-    assert!(
-        recorded_name.starts_with("rec-"),
-        "{case}: unexpected recorded name {recorded_name}"
-    );
-    let r = r.replace(&recorded_name, REC_CONTAINER);
+    let recorded_name = if recorded_name.is_empty() { "rec-nope".to_string() } else { recorded_name };
+    assert!(recorded_name.starts_with("rec-"), "{case}: unexpected recorded name {recorded_name}");
+    let r = r.replace(&recorded_name, name);
     let recorded_port = (REC_PORT..REC_PORT + 4).find(|p| r.stdout.contains(&format!("\"{p}\"")));
     match recorded_port {
         Some(p) => r.replace(&format!("\"{p}\""), &format!("\"{port}\"")),
@@ -197,7 +178,12 @@ pub fn rec_inspect(client: Client, case: &str, port: u16) -> Response {
 
 /// `container inspect` of a missing [`REC_CONTAINER`], as `client` answers it.
 pub fn rec_missing(client: Client) -> Response {
-    Response::recorded(client, "inspect-missing").replace("rec-nope", REC_CONTAINER)
+    rec_missing_as(client, REC_CONTAINER)
+}
+
+/// `container inspect` of a missing container `name`, as `client` answers it.
+pub fn rec_missing_as(client: Client, name: &str) -> Response {
+    Response::recorded(client, "inspect-missing").replace("rec-nope", name)
 }
 
 // ---- the fake engine ------------------------------------------------------------------------------
@@ -236,10 +222,7 @@ impl FakeEngine {
     /// Answer calls with `key` with these responses in order (the last repeats). Replaces what
     /// was set for the key before and restarts its count.
     pub fn answer(&self, key: &str, responses: &[Response]) {
-        assert!(
-            !responses.is_empty(),
-            "answer({key}): give at least one response"
-        );
+        assert!(!responses.is_empty(), "answer({key}): give at least one response");
         for entry in std::fs::read_dir(&self.scenario).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -269,16 +252,13 @@ impl FakeEngine {
         vec![
             ("FAKE_ENGINE_SCENARIO", self.scenario.clone().into()),
             ("FAKE_ENGINE_LOG", self.log.clone().into()),
-            (
-                "FAKE_ENGINE_MCP",
-                fake_engine_dir().join("fake_mcp.py").into(),
-            ),
+            ("FAKE_ENGINE_MCP", fake_engine_dir().join("fake_mcp.py").into()),
             ("FAKE_ENGINE_PYTHON", python3().into()),
             ("FAKE_MCP_TIMEOUT", "60".into()),
         ]
     }
 
-    /// Pids of fake MCP servers started by `run` and not yet stopped by `stop`/`rm`.
+    /// Pids of fake MCP servers started by `run`/`start` and not yet stopped by `stop`/`rm`.
     pub fn server_pids(&self) -> Vec<u32> {
         std::fs::read_to_string(self.scenario.join("mcp.pids"))
             .unwrap_or_default()
@@ -290,25 +270,24 @@ impl FakeEngine {
     /// End the fake MCP servers this engine started (they also end on their own after 60 s).
     pub fn stop_servers(&self) {
         for pid in self.server_pids() {
-            let _ = Command::new("kill")
-                .arg(pid.to_string())
-                .stderr(Stdio::null())
-                .status();
+            let _ = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status();
         }
         let _ = std::fs::write(self.scenario.join("mcp.pids"), "");
+        // The per-container lists (engine.sh) name the same pids: forget them too.
+        if let Ok(dir) = std::fs::read_dir(self.scenario.join("containers")) {
+            for e in dir.flatten() {
+                if e.file_name().to_string_lossy().ends_with(".pids") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
     }
 }
 
 /// The fake's log: one call per line, arguments separated by U+001F.
 pub fn parse_call_log(text: &str) -> Vec<Vec<String>> {
     text.lines()
-        .map(|l| {
-            if l.is_empty() {
-                Vec::new()
-            } else {
-                l.split('\u{1f}').map(str::to_string).collect()
-            }
-        })
+        .map(|l| if l.is_empty() { Vec::new() } else { l.split('\u{1f}').map(str::to_string).collect() })
         .collect()
 }
 
@@ -316,6 +295,12 @@ pub fn parse_call_log(text: &str) -> Vec<Vec<String>> {
 pub fn call_key(argv: &[String]) -> String {
     match argv.first().map(String::as_str) {
         None => "none".into(),
+        Some("container")
+            if argv.get(1).map(String::as_str) == Some("inspect")
+                && argv.get(2).is_some_and(|n| n.ends_with("-next")) =>
+        {
+            "container-inspect-next".into()
+        }
         Some(first @ ("container" | "image" | "volume" | "network")) => {
             format!("{first}-{}", argv.get(1).map(String::as_str).unwrap_or(""))
         }
@@ -347,10 +332,7 @@ pub struct Test {
 impl Test {
     /// An empty project dir, an empty HOME and an empty bin dir (no engine on PATH).
     pub fn bare() -> Test {
-        let tmp = tempfile::Builder::new()
-            .prefix("mcpctl-it-")
-            .tempdir()
-            .unwrap();
+        let tmp = tempfile::Builder::new().prefix("mcpctl-it-").tempdir().unwrap();
         // Canonical, so paths mcpctl prints (it canonicalizes the project dir) compare equal.
         let root = tmp.path().canonicalize().unwrap();
         let project = root.join("project");
@@ -358,31 +340,19 @@ impl Test {
         std::fs::create_dir_all(&project).unwrap();
         std::fs::create_dir_all(&home).unwrap();
         let engine = FakeEngine::create(&root);
-        Test {
-            cwd: project.clone(),
-            tmp,
-            root,
-            project,
-            home,
-            engine,
-            env: BTreeMap::new(),
-        }
+        Test { cwd: project.clone(), tmp, root, project, home, engine, env: BTreeMap::new() }
     }
 
     /// Project `rec` (pyproject.toml + Dockerfile) and `client`'s fake on PATH under its usual
     /// name, answering `--version` as recorded.
     pub fn new(client: Client) -> Test {
-        Test::bare()
-            .pyproject(REC_PROJECT)
-            .dockerfile()
-            .engine(client.program(), client)
+        Test::bare().pyproject(REC_PROJECT).dockerfile().engine(client.program(), client)
     }
 
     /// Install the fake as `name`, answering `--version` with `client`'s recorded version.
     pub fn engine(self, name: &str, client: Client) -> Test {
         self.engine.install(name);
-        self.engine
-            .answer("--version", &[Response::recorded(client, "version")]);
+        self.engine.answer("--version", &[Response::recorded(client, "version")]);
         self
     }
 
@@ -444,15 +414,8 @@ impl Test {
             let k = k.to_string_lossy();
             if k.starts_with("MCPCTL_")
                 || k.starts_with("FAKE_")
-                || [
-                    "NO_COLOR",
-                    "CLICOLOR",
-                    "CLICOLOR_FORCE",
-                    "DOCKER_HOST",
-                    "CONTAINER_HOST",
-                    "TERM",
-                ]
-                .contains(&k.as_ref())
+                || ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "DOCKER_HOST", "CONTAINER_HOST", "TERM"]
+                    .contains(&k.as_ref())
             {
                 cmd.env_remove(k.as_ref());
             }
@@ -469,13 +432,7 @@ impl Test {
         }
         let (code, stdout, stderr) = run_with_timeout(cmd, RUN_TIMEOUT);
         let calls = self.engine.calls().split_off(before);
-        Outcome {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code,
-            stdout,
-            stderr,
-            calls,
-        }
+        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
     }
 }
 
@@ -551,58 +508,34 @@ impl Outcome {
 
     #[track_caller]
     pub fn stdout_has(&self, needle: &str) -> &Outcome {
-        assert!(
-            self.stdout.contains(needle),
-            "stdout lacks {needle:?}\n{}",
-            self.dump()
-        );
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n{}", self.dump());
         self
     }
 
     #[track_caller]
     pub fn stdout_lacks(&self, needle: &str) -> &Outcome {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout has {needle:?}\n{}",
-            self.dump()
-        );
+        assert!(!self.stdout.contains(needle), "stdout has {needle:?}\n{}", self.dump());
         self
     }
 
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Outcome {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}\n{}",
-            self.dump()
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n{}", self.dump());
         self
     }
 
     #[track_caller]
     pub fn stderr_lacks(&self, needle: &str) -> &Outcome {
-        assert!(
-            !self.stderr.contains(needle),
-            "stderr has {needle:?}\n{}",
-            self.dump()
-        );
+        assert!(!self.stderr.contains(needle), "stderr has {needle:?}\n{}", self.dump());
         self
     }
 
     /// stderr is exactly one non-empty line, and it contains `needle`.
     #[track_caller]
     pub fn one_stderr_line(&self, needle: &str) -> &Outcome {
-        let lines: Vec<&str> = self
-            .stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect();
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(lines.len(), 1, "expected one stderr line\n{}", self.dump());
-        assert!(
-            lines[0].contains(needle),
-            "the stderr line lacks {needle:?}\n{}",
-            self.dump()
-        );
+        assert!(lines[0].contains(needle), "the stderr line lacks {needle:?}\n{}", self.dump());
         self
     }
 
@@ -626,11 +559,7 @@ impl Outcome {
 
     #[track_caller]
     pub fn no_call(&self, key: &str) -> &Outcome {
-        assert!(
-            self.calls_to(key).is_empty(),
-            "unexpected {key} call\n{}",
-            self.dump()
-        );
+        assert!(self.calls_to(key).is_empty(), "unexpected {key} call\n{}", self.dump());
         self
     }
 }
@@ -668,10 +597,7 @@ impl FakeMcp {
             .expect("cannot start fake_mcp.py");
         let t0 = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "fake_mcp.py did not listen on {port}"
-            );
+            assert!(t0.elapsed() < Duration::from_secs(10), "fake_mcp.py did not listen on {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
         FakeMcp { child, port }

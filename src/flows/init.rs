@@ -1,0 +1,355 @@
+//! `mcpctl init`: write the files both seeds tell people to write by hand — Dockerfile,
+//! .dockerignore, docker-compose.yml, example.env, an nginx location block, the .gitignore entries
+//! (and a mcpctl.toml turning DNS-rebinding protection on) — for the project in the directory.
+//!
+//! Detection and templates are in `scaffold.rs`; this file decides, checks what exists and
+//! writes. Nothing existing is overwritten without `--force`: a file that differs is listed and
+//! the command exits 2 having written nothing. `.gitignore` is only ever appended to.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::InitArgs;
+use crate::config::{self, DEFAULT_BASE_PORT, Settings, TransportSetting};
+use crate::error::usage;
+use crate::scaffold::{self, Deps, Entry, EntryDetection, Plan, Transport};
+use crate::ui::Ui;
+
+/// One file init wants on disk.
+struct Output {
+    path: PathBuf,
+    content: String,
+    /// .gitignore: what is appended, for the message.
+    appended: Vec<String>,
+}
+
+enum Change {
+    Create,
+    Unchanged,
+    Differs,
+}
+
+pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
+    ui.title("Init", &s.name);
+    let dir = s.project_dir.as_path();
+    let interactive = args.interactive && std::io::stdin().is_terminal();
+    if args.interactive && !interactive {
+        ui.warning("--interactive ignored: stdin is not a terminal, so nothing is asked");
+    }
+
+    let entry = choose_entry(dir, s, ui, args, interactive)?;
+    ui.info(&format!("Entry point: {}", entry.0.describe()));
+    if !entry.1.is_empty() {
+        ui.info(&format!("  ({})", entry.1));
+    }
+    let entry = entry.0;
+
+    let deps = choose_deps(dir, args)?;
+    ui.info(&format!("Dependencies: {}", deps.describe()));
+    if deps == Deps::Requirements && !dir.join("requirements.txt").is_file() {
+        ui.warning("requirements.txt does not exist yet: create it before building");
+    }
+    if deps != Deps::Requirements && !dir.join("pyproject.toml").is_file() {
+        ui.warning("pyproject.toml does not exist: uv needs it to install the dependencies");
+    }
+
+    let code = match &entry {
+        Entry::Module { dir: d, .. } => scaffold::python_code(&dir.join(d)),
+        Entry::File { file } => scaffold::python_code(&dir.join(file)),
+    };
+    let transport = choose_transport(dir, s, &code, &entry, ui, interactive)?;
+
+    let extra_code = match &entry {
+        Entry::File { .. } => scaffold::local_packages(dir),
+        Entry::Module { .. } => Vec::new(),
+    };
+    let plan = Plan {
+        name: s.name.clone(),
+        container: s.container.clone(),
+        image: s.image.clone(),
+        container_port: s.container_port,
+        host_port: s.base_port,
+        publish_address: s.publish_address.to_string(),
+        volumes: s.volumes.clone(),
+        env: s.env.clone(),
+        env_file: s.env_file.as_ref().map(|p| rel(dir, p)),
+        restart: s.restart.clone(),
+        build_args: s.build_args.clone(),
+        entry,
+        deps,
+        transport,
+        private_deps: args.private_deps,
+        registry: args.registry.clone(),
+        extra_code,
+        venv_in_root: dir.join("pyvenv.cfg").is_file(),
+    };
+
+    let outputs = outputs(s, &plan)?;
+    let mut plan_changes = Vec::new();
+    for o in &outputs {
+        let change = match std::fs::read(&o.path) {
+            Ok(old) if old == o.content.as_bytes() => Change::Unchanged,
+            // .gitignore is appended to: never a conflict.
+            Ok(_) if !o.appended.is_empty() => Change::Create,
+            Ok(_) => Change::Differs,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Change::Create,
+            Err(e) => {
+                return Err(usage(format!("cannot read {}: {e}; check its permissions", o.path.display())));
+            }
+        };
+        plan_changes.push(change);
+    }
+    let differ: Vec<String> = outputs
+        .iter()
+        .zip(&plan_changes)
+        .filter(|(_, c)| matches!(c, Change::Differs))
+        .map(|(o, _)| rel(dir, &o.path))
+        .collect();
+    if !differ.is_empty() && !args.force {
+        for d in &differ {
+            ui.warning(&format!("would change: {d} (exists, differs)"));
+        }
+        return Err(usage(format!(
+            "{} exist{} and differ{} from what mcpctl init writes: nothing was written; \
+             compare, then run `mcpctl init --force` to overwrite (other files are left alone)",
+            differ.join(", "),
+            if differ.len() == 1 { "s" } else { "" },
+            if differ.len() == 1 { "s" } else { "" },
+        )));
+    }
+
+    for (o, c) in outputs.iter().zip(&plan_changes) {
+        let name = rel(dir, &o.path);
+        match c {
+            Change::Unchanged => ui.info(&format!("unchanged {name}")),
+            Change::Create | Change::Differs => {
+                if let Some(parent) = o.path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+                }
+                let existed = o.path.exists();
+                std::fs::write(&o.path, &o.content)
+                    .map_err(|e| anyhow::anyhow!("cannot write {name}: {e}"))?;
+                if !o.appended.is_empty() && existed {
+                    ui.success(&format!("added {} to {name}", o.appended.join(", ")));
+                } else if matches!(c, Change::Differs) {
+                    ui.success(&format!("overwrote {name} (--force)"));
+                } else {
+                    ui.success(&format!("wrote {name}"));
+                }
+            }
+        }
+    }
+
+    if !scaffold::reads_rebinding_env(&code) {
+        ui.warning(
+            "the server does not read MCP_DNS_REBINDING_PROTECTION / MCP_ALLOWED_HOSTS: pass \
+             TransportSecuritySettings(enable_dns_rebinding_protection=..., allowed_hosts=...) to \
+             FastMCP from them (the guide's snippet) so the protection applies",
+        );
+    }
+    if s.config_file.is_some() && !s.env.contains_key("MCP_ALLOWED_HOSTS") {
+        let from = s.config_file.as_deref().map(|p| rel(dir, p)).unwrap_or_default();
+        ui.info(&format!(
+            "{from} has settings already (left alone); to turn DNS-rebinding protection on under \
+             mcpctl add to its env: MCP_DNS_REBINDING_PROTECTION = \"true\", \
+             MCP_ALLOWED_HOSTS = \"localhost:{{port}},127.0.0.1:{{port}}\""
+        ));
+    }
+    if plan.private_deps {
+        ui.info(&format!(
+            "Private dependencies: put the token in {} and build with --secret id={},src={} \
+             (docker needs BuildKit; podman build takes it as is)",
+            scaffold::SECRET_FILE,
+            scaffold::SECRET_ID,
+            scaffold::SECRET_FILE
+        ));
+    }
+    ui.blank();
+    ui.info("Next: build, run and wait until it answers MCP:");
+    ui.command_line("mcpctl start");
+    ui.blank();
+    Ok(())
+}
+
+/// The files, in the order they are reported.
+fn outputs(s: &Settings, plan: &Plan) -> anyhow::Result<Vec<Output>> {
+    let dir = s.project_dir.as_path();
+    let file = |path: PathBuf, content: String| Output { path, content, appended: Vec::new() };
+    let mut v = vec![
+        file(s.dockerfile.clone(), scaffold::dockerfile(plan)),
+        file(s.context.join(".dockerignore"), scaffold::dockerignore(plan)),
+        file(dir.join("docker-compose.yml"), scaffold::compose(plan)),
+        file(dir.join("example.env"), scaffold::example_env(plan)),
+        file(dir.join("nginx").join(format!("{}.conf", s.name)), scaffold::nginx(plan)),
+    ];
+
+    // mcpctl.toml only where mcpctl has no settings yet (pyproject's [tool.mcpctl] or mcpctl.toml).
+    if s.config_file.is_none() {
+        let files = config::read_project(dir)?;
+        let name = files.project_name.is_none().then_some(s.name.as_str());
+        let base = (s.base_port != DEFAULT_BASE_PORT).then_some(s.base_port);
+        v.push(file(dir.join("mcpctl.toml"), scaffold::mcpctl_toml(plan, name, base)));
+    }
+
+    let gi = dir.join(".gitignore");
+    let existing = std::fs::read_to_string(&gi).unwrap_or_default();
+    let mut wanted = vec!["VERSION", ".env"];
+    if plan.private_deps {
+        wanted.push(scaffold::SECRET_FILE);
+    }
+    let missing = scaffold::gitignore_missing(&existing, &wanted);
+    v.push(Output {
+        path: gi,
+        content: scaffold::gitignore_with(&existing, &missing),
+        appended: missing.iter().map(|m| m.to_string()).collect(),
+    });
+    Ok(v)
+}
+
+fn rel(dir: &Path, p: &Path) -> String {
+    p.strip_prefix(dir).unwrap_or(p).display().to_string()
+}
+
+/// `--package` / `--entry`, else detection, else (interactive) a question, else a usage error.
+fn choose_entry(
+    dir: &Path,
+    s: &Settings,
+    ui: &Ui,
+    args: &InitArgs,
+    interactive: bool,
+) -> anyhow::Result<(Entry, String)> {
+    if let Some(m) = &args.package {
+        return Ok((module_from_flag(dir, m, ui)?, "--package".into()));
+    }
+    if let Some(f) = &args.entry {
+        return Ok((file_from_flag(dir, f, ui)?, "--entry".into()));
+    }
+    let problem = match scaffold::detect_entry(dir, &s.package) {
+        EntryDetection::Found { entry, why } => return Ok((entry, why)),
+        EntryDetection::Ambiguous { candidates, flag } => format!(
+            "more than one possible entry point ({}): pass {flag} {} to choose",
+            candidates.join(", "),
+            if flag == "--package" { "PACKAGE" } else { "FILE" }
+        ),
+        EntryDetection::NotFound => format!(
+            "no entry point found in {}: no PACKAGE/__main__.py (python -m PACKAGE) and no \
+             top-level .py file that creates FastMCP(...); pass --package PACKAGE or --entry FILE",
+            dir.display()
+        ),
+    };
+    if !interactive {
+        return Err(usage(problem));
+    }
+    ui.warning(&problem);
+    let answer = ask("Package to run with python -m, or a .py file to run")?;
+    if answer.ends_with(".py") {
+        Ok((file_from_flag(dir, &answer, ui)?, "answered".into()))
+    } else {
+        Ok((module_from_flag(dir, &answer, ui)?, "answered".into()))
+    }
+}
+
+fn module_from_flag(dir: &Path, m: &str, ui: &Ui) -> anyhow::Result<Entry> {
+    if !scaffold::valid_module(m) {
+        return Err(usage(format!(
+            "--package '{m}' is not a Python module name: use letters, digits and '_' (dots for \
+             subpackages), e.g. --package my_server"
+        )));
+    }
+    let entry = scaffold::module_entry(dir, m);
+    if let Entry::Module { dir: d, .. } = &entry
+        && !dir.join(d).join("__main__.py").is_file()
+    {
+        ui.warning(&format!(
+            "{d}/__main__.py does not exist yet: `python -m {m}` needs it before the image runs"
+        ));
+    }
+    Ok(entry)
+}
+
+fn file_from_flag(dir: &Path, f: &str, ui: &Ui) -> anyhow::Result<Entry> {
+    let p = Path::new(f);
+    let inside = p.is_relative()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
+    if !inside || !f.ends_with(".py") || f.contains(['"', '\\']) {
+        return Err(usage(format!(
+            "--entry '{f}' must be a .py file inside the project, given relative to it, e.g. --entry server.py"
+        )));
+    }
+    let f = f.trim_start_matches("./").to_string();
+    if !dir.join(&f).is_file() {
+        ui.warning(&format!("{f} does not exist yet"));
+    }
+    Ok(Entry::File { file: f })
+}
+
+fn choose_deps(dir: &Path, args: &InitArgs) -> anyhow::Result<Deps> {
+    match args.deps.as_deref() {
+        Some("uv") if dir.join("uv.lock").is_file() => Ok(Deps::UvLocked),
+        Some("uv") => Ok(Deps::Uv),
+        Some(_) => Ok(Deps::Requirements),
+        None => scaffold::detect_deps(dir).ok_or_else(|| {
+            usage(format!(
+                "no uv.lock, requirements.txt or pyproject.toml in {}: mcpctl cannot tell how to \
+                 install the dependencies; create requirements.txt (or a pyproject.toml and `uv lock`)",
+                dir.display()
+            ))
+        }),
+    }
+}
+
+fn choose_transport(
+    dir: &Path,
+    s: &Settings,
+    code: &str,
+    entry: &Entry,
+    ui: &Ui,
+    interactive: bool,
+) -> anyhow::Result<Transport> {
+    let given = match s.transport {
+        TransportSetting::Sse => Some(Transport::Sse),
+        TransportSetting::StreamableHttp => Some(Transport::StreamableHttp),
+        TransportSetting::Auto => None,
+    };
+    if let Some(t) = given {
+        ui.info(&format!("Transport: {} (as set)", t.name()));
+        return Ok(t);
+    }
+    let deploy: String = ["Dockerfile", "docker-compose.yml", "docker-compose.yaml", "example.env", ".env"]
+        .iter()
+        .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (mut t, mut why) = scaffold::detect_transport(code, &deploy, entry);
+    if interactive && why.starts_with("nothing in the code") {
+        let a = ask("Transport, streamable-http or sse [streamable-http]")?;
+        match a.as_str() {
+            "" | "streamable-http" | "http" => {}
+            "sse" => {
+                t = Transport::Sse;
+                why = "answered".into();
+            }
+            other => {
+                return Err(usage(format!(
+                    "transport '{other}' is not one mcpctl knows: use streamable-http or sse"
+                )));
+            }
+        }
+    }
+    ui.info(&format!("Transport: {} at {} ({why}; --transport changes it)", t.name(), t.path()));
+    Ok(t)
+}
+
+/// One question on the terminal; the answer trimmed.
+fn ask(question: &str) -> anyhow::Result<String> {
+    eprint!("  ? {question}: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let n = std::io::stdin().lock().read_line(&mut line)?;
+    if n == 0 {
+        return Err(usage("no answer (end of input): pass the value as a flag instead"));
+    }
+    Ok(line.trim().to_string())
+}

@@ -1,0 +1,585 @@
+//! `mcpctl init`: the built binary on copies of the fixtures (their Dockerfile and .dockerignore
+//! deleted) and on a pyproject-only project; the overwrite rules; the generated compose file
+//! through `docker-compose config`, compared with the settings mcpctl resolves; the nginx block
+//! through `nginx -t` where nginx is installed; and end to end on docker AND podman: init, then
+//! `mcpctl start` builds the generated Dockerfile and a real MCP client lists the tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use mcpctl::config::{self, Overrides, TransportSetting};
+use mcpctl::probe::{Client, ProbeError, Target};
+use serde_json::Value;
+
+const BASE_IMAGE: &str = "mcpctl-python:bookworm";
+const UV_IMAGE: &str = "mcpctl-uv:local";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn required() -> bool {
+    std::env::var("MCPCTL_E2E").as_deref() == Ok("required")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&src, &dst);
+            }
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// A fixture copy without the deployment files init writes.
+fn fixture_copy(fixture: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("fixtures").join(fixture), d.path());
+    for f in ["Dockerfile", ".dockerignore"] {
+        let _ = std::fs::remove_file(d.path().join(f));
+    }
+    d
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.took, self.stdout, self.stderr
+        )
+    }
+}
+
+/// The built mcpctl in `dir`, with a throw-away HOME and no MCPCTL_* from the caller.
+fn mcpctl(dir: &Path, home: &Path, args: &[&str]) -> Out {
+    let t0 = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("MCPCTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    let o = cmd
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        took: t0.elapsed(),
+    }
+}
+
+fn read(dir: &Path, f: &str) -> String {
+    std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"))
+}
+
+const WRITTEN: [&str; 6] =
+    ["Dockerfile", ".dockerignore", "docker-compose.yml", "example.env", "mcpctl.toml", ".gitignore"];
+
+#[test]
+fn init_writes_every_file_for_the_echo_package() {
+    let d = fixture_copy("echo-server");
+    let home = tempfile::tempdir().unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    for f in WRITTEN {
+        assert!(o.stdout.contains(&format!("✓ wrote {f}\n")), "{f}: {o:?}");
+    }
+    assert!(o.stdout.contains("✓ wrote nginx/echo-server.conf"), "{o:?}");
+    assert!(o.stdout.contains("python -m echo_server"), "{o:?}");
+    assert!(o.stdout.contains("uv.lock"), "{o:?}");
+    assert!(o.stdout.contains("mcpctl start"), "{o:?}");
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("ARG PYTHON_IMAGE=python:3.12-slim\n"), "{df}");
+    assert!(df.contains("ARG UV_IMAGE=ghcr.io/astral-sh/uv:latest\n"), "{df}");
+    assert!(df.contains("RUN uv sync --locked --no-dev --no-install-project"), "{df}");
+    assert!(df.contains(
+        "CMD [\"python\", \"-m\", \"echo_server\", \"--transport\", \"streamable-http\", \"--host\", \"0.0.0.0\", \"--port\", \"3001\"]"
+    ));
+    // The generated mcpctl.toml is read back by mcpctl as its settings: protection on, hosts follow the port.
+    let files = config::read_project(d.path()).unwrap();
+    let s = config::resolve(d.path(), &files, &Overrides::default(), home.path()).unwrap();
+    assert_eq!(s.env["MCP_DNS_REBINDING_PROTECTION"], "true");
+    assert_eq!(s.env["MCP_ALLOWED_HOSTS"], "localhost:{port},127.0.0.1:{port}");
+    assert_eq!(s.name, "echo-server");
+    let gi = read(d.path(), ".gitignore");
+    assert!(gi.lines().any(|l| l == "VERSION") && gi.lines().any(|l| l == ".env"));
+    // A second run changes nothing.
+    let again = mcpctl(d.path(), home.path(), &["init"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(!again.stdout.contains("✓ wrote"), "{again:?}");
+    assert!(again.stdout.contains("unchanged Dockerfile"), "{again:?}");
+}
+
+#[test]
+fn init_one_file_sse_server() {
+    let d = fixture_copy("sse-server");
+    let home = tempfile::tempdir().unwrap();
+    // No pyproject.toml: the name comes from --name, and is kept in mcpctl.toml.
+    let o = mcpctl(d.path(), home.path(), &["init"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("--name"), "{o:?}");
+    let o = mcpctl(d.path(), home.path(), &["--name", "sse-server", "init"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("python sse_server.py"), "{o:?}");
+    assert!(o.stdout.contains("Transport: sse at /sse"), "{o:?}");
+    assert!(o.stdout.contains("MCP_DNS_REBINDING_PROTECTION"), "warning: {o:?}");
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("-r requirements.txt"), "{df}");
+    assert!(df.contains("ENV MCP_TRANSPORT=sse FASTMCP_HOST=0.0.0.0 FASTMCP_PORT=3001"), "{df}");
+    assert!(df.contains("CMD [\"python\", \"sse_server.py\"]"), "{df}");
+    assert!(read(d.path(), "nginx/sse-server.conf").contains("/messages/"));
+    let files = config::read_project(d.path()).unwrap();
+    let s = config::resolve(d.path(), &files, &Overrides::default(), home.path()).unwrap();
+    assert_eq!(s.name, "sse-server");
+    assert_eq!(s.transport, TransportSetting::Sse);
+}
+
+#[test]
+fn init_on_a_pyproject_only_project_needs_the_entry_point() {
+    let d = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("pyproject.toml"), "[project]\nname = \"empty-server\"\n").unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("no entry point"), "{o:?}");
+    assert!(o.stderr.contains("--package PACKAGE") && o.stderr.contains("--entry FILE"), "{o:?}");
+    assert!(!d.path().join("Dockerfile").exists(), "wrote on error");
+
+    // Given the package: generated (uv without a lock), with a warning that it does not exist yet.
+    let o = mcpctl(d.path(), home.path(), &["init", "--package", "empty_server"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("empty_server/__main__.py does not exist"), "{o:?}");
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("COPY pyproject.toml ./\n"), "{df}");
+    assert!(df.contains("RUN uv sync --no-dev --no-install-project"), "{df}");
+    assert!(df.contains("\"-m\", \"empty_server\""), "{df}");
+
+    let bad = mcpctl(d.path(), home.path(), &["init", "--force", "--package", "no-dash"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+}
+
+#[test]
+fn init_names_ambiguous_candidates() {
+    let d = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    for f in ["a.py", "b.py"] {
+        std::fs::write(d.path().join(f), "mcp = FastMCP('x')\n").unwrap();
+    }
+    std::fs::write(d.path().join("requirements.txt"), "mcp\n").unwrap();
+    let o = mcpctl(d.path(), home.path(), &["--name", "amb", "init"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("a.py, b.py") && o.stderr.contains("--entry"), "{o:?}");
+    let o = mcpctl(
+        d.path(),
+        home.path(),
+        &["--name", "amb", "init", "--entry", "b.py", "--transport", "streamable-http"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("CMD [\"python\", \"b.py\"]"), "{df}");
+    assert!(df.contains("MCP_TRANSPORT=streamable-http"), "{df}");
+}
+
+#[test]
+fn init_never_overwrites_without_force() {
+    let d = fixture_copy("echo-server");
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("Dockerfile"), "FROM mine\n").unwrap();
+    std::fs::write(d.path().join("example.env"), "MINE=1\n").unwrap();
+    std::fs::write(d.path().join(".gitignore"), "dist/\n.env").unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stdout.contains("would change: Dockerfile (exists, differs)"), "{o:?}");
+    assert!(o.stdout.contains("would change: example.env (exists, differs)"), "{o:?}");
+    assert!(o.stderr.contains("--force"), "{o:?}");
+    assert_eq!(read(d.path(), "Dockerfile"), "FROM mine\n");
+    assert_eq!(read(d.path(), "example.env"), "MINE=1\n");
+    assert_eq!(read(d.path(), ".gitignore"), "dist/\n.env");
+    assert!(!d.path().join("docker-compose.yml").exists(), "nothing is written when something differs");
+
+    let o = mcpctl(d.path(), home.path(), &["init", "--force"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(o.stdout.contains("overwrote Dockerfile (--force)"), "{o:?}");
+    assert!(read(d.path(), "Dockerfile").contains("AS runtime"));
+    assert!(read(d.path(), "example.env").contains("MCP_ALLOWED_HOSTS="));
+    // .gitignore: appended, nothing removed, nothing doubled.
+    let gi = read(d.path(), ".gitignore");
+    assert!(gi.starts_with("dist/\n.env\n"), "{gi}");
+    assert_eq!(gi.lines().filter(|l| *l == ".env").count(), 1, "{gi}");
+    assert!(gi.lines().any(|l| l == "VERSION"), "{gi}");
+    assert!(o.stdout.contains("added VERSION to .gitignore"), "{o:?}");
+}
+
+#[test]
+fn init_leaves_existing_mcpctl_settings_alone() {
+    let d = fixture_copy("echo-server");
+    let home = tempfile::tempdir().unwrap();
+    let py = read(d.path(), "pyproject.toml") + "\n[tool.mcpctl]\nbase-port = 19500\n";
+    std::fs::write(d.path().join("pyproject.toml"), &py).unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--private-deps"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(!d.path().join("mcpctl.toml").exists());
+    assert_eq!(read(d.path(), "pyproject.toml"), py);
+    assert!(o.stdout.contains("MCP_ALLOWED_HOSTS = "), "hint: {o:?}");
+    assert!(read(d.path(), "docker-compose.yml").contains("${MCP_PORT:-19500}"));
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("RUN --mount=type=secret,id=pip_token"), "{df}");
+    assert!(!df.lines().any(|l| l.starts_with("ARG") && l.contains("TOKEN")), "{df}");
+    assert!(read(d.path(), ".gitignore").lines().any(|l| l == "token.txt"));
+    assert!(read(d.path(), ".dockerignore").lines().any(|l| l == "token.txt"));
+}
+
+/// The interpreter docker-compose runs on has PyYAML (compose needs it): YAML → JSON with it.
+fn yaml_to_json(compose_bin: &Path, yaml: &str) -> Value {
+    let script = std::fs::read_to_string(compose_bin).unwrap_or_default();
+    let python = script
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("#!"))
+        .map(|l| l.trim().to_string())
+        .filter(|p| Path::new(p).is_file())
+        .unwrap_or_else(|| "/usr/bin/python3".into());
+    let mut child = Command::new(python)
+        .args(["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), yaml.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `docker-compose config` accepts the file, and what it resolves is what mcpctl would run.
+#[test]
+fn compose_file_passes_docker_compose_config() {
+    let Ok(compose_bin) = which("docker-compose") else {
+        let msg = "docker-compose is not installed; run scripts/engines-up.sh";
+        if required() {
+            panic!("MCPCTL_E2E=required: {msg}");
+        }
+        eprintln!("\n!!!!! SKIPPING the compose check: {msg} !!!!!\n");
+        return;
+    };
+    for (fixture, extra) in [
+        ("echo-server", vec!["--base-port", "19400"]),
+        ("sse-server", vec!["--name", "sse-server", "-e", "API_KEY=a$b"]),
+    ] {
+        let d = fixture_copy(fixture);
+        let home = tempfile::tempdir().unwrap();
+        let mut args = extra.clone();
+        args.push("init");
+        let o = mcpctl(d.path(), home.path(), &args);
+        assert_eq!(o.code, 0, "{o:?}");
+        let out = Command::new(&compose_bin)
+            .arg("config")
+            .current_dir(d.path())
+            .env_remove("MCP_PORT")
+            .env_remove("LOG_LEVEL")
+            .env_remove("PYTHON_IMAGE")
+            .env_remove("UV_IMAGE")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker-compose config on {fixture}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = yaml_to_json(&compose_bin, &String::from_utf8_lossy(&out.stdout));
+
+        // The settings mcpctl runs with in this project (mcpctl.toml now written).
+        let files = config::read_project(d.path()).unwrap();
+        let ov = Overrides {
+            name: (fixture == "sse-server").then(|| "sse-server".to_string()),
+            base_port: (fixture == "echo-server").then_some(19400),
+            env: if fixture == "sse-server" { vec![("API_KEY".into(), "a$b".into())] } else { vec![] },
+            ..Default::default()
+        };
+        let s = config::resolve(d.path(), &files, &ov, home.path()).unwrap();
+        let svc = &v["services"][&s.name];
+        assert_eq!(svc["container_name"], s.container.as_str(), "{v}");
+        assert_eq!(svc["image"], s.image.as_str(), "{v}");
+        assert_eq!(svc["restart"], s.restart.as_str(), "{v}");
+        let port = svc["ports"][0].as_str().unwrap_or_default().to_string();
+        assert_eq!(port, format!("{}:{}:{}/tcp", s.publish_address, s.base_port, s.container_port), "{v}");
+        let env = &svc["environment"];
+        for (k, val) in &s.env {
+            let want = val.replace("{port}", &s.base_port.to_string());
+            // `config` prints a file compose can read again: literal `$` comes back as `$$`.
+            let got = env[k].as_str().map(|g| g.replace("$$", "$"));
+            assert_eq!(got.as_deref(), Some(want.as_str()), "{k}: {v}");
+        }
+        assert_eq!(env["MCP_DNS_REBINDING_PROTECTION"], "true");
+        let hp = s.base_port;
+        assert_eq!(env["MCP_ALLOWED_HOSTS"], format!("localhost:{hp},127.0.0.1:{hp}").as_str());
+        let mounts: Vec<&str> =
+            svc["volumes"].as_array().unwrap().iter().map(|m| m.as_str().unwrap()).collect();
+        for vol in &s.volumes {
+            let key = vol.name.strip_prefix(&format!("{}_", s.container)).unwrap();
+            assert!(mounts.contains(&format!("{key}:{}:rw", vol.path).as_str()), "{mounts:?}");
+            assert_eq!(v["volumes"][key]["name"], vol.name.as_str(), "{v}");
+        }
+        let args = &svc["build"]["args"];
+        assert_eq!(args["PYTHON_IMAGE"], "python:3.12-slim");
+        if fixture == "sse-server" {
+            assert_eq!(env["MCP_TRANSPORT"], "sse");
+            assert_eq!(env["FASTMCP_HOST"], "0.0.0.0");
+        } else {
+            assert_eq!(args["UV_IMAGE"], "ghcr.io/astral-sh/uv:latest");
+        }
+    }
+}
+
+fn which(bin: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
+
+/// The nginx block parses inside a server block (where nginx is installed; optional).
+#[test]
+fn nginx_block_passes_nginx_t() {
+    let Ok(nginx) = which("nginx").or_else(|_| {
+        let p = PathBuf::from("/usr/sbin/nginx");
+        if p.is_file() { Ok(p) } else { Err(()) }
+    }) else {
+        eprintln!("nginx is not installed: the nginx -t check is skipped (apt-get install nginx-light)");
+        return;
+    };
+    for (fixture, extra) in [("echo-server", vec![]), ("sse-server", vec!["--name", "sse-server"])] {
+        let d = fixture_copy(fixture);
+        let home = tempfile::tempdir().unwrap();
+        let mut args = extra.clone();
+        args.push("init");
+        assert_eq!(mcpctl(d.path(), home.path(), &args).code, 0);
+        let block = d.path().join(format!("nginx/{fixture}.conf"));
+        let conf = d.path().join("nginx-test.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n  \
+                 access_log off;\n  server {{\n    listen 127.0.0.1:1;\n    include {b};\n  }}\n}}\n",
+                p = d.path().display(),
+                b = block.display()
+            ),
+        )
+        .unwrap();
+        let o = Command::new(&nginx).arg("-t").arg("-p").arg(d.path()).arg("-c").arg(&conf).output().unwrap();
+        assert!(o.status.success(), "nginx -t on {fixture}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+}
+
+// ---- end to end: init, then mcpctl start builds and runs the generated Dockerfile --------------
+
+fn engine_available(engine: &str) -> bool {
+    let info = Command::new(engine).arg("info").output();
+    let answers = matches!(&info, Ok(o) if o.status.success());
+    let base = answers
+        && [BASE_IMAGE, UV_IMAGE].iter().all(|i| {
+            Command::new(engine).args(["image", "inspect", i]).output().is_ok_and(|o| o.status.success())
+        });
+    let locked = root().join("fixtures/echo-server/uv.lock").is_file();
+    let why = if !answers {
+        format!("`{engine} info` fails: the engine is not installed or not running")
+    } else if !base {
+        format!("{engine} lacks {BASE_IMAGE} or {UV_IMAGE}")
+    } else if !locked {
+        "fixtures/echo-server/uv.lock is missing".to_string()
+    } else {
+        return true;
+    };
+    let msg = format!("{why}; run scripts/engines-up.sh (or `make engines`)");
+    if required() {
+        panic!("MCPCTL_E2E=required: {msg}");
+    }
+    eprintln!("\n!!!!! SKIPPING end-to-end init test on {engine}: {msg} !!!!!\n");
+    false
+}
+
+/// A fixture copy managed under a unique name; containers and volumes removed on drop.
+struct Project {
+    dir: tempfile::TempDir,
+    home: tempfile::TempDir,
+    engine: &'static str,
+    name: String,
+    base_port: u16,
+}
+
+impl Project {
+    fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
+        let p = Project {
+            dir: fixture_copy(fixture),
+            home: tempfile::tempdir().unwrap(),
+            engine,
+            name: format!("e2e-{name}-{engine}"),
+            base_port,
+        };
+        p.cleanup();
+        p
+    }
+
+    fn container(&self) -> String {
+        format!("{}-mcp", self.name)
+    }
+
+    fn run(&self, args: &[&str]) -> Out {
+        let port = self.base_port.to_string();
+        let py = format!("PYTHON_IMAGE={BASE_IMAGE}");
+        let uv = format!("UV_IMAGE={UV_IMAGE}");
+        let mut all = vec![
+            "--engine",
+            self.engine,
+            "--name",
+            &self.name,
+            "--base-port",
+            &port,
+            "--build-arg",
+            &py,
+            "--build-arg",
+            &uv,
+            "--ready-timeout",
+            "90",
+        ];
+        all.extend_from_slice(args);
+        mcpctl(self.dir.path(), self.home.path(), &all)
+    }
+
+    fn port_from(&self, start: &Out) -> u16 {
+        let marker = "http://localhost:";
+        let i = start.stdout.find(marker).expect("endpoint line") + marker.len();
+        start.stdout[i..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+    }
+
+    fn cleanup(&self) {
+        let c = self.container();
+        let _ = Command::new(self.engine).args(["rm", "-f", &c]).output();
+        let _ = Command::new(self.engine).args(["rm", "-f", &format!("{c}-next")]).output();
+        for v in ["data", "config", "logs"] {
+            let _ = Command::new(self.engine).args(["volume", "rm", "-f", &format!("{c}_{v}")]).output();
+        }
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+fn timed(label: &str, engine: &str, f: impl FnOnce()) {
+    let t0 = Instant::now();
+    f();
+    let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
+    eprint!("{line}");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root().join("target/e2e-times.txt"))
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
+/// The echo package: init → start; tools listed; DNS-rebinding protection really on (a foreign
+/// Host gets 421) with the published port allowed.
+fn init_start_echo(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "init-echo", base);
+    let init = p.run(&["init"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let start = p.run(&["start"]);
+    assert_eq!(start.code, 0, "init then start on {engine}: {start:?}");
+    let port = p.port_from(&start);
+    let t = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+    let mut c = Client::connect(&t, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
+    assert_eq!(c.server.name, "echo-server");
+    let mut tools = c.list_tools().unwrap();
+    tools.sort();
+    assert_eq!(tools, ["append_note", "echo"]);
+    assert_eq!(c.call_tool("append_note", serde_json::json!({"text": "kept"})).unwrap(), "1");
+    c.close();
+    let mut foreign = t.clone();
+    foreign.host = Some("evil.example:80".into());
+    match Client::connect(&foreign, Duration::from_secs(10)) {
+        Err(ProbeError::Status { code: 421, .. }) => {}
+        Err(e) => panic!("a foreign Host should get 421, got {e}"),
+        Ok(_) => panic!("a foreign Host was answered: DNS-rebinding protection is off"),
+    }
+    // The container runs as the non-root user of the generated Dockerfile.
+    let user = Command::new(engine).args(["exec", &p.container(), "id", "-u"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "1000");
+}
+
+/// The one-file SSE server: init → start over SSE; tools listed.
+fn init_start_sse(engine: &'static str, base: u16) {
+    let p = Project::new("sse-server", engine, "init-sse", base);
+    let init = p.run(&["init"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    let start = p.run(&["start"]);
+    assert_eq!(start.code, 0, "init then start on {engine}: {start:?}");
+    assert!(start.stdout.contains("over sse"), "{start:?}");
+    let port = p.port_from(&start);
+    let mut c = Client::connect(&Target::new(port, "/sse", TransportSetting::Sse), Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
+    let mut tools = c.list_tools().unwrap();
+    tools.sort();
+    assert_eq!(tools, ["add", "echo"]);
+    assert_eq!(c.call_tool("add", serde_json::json!({"a": 2, "b": 3})).unwrap(), "5");
+    c.close();
+}
+
+macro_rules! on_both_engines {
+    ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
+        mod docker {
+            $(
+                #[test]
+                fn $scenario() {
+                    if super::engine_available("docker") {
+                        super::timed(stringify!($scenario), "docker", || super::$scenario("docker", $docker_base));
+                    }
+                }
+            )*
+        }
+        mod podman {
+            $(
+                #[test]
+                fn $scenario() {
+                    if super::engine_available("podman") {
+                        super::timed(stringify!($scenario), "podman", || super::$scenario("podman", $podman_base));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+// Disjoint from e2e.rs (23000-24999) and from each other.
+on_both_engines! {
+    init_start_echo => 25000, 25100;
+    init_start_sse => 25200, 25300;
+}
