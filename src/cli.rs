@@ -102,6 +102,10 @@ pub struct SettingFlags {
     #[arg(long = "build-arg", global = true, value_parser = parse_key_value, value_name = "KEY=VALUE")]
     pub build_args: Vec<(String, String)>,
 
+    /// Build secret from a file, passed as `--secret id=ID,src=FILE` (repeatable)
+    #[arg(long = "secret", global = true, value_parser = parse_key_value, value_name = "ID=FILE")]
+    pub build_secrets: Vec<(String, String)>,
+
     /// Seconds to wait for the server to answer MCP [default: 60]
     #[arg(long, global = true, env = "MCPCTL_READY_TIMEOUT", value_name = "SECONDS")]
     pub ready_timeout: Option<f64>,
@@ -260,6 +264,7 @@ impl Cli {
             dockerfile: s.dockerfile.clone(),
             context: s.context.clone(),
             build_args: s.build_args.clone(),
+            build_secrets: s.build_secrets.clone(),
             ready_timeout: s.ready_timeout,
             transport: s.transport.clone(),
             engine: self.global.engine.clone(),

@@ -39,6 +39,7 @@ pub struct Overrides {
     pub dockerfile: Option<PathBuf>,
     pub context: Option<PathBuf>,
     pub build_args: Vec<(String, String)>,
+    pub build_secrets: Vec<(String, String)>,
     pub ready_timeout: Option<f64>,
     pub transport: Option<String>,
     pub engine: Option<String>,
@@ -68,6 +69,9 @@ pub struct FileConfig {
     pub context: Option<PathBuf>,
     #[serde(alias = "build_args")]
     pub build_args: Option<BTreeMap<String, toml::Value>>,
+    /// Build secret id → file (relative to the project), passed as `--secret id=ID,src=FILE`.
+    #[serde(alias = "build_secrets")]
+    pub build_secrets: Option<BTreeMap<String, PathBuf>>,
     #[serde(alias = "ready_timeout")]
     pub ready_timeout: Option<f64>,
     #[serde(alias = "stop_timeout")]
@@ -133,6 +137,7 @@ pub struct Settings {
     pub dockerfile: PathBuf,
     pub context: PathBuf,
     pub build_args: BTreeMap<String, String>,
+    pub build_secrets: BTreeMap<String, PathBuf>,
     pub ready_timeout: Duration,
     pub stop_timeout: u32,
     pub swap_stop_timeout: u32,
@@ -482,6 +487,28 @@ pub fn resolve(
         build_args.insert(k.clone(), v.clone());
     }
 
+    let mut build_secrets = BTreeMap::new();
+    for (k, v) in f.build_secrets.iter().flatten() {
+        build_secrets.insert(k.clone(), v.clone());
+    }
+    for (k, v) in &o.build_secrets {
+        build_secrets.insert(k.clone(), PathBuf::from(v));
+    }
+    for (id, file) in build_secrets.iter_mut() {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(usage(format!(
+                "build secret id '{id}' is not valid: use letters, digits, '_', '-', '.'"
+            )));
+        }
+        *file = project_dir.join(&*file);
+        if !file.is_file() {
+            return Err(usage(format!(
+                "build secret {id}: {} does not exist: put the token in that file (keep it out of git), or drop the secret",
+                file.display()
+            )));
+        }
+    }
+
     let ready = o.ready_timeout.or(f.ready_timeout).unwrap_or(DEFAULT_READY_TIMEOUT);
     if !(ready.is_finite() && ready > 0.0 && ready <= 3600.0) {
         return Err(usage(format!("ready timeout {ready} s is out of range: use 0.1 to 3600 seconds")));
@@ -536,6 +563,7 @@ pub fn resolve(
         dockerfile,
         context,
         build_args,
+        build_secrets,
         ready_timeout: Duration::from_secs_f64(ready),
         stop_timeout,
         swap_stop_timeout,
@@ -697,6 +725,23 @@ mod tests {
             assert_eq!(crate::error::exit_code(&e), 2, "{py}: {e}");
             assert!(!e.to_string().contains('\n'), "{e}");
         }
+    }
+
+    #[test]
+    fn build_secrets_are_files_in_the_project() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("pyproject.toml"),
+            "[project]\nname='a'\n[tool.mcpctl]\nbuild-secrets = { pip_token = 'token.txt' }\n",
+        )
+        .unwrap();
+        let f = read_project(d.path()).unwrap();
+        let e = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), 2);
+        assert!(e.to_string().contains("build secret pip_token"), "{e}");
+        std::fs::write(d.path().join("token.txt"), "t").unwrap();
+        let s = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap();
+        assert_eq!(s.build_secrets["pip_token"], d.path().join("token.txt"));
     }
 
     #[test]

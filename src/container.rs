@@ -113,7 +113,10 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     let spinner = ui.spinner("Building image...");
     let mut tail: VecDeque<String> = VecDeque::new();
     let verbose = process::verbose();
-    let cmd = engine.cmd(engine.build_args(s, opts));
+    let mut cmd = engine.cmd(engine.build_args(s, opts));
+    for (k, v) in engine.build_env(s) {
+        cmd = cmd.env(k, v);
+    }
     let out = cmd.stream_lines(|line| {
         if verbose {
             spinner.println(ui, line);
@@ -127,6 +130,13 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
         }
     })?;
     spinner.finish();
+    if !out.success() && out.stdout.contains("buildx component is missing") {
+        return Err(usage(
+            "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
+             install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
+             Debian 12), or build with podman",
+        ));
+    }
     if !out.success() {
         if !verbose {
             ui.error("Build output (last lines):");

@@ -247,11 +247,24 @@ impl Engine {
         for (k, v) in &s.build_args {
             a.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
+        for (id, file) in &s.build_secrets {
+            a.extend(["--secret".into(), format!("id={id},src={}", file.display())]);
+        }
         if o.no_cache {
             a.push("--no-cache".into());
         }
         a.push(s.context.display().to_string());
         a
+    }
+
+    /// Environment for `build`: docker's legacy builder cannot mount secrets, so BuildKit is
+    /// asked for when there are any (the client needs it built in, or the buildx plugin).
+    pub fn build_env(&self, s: &Settings) -> Vec<(&'static str, &'static str)> {
+        if self.kind == EngineKind::Docker && !s.build_secrets.is_empty() {
+            vec![("DOCKER_BUILDKIT", "1")]
+        } else {
+            Vec::new()
+        }
     }
 
     pub fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
@@ -704,6 +717,21 @@ mod tests {
             engine(EngineKind::Podman).ps_args(),
             ["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", "json"]
         );
+    }
+
+    #[test]
+    fn build_secrets_are_secrets_never_build_args() {
+        let mut s = settings();
+        s.build_secrets.insert("pip_token".into(), PathBuf::from("/p/token.txt"));
+        for k in [EngineKind::Docker, EngineKind::Podman] {
+            let a = engine(k).build_args(&s, &BuildOptions::default());
+            let i = a.iter().position(|x| x == "--secret").unwrap();
+            assert_eq!(a[i + 1], "id=pip_token,src=/p/token.txt");
+            assert!(!a.iter().any(|x| x.contains("pip_token") && x.starts_with("PIP")));
+        }
+        assert_eq!(engine(EngineKind::Docker).build_env(&s), [("DOCKER_BUILDKIT", "1")]);
+        assert!(engine(EngineKind::Podman).build_env(&s).is_empty());
+        assert!(engine(EngineKind::Docker).build_env(&settings()).is_empty());
     }
 
     #[test]

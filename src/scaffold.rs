@@ -808,6 +808,14 @@ pub fn mcpctl_toml(p: &Plan, name: Option<&str>, base_port: Option<u16>) -> Stri
     if p.transport == Transport::Sse {
         f.push_str("transport = \"sse\"\n");
     }
+    if p.private_deps {
+        let _ = writeln!(
+            f,
+            "\n# Passed to the build as a secret (never a build argument); keep the file out of git.\n\
+             [build-secrets]\n{SECRET_ID} = {}",
+            json_str(SECRET_FILE)
+        );
+    }
     f.push_str(
         "\n# {port} is the host port mcpctl publishes on.\n\
          [env]\n\
@@ -1171,6 +1179,11 @@ mod tests {
         let env = cfg.env.unwrap();
         assert_eq!(env["MCP_ALLOWED_HOSTS"].as_str(), Some("localhost:{port},127.0.0.1:{port}"));
         assert_eq!(env["MCP_DNS_REBINDING_PROTECTION"].as_str(), Some("true"));
+        // Private dependencies: the secret file is wired into the build, as a secret.
+        let mut p = plan(Entry::File { file: "s.py".into() }, Deps::Requirements, Transport::Sse);
+        p.private_deps = true;
+        let cfg: crate::config::FileConfig = toml::from_str(&mcpctl_toml(&p, None, None)).unwrap();
+        assert_eq!(cfg.build_secrets.unwrap()[SECRET_ID], std::path::PathBuf::from(SECRET_FILE));
     }
 
     #[test]

@@ -105,7 +105,8 @@ impl Project {
             dir,
             home: tempfile::tempdir().unwrap(),
             engine,
-            name: format!("e2e-{name}-{engine}"),
+            // An engine given as a path (/usr/bin/docker) becomes usr-bin-docker.
+            name: format!("e2e-{name}-{}", engine.trim_start_matches('/').replace('/', "-")),
             base_port,
             extra: Vec::new(),
         };
@@ -793,6 +794,64 @@ fn publish_and_client(engine: &'static str, base: u16) {
     assert_eq!(v["mcpServers"][&p.name]["url"], url.as_str());
     assert_eq!(v["mcpServers"][&p.name]["type"], "http");
     assert_eq!(v["mcpServers"][&p.name]["headers"]["Authorization"], "Bearer ${MCP_TOKEN}");
+}
+
+/// `init --private-deps` + a build secret: the image builds and serves, and the token is in
+/// neither the image's history nor its config. Docker needs BuildKit for secrets: Debian's
+/// 20.10 client has it built in; the 28.x client without buildx says so in one line (exit 2).
+fn private_deps(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "secret", base);
+    for f in ["Dockerfile", ".dockerignore"] {
+        std::fs::remove_file(p.dir.path().join(f)).unwrap();
+    }
+    let o = p.ok(&["init", "--private-deps"]);
+    assert!(o.stdout.contains("mcpctl.toml"), "{o:?}");
+    let token = format!("e2e-secret-{}", std::process::id());
+    std::fs::write(p.dir.path().join("token.txt"), &token).unwrap();
+    if engine == "docker" {
+        // /usr/local/bin/docker is the 28.x client without buildx here.
+        let o = p.mcpctl(&["start"]);
+        assert_eq!(o.code, 2, "{o:?}");
+        assert!(o.stderr.contains("build secrets need BuildKit"), "{o:?}");
+        return;
+    }
+    let o = p.ok(&["start"]);
+    assert!(o.stdout.contains("MCP server is running!"), "{o:?}");
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo"]);
+    c.close();
+    let image = format!("{}-mcp", p.name);
+    for args in [vec!["history", "--no-trunc", &image], vec!["image", "inspect", &image]] {
+        let out = p.engine_cmd(&args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains(&token), "{args:?} shows the build secret");
+    }
+}
+
+mod secrets {
+    #[test]
+    fn podman_build_secret_stays_out_of_the_image() {
+        if super::engine_available("podman") {
+            super::timed("private_deps", "podman", || super::private_deps("podman", 27300));
+        }
+    }
+
+    #[test]
+    fn docker_builtin_buildkit_client_build_secret_stays_out_of_the_image() {
+        if super::engine_available("docker") && std::path::Path::new("/usr/bin/docker").is_file() {
+            super::timed("private_deps", "/usr/bin/docker", || super::private_deps("/usr/bin/docker", 27400));
+        } else if std::env::var("MCPCTL_E2E").as_deref() == Ok("required") {
+            panic!("MCPCTL_E2E=required: Debian's docker client /usr/bin/docker (docker.io) is missing");
+        }
+    }
+
+    #[test]
+    fn docker_client_without_buildx_says_so() {
+        if super::engine_available("docker") {
+            super::timed("private_deps_no_buildkit", "docker", || super::private_deps("docker", 27500));
+        }
+    }
 }
 
 macro_rules! on_both_engines {
