@@ -137,10 +137,13 @@ fn init_writes_every_file_for_the_echo_package() {
 fn init_one_file_sse_server() {
     let d = fixture_copy("sse-server");
     let home = tempfile::tempdir().unwrap();
-    // No pyproject.toml: the name comes from --name, and is kept in mcpctl.toml.
-    let o = mcpctl(d.path(), home.path(), &["init"]);
-    assert_eq!(o.code, 2, "{o:?}");
-    assert!(o.stderr.contains("--name"), "{o:?}");
+    // No pyproject.toml and no --name: named after its directory, kept in mcpctl.toml.
+    let unnamed = fixture_copy("sse-server");
+    let o = mcpctl(unnamed.path(), home.path(), &["init"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let dir_name = mcpctl::config::normalize_name(&unnamed.path().file_name().unwrap().to_string_lossy());
+    assert!(read(unnamed.path(), "mcpctl.toml").contains(&format!("name = \"{dir_name}\"")), "{o:?}");
+    // With --name, that name is kept in mcpctl.toml.
     let o = mcpctl(d.path(), home.path(), &["--name", "sse-server", "init"]);
     assert_eq!(o.code, 0, "{o:?}");
     assert!(o.stdout.contains("python sse_server.py"), "{o:?}");
