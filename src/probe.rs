@@ -29,6 +29,14 @@ impl Transport {
             Transport::Sse => "sse",
         }
     }
+
+    /// The endpoint path servers use by default for this transport.
+    pub fn path(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "/mcp",
+            Transport::Sse => "/sse",
+        }
+    }
 }
 
 /// Why a probe failed, in terms a diagnosis can use.

@@ -59,27 +59,8 @@ impl Deps {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
-    StreamableHttp,
-    Sse,
-}
-
-impl Transport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::StreamableHttp => "streamable-http",
-            Transport::Sse => "sse",
-        }
-    }
-
-    pub fn path(self) -> &'static str {
-        match self {
-            Transport::StreamableHttp => "/mcp",
-            Transport::Sse => "/sse",
-        }
-    }
-}
+/// The transport the generated files serve (the probe's enum: one list of transports).
+pub use crate::probe::Transport;
 
 /// Everything the templates need, decided (detected or given) before any file is rendered.
 #[derive(Debug, Clone)]

@@ -49,7 +49,7 @@ fn engine_available(engine: &str) -> bool {
     false
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -64,11 +64,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
+pub(crate) struct Out {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) took: Duration,
 }
 
 impl Out {
@@ -88,8 +88,8 @@ impl std::fmt::Debug for Out {
 }
 
 /// A fixture copied into a temp dir and managed by mcpctl under a unique name.
-struct Project {
-    dir: tempfile::TempDir,
+pub(crate) struct Project {
+    pub(crate) dir: tempfile::TempDir,
     home: tempfile::TempDir,
     engine: &'static str,
     name: String,
@@ -98,7 +98,7 @@ struct Project {
 }
 
 impl Project {
-    fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
+    pub(crate) fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&root().join("fixtures").join(fixture), dir.path());
         let p = Project {
@@ -114,7 +114,7 @@ impl Project {
         p
     }
 
-    fn container(&self) -> String {
+    pub(crate) fn container(&self) -> String {
         format!("{}-mcp", self.name)
     }
 
@@ -122,36 +122,8 @@ impl Project {
         ["data", "config", "logs"].iter().map(|v| format!("{}_{v}", self.container())).collect()
     }
 
-    fn mcpctl(&self, args: &[&str]) -> Out {
-        let t0 = Instant::now();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MCPCTL_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(["--engine", self.engine, "--name", &self.name])
-            .args(["--base-port", &self.base_port.to_string()])
-            .args(["--build-arg", &format!("PYTHON_IMAGE={BASE_IMAGE}")])
-            .args(["--build-arg", &format!("UV_IMAGE={UV_IMAGE}")])
-            .args(["--ready-timeout", "90"])
-            .args(&self.extra)
-            .args(args);
-        let o = cmd.output().unwrap();
-        Out {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            took: t0.elapsed(),
-        }
-    }
-
-    /// The same command line as `mcpctl`, started in the background with stdout piped.
-    fn spawn(&self, args: &[&str]) -> std::process::Child {
+    /// mcpctl on this project: its own HOME, engine, name, ports and the local base images.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
         for (k, _) in std::env::vars() {
             if k.starts_with("MCPCTL_") {
@@ -169,19 +141,37 @@ impl Project {
             .args(["--ready-timeout", "90"])
             .args(&self.extra)
             .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        cmd.spawn().unwrap()
+            .stdin(std::process::Stdio::null());
+        cmd
     }
 
-    fn ok(&self, args: &[&str]) -> Out {
+    pub(crate) fn mcpctl(&self, args: &[&str]) -> Out {
+        let t0 = Instant::now();
+        let o = self.command(args).output().unwrap();
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+            took: t0.elapsed(),
+        }
+    }
+
+    /// The same command line, started in the background with stdout and stderr piped.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    pub(crate) fn ok(&self, args: &[&str]) -> Out {
         let o = self.mcpctl(args);
         assert_eq!(o.code, 0, "mcpctl {args:?} on {}: {o:?}", self.engine);
         o
     }
 
-    fn state_port(&self) -> u16 {
+    pub(crate) fn state_port(&self) -> u16 {
         // Renamed with --name, the fixture's package keeps its own state file per instance.
         let cfg = self.home.path().join(".config");
         let pkg = std::fs::read_dir(&cfg).unwrap().next().unwrap().unwrap().path();
@@ -198,7 +188,7 @@ impl Project {
             .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
     }
 
-    fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new(self.engine).args(args).output().unwrap()
     }
 
@@ -297,15 +287,7 @@ fn lifecycle(engine: &'static str, base: u16) {
     assert!(tail.all().trim().lines().count() <= 2, "{tail:?}");
 
     // Change the code: a new tool appears after update, on the same port, with the data kept.
-    let server_py = p.dir.path().join("echo_server/server.py");
-    let code = std::fs::read_to_string(&server_py).unwrap();
-    let code = code.replacen(
-        "@mcp_server.tool()\ndef echo(",
-        "@mcp_server.tool()\ndef shout(text: str) -> str:\n    \"\"\"Upper-case the text.\"\"\"\n    return text.upper()\n\n\n@mcp_server.tool()\ndef echo(",
-        1,
-    );
-    assert!(code.contains("def shout("), "fixture changed shape: cannot add a tool");
-    std::fs::write(&server_py, code).unwrap();
+    add_shout_tool(p.dir.path());
     let up = p.ok(&["update"]);
     assert!(up.stdout.contains("MCP server updated"), "{up:?}");
     assert_eq!(p.state_port(), port);
@@ -854,6 +836,8 @@ mod secrets {
     }
 }
 
+use crate::init::{init_start_echo, init_start_sse};
+
 macro_rules! on_both_engines {
     ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
         mod docker {
@@ -892,4 +876,6 @@ on_both_engines! {
     concurrent_starts => 24600, 24700;
     interrupts => 24800, 24900;
     publish_and_client => 27000, 27100;
+    init_start_echo => 25000, 25100;
+    init_start_sse => 25200, 25300;
 }

@@ -12,9 +12,6 @@ use mcpctl::config::{self, Overrides, TransportSetting};
 use mcpctl::probe::{Client, ProbeError, Target};
 use serde_json::Value;
 
-const BASE_IMAGE: &str = "mcpctl-python:bookworm";
-const UV_IMAGE: &str = "mcpctl-uv:local";
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -23,20 +20,7 @@ fn required() -> bool {
     std::env::var("MCPCTL_E2E").as_deref() == Ok("required")
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_dir(&src, &dst);
-            }
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
+use crate::e2e::copy_dir;
 
 /// A fixture copy without the deployment files init writes.
 fn fixture_copy(fixture: &str) -> tempfile::TempDir {
@@ -400,124 +384,26 @@ fn nginx_block_passes_nginx_t() {
 }
 
 // ---- end to end: init, then mcpctl start builds and runs the generated Dockerfile --------------
+// (e2e.rs's Project and engine checks; the scenarios are listed there with the others.)
 
-fn engine_available(engine: &str) -> bool {
-    let info = Command::new(engine).arg("info").output();
-    let answers = matches!(&info, Ok(o) if o.status.success());
-    let base = answers
-        && [BASE_IMAGE, UV_IMAGE].iter().all(|i| {
-            Command::new(engine).args(["image", "inspect", i]).output().is_ok_and(|o| o.status.success())
-        });
-    let locked = root().join("fixtures/echo-server/uv.lock").is_file();
-    let why = if !answers {
-        format!("`{engine} info` fails: the engine is not installed or not running")
-    } else if !base {
-        format!("{engine} lacks {BASE_IMAGE} or {UV_IMAGE}")
-    } else if !locked {
-        "fixtures/echo-server/uv.lock is missing".to_string()
-    } else {
-        return true;
-    };
-    let msg = format!("{why}; run scripts/engines-up.sh (or `make engines`)");
-    if required() {
-        panic!("MCPCTL_E2E=required: {msg}");
+use crate::e2e::Project;
+
+/// A fixture copy for init under e2e's Project: without the files init writes.
+fn init_project(fixture: &str, engine: &'static str, name: &str, base: u16) -> Project {
+    let p = Project::new(fixture, engine, name, base);
+    for f in ["Dockerfile", ".dockerignore"] {
+        let _ = std::fs::remove_file(p.dir.path().join(f));
     }
-    eprintln!("\n!!!!! SKIPPING end-to-end init test on {engine}: {msg} !!!!!\n");
-    false
-}
-
-/// A fixture copy managed under a unique name; containers and volumes removed on drop.
-struct Project {
-    dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-    engine: &'static str,
-    name: String,
-    base_port: u16,
-}
-
-impl Project {
-    fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
-        let p = Project {
-            dir: fixture_copy(fixture),
-            home: tempfile::tempdir().unwrap(),
-            engine,
-            name: format!("e2e-{name}-{engine}"),
-            base_port,
-        };
-        p.cleanup();
-        p
-    }
-
-    fn container(&self) -> String {
-        format!("{}-mcp", self.name)
-    }
-
-    fn run(&self, args: &[&str]) -> Out {
-        let port = self.base_port.to_string();
-        let py = format!("PYTHON_IMAGE={BASE_IMAGE}");
-        let uv = format!("UV_IMAGE={UV_IMAGE}");
-        let mut all = vec![
-            "--engine",
-            self.engine,
-            "--name",
-            &self.name,
-            "--base-port",
-            &port,
-            "--build-arg",
-            &py,
-            "--build-arg",
-            &uv,
-            "--ready-timeout",
-            "90",
-        ];
-        all.extend_from_slice(args);
-        mcpctl(self.dir.path(), self.home.path(), &all)
-    }
-
-    fn port_from(&self, start: &Out) -> u16 {
-        let marker = "http://localhost:";
-        let i = start.stdout.find(marker).expect("endpoint line") + marker.len();
-        start.stdout[i..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
-    }
-
-    fn cleanup(&self) {
-        let c = self.container();
-        let _ = Command::new(self.engine).args(["rm", "-f", &c]).output();
-        let _ = Command::new(self.engine).args(["rm", "-f", &format!("{c}-next")]).output();
-        for v in ["data", "config", "logs"] {
-            let _ = Command::new(self.engine).args(["volume", "rm", "-f", &format!("{c}_{v}")]).output();
-        }
-    }
-}
-
-impl Drop for Project {
-    fn drop(&mut self) {
-        self.cleanup();
-    }
-}
-
-fn timed(label: &str, engine: &str, f: impl FnOnce()) {
-    let t0 = Instant::now();
-    f();
-    let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
-    eprint!("{line}");
-    let _ = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(root().join("target/e2e-times.txt"))
-        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+    p
 }
 
 /// The echo package: init → start; tools listed; DNS-rebinding protection really on (a foreign
 /// Host gets 421) with the published port allowed.
-fn init_start_echo(engine: &'static str, base: u16) {
-    let p = Project::new("echo-server", engine, "init-echo", base);
-    let init = p.run(&["init"]);
-    assert_eq!(init.code, 0, "{init:?}");
-    let start = p.run(&["start"]);
-    assert_eq!(start.code, 0, "init then start on {engine}: {start:?}");
-    let port = p.port_from(&start);
-    let t = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+pub(crate) fn init_start_echo(engine: &'static str, base: u16) {
+    let p = init_project("echo-server", engine, "init-echo", base);
+    p.ok(&["init"]);
+    p.ok(&["start"]);
+    let t = Target::new(p.state_port(), "/mcp", TransportSetting::StreamableHttp);
     let mut c = Client::connect(&t, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
     assert_eq!(c.server.name, "echo-server");
@@ -534,55 +420,22 @@ fn init_start_echo(engine: &'static str, base: u16) {
         Ok(_) => panic!("a foreign Host was answered: DNS-rebinding protection is off"),
     }
     // The container runs as the non-root user of the generated Dockerfile.
-    let user = Command::new(engine).args(["exec", &p.container(), "id", "-u"]).output().unwrap();
+    let user = p.engine_cmd(&["exec", &p.container(), "id", "-u"]);
     assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "1000");
 }
 
 /// The one-file SSE server: init → start over SSE; tools listed.
-fn init_start_sse(engine: &'static str, base: u16) {
-    let p = Project::new("sse-server", engine, "init-sse", base);
-    let init = p.run(&["init"]);
-    assert_eq!(init.code, 0, "{init:?}");
-    let start = p.run(&["start"]);
-    assert_eq!(start.code, 0, "init then start on {engine}: {start:?}");
+pub(crate) fn init_start_sse(engine: &'static str, base: u16) {
+    let p = init_project("sse-server", engine, "init-sse", base);
+    p.ok(&["init"]);
+    let start = p.ok(&["start"]);
     assert!(start.stdout.contains("over sse"), "{start:?}");
-    let port = p.port_from(&start);
-    let mut c = Client::connect(&Target::new(port, "/sse", TransportSetting::Sse), Duration::from_secs(30))
-        .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
+    let mut c =
+        Client::connect(&Target::new(p.state_port(), "/sse", TransportSetting::Sse), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
     let mut tools = c.list_tools().unwrap();
     tools.sort();
     assert_eq!(tools, ["add", "echo"]);
     assert_eq!(c.call_tool("add", serde_json::json!({"a": 2, "b": 3})).unwrap(), "5");
     c.close();
-}
-
-macro_rules! on_both_engines {
-    ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
-        mod docker {
-            $(
-                #[test]
-                fn $scenario() {
-                    if super::engine_available("docker") {
-                        super::timed(stringify!($scenario), "docker", || super::$scenario("docker", $docker_base));
-                    }
-                }
-            )*
-        }
-        mod podman {
-            $(
-                #[test]
-                fn $scenario() {
-                    if super::engine_available("podman") {
-                        super::timed(stringify!($scenario), "podman", || super::$scenario("podman", $podman_base));
-                    }
-                }
-            )*
-        }
-    };
-}
-
-// Disjoint from e2e.rs (23000-24999) and from each other.
-on_both_engines! {
-    init_start_echo => 25000, 25100;
-    init_start_sse => 25200, 25300;
 }
