@@ -231,6 +231,9 @@ impl Cmd {
         let mut all = String::new();
         {
             let guard = ReaderGuard::register(reader.clone());
+            if interrupted() && !SHIELD.load(Ordering::SeqCst) {
+                let _ = reader.kill();
+            }
             let mut buf = BufReader::new(&*reader);
             let mut line = Vec::new();
             loop {
@@ -265,6 +268,10 @@ impl Cmd {
 /// Wait for a started child while Ctrl-C can reach it.
 fn wait_registered(handle: Arc<duct::Handle>) -> anyhow::Result<Output> {
     *CURRENT.lock().unwrap() = Some(handle.clone());
+    // Ctrl-C that came before the child was registered had nothing to kill.
+    if interrupted() && !SHIELD.load(Ordering::SeqCst) {
+        let _ = handle.kill();
+    }
     let res = handle.wait();
     *CURRENT.lock().unwrap() = None;
     check_interrupt()?;

@@ -656,6 +656,10 @@ fn interrupts(engine: &'static str, base: u16) {
         "{{.Names}}",
     ]);
     assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), p.container(), "leftover containers");
+
+    // `logs` follows until Ctrl-C, then exits 130.
+    let (code, out) = interrupt_at(p.spawn(&["logs"]), "Press Ctrl+C to stop");
+    assert_eq!(code, 130, "{out}");
 }
 
 /// A real registry (Debian's docker-registry) on 127.0.0.1, stopped on drop.
