@@ -162,5 +162,17 @@ pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Res
         ui.warning(&format!("Removed {}, created but never started by an interrupted command", s.container));
         changed = true;
     }
-    if changed { container::lookup(engine, s) } else { Ok(main) }
+    let found = if changed { container::lookup(engine, s)? } else { main };
+    if let Lookup::Ours(c) = &found
+        && let Some(dir) = c.labels.get(crate::config::LABEL_DIR)
+        && std::path::Path::new(dir) != s.project_dir
+    {
+        ui.warning(&format!(
+            "{} was started from {dir}, not from {}: one project name in two places shares one \
+             container; give one of them another --name",
+            s.container,
+            s.project_dir.display()
+        ));
+    }
+    Ok(found)
 }
