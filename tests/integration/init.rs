@@ -439,3 +439,51 @@ pub(crate) fn init_start_sse(engine: &'static str, base: u16) {
     assert_eq!(c.call_tool("add", serde_json::json!({"a": 2, "b": 3})).unwrap(), "5");
     c.close();
 }
+
+/// `--interactive` on a real terminal (tmux): the ambiguous entry point is asked for, and the
+/// answer is used. Without a terminal nothing is asked (see init_names_ambiguous_candidates).
+#[test]
+fn init_interactive_asks_on_a_terminal() {
+    let Ok(tmux) = which("tmux") else {
+        assert!(!required(), "MCPCTL_E2E=required: tmux is missing (scripts/engines-up.sh installs it)");
+        eprintln!("\n!!!!! SKIPPING init_interactive_asks_on_a_terminal: tmux is not installed !!!!!\n");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let server = "from mcp.server.fastmcp import FastMCP\nm = FastMCP(\"a\")\n";
+    std::fs::write(d.path().join("a.py"), server).unwrap();
+    std::fs::write(d.path().join("b.py"), server).unwrap();
+    std::fs::write(d.path().join("requirements.txt"), "mcp>=1.20,<2\n").unwrap();
+    let session = format!("mcpctl-init-{}", std::process::id());
+    let script = format!(
+        "cd '{}' && HOME='{}' '{}' --name amb init --interactive; echo $? > exit-code; sleep 30",
+        d.path().display(),
+        home.path().display(),
+        env!("CARGO_BIN_EXE_mcpctl")
+    );
+    let tm = |args: &[&str]| Command::new(&tmux).args(args).output().unwrap();
+    assert!(tm(&["new-session", "-d", "-s", &session, "-x", "200", "-y", "50", &script]).status.success());
+    let screen = || String::from_utf8_lossy(&tm(&["capture-pane", "-p", "-t", &session]).stdout).into_owned();
+    let t0 = Instant::now();
+    while !screen().contains("Package to run with python -m, or a .py file to run") {
+        if t0.elapsed() > Duration::from_secs(15) {
+            tm(&["kill-session", "-t", &session]);
+            panic!("no question on the terminal:\n{}", screen());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tm(&["send-keys", "-t", &session, "b.py", "Enter"]);
+    let exit = d.path().join("exit-code");
+    while !exit.exists() {
+        if t0.elapsed() > Duration::from_secs(30) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let shown = screen();
+    tm(&["kill-session", "-t", &session]);
+    assert_eq!(std::fs::read_to_string(&exit).unwrap_or_default().trim(), "0", "{shown}");
+    let df = read(d.path(), "Dockerfile");
+    assert!(df.contains("\"b.py\""), "the answer was not used: {df}");
+}
