@@ -876,6 +876,21 @@ fn status_running_probes_mcp() {
     assert_eq!(again.call_keys(), ["container-inspect"]);
 }
 
+/// Podman never advances a HEALTHCHECK without systemd: status says why it stays "starting".
+#[test]
+fn status_on_podman_explains_a_health_check_that_never_runs() {
+    let port = 26305;
+    assert_ports_free(port, 1);
+    let _server = FakeMcp::start(port);
+    let t = deployed(Client::Podman, "inspect-starting", port);
+    let o = t.run(&["status"]);
+    o.code(0)
+        .stdout_has("✓ Status: running (health check starting; podman runs it only through systemd)")
+        .stdout_has("✓ MCP: fake-mcp 9.9.9 answers");
+    let json = t.run(&["status", "--json"]);
+    json.code(0).stdout_has("\"health\":\"starting\"");
+}
+
 #[test]
 fn status_json_running() {
     let port = 26310;
