@@ -32,9 +32,10 @@ demo-stop: build
 # Everything: unit tests, CLI tests against a fake engine, parsers against recorded engine output,
 # and end-to-end runs on real docker AND podman (required: a missing engine fails them).
 test: engines
-	rm -f target/e2e-times.txt
-	MCPCTL_E2E=required $(CARGO) test --all-targets -- --test-threads 4
+	mkdir -p target && rm -f target/e2e-times.txt
+	set -o pipefail; MCPCTL_E2E=required $(CARGO) test --lib --test integration -- --test-threads 4 2>&1 | tee target/test.log
 	@if [ -f target/e2e-times.txt ]; then echo "end-to-end test times:"; sort target/e2e-times.txt; fi
+	@awk '/^test result:/ {p += $$4; f += $$6} END {printf "%d passed, %d failed\n", p, f}' target/test.log
 
 # Without engines: unit, CLI and parser tests only (end-to-end tests skip with a loud line).
 unit:
