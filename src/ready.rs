@@ -93,7 +93,7 @@ pub fn wait_for(
                         || matches!(e, ProbeError::Status { code: 421, .. })
                     {
                         spinner.finish();
-                        watch.stop();
+                        watch.stop_and_join();
                         return Err(fail(engine, s, ui, name, port, &e, None));
                     }
                 } else {
@@ -107,7 +107,7 @@ pub fn wait_for(
             Verdict::Fine => {}
             Verdict::Failed(c) => {
                 spinner.finish();
-                watch.stop();
+                watch.stop_and_join();
                 let how = if c.restarting || c.restart_count > 0 {
                     format!(
                         "is restarting (restarted {} times; last exit code {})",
@@ -122,24 +122,24 @@ pub fn wait_for(
             }
             Verdict::Gone => {
                 spinner.finish();
-                watch.stop();
+                watch.stop_and_join();
                 ui.error("The container disappeared while mcpctl waited for it");
                 return Err(anyhow::Error::new(Reported));
             }
             Verdict::Loopback(line) => {
                 spinner.finish();
-                watch.stop();
+                watch.stop_and_join();
                 return Err(fail(engine, s, ui, name, port, &last, Some(line)));
             }
             Verdict::EngineError(e) => {
                 spinner.finish();
-                watch.stop();
+                watch.stop_and_join();
                 return Err(anyhow::anyhow!(e));
             }
         }
         if Instant::now() >= deadline {
             spinner.finish();
-            watch.stop();
+            watch.stop_and_join();
             return Err(fail(engine, s, ui, name, port, &last, None));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
@@ -223,11 +223,20 @@ impl Watcher {
 
     /// Stop watching (without waiting for an engine call in flight); the last view of the
     /// container, if any.
+    /// Stop (see `stop_and_join`) and return the last view of the container, if any.
     fn stop(&self) -> Option<crate::engine::ContainerInfo> {
-        self.stop.store(true, Ordering::SeqCst);
-        // Detach: an inspect in flight finishes on its own and the thread exits.
-        drop(self.handle.lock().unwrap().take());
+        self.stop_and_join();
         self.shared.lock().unwrap().last_seen.clone()
+    }
+
+    /// Stop and wait for an engine call in flight (at most one inspect): nothing of the
+    /// watcher's may run after, or interleave with, what the caller does next (the diagnosis,
+    /// the put-back, the rename of a swap).
+    fn stop_and_join(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.handle.lock().unwrap().take() {
+            let _ = h.join();
+        }
     }
 }
 
