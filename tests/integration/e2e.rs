@@ -662,6 +662,25 @@ fn interrupts(engine: &'static str, base: u16) {
     assert_eq!(code, 130, "{out}");
 }
 
+/// A server with no SIGTERM handler: with mcpctl's default `--init` SIGTERM reaches it and it
+/// ends at once (exit 143); with `init = false` it is PID 1, ignores SIGTERM and is killed when
+/// the stop timeout runs out (exit 137). Exit codes, not timings, tell the two apart.
+fn sigterm_without_handler(engine: &'static str, base: u16) {
+    let mut p = Project::new("echo-server", engine, "sigterm", base);
+    p.extra = vec!["-e".into(), "ECHO_SERVER_NO_SIGNAL_HANDLERS=1".into()];
+    let stopped_exit_code = |p: &Project| {
+        let out = p.engine_cmd(&["stop", "-t", "3", &p.container()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        p.inspect().expect("stopped container")["State"]["ExitCode"].as_i64().unwrap()
+    };
+    p.ok(&["start"]);
+    assert_eq!(stopped_exit_code(&p), 143, "with --init, SIGTERM should end the server");
+    p.ok(&["stop"]);
+    std::fs::write(p.dir.path().join("mcpctl.toml"), "init = false\n").unwrap();
+    p.ok(&["start"]);
+    assert_eq!(stopped_exit_code(&p), 137, "as PID 1 without a handler, the server should ignore SIGTERM");
+}
+
 /// A real registry (Debian's docker-registry) on 127.0.0.1, stopped on drop.
 struct Registry {
     child: std::process::Child,
@@ -880,6 +899,7 @@ on_both_engines! {
     concurrent_starts => 24600, 24700;
     interrupts => 24800, 24900;
     publish_and_client => 27000, 27100;
+    sigterm_without_handler => 27600, 27700;
     init_start_echo => 25000, 25100;
     init_start_sse => 25200, 25300;
 }
