@@ -188,6 +188,17 @@ impl Project {
             .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
     }
 
+    /// Every container, running or not, that carries this project's label.
+    fn containers(&self) -> Vec<String> {
+        let label = format!("label=io.mcpctl.project={}", self.name);
+        let ps = self.engine_cmd(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]);
+        String::from_utf8_lossy(&ps.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     pub(crate) fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new(self.engine).args(args).output().unwrap()
     }
@@ -576,16 +587,8 @@ fn concurrent_starts(engine: &'static str, base: u16) {
     }
     let both = format!("{}{}", String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
     assert!(both.contains("Container already running"), "the second start did not see the first's container");
-    let ps = p.engine_cmd(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label=io.mcpctl.project={}", p.name),
-        "--format",
-        "{{.Names}}",
-    ]);
-    let names = String::from_utf8_lossy(&ps.stdout).to_string();
-    assert_eq!(names.lines().filter(|l| !l.trim().is_empty()).count(), 1, "containers: {names}");
+    let names = p.containers();
+    assert_eq!(names.len(), 1, "containers: {names:?}");
     let c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     c.close();
@@ -647,15 +650,7 @@ fn interrupts(engine: &'static str, base: u16) {
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
     c.close();
-    let ps = p.engine_cmd(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label=io.mcpctl.project={}", p.name),
-        "--format",
-        "{{.Names}}",
-    ]);
-    assert_eq!(String::from_utf8_lossy(&ps.stdout).trim(), p.container(), "leftover containers");
+    assert_eq!(p.containers(), [p.container()], "leftover containers");
 
     // `logs` follows until Ctrl-C, then exits 130.
     let (code, out) = interrupt_at(p.spawn(&["logs"]), "Press Ctrl+C to stop");
