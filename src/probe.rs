@@ -179,6 +179,8 @@ fn agent(timeout: Duration) -> ureq::Agent {
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .max_idle_connections(0)
+        // Redirects are followed by hand (see `post`): ureq will not resend a POST body.
+        .max_redirects(0)
         .build();
     cfg.into()
 }
@@ -307,20 +309,30 @@ impl Client {
         self.notify("notifications/initialized", json!({}))
     }
 
-    fn post(&self, body: &Value) -> Result<ureq::http::Response<ureq::Body>, ProbeError> {
-        let mut req = self
-            .agent
-            .post(&self.post_url)
-            .header("Host", self.target.host_header())
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream");
-        if let Some(s) = &self.session_id {
-            req = req.header("Mcp-Session-Id", s);
+    /// POST a JSON-RPC message. A 307/308 (Starlette redirects `/mcp` to `/mcp/` for mounted
+    /// apps, as FastMCP 2.x serves) is followed by hand, keeping the method and the body, and the
+    /// new path is used from then on.
+    fn post(&mut self, body: &Value) -> Result<ureq::http::Response<ureq::Body>, ProbeError> {
+        for _ in 0..3 {
+            let mut req = self
+                .agent
+                .post(&self.post_url)
+                .header("Host", self.target.host_header())
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream");
+            if let Some(s) = &self.session_id {
+                req = req.header("Mcp-Session-Id", s);
+            }
+            if !self.server.protocol_version.is_empty() {
+                req = req.header("MCP-Protocol-Version", &self.server.protocol_version);
+            }
+            let resp = req.send(body.to_string()).map_err(from_ureq)?;
+            match (resp.status().as_u16(), redirect_path(&resp)) {
+                (307 | 308, Some(path)) => self.post_url = self.target.url(&path),
+                _ => return Ok(resp),
+            }
         }
-        if !self.server.protocol_version.is_empty() {
-            req = req.header("MCP-Protocol-Version", &self.server.protocol_version);
-        }
-        req.send(body.to_string()).map_err(from_ureq)
+        Err(ProbeError::NotMcp(format!("too many redirects from {}", self.post_url)))
     }
 
     pub fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
@@ -417,6 +429,20 @@ impl Client {
         }
         // SSE: dropping the stream closes the connection, which ends the session.
     }
+}
+
+/// The path of a redirect's Location, on this same server.
+fn redirect_path(resp: &ureq::http::Response<ureq::Body>) -> Option<String> {
+    location_path(resp.headers().get("location")?.to_str().ok()?)
+}
+
+fn location_path(loc: &str) -> Option<String> {
+    if loc.starts_with('/') {
+        return Some(loc.to_string());
+    }
+    // Absolute: keep the path; the port we talk to is the published one.
+    let rest = loc.split_once("://")?.1;
+    Some(rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into()))
 }
 
 fn content_type(resp: &ureq::http::Response<ureq::Body>) -> String {
@@ -534,6 +560,83 @@ mod tests {
         let e =
             rpc_result(json!({"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"nope"}})).unwrap_err();
         assert_eq!(e, ProbeError::Rpc { code: -32601, message: "nope".into() });
+    }
+
+    #[test]
+    fn redirect_locations_stay_on_this_server() {
+        assert_eq!(location_path("/mcp/").as_deref(), Some("/mcp/"));
+        assert_eq!(location_path("http://localhost:19000/mcp/").as_deref(), Some("/mcp/"));
+        assert_eq!(location_path("http://elsewhere:80").as_deref(), Some("/"));
+        assert_eq!(location_path("mcp/"), None);
+    }
+
+    /// A server that redirects POST /mcp to /mcp/ with 307 (Starlette's Mount does): the probe
+    /// follows it with the same body and succeeds.
+    #[test]
+    fn follows_a_307_keeping_the_body() {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            for stream in l.incoming().take(4) {
+                let mut s = stream.unwrap();
+                let mut buf = vec![0u8; 65536];
+                let mut n = 0;
+                // Read the head, then the body by Content-Length.
+                loop {
+                    let got = s.read(&mut buf[n..]).unwrap();
+                    if got == 0 {
+                        break;
+                    }
+                    n += got;
+                    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                    if let Some(i) = text.find("\r\n\r\n") {
+                        let len = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_string)
+                            })
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if n >= i + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                let line = text.lines().next().unwrap_or("").to_string();
+                seen.push(line.clone());
+                let reply = if line.starts_with("POST /mcp ") {
+                    "HTTP/1.1 307 Temporary Redirect\r\nLocation: /mcp/\r\nContent-Length: 0\r\n\r\n"
+                        .to_string()
+                } else if line.starts_with("DELETE") {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_string()
+                } else if !text.contains("\"id\"") {
+                    "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n".to_string()
+                } else {
+                    let id = if text.contains("\"initialize\"") { 1 } else { 2 };
+                    let result = if id == 1 {
+                        r#"{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"r","version":"1"}}"#
+                    } else {
+                        r#"{"tools":[{"name":"t"}]}"#
+                    };
+                    let body = format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{result}}}"#);
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    )
+                };
+                s.write_all(reply.as_bytes()).unwrap();
+            }
+            seen
+        });
+        let t = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+        let r = probe(&t, Duration::from_secs(5)).unwrap();
+        assert_eq!(r.tools, ["t"]);
+        let seen = server.join().unwrap();
+        assert!(seen[0].starts_with("POST /mcp "), "{seen:?}");
+        assert!(seen[1..].iter().all(|l| l.contains(" /mcp/ ")), "the new path is kept: {seen:?}");
     }
 
     #[test]
