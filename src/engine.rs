@@ -157,10 +157,7 @@ fn write_cache(cache: &Path, key: &str, e: &Engine) {
     v.insert(key.to_string(), serde_json::json!({"kind": e.kind.name(), "version": e.version}));
     if let Some(dir) = cache.parent() {
         let _ = std::fs::create_dir_all(dir);
-        let tmp = dir.join(format!(".engines.json.{}", std::process::id()));
-        if std::fs::write(&tmp, Value::Object(v).to_string()).is_ok() {
-            let _ = std::fs::rename(&tmp, cache);
-        }
+        let _ = crate::state::write_atomic(cache, &Value::Object(v).to_string());
     }
 }
 

@@ -70,14 +70,20 @@ pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
         map.insert(k.clone(), v.clone());
     }
     let text = serde_json::to_string_pretty(&Value::Object(map))? + "\n";
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name().and_then(|s| s.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
+    write_atomic(path, &text)
+}
+
+/// Write a file whole or not at all: a temp file beside it, then rename. Every file mcpctl
+/// rewrites (state, .mcp.json, VERSION, the engine cache) goes through here.
+pub fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.mcpctl-tmp{}", std::process::id()));
     std::fs::write(&tmp, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-    Ok(())
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
 }
 
 #[cfg(test)]

@@ -99,9 +99,7 @@ pub fn merge_into(path: &std::path::Path, name: &str, entry: Value) -> anyhow::R
     let kept = servers.keys().filter(|k| *k != name).count();
     servers.insert(name.to_string(), entry);
     let text = serde_json::to_string_pretty(&Value::Object(doc))? + "\n";
-    let tmp = path.with_extension("json.mcpctl-tmp");
-    std::fs::write(&tmp, text).map_err(|e| anyhow!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
+    crate::state::write_atomic(path, &text)?;
     Ok(kept)
 }
 

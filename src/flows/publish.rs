@@ -92,8 +92,8 @@ pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
         }
         ui.success(&format!("Pushed {tag}"));
     }
-    std::fs::write(&version_file, format!("{next}\n"))
-        .map_err(|e| anyhow!("pushed, but cannot write {}: {e}", version_file.display()))?;
+    crate::state::write_atomic(&version_file, &format!("{next}\n"))
+        .map_err(|e| anyhow!("pushed {tag_n} and :latest, but {e:#}: put {next} in it by hand"))?;
 
     ui.header("Publish Complete");
     ui.result_success(&format!("Published {tag_n} and :latest; VERSION is now {next}"));

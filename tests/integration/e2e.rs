@@ -292,6 +292,15 @@ fn lifecycle(engine: &'static str, base: u16) {
     assert!(human.stdout.contains("Status: running"), "{human:?}");
     assert!(human.stdout.contains(&format!("Port: {port}")), "{human:?}");
 
+    // list: one `ps` (JSON lines on docker, one array on podman) shows our container.
+    let list = p.ok(&["list", "--json"]);
+    let entries: Value = serde_json::from_str(list.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {list:?}"));
+    let ours = entries.as_array().unwrap().iter().find(|e| e["name"] == p.container().as_str());
+    let ours = ours.unwrap_or_else(|| panic!("list has no {}: {list:?}", p.container()));
+    assert_eq!(ours["state"], "running");
+    assert_eq!(ours["labels"]["io.mcpctl.project"], p.name.as_str());
+    assert_eq!(ours["labels"]["io.mcpctl.port"], port.to_string().as_str());
+
     let logs = p.ok(&["logs", "--no-follow"]);
     assert!(logs.all().contains("Uvicorn running on http://0.0.0.0:3001"), "{logs:?}");
     let tail = p.ok(&["logs", "--no-follow", "--tail", "1"]);
