@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 ENGINE ?= docker
 CARGO ?= cargo
-MCPCTL := target/release/mcpctl
+# Where cargo puts the binary: CARGO_TARGET_DIR and .cargo/config target-dir are honoured.
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
+MCPCTL := $(TARGET_DIR)/release/mcpctl
 # The fixtures build FROM local images (nothing can be pulled here); scripts/engines-up.sh makes them.
 LOCAL_BASE := --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local
 

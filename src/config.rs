@@ -228,6 +228,9 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
         .map(|l| format!(" at line {l}"))
         .unwrap_or_default();
     let msg = e.message().trim().replace('\n', " ");
+    if let Some(m) = type_mismatch(text, e.span(), &msg) {
+        return usage(format!("{}{line}: {m}", path.display()));
+    }
     if msg.starts_with("unknown field") {
         return usage(format!(
             "{}{line}: {}; see the README's settings table for the keys mcpctl knows",
@@ -236,6 +239,33 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
         ));
     }
     usage(format!("{} is not valid TOML{line}: {msg}; fix the file and try again", path.display()))
+}
+
+/// serde's "invalid type: string \"x\", expected i64" on valid TOML: name the key and the type it
+/// takes, in TOML's words rather than Rust's.
+fn type_mismatch(text: &str, span: Option<std::ops::Range<usize>>, msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("invalid type: ")?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let wanted = match expected.trim() {
+        "i64" | "i32" | "u16" | "u32" | "u64" => "a whole number (e.g. 19000)",
+        "f64" | "f32" => "a number of seconds (e.g. 60)",
+        "a boolean" => "true or false",
+        "a string" | "path string" => "a string in quotes",
+        "a map" => "a table (e.g. { KEY = \"value\" })",
+        other => other,
+    };
+    let key = span.and_then(|s| key_before(text, s.start)).unwrap_or_else(|| "this setting".into());
+    Some(format!("{key} takes {wanted}, not {found}; fix the value"))
+}
+
+/// The key of the `key = value` whose value starts at byte `at`.
+fn key_before(text: &str, at: usize) -> Option<String> {
+    let before = text.get(..at)?;
+    let eq = before.rfind('=')?;
+    let head = before[..eq].trim_end();
+    let start = head.rfind(['{', ',', '\n']).map(|i| i + 1).unwrap_or(0);
+    let key = head[start..].trim().trim_matches(|c| c == '"' || c == '\'');
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 /// "unknown field `x`, expected one of ..." → "unknown key `x`" (the list is long and in the README).
@@ -685,6 +715,27 @@ mod tests {
         std::fs::write(d.path().join("mcpctl.toml"), "\nimage = 'x'\nwat = 2\n").unwrap();
         let e = read_project(d.path()).unwrap_err().to_string();
         assert!(e.contains("mcpctl.toml at line 3: unknown key `wat`"), "{e}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_the_key_and_the_type() {
+        let d = tempfile::tempdir().unwrap();
+        let cases = [
+            ("base-port = \"x\"", "line 4: base-port takes a whole number (e.g. 19000), not string \"x\""),
+            ("ready-timeout = \"slow\"", "ready-timeout takes a number of seconds"),
+            ("init = \"yes\"", "init takes true or false, not string \"yes\""),
+            ("env = \"A=1\"", "env takes a table"),
+            ("volumes = { data = 3 }", "data takes a string in quotes, not integer `3`"),
+        ];
+        for (line, want) in cases {
+            let text = format!("[project]\nname='a'\n[tool.mcpctl]\n{line}\n");
+            std::fs::write(d.path().join("pyproject.toml"), &text).unwrap();
+            let e = read_project(d.path()).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e), 2);
+            let e = e.to_string();
+            assert!(e.contains(want), "{line}: {e}");
+            assert!(!e.contains("not valid TOML") && !e.contains("i64"), "{e}");
+        }
     }
 
     #[test]

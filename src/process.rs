@@ -16,7 +16,10 @@ use crate::error::Interrupted;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static CURRENT: Mutex<Option<Arc<duct::Handle>>> = Mutex::new(None);
+/// The children running now, from any thread (the readiness watcher runs engine calls beside the
+/// flow's own): Ctrl-C kills them all.
+static RUNNING: Mutex<Vec<(u64, Arc<duct::Handle>)>> = Mutex::new(Vec::new());
+static NEXT_CHILD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Set while a rollback runs: Ctrl-C must not cut short the steps that put a server back.
 static SHIELD: AtomicBool = AtomicBool::new(false);
 
@@ -36,7 +39,9 @@ pub fn install_interrupt_handler() {
         if SHIELD.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(h) = CURRENT.lock().ok().and_then(|g| g.clone()) {
+        let running: Vec<_> =
+            RUNNING.lock().map(|g| g.iter().map(|(_, h)| h.clone()).collect()).unwrap_or_default();
+        for h in running {
             let _ = h.kill();
         }
         kill_current_reader();
@@ -267,13 +272,14 @@ impl Cmd {
 
 /// Wait for a started child while Ctrl-C can reach it.
 fn wait_registered(handle: Arc<duct::Handle>) -> anyhow::Result<Output> {
-    *CURRENT.lock().unwrap() = Some(handle.clone());
+    let id = NEXT_CHILD.fetch_add(1, Ordering::SeqCst);
+    RUNNING.lock().unwrap().push((id, handle.clone()));
     // Ctrl-C that came before the child was registered had nothing to kill.
     if interrupted() && !SHIELD.load(Ordering::SeqCst) {
         let _ = handle.kill();
     }
     let res = handle.wait();
-    *CURRENT.lock().unwrap() = None;
+    RUNNING.lock().unwrap().retain(|(i, _)| *i != id);
     check_interrupt()?;
     let out = res?;
     Ok(Output {

@@ -178,10 +178,17 @@ impl Watcher {
         let (sh, st, rf) = (shared.clone(), stop.clone(), refusing.clone());
         let handle = std::thread::spawn(move || {
             let mut last_log_check = Instant::now();
+            // A container put back after a failed swap may have restarted before in its life:
+            // only a restart while we watch counts.
+            let mut restarts_before: Option<i64> = None;
             while !st.load(Ordering::SeqCst) {
                 let t = Instant::now();
                 let verdict = match container::lookup_named(&engine, &s, &name) {
-                    Ok(container::Lookup::Ours(c)) if c.running && !c.restarting && c.restart_count == 0 => {
+                    Ok(container::Lookup::Ours(c))
+                        if c.running
+                            && !c.restarting
+                            && c.restart_count <= *restarts_before.get_or_insert(c.restart_count) =>
+                    {
                         sh.lock().unwrap().last_seen = Some(c);
                         None
                     }

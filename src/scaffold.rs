@@ -262,11 +262,39 @@ fn squash(code: &str) -> String {
     code.chars().filter(|c| !c.is_whitespace()).map(|c| if c == '\'' { '"' } else { c }).collect()
 }
 
+/// Why `detect_transport` chose what it chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportReason {
+    /// The code names the transport (`transport="sse"`, `.run("sse")`, an env default).
+    Code,
+    /// The existing Dockerfile, compose file or env files name it.
+    DeployFiles,
+    /// A one-file server picking its transport from MCP_TRANSPORT, which the one-file deployment
+    /// shape sets to sse.
+    OneFileFromEnv,
+    /// Nothing says: streamable HTTP, the default. Only this one is worth asking about.
+    Default,
+}
+
+impl TransportReason {
+    pub fn describe(self, t: Transport) -> String {
+        match self {
+            TransportReason::Code => format!("the code runs transport \"{}\"", t.name()),
+            TransportReason::DeployFiles => format!("the existing deployment files use {}", t.name()),
+            TransportReason::OneFileFromEnv => {
+                "a one-file server choosing its transport from MCP_TRANSPORT, which its Dockerfile sets to sse"
+                    .into()
+            }
+            TransportReason::Default => "nothing in the code says; the default, streamable HTTP at /mcp".into(),
+        }
+    }
+}
+
 /// The transport the server runs with, and why we think so.
 ///
 /// `code` is the entry's Python source; `deploy_files` the text of existing deployment files
 /// (Dockerfile, compose, example.env, .env) if any.
-pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Transport, String) {
+pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Transport, TransportReason) {
     let c = squash(code);
     let d = squash(deploy_files);
     let says = |t: &str| {
@@ -284,27 +312,20 @@ pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Trans
         .iter()
         .any(|p| d.contains(p))
     };
-    if says("sse") {
-        return (Transport::Sse, "the code runs transport \"sse\"".into());
+    for (name, t) in [("sse", Transport::Sse), ("streamable-http", Transport::StreamableHttp)] {
+        if says(name) {
+            return (t, TransportReason::Code);
+        }
     }
-    if says("streamable-http") {
-        return (Transport::StreamableHttp, "the code runs transport \"streamable-http\"".into());
-    }
-    if deploy_says("sse") {
-        return (Transport::Sse, "the existing deployment files use sse".into());
-    }
-    if deploy_says("streamable-http") {
-        return (Transport::StreamableHttp, "the existing deployment files use streamable-http".into());
+    for (name, t) in [("sse", Transport::Sse), ("streamable-http", Transport::StreamableHttp)] {
+        if deploy_says(name) {
+            return (t, TransportReason::DeployFiles);
+        }
     }
     if matches!(entry, Entry::File { .. }) && c.contains("MCP_TRANSPORT") {
-        return (
-            Transport::Sse,
-            "a one-file server choosing its transport from MCP_TRANSPORT: the deployment \
-             skill's shape, which runs sse"
-                .into(),
-        );
+        return (Transport::Sse, TransportReason::OneFileFromEnv);
     }
-    (Transport::StreamableHttp, "the default (streamable HTTP at /mcp)".into())
+    (Transport::StreamableHttp, TransportReason::Default)
 }
 
 /// Whether the server reads the guide's DNS-rebinding settings.
@@ -942,8 +963,8 @@ mod tests {
         assert_eq!(detect_deps(d.path()), Some(Deps::Requirements));
         let code = python_code(&d.path().join("sse_server.py"));
         let (t, why) = detect_transport(&code, "", &entry);
-        assert_eq!(t, Transport::Sse, "{why}");
-        assert!(why.contains("MCP_TRANSPORT"), "{why}");
+        assert_eq!((t, why), (Transport::Sse, TransportReason::OneFileFromEnv));
+        assert!(why.describe(t).contains("MCP_TRANSPORT"));
     }
 
     #[test]

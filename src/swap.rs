@@ -58,10 +58,12 @@ pub fn replace(
     }
 
     // From here until the new one answers, a failure or Ctrl-C puts the old one back.
+    let mut stop_sent = false;
     let attempt = (|| -> anyhow::Result<(Duration, Duration, Transport)> {
         check_interrupt()?;
         if let Some(o) = old.filter(|o| o.running || o.restarting) {
             ui.info(&format!("Stopping the old container (timeout {} s)...", s.swap_stop_timeout));
+            stop_sent = true;
             container::stop(engine, &o.name, s.swap_stop_timeout)?;
         }
         check_interrupt()?;
@@ -90,7 +92,7 @@ pub fn replace(
             if !e.chain().any(|c| c.is::<Reported>()) && !interrupted {
                 ui.error(&format!("{e:#}"));
             }
-            shielded(|| put_back(engine, s, ui, old, &next, port));
+            shielded(|| put_back(engine, s, ui, old, stop_sent, &next, port));
             if interrupted { Err(anyhow::Error::new(Interrupted)) } else { Err(anyhow::Error::new(Reported)) }
         }
     }
@@ -107,8 +109,19 @@ fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Remove the new container and start the old one again; report either way.
-fn put_back(engine: &Engine, s: &Settings, ui: &Ui, old: Option<&ContainerInfo>, next: &str, port: u16) {
+/// Remove the new container and start the old one again; report either way. `stop_sent`: a stop
+/// of the old one was sent, and may still be in progress even though its client returned (Ctrl-C
+/// kills the client, not the daemon's stop): starting it before the stop settles would be a no-op
+/// on a container that then exits.
+fn put_back(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    old: Option<&ContainerInfo>,
+    stop_sent: bool,
+    next: &str,
+    port: u16,
+) {
     let _ = container::force_remove(engine, next);
     let Some(o) = old else {
         ui.warning("There was no previous container to put back");
@@ -116,6 +129,9 @@ fn put_back(engine: &Engine, s: &Settings, ui: &Ui, old: Option<&ContainerInfo>,
     };
     ui.warning(&format!("Putting the previous container back on port {port}..."));
     let t0 = Instant::now();
+    if stop_sent {
+        wait_until_stopped(engine, s, &o.name);
+    }
     if let Err(e) = container::start_existing(engine, &o.name) {
         ui.error(&format!("{e:#}: nothing serves now; run `mcpctl restart` or `mcpctl rollback`"));
         return;
@@ -125,6 +141,22 @@ fn put_back(engine: &Engine, s: &Settings, ui: &Ui, old: Option<&ContainerInfo>,
         Err(_) => ui.error("The previous version did not come back either; see its logs with `mcpctl logs`"),
     }
 }
+
+/// Poll until `name` no longer runs: the engine's stop takes up to the stop timeout, then a kill.
+/// If it still runs well after that, the stop never reached the engine and it keeps serving.
+fn wait_until_stopped(engine: &Engine, s: &Settings, name: &str) {
+    let deadline = Instant::now() + Duration::from_secs(s.swap_stop_timeout as u64) + STOP_SETTLE_GRACE;
+    while Instant::now() < deadline {
+        match container::lookup_named(engine, s, name) {
+            Ok(Lookup::Ours(c)) if c.running || c.restarting => {}
+            _ => return,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How long past the stop timeout a stop may take to show (the kill, the engine's bookkeeping).
+const STOP_SETTLE_GRACE: Duration = Duration::from_secs(5);
 
 /// Look our container up, first finishing or cleaning up what an interrupted swap left: a
 /// `-next` container running alone gets the real name; one that is not serving is removed (and

@@ -322,11 +322,12 @@ fn choose_transport(
         .map(|f| std::fs::read_to_string(dir.join(f)).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("\n");
-    let (mut t, mut why) = scaffold::detect_transport(code, &deploy, entry);
-    if interactive && why.starts_with("nothing in the code") {
+    let (mut t, reason) = scaffold::detect_transport(code, &deploy, entry);
+    let mut why = reason.describe(t);
+    if interactive && reason == scaffold::TransportReason::Default {
         let a = ask("Transport, streamable-http or sse [streamable-http]")?;
         match a.as_str() {
-            "" | "streamable-http" | "http" => {}
+            "" | "streamable-http" | "http" => why = "answered".into(),
             "sse" => {
                 t = Transport::Sse;
                 why = "answered".into();

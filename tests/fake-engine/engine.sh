@@ -7,6 +7,8 @@
 #   <key>.<n>.stdout / .stderr / .rc   the n-th answer (1-based) for <key>; when there is no n-th
 #                                      answer, the highest-numbered one repeats. Missing .stdout
 #                                      or .stderr means empty; missing .rc means 0.
+#   <key>.<n>.sleep                    seconds to wait before answering (a slow engine call: a stop
+#                                      that Ctrl-C kills while the "daemon" goes on)
 #   <key>.<n>.serve                    also start fake_mcp.py in the background: for `run`, on the
 #                                      host port of its `-p [ADDR:]HOSTPORT:CPORT` argument; for
 #                                      `start NAME`, on the host port NAME was created (or run) with.
@@ -163,6 +165,8 @@ if [ -e "$base.serve" ]; then
     echo $! >>"$containers/${serve_name:-unnamed}.pids"
 fi
 
+# Not holding the output pipes: a killed call must not keep its caller reading.
+[ -e "$base.sleep" ] && sleep "$(cat "$base.sleep")" >/dev/null 2>&1
 [ -e "$base.stdout" ] && cat "$base.stdout"
 [ -e "$base.stderr" ] && cat "$base.stderr" >&2
 exit "$rc"

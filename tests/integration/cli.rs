@@ -543,6 +543,9 @@ fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
     // The new container starts but never serves; the old one, started again, does.
     let (t, old_id) =
         started_for_update(c, port, &[Response::ok("rec-mcp-next\n"), Response::ok("rec-mcp\n").serving()]);
+    // Running when looked up; stopped by the swap; running again once started.
+    let healthy = rec_inspect(c, "inspect-healthy", port);
+    t.answer("container-inspect", &[healthy.clone(), rec_inspect(c, "inspect-exited", port), healthy]);
     let o = t.run(&["update", "--ready-timeout", "3"]);
     o.code(1)
         .stderr_has(&format!("✗ Not ready: no MCP answer from http://localhost:{port}/mcp within 3.0 s"))
@@ -555,6 +558,8 @@ fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
         // The diagnosis shows the new container's last lines.
         one(&["logs", "--tail", "20", "rec-mcp-next"]),
         one(&["rm", "-f", "rec-mcp-next"]),
+        // The stop has settled: the old one is started again.
+        one(&["container", "inspect", "rec-mcp"]),
         one(&["start", "rec-mcp"]),
         Step::Any(watching("rec-mcp"), 1),
         // The old image is rec-mcp again, for a restart.
@@ -567,6 +572,40 @@ fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
     o.no_call("rename");
     assert!(listening(port), "the old fake server serves again");
     assert_eq!(saved_port(&t), Some(port as u64));
+}
+
+/// Ctrl-C kills the `stop` client while the engine goes on stopping the old container: the
+/// put-back waits until the engine shows it stopped before starting it again (a `start` of a
+/// container that is still being stopped is a no-op, and then nothing serves).
+#[test]
+fn ctrl_c_during_the_stop_waits_for_it_to_settle_before_putting_back() {
+    let port = 27290;
+    let c = Client::Docker28;
+    let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp\n").serving()]);
+    let healthy = rec_inspect(c, "inspect-healthy", port);
+    // Looked up once, then still running twice while the stop settles, then exited.
+    let exited = rec_inspect(c, "inspect-exited", port);
+    t.answer("container-inspect", &[healthy.clone(), healthy.clone(), healthy.clone(), exited, healthy]);
+    t.answer("stop", &[Response::ok("rec-mcp\n").after(3.0)]);
+    let o = t.run_interrupted_during("stop", &["update", "--ready-timeout", "20"]);
+    o.code(130)
+        .stdout_has(&format!("⚠ Putting the previous container back on port {port}..."))
+        .stdout_has("✓ The previous version answers again");
+    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    steps.pop(); // interrupted before the new one was started
+    steps.extend([
+        one(&["rm", "-f", "rec-mcp-next"]),
+        // Still running, still running, exited: only then started again.
+        one(&["container", "inspect", "rec-mcp"]),
+        one(&["container", "inspect", "rec-mcp"]),
+        one(&["container", "inspect", "rec-mcp"]),
+        one(&["start", "rec-mcp"]),
+        Step::Any(watching("rec-mcp"), 1),
+        one(&["tag", &old_id, "rec-mcp"]),
+        one(&["rmi", "rec-mcp:previous"]),
+    ]);
+    assert_call_steps(&o, &steps);
+    assert!(listening(port), "the old fake server serves again");
 }
 
 #[test]

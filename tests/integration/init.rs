@@ -29,6 +29,11 @@ fn fixture_copy(fixture: &str) -> tempfile::TempDir {
     for f in ["Dockerfile", ".dockerignore"] {
         let _ = std::fs::remove_file(d.path().join(f));
     }
+    // init only looks whether uv.lock exists; the real one is made by the engine set-up, and these
+    // tests must not need it.
+    if d.path().join("pyproject.toml").is_file() && !d.path().join("uv.lock").is_file() {
+        std::fs::write(d.path().join("uv.lock"), "# stand-in for the lock engines-up makes\n").unwrap();
+    }
     d
 }
 
@@ -474,6 +479,15 @@ fn init_interactive_asks_on_a_terminal() {
         std::thread::sleep(Duration::from_millis(100));
     }
     tm(&["send-keys", "-t", &session, "b.py", "Enter"]);
+    // Nothing in the code names a transport: that is asked too.
+    while !screen().contains("Transport, streamable-http or sse") {
+        if t0.elapsed() > Duration::from_secs(15) {
+            tm(&["kill-session", "-t", &session]);
+            panic!("no transport question on the terminal:\n{}", screen());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tm(&["send-keys", "-t", &session, "sse", "Enter"]);
     let exit = d.path().join("exit-code");
     while !exit.exists() {
         if t0.elapsed() > Duration::from_secs(30) {
@@ -486,4 +500,6 @@ fn init_interactive_asks_on_a_terminal() {
     assert_eq!(std::fs::read_to_string(&exit).unwrap_or_default().trim(), "0", "{shown}");
     let df = read(d.path(), "Dockerfile");
     assert!(df.contains("\"b.py\""), "the answer was not used: {df}");
+    assert!(shown.contains("Transport: sse at /sse (answered"), "{shown}");
+    assert!(read(d.path(), "mcpctl.toml").contains("transport = \"sse\""), "{shown}");
 }

@@ -111,6 +111,8 @@ pub struct Response {
     /// Start fake_mcp.py on the container's host port: `run`'s `-p`, or for `start NAME` the
     /// `-p` NAME was created with.
     pub serve: bool,
+    /// Seconds the fake waits before answering.
+    pub sleep: Option<f64>,
 }
 
 impl Response {
@@ -130,6 +132,7 @@ impl Response {
             stderr: recording(client, case, "stderr"),
             rc: rc.trim().parse().unwrap_or_else(|_| panic!("{case}.rc is not a number: {rc:?}")),
             serve: false,
+            sleep: None,
         }
     }
 
@@ -148,6 +151,12 @@ impl Response {
     /// Also start the fake MCP server on the published host port.
     pub fn serving(mut self) -> Response {
         self.serve = true;
+        self
+    }
+
+    /// Answer only after `secs` seconds.
+    pub fn after(mut self, secs: f64) -> Response {
+        self.sleep = Some(secs);
         self
     }
 }
@@ -238,6 +247,9 @@ impl FakeEngine {
             std::fs::write(file("rc"), r.rc.to_string()).unwrap();
             if r.serve {
                 std::fs::write(file("serve"), "").unwrap();
+            }
+            if let Some(secs) = r.sleep {
+                std::fs::write(file("sleep"), secs.to_string()).unwrap();
             }
         }
     }
@@ -404,6 +416,36 @@ impl Test {
     /// [`Test::run`] with extra environment variables for this run only.
     pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
         let before = self.engine.calls().len();
+        let cmd = self.command(env, args);
+        let (code, stdout, stderr) = run_with_timeout(cmd, RUN_TIMEOUT);
+        let calls = self.engine.calls().split_off(before);
+        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
+    }
+
+    /// Start mcpctl in the background and send it SIGINT once the fake engine has received a
+    /// call with `key` (the fake logs a call before it answers, so the SIGINT lands during it).
+    pub fn run_interrupted_during(&self, key: &str, args: &[&str]) -> Outcome {
+        let before = self.engine.calls().len();
+        let mut child = self.command(&[], args).spawn().expect("cannot start mcpctl");
+        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let t_out = std::thread::spawn(move || read_all(out));
+        let t_err = std::thread::spawn(move || read_all(err));
+        let t0 = Instant::now();
+        while !self.engine.calls()[before..].iter().any(|c| call_key(c) == key) {
+            assert!(t0.elapsed() < RUN_TIMEOUT, "mcpctl never called {key}");
+            assert!(child.try_wait().unwrap().is_none(), "mcpctl exited before calling {key}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        assert!(ok.success(), "kill -INT failed");
+        let code = child.wait().unwrap().code().unwrap_or(-1);
+        let (stdout, stderr) = (t_out.join().unwrap(), t_err.join().unwrap());
+        let calls = self.engine.calls().split_off(before);
+        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
+    }
+
+    /// The command line of one mcpctl run, stdout and stderr piped.
+    fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
         let mut cmd = Command::new(MCPCTL);
         cmd.args(args)
             .current_dir(&self.cwd)
@@ -430,9 +472,7 @@ impl Test {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let (code, stdout, stderr) = run_with_timeout(cmd, RUN_TIMEOUT);
-        let calls = self.engine.calls().split_off(before);
-        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
+        cmd
     }
 }
 
@@ -473,6 +513,12 @@ pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> (i32, String, St
     let stderr = t_err.join().unwrap();
     // A signal is not an exit code; -1 never equals what a test expects.
     (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn read_all(mut r: impl Read) -> String {
+    let mut s = Vec::new();
+    let _ = r.read_to_end(&mut s);
+    String::from_utf8_lossy(&s).into_owned()
 }
 
 /// What one mcpctl run did.
