@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Overrides, parse_base_port, parse_key_value, parse_port};
+use crate::config::{Overrides, parse_base_port, parse_env_arg, parse_key_value, parse_port};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -78,9 +78,10 @@ pub struct SettingFlags {
     #[arg(long, global = true, env = "MCPCTL_PUBLISH_ADDRESS", value_name = "ADDR")]
     pub publish_address: Option<String>,
 
-    /// Extra environment for the container (repeatable)
-    #[arg(short = 'e', long = "env", global = true, value_parser = parse_key_value, value_name = "KEY=VALUE")]
-    pub env: Vec<(String, String)>,
+    /// Extra environment for the container (repeatable); KEY alone takes its value from mcpctl's
+    /// own environment, so a secret stays out of your shell history
+    #[arg(short = 'e', long = "env", global = true, value_parser = parse_env_arg, value_name = "KEY[=VALUE]")]
+    pub env: Vec<(String, Option<String>)>,
 
     /// File of KEY=VALUE lines passed to the engine's --env-file
     #[arg(long, global = true, env = "MCPCTL_ENV_FILE", value_name = "FILE")]
@@ -223,6 +224,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script (bash: `mcpctl completions bash > /etc/bash_completion.d/mcpctl`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (`mcpctl man > ~/.local/share/man/man1/mcpctl.1`)
+    Man,
 }
 
 impl Command {
@@ -240,11 +248,27 @@ impl Command {
             Command::Publish(_) => "Publish",
             Command::Client { .. } => "Client",
             Command::Down { .. } => "Down",
+            Command::Completions { .. } => "Completions",
+            Command::Man => "Man",
         }
     }
 
     pub fn json(&self) -> bool {
         matches!(self, Command::Status { json: true } | Command::List { json: true })
+    }
+}
+
+/// `completions` and `man`: from the clap definition, needing no project and no engine.
+pub fn print_self_description(cmd: &Command) -> Option<std::io::Result<()>> {
+    use clap::CommandFactory;
+    let mut out = std::io::stdout();
+    match cmd {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "mcpctl", &mut out);
+            Some(Ok(()))
+        }
+        Command::Man => Some(clap_mangen::Man::new(Cli::command()).render(&mut out)),
+        _ => None,
     }
 }
 

@@ -33,7 +33,8 @@ pub struct Overrides {
     pub base_port: Option<u16>,
     pub container_port: Option<u16>,
     pub publish_address: Option<String>,
-    pub env: Vec<(String, String)>,
+    /// `-e KEY=VALUE`, or `-e KEY` (None): the value from mcpctl's environment.
+    pub env: Vec<(String, Option<String>)>,
     pub env_file: Option<PathBuf>,
     pub restart: Option<String>,
     pub dockerfile: Option<PathBuf>,
@@ -319,6 +320,15 @@ pub fn parse_base_port(s: &str) -> Result<u16, String> {
     }
 }
 
+/// `KEY=VALUE`, or `KEY` alone (the value is then read from the environment when settings resolve).
+pub fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), Some(v.to_string()))),
+        None if !s.is_empty() => Ok((s.to_string(), None)),
+        _ => Err(format!("'{s}' is not KEY=VALUE or KEY")),
+    }
+}
+
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
@@ -480,7 +490,15 @@ pub fn resolve(
         env.insert(k.clone(), value_to_string(v));
     }
     for (k, v) in &o.env {
-        env.insert(k.clone(), v.clone());
+        let v = match v {
+            Some(v) => v.clone(),
+            None => std::env::var(k).map_err(|_| {
+                usage(format!(
+                    "-e {k}: {k} is not set in mcpctl's environment; export it first, or give -e {k}=VALUE"
+                ))
+            })?,
+        };
+        env.insert(k.clone(), v);
     }
     for k in env.keys() {
         if k.is_empty() || k.contains('=') || k.contains(char::is_whitespace) {
@@ -668,7 +686,7 @@ mod tests {
         let o = Overrides {
             name: Some("flag".into()),
             base_port: Some(21000),
-            env: vec![("LOG_LEVEL".into(), "WARNING".into())],
+            env: vec![("LOG_LEVEL".into(), Some("WARNING".into()))],
             ..Default::default()
         };
         let s = resolve_with(py, &o).unwrap();

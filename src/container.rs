@@ -175,7 +175,7 @@ pub enum RunFailure {
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
     let out =
-        engine.cmd(engine.run_args(s, &RunOptions::new(s, port))).output().map_err(RunFailure::Other)?;
+        engine.run_cmd(s, &RunOptions::new(s, port)).output().map_err(RunFailure::Other)?;
     if out.success() {
         return Ok(out.stdout.trim().to_string());
     }

@@ -272,10 +272,10 @@ impl Engine {
         a.extend(["--label".into(), format!("{LABEL_PORT}={}", o.host_port)]);
         a.extend(["--label".into(), format!("{LABEL_DIR}={}", s.project_dir.display())]);
         a.extend(["-p".into(), publish_spec(s, o.host_port)]);
-        for (k, v) in &s.env {
-            // `{port}` stands for the published host port, so MCP_ALLOWED_HOSTS can follow it.
-            let v = v.replace("{port}", &o.host_port.to_string());
-            a.extend(["-e".into(), format!("{k}={v}")]);
+        // Names only: the values reach the engine client through its environment (`run_cmd`), so
+        // no API key shows in argv, `ps` or a `-v` line.
+        for k in s.env.keys() {
+            a.extend(["-e".into(), k.clone()]);
         }
         if let Some(f) = &s.env_file {
             a.extend(["--env-file".into(), f.display().to_string()]);
@@ -291,6 +291,16 @@ impl Engine {
         a.extend(["--pull".into(), "never".into()]);
         a.push(o.image.clone());
         a
+    }
+
+    /// `run`/`create` with the container's environment given to the engine client: every
+    /// engine reads `-e KEY` without a value from its own environment.
+    pub fn run_cmd(&self, s: &Settings, o: &RunOptions) -> Cmd {
+        let mut cmd = self.cmd(self.run_args(s, o));
+        for (k, v) in run_env(s, o.host_port) {
+            cmd = cmd.secret_env(k, v);
+        }
+        cmd
     }
 
     pub fn start_args(&self, container: &str) -> Vec<String> {
@@ -366,6 +376,12 @@ impl Engine {
     pub fn volume_inspect_args(&self, volume: &str) -> Vec<String> {
         vec!["volume".into(), "inspect".into(), volume.into()]
     }
+}
+
+/// The container's environment; `{port}` in a value stands for the published host port, so
+/// MCP_ALLOWED_HOSTS can follow it.
+pub fn run_env(s: &Settings, host_port: u16) -> Vec<(String, String)> {
+    s.env.iter().map(|(k, v)| (k.clone(), v.replace("{port}", &host_port.to_string()))).collect()
 }
 
 fn publish_spec(s: &Settings, host_port: u16) -> String {
@@ -657,9 +673,9 @@ mod tests {
                 "-p",
                 "127.0.0.1:19000:3001",
                 "-e",
-                "LOG_LEVEL=INFO",
+                "LOG_LEVEL",
                 "-e",
-                "PORT=3001",
+                "PORT",
                 "-v",
                 "echo-server-mcp_data:/home/appuser/.echo_server",
                 "-v",
@@ -681,8 +697,18 @@ mod tests {
         // `{port}` in an env value is the host port.
         let mut with_hosts = s.clone();
         with_hosts.env.insert("MCP_ALLOWED_HOSTS".into(), "localhost:{port},127.0.0.1:{port}".into());
-        let h = engine(EngineKind::Docker).run_args(&with_hosts, &RunOptions::new(&with_hosts, 19007));
-        assert!(h.contains(&"MCP_ALLOWED_HOSTS=localhost:19007,127.0.0.1:19007".to_string()), "{h:?}");
+        with_hosts.env.insert("API_TOKEN".into(), "s3cr3t".into());
+        let h = engine(EngineKind::Docker).run_cmd(&with_hosts, &RunOptions::new(&with_hosts, 19007));
+        let env = h.envs();
+        assert!(
+            env.contains(&("MCP_ALLOWED_HOSTS".into(), "localhost:19007,127.0.0.1:19007".into())),
+            "{env:?}"
+        );
+        assert!(env.contains(&("API_TOKEN".into(), "s3cr3t".into())), "{env:?}");
+        // Values never in argv, nor in the shell line -v prints.
+        assert!(h.argv().windows(2).any(|w| w == ["-e", "API_TOKEN"]), "{h}");
+        assert!(!h.argv().iter().any(|a| a.contains("s3cr3t") || a.contains("localhost:19007")), "{h}");
+        assert!(h.to_string().contains("API_TOKEN=*** ") && !h.to_string().contains("s3cr3t"), "{h}");
         // A swap creates the new container under another name, without starting it.
         let o = RunOptions {
             create_only: true,

@@ -34,6 +34,13 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
+    if let Some(res) = mcpctl::cli::print_self_description(&cli.command) {
+        return match res {
+            // `mcpctl man | head` closes the pipe early: not a failure.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            other => other.map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}")),
+        };
+    }
     let dir = match &cli.global.project_dir {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,

@@ -73,8 +73,18 @@ pub fn check_interrupt() -> anyhow::Result<()> {
 pub struct Cmd {
     program: PathBuf,
     args: Vec<OsString>,
-    env: Vec<(OsString, OsString)>,
+    env: Vec<EnvVar>,
     dir: Option<PathBuf>,
+}
+
+/// A variable set for the child. A secret one's value is shown as `***` in the shell line (`-v`,
+/// error messages): values the container gets go this way, never into argv, where `ps` shows
+/// them to every user of the machine.
+#[derive(Clone, Debug)]
+struct EnvVar {
+    key: OsString,
+    value: OsString,
+    secret: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -154,8 +164,22 @@ impl Cmd {
     }
 
     pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
-        self.env.push((k.into(), v.into()));
+        self.env.push(EnvVar { key: k.into(), value: v.into(), secret: false });
         self
+    }
+
+    /// Set a variable whose value never shows: not in `-v` lines, not in errors.
+    pub fn secret_env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
+        self.env.push(EnvVar { key: k.into(), value: v.into(), secret: true });
+        self
+    }
+
+    /// The variables set for the child, values included (for tests).
+    pub fn envs(&self) -> Vec<(String, String)> {
+        self.env
+            .iter()
+            .map(|e| (e.key.to_string_lossy().into_owned(), e.value.to_string_lossy().into_owned()))
+            .collect()
     }
 
     pub fn dir(mut self, d: impl AsRef<Path>) -> Cmd {
@@ -178,8 +202,8 @@ impl Cmd {
         }
         // An OsStr (not a Path) so a bare name is looked up on PATH.
         let mut e = duct::cmd(self.program.as_os_str(), &self.args).unchecked();
-        for (k, v) in &self.env {
-            e = e.env(k, v);
+        for v in &self.env {
+            e = e.env(&v.key, &v.value);
         }
         if let Some(d) = &self.dir {
             e = e.dir(d);
@@ -322,6 +346,10 @@ impl fmt::Display for Cmd {
         } else {
             prog
         };
+        for v in &self.env {
+            let value = if v.secret { "***".into() } else { shell_quote(&v.value.to_string_lossy()) };
+            write!(f, "{}={value} ", v.key.to_string_lossy())?;
+        }
         f.write_str(&shell_quote(&prog))?;
         for a in &self.args {
             f.write_str(" ")?;
@@ -351,6 +379,19 @@ mod tests {
         assert_eq!(c.to_string(), r"docker ps -a --filter 'name=^x-mcp$' --format '{{json .}}' 'it'\''s'");
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("127.0.0.1:19000:3001"), "127.0.0.1:19000:3001");
+    }
+
+    #[test]
+    fn secret_values_reach_the_child_but_never_the_shell_line() {
+        let c = Cmd::new("sh")
+            .args(["-c", "echo \"$API_TOKEN $MODE\""])
+            .secret_env("API_TOKEN", "s3cr3t")
+            .env("MODE", "a b");
+        assert_eq!(c.to_string(), "API_TOKEN=*** MODE='a b' sh -c 'echo \"$API_TOKEN $MODE\"'");
+        assert_eq!(c.checked().unwrap().stdout, "s3cr3t a b\n");
+        let err =
+            Cmd::new("sh").args(["-c", "exit 3"]).secret_env("API_TOKEN", "s3cr3t").checked().unwrap_err();
+        assert!(err.to_string().contains("API_TOKEN=***") && !err.to_string().contains("s3cr3t"), "{err}");
     }
 
     #[test]

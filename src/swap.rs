@@ -48,7 +48,7 @@ pub fn replace(
         image: image.to_string(),
         ..RunOptions::new(s, port)
     };
-    let out = engine.cmd(engine.run_args(s, &create)).output()?;
+    let out = engine.run_cmd(s, &create).output()?;
     if !out.success() {
         let _ = container::force_remove(engine, &next);
         return Err(anyhow!(

@@ -120,7 +120,8 @@ pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Client { write, token_env, url } => {
             client::client(ctx, *write, token_env.as_deref(), url.as_deref())
         }
-        // init needs no engine; main runs it before detecting one.
+        // init needs no engine, completions and man not even a project: main runs them first.
         Command::Init(args) => init::init(&ctx.s, &ctx.ui, args),
+        Command::Completions { .. } | Command::Man => Ok(()),
     }
 }

@@ -2,7 +2,8 @@
 # A fake docker/podman/nerdctl for mcpctl's integration tests (tests/integration/support.rs).
 #
 # Every call appends its argv to $FAKE_ENGINE_LOG: one line per call, the arguments joined by the
-# ASCII unit separator (0x1f). It then answers from $FAKE_ENGINE_SCENARIO:
+# ASCII unit separator (0x1f); the values it reads for `-e KEY` go to $FAKE_ENGINE_LOG.env. It then
+# answers from $FAKE_ENGINE_SCENARIO:
 #
 #   <key>.<n>.stdout / .stderr / .rc   the n-th answer (1-based) for <key>; when there is no n-th
 #                                      answer, the highest-numbered one repeats. Missing .stdout
@@ -33,6 +34,16 @@ scenario=${FAKE_ENGINE_SCENARIO:?FAKE_ENGINE_SCENARIO is not set}
 log=${FAKE_ENGINE_LOG:?FAKE_ENGINE_LOG is not set}
 
 (IFS=$'\x1f'; printf '%s\n' "$*") >>"$log"
+
+# `-e KEY` without a value is read from the client's environment (as every engine does): record
+# what this call would have passed, one KEY=VALUE line each, in $log.env.
+prev=""
+for a in "$@"; do
+    if { [ "$prev" = -e ] || [ "$prev" = --env ]; } && [[ "$a" != *=* ]] && [ -n "${!a+x}" ]; then
+        printf '%s=%s\n' "$a" "${!a}" >>"$log.env"
+    fi
+    prev=$a
+done
 
 case "${1:-}" in
 container | image | volume | network) key="$1-${2:-}" ;;

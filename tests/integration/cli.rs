@@ -72,9 +72,9 @@ fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
     v.push(format!("127.0.0.1:{port}:3001"));
     v.extend(s(&[
         "-e",
-        "LOG_LEVEL=INFO",
+        "LOG_LEVEL",
         "-e",
-        "PORT=3001",
+        "PORT",
         "-v",
         "rec-mcp_data:/home/appuser/.rec",
         "-v",
@@ -1191,22 +1191,66 @@ fn verbose_start_shows_run_line_and_streams_build_output() {
     let port = 26510;
     let t = fresh(Client::Docker28, port);
     let mut args = start_args(port);
-    args.extend(["-v".into(), "-e".into(), "GREETING=hello world".into()]);
-    let o = run(&t, &args);
+    args.extend(["-v".into(), "-e".into(), "GREETING=hello world".into(), "-e".into(), "API_TOKEN".into()]);
+    let o =
+        t.run_with_env(&[("API_TOKEN", "tok-s3cr3t")], &args.iter().map(String::as_str).collect::<Vec<_>>());
     o.code(0);
     let run_line =
         o.stderr.lines().find(|l| l.contains(" run -d ")).unwrap_or_else(|| panic!("{}", o.dump()));
+    // Values reach the engine through its environment: shown as ***, never in argv.
     assert!(
-        run_line.starts_with(&format!("$ {}/docker run -d --name rec-mcp ", t.engine.bin.display())),
+        run_line.starts_with(&format!(
+            "$ API_TOKEN=*** GREETING=*** LOG_LEVEL=*** PORT=*** {}/docker run -d --name rec-mcp ",
+            t.engine.bin.display()
+        )),
         "{run_line}"
     );
     assert!(run_line.contains(&format!(" -p 127.0.0.1:{port}:3001 ")), "{run_line}");
-    assert!(run_line.contains(" -e 'GREETING=hello world' "), "{run_line}");
+    assert!(run_line.contains(" -e API_TOKEN -e GREETING -e LOG_LEVEL -e PORT "), "{run_line}");
+    assert!(!o.stderr.contains("s3cr3t") && !o.stdout.contains("s3cr3t"), "{}", o.dump());
+    assert!(!o.calls.iter().flatten().any(|a| a.contains("s3cr3t") || a.contains("hello")), "{}", o.dump());
+    let passed = t.engine.env_passed();
+    for want in ["API_TOKEN=tok-s3cr3t", "GREETING=hello world", "LOG_LEVEL=INFO", "PORT=3001"] {
+        assert!(passed.iter().any(|p| p == want), "{want} not passed: {passed:?}");
+    }
     assert!(run_line.ends_with(" --restart unless-stopped --init --pull never rec-mcp"), "{run_line}");
     // The build's own output is streamed (stdout and stderr of the engine, merged).
     o.stdout_has("Successfully tagged rec-ok:latest")
         .stdout_has("DEPRECATED: The legacy builder is deprecated");
-    assert!(o.only_call("run").contains(&"GREETING=hello world".to_string()));
+    assert!(o.only_call("run").contains(&"GREETING".to_string()));
+}
+
+#[test]
+fn env_key_without_value_must_be_set() {
+    let t = Test::new(Client::Docker28);
+    t.run(&["start", "-e", "MCPCTL_TEST_UNSET_TOKEN"])
+        .code(2)
+        .one_stderr_line(
+            "-e MCPCTL_TEST_UNSET_TOKEN: MCPCTL_TEST_UNSET_TOKEN is not set in mcpctl's environment",
+        )
+        .no_call("run");
+}
+
+/// Completions and the man page need no project and no engine, and know every command.
+#[test]
+fn completions_and_man_page_from_the_clap_definition() {
+    let t = Test::bare();
+    let bash = t.run(&["completions", "bash"]);
+    bash.code(0).stdout_has("_mcpctl()").stdout_has("rollback").stdout_has("--ready-timeout");
+    assert!(bash.calls.is_empty(), "{}", bash.dump());
+    // bash accepts it and registers the completion.
+    let script = t.root.join("mcpctl.bash");
+    std::fs::write(&script, &bash.stdout).unwrap();
+    let out = std::process::Command::new("bash")
+        .args(["-c", &format!("source {} && complete -p mcpctl", script.display())])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("_mcpctl"), "{out:?}");
+    t.run(&["completions", "zsh"]).code(0).stdout_has("#compdef mcpctl");
+    t.run(&["completions", "fish"]).code(0).stdout_has("complete -c mcpctl");
+    t.run(&["completions", "tcsh"]).code(2).stderr_has("invalid value 'tcsh'");
+    let man = t.run(&["man"]);
+    man.code(0).stdout_has(".TH mcpctl 1").stdout_has("update").stdout_has("Exit codes");
 }
 
 // ---- bad input: engine ----------------------------------------------------------------------------

@@ -308,7 +308,7 @@ fn compose_file_passes_docker_compose_config() {
         let ov = Overrides {
             name: (fixture == "sse-server").then(|| "sse-server".to_string()),
             base_port: (fixture == "echo-server").then_some(19400),
-            env: if fixture == "sse-server" { vec![("API_KEY".into(), "a$b".into())] } else { vec![] },
+            env: if fixture == "sse-server" { vec![("API_KEY".into(), Some("a$b".into()))] } else { vec![] },
             ..Default::default()
         };
         let s = config::resolve(d.path(), &files, &ov, home.path()).unwrap();

@@ -254,6 +254,13 @@ impl FakeEngine {
         }
     }
 
+    /// Every `KEY=VALUE` the fake read from its environment for `-e KEY`, oldest first.
+    pub fn env_passed(&self) -> Vec<String> {
+        let mut p = self.log.as_os_str().to_owned();
+        p.push(".env");
+        std::fs::read_to_string(p).unwrap_or_default().lines().map(str::to_string).collect()
+    }
+
     /// Every argv the fake received so far, oldest first (without the program name).
     pub fn calls(&self) -> Vec<Vec<String>> {
         parse_call_log(&std::fs::read_to_string(&self.log).unwrap_or_default())
