@@ -166,14 +166,23 @@ pub enum ColorChoice {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Build the image and start the container
-    Start,
+    /// Build the image (unless nothing it is built from changed) and start the container
+    Start {
+        /// Build even when the image was built from exactly these inputs
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Stop and remove the container (volumes are kept)
     Stop,
     /// Stop and start again without rebuilding, on the saved port
     Restart,
-    /// Rebuild the image and restart on the saved port (use after code changes)
-    Update,
+    /// Rebuild the image and replace the container on the same port (use after code changes);
+    /// with nothing changed, nothing is touched
+    Update {
+        /// Build and replace even when nothing changed
+        #[arg(long)]
+        rebuild: bool,
+    },
     /// Show the container's status
     Status {
         /// Print one JSON object
@@ -236,10 +245,10 @@ pub enum Command {
 impl Command {
     pub fn name(&self) -> &'static str {
         match self {
-            Command::Start => "Start",
+            Command::Start { .. } => "Start",
             Command::Stop => "Stop",
             Command::Restart => "Restart",
-            Command::Update => "Update",
+            Command::Update { .. } => "Update",
             Command::Status { .. } => "Status",
             Command::Logs { .. } => "Logs",
             Command::List { .. } => "List",

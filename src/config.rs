@@ -24,6 +24,8 @@ pub const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
 pub const LABEL_PROJECT: &str = "io.mcpctl.project";
 pub const LABEL_PORT: &str = "io.mcpctl.port";
 pub const LABEL_DIR: &str = "io.mcpctl.project-dir";
+/// On images: the digest of everything the build read (digest.rs).
+pub const LABEL_DIGEST: &str = "io.mcpctl.digest";
 
 /// What flags and MCPCTL_* variables asked for (see `cli::Cli::overrides`).
 #[derive(Debug, Clone, Default)]
@@ -150,6 +152,8 @@ pub struct Settings {
     pub platform: Option<String>,
     pub token_env: Option<String>,
     pub state_file: PathBuf,
+    /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
+    pub cache_dir: PathBuf,
     /// Where file settings came from, for messages.
     pub config_file: Option<PathBuf>,
 }
@@ -597,6 +601,11 @@ pub fn resolve(
                 format!("docker-{name}.json")
             },
         ),
+        cache_dir: std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".cache"))
+            .join("mcpctl"),
         name,
         package,
         container,

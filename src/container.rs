@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use crate::config::{LABEL_PROJECT, Settings};
+use crate::config::{LABEL_DIGEST, LABEL_PROJECT, Settings};
+use crate::digest::{self, BuildDigest};
 use crate::engine::{self, BuildOptions, ContainerInfo, Engine, RunOptions};
 use crate::error::{Reported, usage};
 use crate::ports;
@@ -40,18 +41,25 @@ pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
 
 /// The same for another of our names (the new container of a swap).
 pub fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<Lookup> {
-    let out = engine.cmd(engine.inspect_args(name)).output()?;
-    if !out.success() {
-        if engine::is_no_such_container(&out.stderr) {
-            return Ok(Lookup::Missing);
-        }
+    Ok(lookup_many(engine, s, &[name])?.remove(0))
+}
+
+/// Several names in one engine call (our container and its `-next`: podman's calls cost
+/// 0.1 s each). The engines print the ones that exist and name the missing ones on stderr.
+pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Result<Vec<Lookup>> {
+    let out = engine.cmd(engine.inspect_many_args(names)).output()?;
+    if !out.success() && !engine::only_missing_containers(&out.stderr) {
         return Err(engine_error(engine, out.stderr, out.code));
     }
-    let c = engine::parse_inspect(&out.stdout)?
-        .into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| anyhow!("{} inspect answered for another container than {name}", engine.name()))?;
-    if c.project_label() == Some(s.name.as_str()) { Ok(Lookup::Ours(c)) } else { Ok(Lookup::Foreign(c)) }
+    let found = if out.stdout.trim().is_empty() { Vec::new() } else { engine::parse_inspect(&out.stdout)? };
+    Ok(names
+        .iter()
+        .map(|name| match found.iter().find(|c| c.name == *name) {
+            None => Lookup::Missing,
+            Some(c) if c.project_label() == Some(s.name.as_str()) => Lookup::Ours(c.clone()),
+            Some(c) => Lookup::Foreign(c.clone()),
+        })
+        .collect())
 }
 
 /// The one-line error for an engine that failed in a way we do not handle.
@@ -157,6 +165,119 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     Ok(took)
 }
 
+/// The project's image as it is now, after `ensure_image`.
+pub struct Image {
+    pub id: String,
+    /// How long the build took (zero when skipped).
+    pub took: Duration,
+    pub built: bool,
+}
+
+/// Build the image unless the one there was built from exactly these inputs (its digest label
+/// matches, digest.rs); `rebuild` builds anyway. Says which way it went, and why.
+pub fn ensure_image(engine: &Engine, s: &Settings, ui: &Ui, rebuild: bool) -> anyhow::Result<Image> {
+    require_dockerfile(s)?;
+    // Independent engine calls and file hashing: side by side (podman's calls cost 0.1 s each).
+    let (wanted, have) = std::thread::scope(|sc| {
+        let have = sc.spawn(|| image_info(engine, &s.image));
+        let wanted = build_digest(engine, s);
+        (wanted, have.join().unwrap_or_else(|_| Err(anyhow!("the image lookup panicked"))))
+    });
+    let (wanted, have) = (wanted?, have?);
+    let have_digest = have.as_ref().and_then(|i| i.labels.get(LABEL_DIGEST)).map(String::as_str);
+    if let (Some(img), Some(d)) = (&have, wanted.digest())
+        && have_digest == Some(d)
+        && !rebuild
+    {
+        ui.success(&format!(
+            "Image {} is up to date: nothing it is built from changed (--rebuild builds anyway)",
+            s.image
+        ));
+        return Ok(Image { id: img.id.clone(), took: Duration::ZERO, built: false });
+    }
+    explain_build(s, ui, &wanted, have_digest, rebuild);
+    let opts = BuildOptions { digest: wanted.digest().map(str::to_string), ..Default::default() };
+    let took = build(engine, s, ui, &opts)?;
+    if let BuildDigest::Known { digest, inputs } = &wanted {
+        digest::remember(&s.cache_dir, digest, inputs);
+    }
+    let id = image_info(engine, &s.image)?.map(|i| i.id).unwrap_or_default();
+    Ok(Image { id, took, built: true })
+}
+
+/// Why a build runs: forced, never built, unknowable, or what changed (all of it with -v).
+fn explain_build(s: &Settings, ui: &Ui, wanted: &BuildDigest, have: Option<&str>, rebuild: bool) {
+    const SHOWN: usize = 3;
+    match (wanted, have) {
+        _ if rebuild => ui.info("Building (--rebuild)"),
+        (BuildDigest::Unknown(why), _) => {
+            ui.info(&format!("Building: {why}, so mcpctl cannot tell whether anything changed"))
+        }
+        (BuildDigest::Known { .. }, None) => {}
+        (BuildDigest::Known { inputs, .. }, Some(old)) => {
+            let Some(before) = digest::recall(&s.cache_dir, old) else {
+                ui.info(&format!("Building: {} was built from other inputs", s.image));
+                return;
+            };
+            let changes = inputs.changes_since(&before);
+            let shown = if process::verbose() { changes.len() } else { SHOWN };
+            let mut line = changes.iter().take(shown).cloned().collect::<Vec<_>>().join(", ");
+            if changes.len() > shown {
+                line.push_str(&format!(" and {} more (-v lists them)", changes.len() - shown));
+            }
+            ui.info(&format!("Building: since {} was built, {line}", s.image));
+        }
+    }
+}
+
+/// The digest of what a build of the project would read now.
+fn build_digest(engine: &Engine, s: &Settings) -> anyhow::Result<BuildDigest> {
+    let text = std::fs::read_to_string(&s.dockerfile)
+        .map_err(|e| anyhow!("cannot read {}: {e}", s.dockerfile.display()))?;
+    let base = digest::base_images(&text, &s.build_args);
+    let ids = image_ids(engine, &base.images)?;
+    let labels = engine::build_labels(s);
+    let req = digest::Request {
+        context: &s.context,
+        dockerfile: &s.dockerfile,
+        build_args: &s.build_args,
+        secrets: &s.build_secrets,
+        platform: None,
+        labels: &labels,
+        semantics: &engine.context_semantics(s),
+    };
+    req.digest(&text, &base, ids.as_deref())
+}
+
+/// The engine's ids for these images, in order; None when one of them is not there.
+pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+    if images.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let out = engine.cmd(engine.image_ids_args(images)).output()?;
+    if !out.success() {
+        if engine::is_unreachable(&out.stderr) {
+            return Err(engine_error(engine, out.stderr, out.code));
+        }
+        return Ok(None);
+    }
+    let ids: Vec<String> =
+        out.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    Ok((ids.len() == images.len()).then_some(ids))
+}
+
+/// An image's id and labels, or None when there is no such image.
+pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine::ImageInfo>> {
+    let out = engine.cmd(engine.image_inspect_args(image)).output()?;
+    if !out.success() {
+        if engine::is_unreachable(&out.stderr) {
+            return Err(engine_error(engine, out.stderr, out.code));
+        }
+        return Ok(None);
+    }
+    Ok(engine::parse_image_inspect(&out.stdout)?.into_iter().next())
+}
+
 /// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
 fn build_step(line: &str) -> Option<String> {
     let l = line.trim_start();
@@ -174,8 +295,7 @@ pub enum RunFailure {
 /// Run the container on `port`. A failed run leaves a "created" container behind on every
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
-    let out =
-        engine.run_cmd(s, &RunOptions::new(s, port)).output().map_err(RunFailure::Other)?;
+    let out = engine.run_cmd(s, &RunOptions::new(s, port)).output().map_err(RunFailure::Other)?;
     if out.success() {
         return Ok(out.stdout.trim().to_string());
     }

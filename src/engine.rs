@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{LABEL_DIR, LABEL_PORT, LABEL_PROJECT, Settings};
+use crate::config::{LABEL_DIGEST, LABEL_DIR, LABEL_PORT, LABEL_PROJECT, Settings};
+use crate::dockerignore::Semantics;
 use crate::error::usage;
 use crate::process::Cmd;
 
@@ -188,6 +189,8 @@ pub struct BuildOptions {
     /// Tags for the image; empty means the settings' image (publish tags REGISTRY:N and :latest).
     pub tags: Vec<String>,
     pub platform: Option<String>,
+    /// The digest of the build's inputs, kept as a label on the image (digest.rs).
+    pub digest: Option<String>,
 }
 
 /// What `run` (or `create`) needs beyond the settings.
@@ -240,7 +243,12 @@ impl Engine {
             a.extend(["-t".into(), t.clone()]);
         }
         a.extend(["-f".into(), s.dockerfile.display().to_string()]);
-        a.extend(["--label".into(), format!("{LABEL_PROJECT}={}", s.name)]);
+        for (k, v) in build_labels(s) {
+            a.extend(["--label".into(), format!("{k}={v}")]);
+        }
+        if let Some(d) = &o.digest {
+            a.extend(["--label".into(), format!("{LABEL_DIGEST}={d}")]);
+        }
         for (k, v) in &s.build_args {
             a.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
@@ -252,6 +260,28 @@ impl Engine {
         }
         a.push(s.context.display().to_string());
         a
+    }
+
+    /// Whose ignore-file rules decide what the build context holds (dockerignore.rs). A docker
+    /// client of 23 or later builds with BuildKit when the buildx plugin is there and with the
+    /// legacy builder when not, and nerdctl always with BuildKit: what either would send counts.
+    pub fn context_semantics(&self, s: &Settings) -> Vec<Semantics> {
+        let buildkit_forced = !self.build_env(s).is_empty();
+        match self.kind {
+            EngineKind::Podman => vec![Semantics::Podman],
+            EngineKind::Docker if self.client_major() == Some(20) => {
+                vec![if buildkit_forced { Semantics::Docker20BuildKit } else { Semantics::Docker20Legacy }]
+            }
+            EngineKind::Docker | EngineKind::Nerdctl => {
+                vec![Semantics::DockerLegacy, Semantics::Docker20BuildKit]
+            }
+        }
+    }
+
+    /// The client's major version, from its `--version` line ("Docker version 28.2.2, ...").
+    fn client_major(&self) -> Option<u32> {
+        let v = self.version.split_whitespace().find(|w| w.starts_with(|c: char| c.is_ascii_digit()))?;
+        v.split('.').next()?.parse().ok()
     }
 
     /// Environment for `build`: docker's legacy builder cannot mount secrets, so BuildKit is
@@ -319,6 +349,18 @@ impl Engine {
         vec!["image".into(), "inspect".into(), "--format".into(), "{{.Id}}".into(), image.into()]
     }
 
+    /// The ids of several images at once, one line each, in order (fails if one is missing).
+    pub fn image_ids_args(&self, images: &[String]) -> Vec<String> {
+        let mut a: Vec<String> = vec!["image".into(), "inspect".into(), "--format".into(), "{{.Id}}".into()];
+        a.extend(images.iter().cloned());
+        a
+    }
+
+    /// The whole description of an image (id and labels).
+    pub fn image_inspect_args(&self, image: &str) -> Vec<String> {
+        vec!["image".into(), "inspect".into(), image.into()]
+    }
+
     /// Push; podman needs `--tls-verify=false` for a plain-HTTP registry on this host (docker
     /// treats 127.0.0.0/8 as insecure by itself).
     pub fn push_args(&self, image: &str) -> Vec<String> {
@@ -337,7 +379,13 @@ impl Engine {
     }
 
     pub fn inspect_args(&self, container: &str) -> Vec<String> {
-        vec!["container".into(), "inspect".into(), container.into()]
+        self.inspect_many_args(&[container])
+    }
+
+    pub fn inspect_many_args(&self, containers: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec!["container".into(), "inspect".into()];
+        a.extend(containers.iter().map(|c| c.to_string()));
+        a
     }
 
     /// Every container mcpctl made on this engine.
@@ -378,6 +426,11 @@ impl Engine {
     }
 }
 
+/// The labels every build of the project sets.
+pub fn build_labels(s: &Settings) -> Vec<(String, String)> {
+    vec![(LABEL_PROJECT.to_string(), s.name.clone())]
+}
+
 /// The container's environment; `{port}` in a value stands for the published host port, so
 /// MCP_ALLOWED_HOSTS can follow it.
 pub fn run_env(s: &Settings, host_port: u16) -> Vec<(String, String)> {
@@ -398,6 +451,13 @@ fn publish_spec(s: &Settings, host_port: u16) -> String {
 pub fn is_no_such_container(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("no such container") || s.contains("no such object")
+}
+
+/// `container inspect A B` failed only because some of them do not exist: every line of
+/// stderr says so (podman prefixes the later ones with "error inspecting object").
+pub fn only_missing_containers(stderr: &str) -> bool {
+    let mut lines = stderr.lines().filter(|l| !l.trim().is_empty()).peekable();
+    lines.peek().is_some() && lines.all(is_no_such_container)
 }
 
 /// The engine's daemon or service cannot be reached.
@@ -548,6 +608,27 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         started_at: str_at(&state, &["StartedAt"]).to_string(),
         error: str_at(&state, &["Error"]).to_string(),
     }
+}
+
+/// An image as `image inspect` describes it: its id and labels (docker and podman both keep
+/// them under Config.Labels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageInfo {
+    pub id: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+pub fn parse_image_inspect(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
+    let v: Value = serde_json::from_str(stdout.trim())
+        .map_err(|e| anyhow::anyhow!("the engine's image inspect output is not JSON: {e}"))?;
+    let items = v.as_array().cloned().unwrap_or_else(|| vec![v]);
+    Ok(items
+        .iter()
+        .map(|i| ImageInfo {
+            id: str_at(i, &["Id"]).to_string(),
+            labels: labels_of(i.get("Config").and_then(|c| c.get("Labels"))),
+        })
+        .collect())
 }
 
 /// One line of `ps`, the same shape for every engine.
@@ -764,6 +845,7 @@ mod tests {
             no_cache: true,
             tags: vec!["127.0.0.1:5000/echo:3".into(), "127.0.0.1:5000/echo:latest".into()],
             platform: Some("linux/amd64".into()),
+            digest: None,
         };
         let a = engine(EngineKind::Podman).build_args(&s, &o);
         assert_eq!(

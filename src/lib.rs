@@ -7,6 +7,9 @@
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod digest;
+pub mod dockerfile;
+pub mod dockerignore;
 pub mod engine;
 pub mod error;
 pub mod flows;

@@ -283,6 +283,11 @@ impl Client {
         Ok(c)
     }
 
+    /// The streamable-HTTP session id the server gave (`Mcp-Session-Id`), if any.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
     pub fn transport(&self) -> Transport {
         self.transport
     }

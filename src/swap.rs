@@ -161,12 +161,13 @@ const STOP_SETTLE_GRACE: Duration = Duration::from_secs(5);
 /// Look our container up, first finishing or cleaning up what an interrupted swap left: a
 /// `-next` container running alone gets the real name; one that is not serving is removed (and
 /// the old one, stopped for the swap, started again). Also removes our container if it was
-/// created and never started (an interrupted `run`). Two inspects when nothing was left over.
+/// created and never started (an interrupted `run`). One inspect when nothing was left over.
 pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<Lookup> {
     let next = next_name(s);
-    let main = container::lookup(engine, s)?;
+    let mut both = container::lookup_many(engine, s, &[&s.container, &next])?;
+    let (main, next_found) = (both.remove(0), both.remove(0));
     let mut changed = false;
-    match container::lookup_named(engine, s, &next)? {
+    match next_found {
         Lookup::Ours(n) if matches!(main, Lookup::Missing) && n.running => {
             rename(engine, &next, &s.container)?;
             ui.warning(&format!("Finished an interrupted update: {next} is now {}", s.container));

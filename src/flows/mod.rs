@@ -52,10 +52,17 @@ impl Ctx {
         let mut st = state::load(&self.s.state_file).state;
         st.port = Some(port);
         st.rest.insert("transport".into(), serde_json::Value::from(transport.name()));
+        st.rest.insert("run_digest".into(), serde_json::Value::from(self.run_digest(port)));
         if let Some(id) = image_id.filter(|i| !i.is_empty()) {
             st.rest.insert("image_id".into(), serde_json::Value::from(id));
         }
         state::save(&self.s.state_file, &st)
+    }
+
+    /// How the container on `port` is run with these settings (see `digest::run_digest`).
+    pub fn run_digest(&self, port: u16) -> String {
+        let o = crate::engine::RunOptions::new(&self.s, port);
+        crate::digest::run_digest(&self.engine.run_args(&self.s, &o), &crate::engine::run_env(&self.s, port))
     }
 
     /// The saved state; an unusable file is a warning, never a failure.
@@ -65,6 +72,14 @@ impl Ctx {
             self.ui.warning(&w);
         }
         loaded.state
+    }
+
+    /// The transport the last deploy found (for the endpoint when nothing is probed).
+    pub fn saved_transport(&self, state: &State) -> Transport {
+        match state.rest.get("transport").and_then(serde_json::Value::as_str) {
+            Some("sse") => Transport::Sse,
+            _ => Transport::StreamableHttp,
+        }
     }
 
     /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`.
@@ -107,10 +122,10 @@ pub fn claude_add_line(name: &str, transport: Transport, url: &str, token_env: O
 
 pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
     match cmd {
-        Command::Start => start::start(ctx),
+        Command::Start { rebuild } => start::start(ctx, *rebuild),
         Command::Stop => stop::stop(ctx),
         Command::Restart => restart::restart(ctx),
-        Command::Update => update::update(ctx),
+        Command::Update { rebuild } => update::update(ctx, *rebuild),
         Command::Status { json } => status::status(ctx, *json),
         Command::Logs { tail, no_follow } => logs::logs(ctx, *tail, !*no_follow),
         Command::List { json } => list::list(ctx, *json),

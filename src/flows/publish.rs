@@ -59,6 +59,7 @@ pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
         no_cache: args.no_cache,
         tags: vec![tag_n.clone(), tag_latest.clone()],
         platform: Some(platform),
+        digest: None,
     };
 
     ui.title("Publish", &s.name);

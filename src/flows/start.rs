@@ -3,11 +3,10 @@
 use std::time::Instant;
 
 use crate::container::{self, Lookup};
-use crate::engine::BuildOptions;
 use crate::flows::Ctx;
 use crate::ready;
 
-pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
+pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("start")?;
     ui.title("Start", &s.name);
@@ -36,7 +35,7 @@ pub fn start(ctx: &Ctx) -> anyhow::Result<()> {
     container::check_some_port_free(s, state.port)?;
 
     ui.header("Step 1: Building Image");
-    let build = container::build(engine, s, ui, &BuildOptions::default())?;
+    let build = container::ensure_image(engine, s, ui, rebuild)?.took;
 
     ui.header("Step 2: Starting Container");
     let t_run = Instant::now();

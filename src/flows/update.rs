@@ -3,11 +3,10 @@
 //! beside it and swapped in; if it does not answer MCP, the old one is put back (`swap.rs`).
 
 use crate::container::{self, Lookup};
-use crate::engine::BuildOptions;
 use crate::flows::{Ctx, start};
 use crate::swap;
 
-pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
+pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("update")?;
     let state = ctx.load_state();
@@ -19,7 +18,7 @@ pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
         ui.warning("No existing deployment found");
         ui.info("Running 'start' instead...");
         drop(_lock);
-        return start::start(ctx);
+        return start::start(ctx, rebuild);
     }
     ui.title("Update", &s.name);
     ui.info("Rebuilds the image from the latest code, then replaces the container");
@@ -34,8 +33,23 @@ pub fn update(ctx: &Ctx) -> anyhow::Result<()> {
     if old.is_some_and(|c| c.running) {
         ui.info("The running container keeps serving while the image builds");
     }
-    let build = container::build(engine, s, ui, &BuildOptions::default())?;
-    let built = container::image_id(engine, &s.image)?.unwrap_or_default();
+    let image = container::ensure_image(engine, s, ui, rebuild)?;
+    let (build, built) = (image.took, image.id);
+
+    // The same image, run the same way: replacing it would only cost the clients their sessions.
+    if let Some(c) = old.filter(|c| c.running && !c.restarting && c.image_id == built && !rebuild) {
+        let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+        if state.rest.get("run_digest").and_then(|v| v.as_str()) == Some(ctx.run_digest(port).as_str()) {
+            ui.header("Update Complete");
+            ui.result_success(&format!(
+                "Nothing changed: {} already runs this image with these settings; nothing was touched",
+                s.container
+            ));
+            ctx.print_endpoint(port, ctx.saved_transport(&state));
+            return Ok(());
+        }
+        ui.info("Same image, other settings (environment, volumes, ports...): replacing the container");
+    }
 
     ui.header("Step 2: Replacing Container");
     let swapped = match old {

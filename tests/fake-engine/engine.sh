@@ -15,7 +15,8 @@
 #                                      `start NAME`, on the host port NAME was created (or run) with.
 #
 # <key> is `container-inspect` for `container inspect ...`, `--version` for `--version`, and the
-# first argument otherwise (run, build, rm, stop, logs, ps, ...). A call with no answer prints
+# first argument otherwise (run, build, rm, stop, logs, ps, ...); `<key>@<last argument>` answers
+# first when there is one. A call with no answer prints
 # "fake engine: no answer for <key>" on stderr and exits 97, so a test sees unexpected calls.
 #
 # The fake keeps a little container state in $FAKE_ENGINE_SCENARIO/containers: `run` and `create`
@@ -33,7 +34,30 @@ export PATH=/usr/local/bin:/usr/bin:/bin
 scenario=${FAKE_ENGINE_SCENARIO:?FAKE_ENGINE_SCENARIO is not set}
 log=${FAKE_ENGINE_LOG:?FAKE_ENGINE_LOG is not set}
 
-(IFS=$'\x1f'; printf '%s\n' "$*") >>"$log"
+[ -n "${FAKE_ENGINE_NESTED:-}" ] || (IFS=$'\x1f'; printf '%s\n' "$*") >>"$log"
+
+# `container inspect A B ...` answers as the engines do: each name as if asked alone (so the
+# answers scripted per name apply), the found ones in one JSON array, an error line per missing one.
+if [ "${1:-}" = container ] && [ "${2:-}" = inspect ] && [ $# -gt 3 ]; then
+    tmp=$(mktemp -d)
+    rc=0
+    i=0
+    for name in "${@:3}"; do
+        i=$((i + 1))
+        FAKE_ENGINE_NESTED=1 "$0" container inspect "$name" >"$tmp/$i.out" 2>>"$tmp/err" || rc=$?
+    done
+    "${FAKE_ENGINE_PYTHON:-python3}" -c '
+import json, sys
+found = []
+for p in sys.argv[1:]:
+    text = open(p).read().strip()
+    if text:
+        found += json.loads(text)
+print(json.dumps(found, indent=4))' "$tmp"/*.out
+    cat "$tmp/err" >&2
+    rm -rf "$tmp"
+    exit "$rc"
+fi
 
 # `-e KEY` without a value is read from the client's environment (as every engine does): record
 # what this call would have passed, one KEY=VALUE line each, in $log.env.
@@ -109,6 +133,13 @@ if [ "$key" = container-inspect ] && [[ "${3:-}" == *-next ]]; then
     fi
 fi
 
+
+# Answers for one object come first: <key>@<last argument> (a '/' in it written as %2F), e.g.
+# image-inspect@rec-mcp:previous, when the scenario has them.
+arg_key="$key@${last_arg//\//%2F}"
+if ls "$scenario/$arg_key".* >/dev/null 2>&1; then
+    key=$arg_key
+fi
 
 # Which answer: the call count for this key, or the last answer there is.
 mkdir -p "$scenario/.calls"

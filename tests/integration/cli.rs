@@ -31,6 +31,13 @@ fn fresh(c: Client, port: u16) -> Test {
 
 fn script_lifecycle(t: &Test, c: Client, port: u16) {
     t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
+    // The build digest looks up the Dockerfile's base image and the project's image (missing
+    // at first, then as built).
+    t.answer(&format!("image-inspect@{BASE}"), &[Response::ok(&format!("{BASE_ID}\n"))]);
+    t.answer(
+        "image-inspect@rec-mcp",
+        &[Response::recorded(c, "image-inspect-missing"), image_json(c, BUILT_ID, None)],
+    );
     t.answer("build", &[Response::recorded(c, "build-ok")]);
     t.answer("run", &[Response::recorded(c, "run-running").serving()]);
     t.answer("logs", &[Response::recorded(c, "logs")]);
@@ -91,9 +98,36 @@ fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
     v
 }
 
+/// The base image of the test projects' Dockerfile ([`crate::support::DOCKERFILE`]), and the id
+/// the fake engine gives it.
+const BASE: &str = "python:3.11-slim";
+const BASE_ID: &str = "sha256:ba5e00000000000000000000000000000000000000000000000000000000ba5e";
+/// The id of the image a scripted build makes.
+const BUILT_ID: &str = "sha256:b0117000000000000000000000000000000000000000000000000000000b0117";
+
+/// `c`'s recorded `image inspect`, as an image with this id and (or without) a digest label.
+fn image_json(c: Client, id: &str, digest: Option<&str>) -> Response {
+    let r = Response::recorded(c, "image-inspect");
+    let mut v: Value = serde_json::from_str(&r.stdout).unwrap();
+    v[0]["Id"] = Value::from(id);
+    if let Some(d) = digest {
+        v[0]["Config"]["Labels"]["io.mcpctl.digest"] = Value::from(d);
+    }
+    Response::ok(&serde_json::to_string_pretty(&v).unwrap())
+}
+
+/// The digest label a build call set (`sha256:` and 64 hex digits), or None.
+fn digest_label(build: &[String]) -> Option<String> {
+    let label = build.iter().find_map(|a| a.strip_prefix("io.mcpctl.digest="))?;
+    let hex = label.strip_prefix("sha256:").unwrap_or_else(|| panic!("digest label {label}"));
+    assert!(hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()), "digest label {label}");
+    Some(label.to_string())
+}
+
 /// The argv of `c`'s `build` of project `rec`: podman is told to build docker-format images (for
-/// HEALTHCHECK), docker's legacy builder to remove a failed step's container.
-fn expected_build_argv(t: &Test, c: Client) -> Vec<String> {
+/// HEALTHCHECK), docker's legacy builder to remove a failed step's container; the digest of the
+/// build's inputs is a label.
+fn expected_build_argv(t: &Test, c: Client, digest: Option<&str>) -> Vec<String> {
     let dir = t.project.display().to_string();
     let mut build = s(&["build"]);
     match c {
@@ -108,6 +142,9 @@ fn expected_build_argv(t: &Test, c: Client) -> Vec<String> {
         "--label",
         "io.mcpctl.project=rec",
     ]));
+    if let Some(d) = digest {
+        build.extend(["--label".into(), format!("io.mcpctl.digest={d}")]);
+    }
     build.push(format!("{dir}/."));
     build
 }
@@ -156,11 +193,12 @@ fn start_happy_path(c: Client, port: u16) {
         .stdout_lacks("\u{1b}[");
     assert_eq!(o.stderr, "", "{}", o.dump());
     assert_eq!(o.calls[0], ["--version"], "{}", o.dump());
-    assert_eq!(o.calls[1], ["container", "inspect", "rec-mcp"], "{}", o.dump());
-    // The new container of an interrupted update is looked for too.
-    assert_eq!(o.calls[2], ["container", "inspect", "rec-mcp-next"], "{}", o.dump());
+    // The new container of an interrupted update is looked for too, in the same call.
+    assert_eq!(o.calls[1], ["container", "inspect", "rec-mcp", "rec-mcp-next"], "{}", o.dump());
 
-    assert_eq!(o.only_call("build"), &expected_build_argv(&t, c), "{}", o.dump());
+    let digest = digest_label(o.only_call("build"));
+    assert!(digest.is_some(), "the build has no digest label\n{}", o.dump());
+    assert_eq!(o.only_call("build"), &expected_build_argv(&t, c, digest.as_deref()), "{}", o.dump());
     assert_eq!(o.only_call("run"), &expected_run_argv(&t, port), "{}", o.dump());
     // build comes before run; nothing is stopped or removed on a fresh start.
     let keys = o.call_keys();
@@ -308,13 +346,8 @@ fn stop_stops_and_removes_and_keeps_volumes() {
         .stdout_has("→ Volumes kept: rec-mcp_data, rec-mcp_config, rec-mcp_logs");
     assert_eq!(o.only_call("stop"), &s(&["stop", "-t", "10", "rec-mcp"]));
     assert_eq!(o.only_call("rm"), &s(&["rm", "rec-mcp"]));
-    assert_eq!(
-        o.call_keys(),
-        ["--version", "container-inspect", "container-inspect-next", "stop", "rm"],
-        "{}",
-        o.dump()
-    );
-    assert_eq!(o.only_call("container-inspect-next"), &s(&["container", "inspect", "rec-mcp-next"]));
+    assert_eq!(o.call_keys(), ["--version", "container-inspect", "stop", "rm"], "{}", o.dump());
+    assert_eq!(o.only_call("container-inspect"), &s(&["container", "inspect", "rec-mcp", "rec-mcp-next"]));
 }
 
 #[test]
@@ -385,12 +418,7 @@ fn restart_stops_and_runs_again_on_the_saved_port_without_building() {
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"))
         .stdout_lacks("saved port");
     // The engine's kind was cached by the start before: no `--version` this time.
-    assert_eq!(
-        o.call_keys()[..5],
-        ["container-inspect", "container-inspect-next", "stop", "rm", "run"],
-        "{}",
-        o.dump()
-    );
+    assert_eq!(o.call_keys()[..4], ["container-inspect", "stop", "rm", "run"], "{}", o.dump());
     o.no_call("build");
     assert_eq!(o.only_call("run"), &expected_run_argv(&t, port), "{}", o.dump());
     assert!(listening(port), "the new fake server runs");
@@ -411,6 +439,8 @@ fn restart_when_missing_runs_on_the_saved_port() {
 enum Step {
     One(Vec<String>),
     Any(Vec<Vec<String>>, usize),
+    /// Exactly these calls, in any order (made side by side).
+    Unordered(Vec<Vec<String>>),
 }
 
 fn one(v: &[&str]) -> Step {
@@ -426,6 +456,14 @@ fn assert_call_steps(o: &Outcome, steps: &[Step]) {
             Step::One(argv) => {
                 assert_eq!(o.calls.get(i), Some(argv), "step {n}: call {i} should be {argv:?}\n{}", o.dump());
                 i += 1;
+            }
+            Step::Unordered(set) => {
+                let mut got: Vec<Vec<String>> = o.calls.iter().skip(i).take(set.len()).cloned().collect();
+                let mut want = set.clone();
+                got.sort();
+                want.sort();
+                assert_eq!(got, want, "step {n}: calls {i}.. should be {set:?} in any order\n{}", o.dump());
+                i += set.len();
             }
             Step::Any(set, min) => {
                 let from = i;
@@ -450,6 +488,8 @@ fn image_of(r: &Response) -> String {
 }
 
 const NEW_ID: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+/// The digest label of the image the old container runs: built from other inputs.
+const OLD_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// `fresh` + a real `start` (the fake serves on `port` for rec-mcp), then scripted for an update
 /// that swaps to a new container rec-mcp-next: the build gives [`NEW_ID`], there is no
@@ -467,10 +507,12 @@ fn started_for_update(c: Client, port: u16, start: &[Response]) -> (Test, String
         "container-inspect-next",
         &[rec_missing_as(c, "rec-mcp-next"), rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")],
     );
+    // The project's image: what the old container runs, then what the build made.
     t.answer(
-        "image-inspect",
-        &[Response::ok(&format!("{NEW_ID}\n")), Response::recorded(c, "image-inspect-missing")],
+        "image-inspect@rec-mcp",
+        &[image_json(c, &old_id, Some(OLD_DIGEST)), image_json(c, NEW_ID, None)],
     );
+    t.answer("image-inspect@rec-mcp:previous", &[Response::recorded(c, "image-inspect-missing")]);
     t.answer("tag", &[Response::ok("")]);
     t.answer("create", &[Response::recorded(c, "create")]);
     t.answer("start", start);
@@ -482,13 +524,18 @@ fn image_id_call(image: &str) -> Step {
     one(&["image", "inspect", "--format", "{{.Id}}", image])
 }
 
-/// The calls of an update of a running rec-mcp up to starting rec-mcp-next.
-fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str) -> Vec<Step> {
+/// The calls of an update of a running rec-mcp up to starting rec-mcp-next; `digest` is the
+/// label its build set.
+fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str, digest: &str) -> Vec<Step> {
     vec![
-        one(&["container", "inspect", "rec-mcp"]),
-        one(&["container", "inspect", "rec-mcp-next"]),
-        Step::One(expected_build_argv(t, c)),
-        image_id_call("rec-mcp"),
+        one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
+        // The digest's base image and the image there now, side by side.
+        Step::Unordered(vec![
+            s(&["image", "inspect", "--format", "{{.Id}}", BASE]),
+            s(&["image", "inspect", "rec-mcp"]),
+        ]),
+        Step::One(expected_build_argv(t, c, Some(digest))),
+        one(&["image", "inspect", "rec-mcp"]),
         image_id_call("rec-mcp:previous"),
         one(&["tag", old_id, "rec-mcp:previous"]),
         one(&["rm", "-f", "rec-mcp-next"]),
@@ -521,7 +568,8 @@ fn update_rebuilds_then_replaces_the_container_on_the_same_port() {
         .stdout_lacks("Putting the previous container back");
     assert_eq!(o.stderr, "", "{}", o.dump());
     // The engine's kind was cached by the start before: no `--version` this time.
-    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    let digest = digest_label(o.only_call("build")).expect("a digest label");
+    let mut steps = update_steps_to_start(&t, c, port, &old_id, &digest);
     steps.extend([
         // Ready: at least the look at the new container's health check after the answer.
         Step::Any(watching("rec-mcp-next"), 1),
@@ -552,7 +600,8 @@ fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
         .stdout_has(&format!("⚠ Putting the previous container back on port {port}..."))
         .stdout_has("✓ The previous version answers again")
         .stdout_lacks("MCP server updated");
-    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    let digest = digest_label(o.only_call("build")).expect("a digest label");
+    let mut steps = update_steps_to_start(&t, c, port, &old_id, &digest);
     steps.extend([
         Step::Any(watching("rec-mcp-next"), 1),
         // The diagnosis shows the new container's last lines.
@@ -591,7 +640,8 @@ fn ctrl_c_during_the_stop_waits_for_it_to_settle_before_putting_back() {
     o.code(130)
         .stdout_has(&format!("⚠ Putting the previous container back on port {port}..."))
         .stdout_has("✓ The previous version answers again");
-    let mut steps = update_steps_to_start(&t, c, port, &old_id);
+    let digest = digest_label(o.only_call("build")).expect("a digest label");
+    let mut steps = update_steps_to_start(&t, c, port, &old_id, &digest);
     steps.pop(); // interrupted before the new one was started
     steps.extend([
         one(&["rm", "-f", "rec-mcp-next"]),
@@ -606,6 +656,115 @@ fn ctrl_c_during_the_stop_waits_for_it_to_settle_before_putting_back() {
     ]);
     assert_call_steps(&o, &steps);
     assert!(listening(port), "the old fake server serves again");
+}
+
+/// The digest label of the last build the fake engine saw.
+fn last_build_digest(t: &Test) -> String {
+    let builds: Vec<Vec<String>> = t.engine.calls().into_iter().filter(|c| c[0] == "build").collect();
+    digest_label(builds.last().expect("a build")).expect("a digest label")
+}
+
+/// `started_for_update`, with the project's image carrying the digest the start's build set:
+/// the code has not changed since.
+fn started_and_unchanged(c: Client, port: u16) -> (Test, String) {
+    let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
+    let digest = last_build_digest(&t);
+    t.answer("image-inspect@rec-mcp", &[image_json(c, &old_id, Some(&digest))]);
+    (t, old_id)
+}
+
+#[test]
+fn update_with_nothing_changed_touches_nothing() {
+    let port = 27300;
+    let c = Client::Podman;
+    let (t, _) = started_and_unchanged(c, port);
+    let o = t.run(&["update"]);
+    o.code(0)
+        .stdout_has(
+            "✓ Image rec-mcp is up to date: nothing it is built from changed (--rebuild builds anyway)",
+        )
+        .stdout_has(
+            "✓ Nothing changed: rec-mcp already runs this image with these settings; nothing was touched",
+        )
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
+    assert_eq!(o.call_keys(), ["container-inspect", "image-inspect", "image-inspect"], "{}", o.dump());
+    assert!(listening(port), "the server still serves");
+}
+
+#[test]
+fn update_with_the_same_image_and_other_settings_replaces_the_container() {
+    let port = 27310;
+    let c = Client::Docker28;
+    let (t, _) = started_and_unchanged(c, port);
+    let o = t.run(&["update", "-e", "FEATURE=on"]);
+    o.code(0)
+        .stdout_has("✓ Image rec-mcp is up to date")
+        .stdout_has("→ Same image, other settings (environment, volumes, ports...): replacing the container")
+        .stdout_has("✓ MCP server updated")
+        .no_call("build");
+    o.only_call("create");
+    assert!(o.only_call("create").contains(&"FEATURE".to_string()), "{}", o.dump());
+    o.only_call("rename");
+    // Now it runs with those settings: the same update again changes nothing.
+    t.answer("container-inspect", &[rec_inspect(c, "inspect-healthy", port)]);
+    t.run(&["update", "-e", "FEATURE=on"]).code(0).stdout_has("✓ Nothing changed").no_call("create");
+}
+
+#[test]
+fn update_rebuild_builds_and_replaces_even_when_nothing_changed() {
+    let port = 27320;
+    let c = Client::Docker20;
+    let (t, _) = started_and_unchanged(c, port);
+    let o = t.run(&["update", "--rebuild"]);
+    o.code(0).stdout_has("→ Building (--rebuild)").stdout_has("✓ MCP server updated");
+    o.only_call("build");
+    o.only_call("create");
+}
+
+/// A second start with the image built from the same inputs skips the build; after a change it
+/// builds, and says what changed (all of it with -v).
+#[test]
+fn start_skips_the_build_when_nothing_changed_and_names_what_did() {
+    let port = 27330;
+    let c = Client::Docker28;
+    let t = fresh(c, port);
+    run(&t, &start_args(port)).code(0);
+    let digest = last_build_digest(&t);
+    let gone = |t: &Test| {
+        t.engine.stop_servers();
+        t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
+        t.answer("image-inspect@rec-mcp", &[image_json(c, BUILT_ID, Some(&digest))]);
+    };
+    gone(&t);
+    let o = run(&t, &start_args(port));
+    o.code(0)
+        .stdout_has("✓ Image rec-mcp is up to date: nothing it is built from changed")
+        .stdout_has("✓ MCP server is running!")
+        .no_call("build");
+    o.only_call("run");
+
+    // Three files change and one appears: named, the first three without -v.
+    gone(&t);
+    let t = t.file("a.py", "1").file("b.py", "2").file("c.py", "3").file("d.py", "4");
+    let o = run(&t, &start_args(port));
+    o.code(0).stdout_has(
+        "→ Building: since rec-mcp was built, a.py added, b.py added, c.py added and 1 more (-v lists them)",
+    );
+    assert_ne!(last_build_digest(&t), digest);
+    gone(&t);
+    let mut args = start_args(port);
+    args.push("-v".into());
+    run(&t, &args)
+        .code(0)
+        .stdout_has("since rec-mcp was built, a.py added, b.py added, c.py added, d.py added\n");
+    // --rebuild builds whatever the label says.
+    let digest_now = last_build_digest(&t);
+    t.engine.stop_servers();
+    t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
+    t.answer("image-inspect@rec-mcp", &[image_json(c, BUILT_ID, Some(&digest_now))]);
+    let mut args = start_args(port);
+    args.push("--rebuild".into());
+    run(&t, &args).code(0).stdout_has("→ Building (--rebuild)").only_call("build");
 }
 
 #[test]
@@ -648,8 +807,7 @@ fn rollback_without_a_previous_image() {
         &o,
         &[
             one(&["--version"]),
-            one(&["container", "inspect", "rec-mcp"]),
-            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
             image_id_call("rec-mcp:previous"),
         ],
     );
@@ -670,8 +828,7 @@ fn deployed_with_volumes(port: u16) -> Test {
 fn down_steps() -> Vec<Step> {
     vec![
         one(&["--version"]),
-        one(&["container", "inspect", "rec-mcp"]),
-        one(&["container", "inspect", "rec-mcp-next"]),
+        one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
         one(&["stop", "-t", "10", "rec-mcp"]),
         one(&["rm", "rec-mcp"]),
     ]
@@ -798,8 +955,7 @@ fn a_second_mcpctl_waits_for_the_lock() {
         &o,
         &[
             one(&["--version"]),
-            one(&["container", "inspect", "rec-mcp"]),
-            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
             one(&["stop", "-t", "10", "rec-mcp"]),
             one(&["rm", "rec-mcp"]),
         ],
@@ -828,8 +984,7 @@ fn a_running_next_container_alone_gets_the_real_name() {
         &o,
         &[
             one(&["--version"]),
-            one(&["container", "inspect", "rec-mcp"]),
-            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
             one(&["rename", "rec-mcp-next", "rec-mcp"]),
             one(&["container", "inspect", "rec-mcp"]),
             one(&["stop", "-t", "10", "rec-mcp"]),
@@ -850,8 +1005,7 @@ fn an_exited_next_container_is_removed() {
         &o,
         &[
             one(&["--version"]),
-            one(&["container", "inspect", "rec-mcp"]),
-            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
             one(&["rm", "-f", "rec-mcp-next"]),
             one(&["container", "inspect", "rec-mcp"]),
             one(&["stop", "-t", "10", "rec-mcp"]),
@@ -873,8 +1027,7 @@ fn an_exited_next_container_is_removed() {
         &o,
         &[
             one(&["--version"]),
-            one(&["container", "inspect", "rec-mcp"]),
-            one(&["container", "inspect", "rec-mcp-next"]),
+            one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
             one(&["rm", "-f", "rec-mcp-next"]),
             one(&["start", "rec-mcp"]),
             one(&["container", "inspect", "rec-mcp"]),

@@ -345,7 +345,67 @@ fn lifecycle(engine: &'static str, base: u16) {
     c.close();
 }
 
-/// Two projects from the same base port: different ports, both answer.
+/// Builds are skipped when nothing they read changed: a second start runs the same image; an
+/// ignored file changes nothing, a re-included one, a line of code or a build argument does;
+/// `update` with nothing changed keeps the container and its MCP sessions.
+fn digest_skips(engine: &'static str, base: u16) {
+    let mut p = Project::new("echo-server", engine, "digest", base);
+    let dir = p.dir.path().to_path_buf();
+    let ignore = dir.join(".dockerignore");
+    let rules = std::fs::read_to_string(&ignore).unwrap();
+    std::fs::write(&ignore, format!("{rules}notes/\n!notes/keep.txt\n")).unwrap();
+    std::fs::create_dir_all(dir.join("notes")).unwrap();
+    std::fs::write(dir.join("notes/ignored.txt"), "1").unwrap();
+    std::fs::write(dir.join("notes/keep.txt"), "1").unwrap();
+    let first = p.ok(&["start"]);
+    assert!(first.stdout.contains("✓ Image built"), "{first:?}");
+    let image = || p.inspect().expect("container")["Image"].as_str().unwrap().to_string();
+    let built = image();
+
+    // Again, with nothing changed, then with only an ignored file changed: no build, same image.
+    for change in [None, Some("notes/ignored.txt")] {
+        if let Some(f) = change {
+            std::fs::write(dir.join(f), "2").unwrap();
+        }
+        p.ok(&["stop"]);
+        let again = p.ok(&["start"]);
+        assert!(again.stdout.contains("is up to date"), "{change:?}: {again:?}");
+        assert!(!again.stdout.contains("Image built"), "{again:?}");
+        assert_eq!(image(), built, "{change:?}");
+    }
+
+    // update with nothing changed: the same container, and a session opened before still works.
+    let id = p.inspect().unwrap()["Id"].as_str().unwrap().to_string();
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    let session = c.session_id().expect("a session id").to_string();
+    let up = p.ok(&["update"]);
+    assert!(up.stdout.contains("Nothing changed"), "{up:?}");
+    assert_eq!(p.inspect().unwrap()["Id"], id.as_str(), "update replaced the container");
+    assert_eq!(tools(&mut c), ["append_note", "echo"]);
+    assert_eq!(c.session_id(), Some(session.as_str()));
+    c.close();
+
+    // Each of these rebuilds, and says why.
+    type Change = fn(&mut Project);
+    let rebuilds: [(&str, Change); 3] = [
+        ("notes/keep.txt changed", |p| std::fs::write(p.dir.path().join("notes/keep.txt"), "2").unwrap()),
+        ("echo_server/server.py changed", |p| add_shout_tool(p.dir.path())),
+        ("build arg MCPCTL_E2E_ARG added", |p| {
+            p.extra = vec!["--build-arg".into(), "MCPCTL_E2E_ARG=1".into()]
+        }),
+    ];
+    for (why, change) in rebuilds {
+        change(&mut p);
+        let up = p.ok(&["update"]);
+        assert!(up.stdout.contains(&format!("since {}-mcp was built, {why}", p.name)), "{why}: {up:?}");
+        assert!(up.stdout.contains("MCP server updated"), "{why}: {up:?}");
+    }
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    c.close();
+}
+
+/// Two projects from the same base port: different ports, both answer./// Two projects from the same base port: different ports, both answer.
 fn two_projects(engine: &'static str, base: u16) {
     let a = Project::new("echo-server", engine, "twin-a", base);
     let b = Project::new("echo-server", engine, "twin-b", base);
@@ -893,6 +953,7 @@ macro_rules! on_both_engines {
 // Port ranges are disjoint per test and engine so everything can run at once.
 on_both_engines! {
     lifecycle => 23000, 23100;
+    digest_skips => 25400, 25500;
     two_projects => 23200, 23300;
     sse => 23400, 23500;
     broken_bind => 23600, 23700;

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use mcpctl::engine::{
     ContainerInfo, EngineKind, PsEntry, is_name_taken, is_no_such_container, is_port_taken, is_unreachable,
-    parse_inspect, parse_ps,
+    only_missing_containers, parse_image_inspect, parse_inspect, parse_ps,
 };
 
 use crate::support::{Client, recording};
@@ -171,6 +171,47 @@ fn inspect_of_a_missing_container_is_an_empty_array() {
 // ---- ps ---------------------------------------------------------------------------------------------
 
 const ALL_REC: [&str; 5] = ["rec-created", "rec-exited", "rec-nohc", "rec-running", "rec-unhealthy"];
+
+/// `container inspect A A-next`, one call for both: the found ones on stdout, a line per missing
+/// one on stderr, a non-zero exit that only means "some are missing".
+#[test]
+fn inspect_of_two_names_with_some_missing() {
+    for c in Client::ALL {
+        let at = c.dir();
+        let found = parse_inspect(&recording(c, "inspect-pair-one-missing", "stdout")).unwrap();
+        assert_eq!(found.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["rec-pair"], "{at}");
+        assert_ne!(recording(c, "inspect-pair-one-missing", "rc").trim(), "0", "{at}");
+        assert!(only_missing_containers(&recording(c, "inspect-pair-one-missing", "stderr")), "{at}");
+        assert!(
+            parse_inspect(&recording(c, "inspect-pair-both-missing", "stdout")).unwrap().is_empty(),
+            "{at}"
+        );
+        let both = recording(c, "inspect-pair-both-missing", "stderr");
+        assert_eq!(both.lines().filter(|l| !l.trim().is_empty()).count(), 2, "{at}: {both}");
+        assert!(only_missing_containers(&both), "{at}");
+        // An engine that cannot be reached is not "missing".
+        assert!(!only_missing_containers(&recording(c, "not-running-inspect", "stderr")), "{at}");
+        assert!(!only_missing_containers(""), "{at}");
+    }
+}
+
+/// `image inspect --format {{.Id}} A B`: a line per image, in order; a missing one fails the call.
+#[test]
+fn image_ids_of_several_images() {
+    for c in Client::ALL {
+        let at = c.dir();
+        let ids: Vec<String> =
+            recording(c, "image-ids", "stdout").lines().filter(|l| !l.is_empty()).map(String::from).collect();
+        assert_eq!(ids.len(), 2, "{at}");
+        assert_eq!(ids[0], ids[1], "{at}");
+        assert_eq!(recording(c, "image-ids", "rc").trim(), "0", "{at}");
+        assert_ne!(recording(c, "image-ids-one-missing", "rc").trim(), "0", "{at}");
+        let image = parse_image_inspect(&recording(c, "image-inspect", "stdout")).unwrap();
+        assert_eq!(image.len(), 1, "{at}");
+        assert_eq!(image[0].labels["io.mcpctl.fixture"], "rec-hc", "{at}: labels from Config.Labels");
+        assert!(image[0].id.trim_start_matches("sha256:").len() == 64, "{at}: {}", image[0].id);
+    }
+}
 
 #[test]
 fn ps_by_label_lists_every_recorded_container() {
