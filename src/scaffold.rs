@@ -567,9 +567,10 @@ pub fn dockerignore(p: &Plan) -> String {
         f.push_str("# A virtualenv in the project root\nbin/\nlib/\nlib64/\ninclude/\npyvenv.cfg\n");
     }
     f.push_str(
-        ".venv/\nvenv/\n.Python\n__pycache__/\n*.py[cod]\n*$py.class\n*.egg-info/\n\
-         tests/\n.pytest_cache/\n.coverage\nhtmlcov/\n.git/\n.gitignore\n\
-         .env\n.env.*\nVERSION\n*.md\n.vscode/\n.idea/\n.claude/\n*.swp\n*.swo\n*~\n.DS_Store\n\
+        "# A bare name matches at the top only: **/ catches Python's caches in every package.\n\
+         .venv/\nvenv/\n.Python\n**/__pycache__/\n**/*.py[cod]\n**/*$py.class\n**/*.egg-info/\n\
+         tests/\n**/.pytest_cache/\n.coverage\nhtmlcov/\n.git/\n.gitignore\n\
+         .env\n.env.*\nVERSION\n*.md\n.vscode/\n.idea/\n.claude/\n**/*.swp\n**/*.swo\n**/*~\n**/.DS_Store\n\
          docker-data/\n",
     );
     if p.private_deps {
@@ -1186,6 +1187,37 @@ mod tests {
         p.private_deps = true;
         let cfg: crate::config::FileConfig = toml::from_str(&mcpctl_toml(&p, None, None)).unwrap();
         assert_eq!(cfg.build_secrets.unwrap()[SECRET_ID], std::path::PathBuf::from(SECRET_FILE));
+    }
+
+    /// Python's caches and editor files in any package stay out of the context on every engine
+    /// (a bare `__pycache__/` matches only at the top), so running the server locally does not
+    /// change the build digest.
+    #[test]
+    fn dockerignore_keeps_caches_out_at_any_depth_on_every_engine() {
+        use crate::dockerignore::{Patterns, Semantics};
+        let text = dockerignore(&plan(echo_module(), Deps::UvLocked, Transport::StreamableHttp));
+        for sem in [
+            Semantics::DockerLegacy,
+            Semantics::Docker20Legacy,
+            Semantics::Docker20BuildKit,
+            Semantics::Podman,
+        ] {
+            let p = Patterns::parse(&text, sem);
+            for gone in [
+                "echo_server/__pycache__/server.cpython-311.pyc",
+                "__pycache__",
+                "a/b/x.pyo",
+                "pkg/.x.py.swp",
+                ".env",
+                "tests/t.py",
+                "README.md",
+            ] {
+                assert!(p.excluded(gone), "{sem:?}: {gone} is sent");
+            }
+            for kept in ["echo_server/server.py", "pyproject.toml", "uv.lock", "echo_server/docs/x.md"] {
+                assert!(!p.excluded(kept), "{sem:?}: {kept} is left out");
+            }
+        }
     }
 
     #[test]
