@@ -5,14 +5,14 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 
 use crate::config::{LABEL_DIGEST, LABEL_PROJECT, Settings};
 use crate::digest::{self, BuildDigest};
-use crate::engine::{self, BuildOptions, ContainerInfo, Engine, RunOptions};
+use crate::engine::{self, BuildOptions, ContainerInfo, Engine, Failure, RunOptions};
 use crate::error::{Reported, usage};
 use crate::ports;
-use crate::process::{self, ProcessError};
+use crate::process;
 use crate::ui::Ui;
 
 /// What exists under our container's name.
@@ -47,11 +47,12 @@ pub fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result
 /// Several names in one engine call (our container and its `-next`: podman's calls cost
 /// 0.1 s each). The engines print the ones that exist and name the missing ones on stderr.
 pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Result<Vec<Lookup>> {
-    let out = engine.cmd(engine.inspect_many_args(names)).output()?;
-    if !out.success() && !engine::only_missing_containers(&out.stderr) {
-        return Err(engine_error(engine, out.stderr, out.code));
-    }
-    let found = if out.stdout.trim().is_empty() { Vec::new() } else { engine::parse_inspect(&out.stdout)? };
+    let stdout = match engine.call_expecting(engine.inspect_many_args(names), &[Failure::NoSuchContainer])? {
+        Ok(out) => out.stdout,
+        // Some or all are missing: the found ones are still on stdout.
+        Err(missing) => missing.process.stdout,
+    };
+    let found = if stdout.trim().is_empty() { Vec::new() } else { engine::parse_inspect(&stdout)? };
     Ok(names
         .iter()
         .map(|name| match found.iter().find(|c| c.name == *name) {
@@ -60,23 +61,6 @@ pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Res
             Some(c) => Lookup::Foreign(c.clone()),
         })
         .collect())
-}
-
-/// The one-line error for an engine that failed in a way we do not handle.
-pub fn engine_error(engine: &Engine, stderr: String, code: Option<i32>) -> anyhow::Error {
-    let pe =
-        ProcessError { cmd: engine.name().into(), code, stdout: String::new(), stderr, spawn_error: None };
-    if engine::is_unreachable(&pe.stderr) {
-        let fix = match engine.kind {
-            engine::EngineKind::Docker => {
-                "start dockerd (systemctl start docker, or scripts/engines-up.sh here)"
-            }
-            engine::EngineKind::Podman => "check `podman info` and `podman system connection list`",
-            engine::EngineKind::Nerdctl => "start containerd (systemctl start containerd)",
-        };
-        return anyhow!("{} is not running: {}; {fix} and try again", engine.name(), pe.reason());
-    }
-    anyhow!("{} failed: {}", engine.name(), pe.reason())
 }
 
 pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
@@ -138,7 +122,7 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
         }
     })?;
     spinner.finish();
-    if !out.success() && out.stdout.contains("buildx component is missing") {
+    if !out.success() && Failure::of(&out.stdout) == Failure::NeedsBuildx {
         return Err(usage(
             "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
              install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
@@ -254,13 +238,11 @@ pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Ve
     if images.is_empty() {
         return Ok(Some(Vec::new()));
     }
-    let out = engine.cmd(engine.image_ids_args(images)).output()?;
-    if !out.success() {
-        if engine::is_unreachable(&out.stderr) {
-            return Err(engine_error(engine, out.stderr, out.code));
-        }
+    let Ok(out) =
+        engine.call_expecting(engine.image_ids_args(images), &[Failure::NoSuchImage, Failure::Other])?
+    else {
         return Ok(None);
-    }
+    };
     let ids: Vec<String> =
         out.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
     Ok((ids.len() == images.len()).then_some(ids))
@@ -268,13 +250,11 @@ pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Ve
 
 /// An image's id and labels, or None when there is no such image.
 pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine::ImageInfo>> {
-    let out = engine.cmd(engine.image_inspect_args(image)).output()?;
-    if !out.success() {
-        if engine::is_unreachable(&out.stderr) {
-            return Err(engine_error(engine, out.stderr, out.code));
-        }
+    let Ok(out) =
+        engine.call_expecting(engine.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?
+    else {
         return Ok(None);
-    }
+    };
     Ok(engine::parse_image_inspect(&out.stdout)?.into_iter().next())
 }
 
@@ -288,52 +268,40 @@ fn build_step(line: &str) -> Option<String> {
 
 /// Why `run` failed.
 pub enum RunFailure {
-    PortTaken(String),
+    PortTaken,
     Other(anyhow::Error),
 }
 
 /// Run the container on `port`. A failed run leaves a "created" container behind on every
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
-    let out = engine.run_cmd(s, &RunOptions::new(s, port)).output().map_err(RunFailure::Other)?;
-    if out.success() {
-        return Ok(out.stdout.trim().to_string());
-    }
-    if engine::is_name_taken(&out.stderr) {
+    let expected = [Failure::NameTaken, Failure::PortTaken, Failure::NoSuchImage, Failure::Other];
+    let failed = match engine.run_expecting(&engine.run_or_create(s, &RunOptions::new(s, port)), &expected) {
+        Ok(Ok(out)) => return Ok(out.stdout.trim().to_string()),
+        Ok(Err(failed)) => failed,
+        Err(e) => return Err(RunFailure::Other(e)),
+    };
+    if failed.failure == Failure::NameTaken {
         // Someone else's container took the name between our lookup and our run: leave it be.
         return Err(RunFailure::Other(usage(format!(
             "a container named {} appeared while mcpctl was starting one ({}): mcpctl does not \
              remove it; run `mcpctl status` and try again",
             s.container,
-            reason(&out.stderr)
+            failed.reason()
         ))));
     }
     let _ = force_remove(engine, &s.container);
-    if engine::is_port_taken(&out.stderr) {
-        return Err(RunFailure::PortTaken(out.stderr));
-    }
-    let pe = ProcessError {
-        cmd: String::new(),
-        code: out.code,
-        stdout: out.stdout,
-        stderr: out.stderr,
-        spawn_error: None,
-    };
-    let reason = pe.reason();
-    let low = pe.stderr.to_ascii_lowercase();
-    if low.contains("no such image")
-        || low.contains("unable to find image")
-        || low.contains("image not known")
-    {
-        return Err(RunFailure::Other(anyhow!(
-            "no image {} to run ({reason}): build it with `mcpctl start` or `mcpctl update`",
-            s.image
-        )));
-    }
-    if engine::is_unreachable(&pe.stderr) {
-        return Err(RunFailure::Other(engine_error(engine, pe.stderr, pe.code)));
-    }
-    Err(RunFailure::Other(anyhow!("Failed to start container {}: {reason}", s.container)))
+    Err(match failed.failure {
+        Failure::PortTaken => RunFailure::PortTaken,
+        Failure::NoSuchImage => RunFailure::Other(anyhow!(
+            "no image {} to run ({}): build it with `mcpctl start` or `mcpctl update`",
+            s.image,
+            failed.reason()
+        )),
+        _ => RunFailure::Other(
+            anyhow::Error::new(failed).context(format!("Failed to start container {}", s.container)),
+        ),
+    })
 }
 
 fn no_free_port(s: &Settings) -> anyhow::Error {
@@ -385,7 +353,7 @@ pub fn run_on_free_port(
                 ui.success(&format!("Container started on port {port}"));
                 return Ok(port);
             }
-            Err(RunFailure::PortTaken(_)) => {
+            Err(RunFailure::PortTaken) => {
                 ui.warning(&format!("port {port} was taken when the engine bound it; trying the next one"));
                 skip.insert(port);
             }
@@ -403,57 +371,50 @@ pub fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyh
 }
 
 pub fn stop(engine: &Engine, name: &str, timeout: u32) -> anyhow::Result<()> {
-    let out = engine.cmd(engine.stop_args(name, timeout)).output()?;
-    if !out.success() && !engine::is_no_such_container(&out.stderr) {
-        return Err(anyhow!("Failed to stop {name}: {}", reason(&out.stderr)));
-    }
+    let _gone_is_stopped = engine
+        .call_expecting(engine.stop_args(name, timeout), &[Failure::NoSuchContainer])
+        .with_context(|| format!("Failed to stop {name}"))?;
     Ok(())
 }
 
 pub fn remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
-    let out = engine.cmd(engine.rm_args(name)).output()?;
-    if !out.success() && !engine::is_no_such_container(&out.stderr) {
-        return Err(anyhow!("Failed to remove {name}: {}", reason(&out.stderr)));
-    }
+    let _gone_is_removed = engine
+        .call_expecting(engine.rm_args(name), &[Failure::NoSuchContainer])
+        .with_context(|| format!("Failed to remove {name}"))?;
     Ok(())
 }
 
 /// Start an existing (created or stopped) container of ours.
 pub fn start_existing(engine: &Engine, name: &str) -> anyhow::Result<()> {
-    let out = engine.cmd(engine.start_args(name)).output()?;
-    if !out.success() {
-        return Err(anyhow!("Failed to start {name}: {}", reason(&out.stderr)));
-    }
+    engine.call(engine.start_args(name)).with_context(|| format!("Failed to start {name}"))?;
     Ok(())
 }
 
 /// The id of an image, or None when there is no such image.
 pub fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
-    let out = engine.cmd(engine.image_id_args(image)).output()?;
-    if !out.success() {
-        if engine::is_unreachable(&out.stderr) {
-            return Err(engine_error(engine, out.stderr, out.code));
-        }
-        return Ok(None);
+    match engine.call_expecting(engine.image_id_args(image), &[Failure::NoSuchImage, Failure::Other])? {
+        Ok(out) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
+        Err(_) => Ok(None),
     }
-    Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty()))
 }
 
 pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
-    let out = engine.cmd(engine.tag_args(source, target)).output()?;
-    if !out.success() {
-        return Err(anyhow!("Failed to tag {source} as {target}: {}", reason(&out.stderr)));
-    }
+    engine
+        .call(engine.tag_args(source, target))
+        .with_context(|| format!("Failed to tag {source} as {target}"))?;
     Ok(())
 }
 
-fn reason(stderr: &str) -> String {
-    process::last_meaningful_line(stderr)
+/// Remove an image tag; a tag that is not there is already gone.
+pub fn untag(engine: &Engine, image: &str) -> anyhow::Result<()> {
+    let _gone = engine.call_expecting(engine.rmi_args(image), &[Failure::NoSuchImage])?;
+    Ok(())
 }
 
-/// `rm -f`, only for a container we just created ourselves.
+/// `rm -f`, only for a container we just created ourselves; one that is not there is gone.
 pub fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
-    engine.cmd(["rm", "-f", name]).output().map(|_| ())
+    let _gone = engine.call_expecting(engine.force_rm_args(name), &[Failure::NoSuchContainer])?;
+    Ok(())
 }
 
 /// The last `n` log lines, stdout and stderr together.

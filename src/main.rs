@@ -27,6 +27,9 @@ fn main() -> ExitCode {
                 }
             } else if !error::is_reported(&e) {
                 ui.error(&format!("{e:#}"));
+                if let Some(call) = engine::failed_call(&e).filter(|_| cli.global.verbose) {
+                    ui.info(&format!("The engine call was: {call}"));
+                }
             }
             error::to_exit(code)
         }

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
+use anyhow::Context;
 
 use crate::config::Settings;
 use crate::container::{self, Lookup};
@@ -48,13 +48,9 @@ pub fn replace(
         image: image.to_string(),
         ..RunOptions::new(s, port)
     };
-    let out = engine.run_cmd(s, &create).output()?;
-    if !out.success() {
+    if let Err(e) = engine.run(&engine.run_or_create(s, &create)) {
         let _ = container::force_remove(engine, &next);
-        return Err(anyhow!(
-            "Failed to create the new container: {}; the old one was not touched",
-            crate::process::last_meaningful_line(&out.stderr)
-        ));
+        return Err(e.context("Failed to create the new container (the old one was not touched)"));
     }
 
     // From here until the new one answers, a failure or Ctrl-C puts the old one back.
@@ -99,13 +95,7 @@ pub fn replace(
 }
 
 fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
-    let out = engine.cmd(engine.rename_args(from, to)).output()?;
-    if !out.success() {
-        return Err(anyhow!(
-            "Failed to rename {from} to {to}: {}",
-            crate::process::last_meaningful_line(&out.stderr)
-        ));
-    }
+    engine.call(engine.rename_args(from, to)).with_context(|| format!("Failed to rename {from} to {to}"))?;
     Ok(())
 }
 

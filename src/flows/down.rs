@@ -3,9 +3,10 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use anyhow::anyhow;
+use anyhow::Context;
 
 use crate::container::{self, Lookup};
+use crate::engine::Failure;
 use crate::error::usage;
 use crate::flows::Ctx;
 use crate::swap;
@@ -37,7 +38,12 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         .volumes
         .iter()
         .map(|v| v.name.as_str())
-        .filter(|v| engine.cmd(engine.volume_inspect_args(v)).output().is_ok_and(|o| o.success()))
+        .filter(|v| {
+            matches!(
+                engine.call_expecting(engine.volume_inspect_args(v), &[Failure::NoSuchVolume]),
+                Ok(Ok(_))
+            )
+        })
         .collect();
     if existing.is_empty() {
         ui.result_info("No volumes to delete");
@@ -61,13 +67,7 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         }
     }
     for v in &existing {
-        let out = engine.cmd(engine.volume_rm_args(v)).output()?;
-        if !out.success() {
-            return Err(anyhow!(
-                "Failed to delete volume {v}: {}",
-                crate::process::last_meaningful_line(&out.stderr)
-            ));
-        }
+        engine.call(engine.volume_rm_args(v)).with_context(|| format!("Failed to delete volume {v}"))?;
         ui.result_success(&format!("Deleted volume {v}"));
     }
     Ok(())

@@ -8,10 +8,7 @@ use crate::flows::Ctx;
 
 pub fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (ui, e) = (&ctx.ui, &ctx.engine);
-    let out = e.cmd(e.ps_args()).output()?;
-    if !out.success() {
-        return Err(crate::container::engine_error(e, out.stderr, out.code));
-    }
+    let out = e.call(e.ps_args())?;
     let entries = engine::parse_ps(e.kind, &out.stdout).map_err(|err| anyhow!("{err}"))?;
     if as_json {
         println!("{}", serde_json::to_string(&entries)?);

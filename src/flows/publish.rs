@@ -3,15 +3,14 @@
 //! an error. The build is for one platform and tagged REGISTRY:N+1 and REGISTRY:latest; both are
 //! pushed; only then is N+1 written to VERSION, so a failed push leaves it as it was.
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 
 use crate::cli::PublishArgs;
 use crate::config::valid_image_ref;
 use crate::container;
 use crate::engine::BuildOptions;
-use crate::error::{Reported, usage};
+use crate::error::usage;
 use crate::flows::Ctx;
-use crate::process::last_meaningful_line;
 
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 
@@ -82,15 +81,9 @@ pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
     ui.header("Step 2: Pushing");
     for tag in [&tag_n, &tag_latest] {
         let spinner = ui.spinner(&format!("Pushing {tag}..."));
-        let out = engine.cmd(engine.push_args(tag)).output()?;
+        let pushed = engine.call(engine.push_args(tag));
         spinner.finish();
-        if !out.success() {
-            ui.error(&format!(
-                "Push of {tag} failed: {}; VERSION stays {current}",
-                last_meaningful_line(&out.stderr)
-            ));
-            return Err(anyhow::Error::new(Reported));
-        }
+        pushed.with_context(|| format!("Push of {tag} failed (VERSION stays {current})"))?;
         ui.success(&format!("Pushed {tag}"));
     }
     crate::state::write_atomic(&version_file, &format!("{next}\n"))

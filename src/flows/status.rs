@@ -81,10 +81,9 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
                 };
                 if !as_json {
                     let health = match c.health.as_deref() {
-                        // Podman runs HEALTHCHECK from systemd timers; without systemd it stays
-                        // "starting" forever, which would read as a server still booting.
-                        Some("starting") if engine.kind == crate::engine::EngineKind::Podman => {
-                            "health check starting; podman runs it only through systemd".into()
+                        // A check the engine never runs by itself would read as a server still booting.
+                        Some("starting") if !engine.kind.runs_healthchecks_itself() => {
+                            format!("health check starting; {} runs it only through systemd", engine.name())
                         }
                         Some(h) => h.to_string(),
                         None if c.has_healthcheck => "health not checked yet".into(),

@@ -73,7 +73,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
                                 let _ = container::tag(engine, p, &ctx.previous_tag());
                             }
                             None => {
-                                let _ = engine.cmd(["rmi", ctx.previous_tag().as_str()]).output();
+                                let _ = container::untag(engine, &ctx.previous_tag());
                             }
                         }
                     });

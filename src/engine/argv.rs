@@ -1,186 +1,10 @@
-//! The container engine: which one, and how to talk to it.
-//!
-//! Modelled on cross-rs's `docker/engine.rs`: an engine-kind enum with capability methods, found by
-//! `--engine`/MCPCTL_ENGINE, else `which`, and classified by what the binary says about itself (a
-//! `docker` that is podman's alias is podman). Every difference between docker, podman and nerdctl
-//! lives here: argv, output shapes, error texts. Flows never branch on the engine.
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use serde::Serialize;
-use serde_json::Value;
+//! The argv of every engine call, per engine kind: vectors, never shell strings.
 
 use crate::config::{LABEL_DIGEST, LABEL_DIR, LABEL_PORT, LABEL_PROJECT, Settings};
 use crate::dockerignore::Semantics;
-use crate::error::usage;
 use crate::process::Cmd;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EngineKind {
-    Docker,
-    Podman,
-    Nerdctl,
-}
-
-impl EngineKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            EngineKind::Docker => "docker",
-            EngineKind::Podman => "podman",
-            EngineKind::Nerdctl => "nerdctl",
-        }
-    }
-
-    /// `ps --format json` prints one JSON array on podman; docker and nerdctl print an object per
-    /// line with `{{json .}}`.
-    pub fn ps_prints_array(self) -> bool {
-        self == EngineKind::Podman
-    }
-
-    /// Podman builds OCI images by default, and the OCI format has no HEALTHCHECK: it drops it.
-    pub fn build_needs_docker_format(self) -> bool {
-        self == EngineKind::Podman
-    }
-
-    /// `run --init`: docker ships docker-init, podman uses catatonit; nerdctl has no such flag.
-    pub fn supports_init(self) -> bool {
-        self != EngineKind::Nerdctl
-    }
-
-    /// Classify a binary from its `--version` (or `--help`) output.
-    pub fn from_self_description(text: &str) -> Option<EngineKind> {
-        let t = text.to_ascii_lowercase();
-        if t.contains("podman") {
-            Some(EngineKind::Podman)
-        } else if t.contains("nerdctl") {
-            Some(EngineKind::Nerdctl)
-        } else if t.contains("docker") {
-            Some(EngineKind::Docker)
-        } else {
-            None
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Engine {
-    pub kind: EngineKind,
-    pub program: PathBuf,
-    /// What `--version` printed, first line.
-    pub version: String,
-}
-
-const KNOWN: [&str; 3] = ["docker", "podman", "nerdctl"];
-
-/// Find the engine: `requested` (flag, MCPCTL_ENGINE or config) or the first of docker, podman,
-/// nerdctl on PATH; then ask the binary what it is.
-pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
-    let program = match requested.map(str::trim) {
-        Some("") | None => KNOWN.iter().find_map(|n| which::which(n).ok()).ok_or_else(|| {
-            usage(
-                "no container engine found: none of docker, podman, nerdctl is on PATH; install one \
-                 (Debian: apt-get install docker.io, or podman) or pass --engine /path/to/binary",
-            )
-        })?,
-        Some(r) if r.contains('/') => {
-            let p = PathBuf::from(r);
-            if !p.is_file() {
-                return Err(usage(format!(
-                    "--engine {r}: no such file; give the path of a docker, podman or nerdctl binary"
-                )));
-            }
-            p
-        }
-        Some(r) if KNOWN.contains(&r) => which::which(r).map_err(|_| {
-            usage(format!(
-                "--engine {r}: {r} is not on PATH; install it, or pick another with --engine docker|podman|nerdctl"
-            ))
-        })?,
-        Some(r) => {
-            return Err(usage(format!(
-                "--engine {r}: unknown engine; use docker, podman, nerdctl or a path to one of them"
-            )));
-        }
-    };
-    classify(&program)
-}
-
-/// Ask the binary itself, once per binary: the answer is cached by path, size and mtime under
-/// ~/.cache/mcpctl, so `mcpctl status` costs one engine call, not two.
-pub fn classify(program: &Path) -> anyhow::Result<Engine> {
-    let key = fingerprint(program);
-    let cache = cache_file();
-    if let (Some(key), Some(cache)) = (&key, &cache)
-        && let Some(e) = read_cache(cache, key, program)
-    {
-        return Ok(e);
-    }
-    let e = classify_uncached(program)?;
-    if let (Some(key), Some(cache)) = (key, cache) {
-        write_cache(&cache, &key, &e);
-    }
-    Ok(e)
-}
-
-fn fingerprint(program: &Path) -> Option<String> {
-    let real = std::fs::canonicalize(program).ok()?;
-    let m = std::fs::metadata(&real).ok()?;
-    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
-    Some(format!("{}|{}|{}|{}", program.display(), real.display(), m.len(), mtime))
-}
-
-fn cache_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("mcpctl").join("engines.json"))
-}
-
-fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {
-    let v: Value = serde_json::from_str(&std::fs::read_to_string(cache).ok()?).ok()?;
-    let hit = v.get(key)?;
-    let kind = match hit.get("kind")?.as_str()? {
-        "docker" => EngineKind::Docker,
-        "podman" => EngineKind::Podman,
-        "nerdctl" => EngineKind::Nerdctl,
-        _ => return None,
-    };
-    let version = hit.get("version")?.as_str()?.to_string();
-    Some(Engine { kind, program: program.to_path_buf(), version })
-}
-
-/// Best effort: a cache that cannot be written only costs a `--version` call next time.
-fn write_cache(cache: &Path, key: &str, e: &Engine) {
-    let mut v: serde_json::Map<String, Value> =
-        std::fs::read_to_string(cache).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-    v.insert(key.to_string(), serde_json::json!({"kind": e.kind.name(), "version": e.version}));
-    if let Some(dir) = cache.parent() {
-        let _ = std::fs::create_dir_all(dir);
-        let _ = crate::state::write_atomic(cache, &Value::Object(v).to_string());
-    }
-}
-
-/// `--version` is enough for the three we know; `--help` is the fallback for wrappers whose
-/// version line names nothing.
-fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
-    let out = Cmd::new(program).arg("--version").output()?;
-    let first = out.stdout.lines().next().unwrap_or("").trim().to_string();
-    let mut kind = EngineKind::from_self_description(&format!("{}{}", out.stdout, out.stderr));
-    if kind.is_none() {
-        let help = Cmd::new(program).arg("--help").output()?;
-        kind = EngineKind::from_self_description(&format!("{}{}", help.stdout, help.stderr));
-    }
-    match kind {
-        Some(kind) => Ok(Engine { kind, program: program.to_path_buf(), version: first }),
-        None => Err(usage(format!(
-            "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
-             printed '{first}'); point --engine at one of those",
-            program.display()
-        ))),
-    }
-}
+use super::{Engine, EngineKind};
 
 /// What `build` needs beyond the settings.
 #[derive(Debug, Clone, Default)]
@@ -325,7 +149,7 @@ impl Engine {
 
     /// `run`/`create` with the container's environment given to the engine client: every
     /// engine reads `-e KEY` without a value from its own environment.
-    pub fn run_cmd(&self, s: &Settings, o: &RunOptions) -> Cmd {
+    pub fn run_or_create(&self, s: &Settings, o: &RunOptions) -> Cmd {
         let mut cmd = self.cmd(self.run_args(s, o));
         for (k, v) in run_env(s, o.host_port) {
             cmd = cmd.secret_env(k, v);
@@ -409,6 +233,15 @@ impl Engine {
         vec!["rm".into(), container.into()]
     }
 
+    /// `rm -f`: only ever for a container mcpctl itself just created.
+    pub fn force_rm_args(&self, container: &str) -> Vec<String> {
+        vec!["rm".into(), "-f".into(), container.into()]
+    }
+
+    pub fn rmi_args(&self, image: &str) -> Vec<String> {
+        vec!["rmi".into(), image.into()]
+    }
+
     pub fn logs_args(&self, container: &str, follow: bool, tail: Option<u32>) -> Vec<String> {
         let mut a: Vec<String> = vec!["logs".into()];
         if follow {
@@ -444,242 +277,10 @@ fn publish_spec(s: &Settings, host_port: u16) -> String {
     }
 }
 
-// ---- what the engine's errors mean ---------------------------------------------------------------
-
-/// `container inspect` of a name that does not exist (docker: "No such container", podman: "no
-/// such container", older: "No such object").
-pub fn is_no_such_container(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    s.contains("no such container") || s.contains("no such object")
-}
-
-/// `container inspect A B` failed only because some of them do not exist: every line of
-/// stderr says so (podman prefixes the later ones with "error inspecting object").
-pub fn only_missing_containers(stderr: &str) -> bool {
-    let mut lines = stderr.lines().filter(|l| !l.trim().is_empty()).peekable();
-    lines.peek().is_some() && lines.all(is_no_such_container)
-}
-
-/// The engine's daemon or service cannot be reached.
-pub fn is_unreachable(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    s.contains("cannot connect to the docker daemon")
-        || s.contains("is the docker daemon running")
-        || s.contains("error during connect")
-        || s.contains("cannot connect to podman")
-        || s.contains("unable to connect to podman")
-        || s.contains("failed to connect to containerd")
-        || (s.contains("permission denied") && s.contains(".sock"))
-        || (s.contains("connection refused") && s.contains(".sock"))
-        || (s.contains("no such file or directory") && s.contains(".sock"))
-}
-
-/// `run` failed because the host port is taken (docker: "port is already allocated"; podman and
-/// nerdctl: "address already in use").
-pub fn is_port_taken(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    s.contains("port is already allocated") || s.contains("address already in use")
-}
-
-/// `run` failed because the container name exists.
-pub fn is_name_taken(stderr: &str) -> bool {
-    let s = stderr.to_ascii_lowercase();
-    s.contains("is already in use") && s.contains("name")
-}
-
-// ---- parsers -------------------------------------------------------------------------------------
-
-/// A container as `container inspect` describes it, the same shape for every engine.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ContainerInfo {
-    pub id: String,
-    pub name: String,
-    /// created, running, paused, restarting, exited, dead (podman also: configured, stopped).
-    pub status: String,
-    pub running: bool,
-    pub restarting: bool,
-    pub exit_code: i64,
-    pub restart_count: i64,
-    /// healthy, unhealthy, starting; None when the image has no HEALTHCHECK (or it never ran).
-    pub health: Option<String>,
-    pub has_healthcheck: bool,
-    pub labels: BTreeMap<String, String>,
-    pub image_id: String,
-    /// Host ports published for each container port ("3001/tcp" → [19000]).
-    pub ports: BTreeMap<String, Vec<u16>>,
-    pub started_at: String,
-    pub error: String,
-}
-
-impl ContainerInfo {
-    pub fn project_label(&self) -> Option<&str> {
-        self.labels.get(LABEL_PROJECT).map(String::as_str)
-    }
-
-    pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.ports.get(&format!("{container_port}/tcp")).and_then(|v| v.first().copied())
-    }
-}
-
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut cur = v;
-    for p in path {
-        match cur.get(p) {
-            Some(x) => cur = x,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
-}
-
-fn labels_of(v: Option<&Value>) -> BTreeMap<String, String> {
-    match v {
-        Some(Value::Object(m)) => {
-            m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
-        }
-        // docker ps prints labels as "a=b,c=d".
-        Some(Value::String(s)) => s
-            .split(',')
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
-fn ports_of(v: Option<&Value>) -> BTreeMap<String, Vec<u16>> {
-    let mut out = BTreeMap::new();
-    if let Some(Value::Object(m)) = v {
-        for (cport, binds) in m {
-            let mut hp: Vec<u16> = binds
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|b| b.get("HostPort").and_then(|p| p.as_str()).and_then(|p| p.parse().ok()))
-                .collect();
-            hp.dedup();
-            if !hp.is_empty() {
-                out.insert(cport.clone(), hp);
-            }
-        }
-    }
-    out
-}
-
-/// Parse `container inspect` output (a JSON array on every engine).
-pub fn parse_inspect(stdout: &str) -> anyhow::Result<Vec<ContainerInfo>> {
-    let v: Value = serde_json::from_str(stdout.trim())
-        .map_err(|e| anyhow::anyhow!("the engine's inspect output is not JSON: {e}"))?;
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v]);
-    Ok(items.iter().map(container_from_inspect).collect())
-}
-
-fn container_from_inspect(c: &Value) -> ContainerInfo {
-    let state = c.get("State").cloned().unwrap_or(Value::Null);
-    // docker: State.Health.Status; podman 4.x: State.Health (and State.Healthcheck before 4).
-    let health = ["Health", "Healthcheck"]
-        .iter()
-        .map(|k| str_at(&state, &[k, "Status"]))
-        .find(|s| !s.is_empty())
-        .map(str::to_string);
-    let hc = c.get("Config").and_then(|cfg| cfg.get("Healthcheck"));
-    let has_healthcheck = match hc.and_then(|h| h.get("Test")).and_then(|t| t.as_array()) {
-        Some(t) => !t.is_empty() && t[0].as_str() != Some("NONE"),
-        None => false,
-    };
-    // Published ports: NetworkSettings.Ports while running, HostConfig.PortBindings always.
-    let mut ports = ports_of(c.get("NetworkSettings").and_then(|n| n.get("Ports")));
-    if ports.is_empty() {
-        ports = ports_of(c.get("HostConfig").and_then(|h| h.get("PortBindings")));
-    }
-    ContainerInfo {
-        id: str_at(c, &["Id"]).to_string(),
-        name: str_at(c, &["Name"]).trim_start_matches('/').to_string(),
-        status: str_at(&state, &["Status"]).to_string(),
-        running: state.get("Running").and_then(Value::as_bool).unwrap_or(false),
-        restarting: state.get("Restarting").and_then(Value::as_bool).unwrap_or(false),
-        exit_code: state.get("ExitCode").and_then(Value::as_i64).unwrap_or(0),
-        restart_count: c.get("RestartCount").and_then(Value::as_i64).unwrap_or(0),
-        health,
-        has_healthcheck,
-        labels: labels_of(c.get("Config").and_then(|cfg| cfg.get("Labels"))),
-        image_id: str_at(c, &["Image"]).to_string(),
-        ports,
-        started_at: str_at(&state, &["StartedAt"]).to_string(),
-        error: str_at(&state, &["Error"]).to_string(),
-    }
-}
-
-/// An image as `image inspect` describes it: its id and labels (docker and podman both keep
-/// them under Config.Labels).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageInfo {
-    pub id: String,
-    pub labels: BTreeMap<String, String>,
-}
-
-pub fn parse_image_inspect(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
-    let v: Value = serde_json::from_str(stdout.trim())
-        .map_err(|e| anyhow::anyhow!("the engine's image inspect output is not JSON: {e}"))?;
-    let items = v.as_array().cloned().unwrap_or_else(|| vec![v]);
-    Ok(items
-        .iter()
-        .map(|i| ImageInfo {
-            id: str_at(i, &["Id"]).to_string(),
-            labels: labels_of(i.get("Config").and_then(|c| c.get("Labels"))),
-        })
-        .collect())
-}
-
-/// One line of `ps`, the same shape for every engine.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PsEntry {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-    pub state: String,
-    pub status: String,
-    pub labels: BTreeMap<String, String>,
-}
-
-/// Parse `ps` output: podman prints one JSON array, docker and nerdctl one object per line.
-pub fn parse_ps(kind: EngineKind, stdout: &str) -> anyhow::Result<Vec<PsEntry>> {
-    let bad = |e: serde_json::Error| anyhow::anyhow!("the engine's ps output is not JSON: {e}");
-    let items: Vec<Value> = if kind.ps_prints_array() || stdout.trim_start().starts_with('[') {
-        if stdout.trim().is_empty() {
-            Vec::new()
-        } else {
-            serde_json::from_str::<Value>(stdout.trim()).map_err(bad)?.as_array().cloned().unwrap_or_default()
-        }
-    } else {
-        stdout
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).map_err(bad))
-            .collect::<Result<_, _>>()?
-    };
-    Ok(items.iter().map(ps_entry).collect())
-}
-
-fn ps_entry(v: &Value) -> PsEntry {
-    let name = match v.get("Names") {
-        Some(Value::Array(a)) => a.first().and_then(Value::as_str).unwrap_or_default().to_string(),
-        Some(Value::String(s)) => s.split(',').next().unwrap_or_default().to_string(),
-        _ => String::new(),
-    };
-    let id = [str_at(v, &["ID"]), str_at(v, &["Id"])].into_iter().find(|s| !s.is_empty()).unwrap_or("");
-    PsEntry {
-        id: id.to_string(),
-        name,
-        image: str_at(v, &["Image"]).to_string(),
-        state: str_at(v, &["State"]).to_string(),
-        status: str_at(v, &["Status"]).to_string(),
-        labels: labels_of(v.get("Labels")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::path::{Path, PathBuf};
+
     use super::*;
     use crate::config::{Overrides, ProjectFiles, resolve};
 
@@ -692,17 +293,6 @@ mod tests {
 
     fn engine(kind: EngineKind) -> Engine {
         Engine { kind, program: PathBuf::from(kind.name()), version: String::new() }
-    }
-
-    #[test]
-    fn classify_from_version_text() {
-        use EngineKind::*;
-        assert_eq!(EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"), Some(Docker));
-        assert_eq!(EngineKind::from_self_description("podman version 4.3.1"), Some(Podman));
-        // podman-docker's `docker` wrapper prints podman's version.
-        assert_eq!(EngineKind::from_self_description("podman version 4.3.1\n"), Some(Podman));
-        assert_eq!(EngineKind::from_self_description("nerdctl version 1.7.6"), Some(Nerdctl));
-        assert_eq!(EngineKind::from_self_description("GNU coreutils 9.1"), None);
     }
 
     #[test]
@@ -779,7 +369,7 @@ mod tests {
         let mut with_hosts = s.clone();
         with_hosts.env.insert("MCP_ALLOWED_HOSTS".into(), "localhost:{port},127.0.0.1:{port}".into());
         with_hosts.env.insert("API_TOKEN".into(), "s3cr3t".into());
-        let h = engine(EngineKind::Docker).run_cmd(&with_hosts, &RunOptions::new(&with_hosts, 19007));
+        let h = engine(EngineKind::Docker).run_or_create(&with_hosts, &RunOptions::new(&with_hosts, 19007));
         let env = h.envs();
         assert!(
             env.contains(&("MCP_ALLOWED_HOSTS".into(), "localhost:19007,127.0.0.1:19007".into())),
@@ -872,18 +462,5 @@ mod tests {
             engine(EngineKind::Docker).push_args("127.0.0.1:5000/echo:3"),
             ["push", "127.0.0.1:5000/echo:3"]
         );
-    }
-
-    #[test]
-    fn error_texts() {
-        assert!(is_no_such_container("Error: No such container: x"));
-        assert!(is_no_such_container("Error: no such container x"));
-        assert!(is_unreachable(
-            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
-        ));
-        assert!(is_port_taken(
-            "docker: Error response from daemon: driver failed programming external connectivity on endpoint x: Bind for 127.0.0.1:19000 failed: port is already allocated."
-        ));
-        assert!(!is_port_taken("Error: no such image"));
     }
 }

@@ -1,0 +1,215 @@
+//! The container engine: which one, and how to talk to it.
+//!
+//! Modelled on cross-rs's `docker/engine.rs`: an engine-kind enum with capability methods, found by
+//! `--engine`/MCPCTL_ENGINE, else `which`, and classified by what the binary says about itself (a
+//! `docker` that is podman's alias is podman). Every difference between docker, podman and nerdctl
+//! lives under this module, and flows never branch on the engine:
+//!
+//! * here: the kinds, detection, and the checked engine call (`Engine::run`);
+//! * `argv.rs`: the argv of every engine call;
+//! * `failure.rs`: what a non-zero exit means (error texts), and the fix to suggest;
+//! * `parse.rs`: the engines' output shapes (inspect, ps, image inspect).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::usage;
+use crate::process::Cmd;
+
+mod argv;
+mod failure;
+mod parse;
+
+pub use argv::*;
+pub use failure::*;
+pub use parse::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    Docker,
+    Podman,
+    Nerdctl,
+}
+
+impl EngineKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+            EngineKind::Nerdctl => "nerdctl",
+        }
+    }
+
+    /// `ps --format json` prints one JSON array on podman; docker and nerdctl print an object per
+    /// line with `{{json .}}`.
+    pub fn ps_prints_array(self) -> bool {
+        self == EngineKind::Podman
+    }
+
+    /// Podman builds OCI images by default, and the OCI format has no HEALTHCHECK: it drops it.
+    pub fn build_needs_docker_format(self) -> bool {
+        self == EngineKind::Podman
+    }
+
+    /// `run --init`: docker ships docker-init, podman uses catatonit; nerdctl has no such flag.
+    pub fn supports_init(self) -> bool {
+        self != EngineKind::Nerdctl
+    }
+
+    /// Docker's daemon runs HEALTHCHECK itself; podman only from systemd timers, so without
+    /// systemd its health stays `starting`.
+    pub fn runs_healthchecks_itself(self) -> bool {
+        self != EngineKind::Podman
+    }
+
+    /// Classify a binary from its `--version` (or `--help`) output.
+    pub fn from_self_description(text: &str) -> Option<EngineKind> {
+        let t = text.to_ascii_lowercase();
+        if t.contains("podman") {
+            Some(EngineKind::Podman)
+        } else if t.contains("nerdctl") {
+            Some(EngineKind::Nerdctl)
+        } else if t.contains("docker") {
+            Some(EngineKind::Docker)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub kind: EngineKind,
+    pub program: PathBuf,
+    /// What `--version` printed, first line.
+    pub version: String,
+}
+
+const KNOWN: [&str; 3] = ["docker", "podman", "nerdctl"];
+
+/// Find the engine: `requested` (flag, MCPCTL_ENGINE or config) or the first of docker, podman,
+/// nerdctl on PATH; then ask the binary what it is.
+pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
+    let program = match requested.map(str::trim) {
+        Some("") | None => KNOWN.iter().find_map(|n| which::which(n).ok()).ok_or_else(|| {
+            usage(
+                "no container engine found: none of docker, podman, nerdctl is on PATH; install one \
+                 (Debian: apt-get install docker.io, or podman) or pass --engine /path/to/binary",
+            )
+        })?,
+        Some(r) if r.contains('/') => {
+            let p = PathBuf::from(r);
+            if !p.is_file() {
+                return Err(usage(format!(
+                    "--engine {r}: no such file; give the path of a docker, podman or nerdctl binary"
+                )));
+            }
+            p
+        }
+        Some(r) if KNOWN.contains(&r) => which::which(r).map_err(|_| {
+            usage(format!(
+                "--engine {r}: {r} is not on PATH; install it, or pick another with --engine docker|podman|nerdctl"
+            ))
+        })?,
+        Some(r) => {
+            return Err(usage(format!(
+                "--engine {r}: unknown engine; use docker, podman, nerdctl or a path to one of them"
+            )));
+        }
+    };
+    classify(&program)
+}
+
+/// Ask the binary itself, once per binary: the answer is cached by path, size and mtime under
+/// ~/.cache/mcpctl, so `mcpctl status` costs one engine call, not two.
+pub fn classify(program: &Path) -> anyhow::Result<Engine> {
+    let key = fingerprint(program);
+    let cache = cache_file();
+    if let (Some(key), Some(cache)) = (&key, &cache)
+        && let Some(e) = read_cache(cache, key, program)
+    {
+        return Ok(e);
+    }
+    let e = classify_uncached(program)?;
+    if let (Some(key), Some(cache)) = (key, cache) {
+        write_cache(&cache, &key, &e);
+    }
+    Ok(e)
+}
+
+fn fingerprint(program: &Path) -> Option<String> {
+    let real = std::fs::canonicalize(program).ok()?;
+    let m = std::fs::metadata(&real).ok()?;
+    let mtime = m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos();
+    Some(format!("{}|{}|{}|{}", program.display(), real.display(), m.len(), mtime))
+}
+
+fn cache_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("mcpctl").join("engines.json"))
+}
+
+fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(cache).ok()?).ok()?;
+    let hit = v.get(key)?;
+    let kind = match hit.get("kind")?.as_str()? {
+        "docker" => EngineKind::Docker,
+        "podman" => EngineKind::Podman,
+        "nerdctl" => EngineKind::Nerdctl,
+        _ => return None,
+    };
+    let version = hit.get("version")?.as_str()?.to_string();
+    Some(Engine { kind, program: program.to_path_buf(), version })
+}
+
+/// Best effort: a cache that cannot be written only costs a `--version` call next time.
+fn write_cache(cache: &Path, key: &str, e: &Engine) {
+    let mut v: serde_json::Map<String, Value> =
+        std::fs::read_to_string(cache).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    v.insert(key.to_string(), serde_json::json!({"kind": e.kind.name(), "version": e.version}));
+    if let Some(dir) = cache.parent() {
+        let _ = std::fs::create_dir_all(dir);
+        let _ = crate::state::write_atomic(cache, &Value::Object(v).to_string());
+    }
+}
+
+/// `--version` is enough for the three we know; `--help` is the fallback for wrappers whose
+/// version line names nothing.
+fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
+    let out = Cmd::new(program).arg("--version").output()?;
+    let first = out.stdout.lines().next().unwrap_or("").trim().to_string();
+    let mut kind = EngineKind::from_self_description(&format!("{}{}", out.stdout, out.stderr));
+    if kind.is_none() {
+        let help = Cmd::new(program).arg("--help").output()?;
+        kind = EngineKind::from_self_description(&format!("{}{}", help.stdout, help.stderr));
+    }
+    match kind {
+        Some(kind) => Ok(Engine { kind, program: program.to_path_buf(), version: first }),
+        None => Err(usage(format!(
+            "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
+             printed '{first}'); point --engine at one of those",
+            program.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classify_from_version_text() {
+        use EngineKind::*;
+        assert_eq!(EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"), Some(Docker));
+        assert_eq!(EngineKind::from_self_description("podman version 4.3.1"), Some(Podman));
+        // podman-docker's `docker` wrapper prints podman's version.
+        assert_eq!(EngineKind::from_self_description("podman version 4.3.1\n"), Some(Podman));
+        assert_eq!(EngineKind::from_self_description("nerdctl version 1.7.6"), Some(Nerdctl));
+        assert_eq!(EngineKind::from_self_description("GNU coreutils 9.1"), None);
+    }
+}
