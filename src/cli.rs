@@ -1,11 +1,11 @@
-//! Command-line flags. Everything here is turned into `config::Overrides` in one place
-//! (`Cli::overrides`); no flow reads flags directly.
+//! Command-line flags. The settings' flags are `config::Overrides` itself (flattened here), so
+//! they reach `config::resolve` as they are; no flow reads flags directly.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Overrides, parse_base_port, parse_env_arg, parse_key_value, parse_port};
+use crate::config::Overrides;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,10 +26,6 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct Global {
-    /// Engine to drive: docker, podman, nerdctl or a path to one [default: first found]
-    #[arg(long, global = true, env = "MCPCTL_ENGINE", value_name = "ENGINE")]
-    pub engine: Option<String>,
-
     /// The MCP server's project directory
     #[arg(short = 'C', long = "project-dir", global = true, value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
@@ -51,69 +47,7 @@ pub struct Global {
     pub color: ColorChoice,
 
     #[command(flatten)]
-    pub settings: SettingFlags,
-}
-
-/// Settings that can also come from MCPCTL_* variables or [tool.mcpctl]. Precedence: flag >
-/// environment > config file > defaults derived from the project.
-#[derive(Args, Debug, Clone, Default)]
-pub struct SettingFlags {
-    /// Project name (container and image are NAME-mcp) [default: [project].name]
-    #[arg(long, global = true, env = "MCPCTL_NAME", value_name = "NAME")]
-    pub name: Option<String>,
-
-    /// Image name [default: NAME-mcp]
-    #[arg(long, global = true, env = "MCPCTL_IMAGE", value_name = "IMAGE")]
-    pub image: Option<String>,
-
-    /// First host port to try [default: 19000]
-    #[arg(long, global = true, env = "MCPCTL_BASE_PORT", value_parser = parse_base_port, value_name = "PORT")]
-    pub base_port: Option<u16>,
-
-    /// Port the server listens on inside the container [default: 3001]
-    #[arg(long, global = true, env = "MCPCTL_CONTAINER_PORT", value_parser = parse_port, value_name = "PORT")]
-    pub container_port: Option<u16>,
-
-    /// Host address to publish on [default: 127.0.0.1; 0.0.0.0 opens it to the network]
-    #[arg(long, global = true, env = "MCPCTL_PUBLISH_ADDRESS", value_name = "ADDR")]
-    pub publish_address: Option<String>,
-
-    /// Extra environment for the container (repeatable); KEY alone takes its value from mcpctl's
-    /// own environment, so a secret stays out of your shell history
-    #[arg(short = 'e', long = "env", global = true, value_parser = parse_env_arg, value_name = "KEY[=VALUE]")]
-    pub env: Vec<(String, Option<String>)>,
-
-    /// File of KEY=VALUE lines passed to the engine's --env-file
-    #[arg(long, global = true, env = "MCPCTL_ENV_FILE", value_name = "FILE")]
-    pub env_file: Option<PathBuf>,
-
-    /// Restart policy: no, always, unless-stopped, on-failure[:N] [default: unless-stopped]
-    #[arg(long, global = true, env = "MCPCTL_RESTART", value_name = "POLICY")]
-    pub restart: Option<String>,
-
-    /// Dockerfile, relative to the project [default: Dockerfile]
-    #[arg(long, global = true, env = "MCPCTL_DOCKERFILE", value_name = "FILE")]
-    pub dockerfile: Option<PathBuf>,
-
-    /// Build context, relative to the project [default: .]
-    #[arg(long, global = true, env = "MCPCTL_CONTEXT", value_name = "DIR")]
-    pub context: Option<PathBuf>,
-
-    /// Build argument (repeatable)
-    #[arg(long = "build-arg", global = true, value_parser = parse_key_value, value_name = "KEY=VALUE")]
-    pub build_args: Vec<(String, String)>,
-
-    /// Build secret from a file, passed as `--secret id=ID,src=FILE` (repeatable)
-    #[arg(long = "secret", global = true, value_parser = parse_key_value, value_name = "ID=FILE")]
-    pub build_secrets: Vec<(String, String)>,
-
-    /// Seconds to wait for the server to answer MCP [default: 60]
-    #[arg(long, global = true, env = "MCPCTL_READY_TIMEOUT", value_name = "SECONDS")]
-    pub ready_timeout: Option<f64>,
-
-    /// MCP transport: streamable-http, sse or auto [default: auto]
-    #[arg(long, global = true, env = "MCPCTL_TRANSPORT", value_name = "TRANSPORT")]
-    pub transport: Option<String>,
+    pub settings: Overrides,
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -278,29 +212,5 @@ pub fn print_self_description(cmd: &Command) -> Option<std::io::Result<()>> {
         }
         Command::Man => Some(clap_mangen::Man::new(Cli::command()).render(&mut out)),
         _ => None,
-    }
-}
-
-impl Cli {
-    /// Flags (and the MCPCTL_* variables clap read for them) as config overrides.
-    pub fn overrides(&self) -> Overrides {
-        let s = &self.global.settings;
-        Overrides {
-            name: s.name.clone(),
-            image: s.image.clone(),
-            base_port: s.base_port,
-            container_port: s.container_port,
-            publish_address: s.publish_address.clone(),
-            env: s.env.clone(),
-            env_file: s.env_file.clone(),
-            restart: s.restart.clone(),
-            dockerfile: s.dockerfile.clone(),
-            context: s.context.clone(),
-            build_args: s.build_args.clone(),
-            build_secrets: s.build_secrets.clone(),
-            ready_timeout: s.ready_timeout,
-            transport: s.transport.clone(),
-            engine: self.global.engine.clone(),
-        }
     }
 }

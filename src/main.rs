@@ -58,13 +58,11 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .ok_or_else(|| usage("HOME is not set: mcpctl keeps its state in ~/.config; set HOME"))?;
     let files = config::read_project(&dir)?;
-    let mut overrides = cli.overrides();
-    if matches!(cli.command, Command::Init(_)) && overrides.name.is_none() && files.project_name.is_none() {
-        // A one-file server has no pyproject: init names it after its directory (and records
-        // the name in the mcpctl.toml it writes).
-        overrides.name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-    }
-    let settings = config::resolve(&dir, &files, &overrides, &home)?;
+    let overrides = &cli.global.settings;
+    let settings = match &cli.command {
+        Command::Init(_) => config::resolve_for_init(&dir, &files, overrides, &home)?,
+        _ => config::resolve(&dir, &files, overrides, &home)?,
+    };
     if let Command::Init(args) = &cli.command {
         // Writing files needs no engine.
         return flows::init::init(&settings, ui, args);

@@ -1,0 +1,362 @@
+//! Settings, resolved once, with one precedence: flags, then MCPCTL_* environment (both read by
+//! clap), then `[tool.mcpctl]` in pyproject.toml or `mcpctl.toml`, then defaults derived from the
+//! project (`[project].name`). Nothing reads flags, variables or files after this.
+//!
+//! * here: the `Settings` flows read, the `Overrides` flags give, and `resolve`;
+//! * `file.rs`: reading pyproject.toml / mcpctl.toml, and their errors;
+//! * `resolvers.rs`: one small resolver per concern (names, ports, volumes, env, build, timeouts,
+//!   transport);
+//! * `values.rs`: parsing and checking single values (ports, names, image references).
+//!
+//! The defaults are the original `scripts/docker.py`'s constants (see the README), so a project
+//! that used it keeps its container name, volumes, state file and port.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+mod file;
+mod resolvers;
+mod values;
+
+pub use file::{FileConfig, ProjectFiles, read_project};
+pub use values::{
+    normalize_name, package_name, parse_base_port, parse_env_arg, parse_key_value, parse_port,
+    valid_image_ref, valid_object_name,
+};
+
+pub const DEFAULT_BASE_PORT: u16 = 19000;
+pub const PORT_TRIES: u16 = 100;
+pub const DEFAULT_CONTAINER_PORT: u16 = 3001;
+pub const DEFAULT_RESTART: &str = "unless-stopped";
+pub const DEFAULT_READY_TIMEOUT: f64 = 60.0;
+pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
+pub const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
+pub const LABEL_PROJECT: &str = "io.mcpctl.project";
+pub const LABEL_PORT: &str = "io.mcpctl.port";
+pub const LABEL_DIR: &str = "io.mcpctl.project-dir";
+/// On images: the digest of everything the build read (digest.rs).
+pub const LABEL_DIGEST: &str = "io.mcpctl.digest";
+
+/// What flags and their MCPCTL_* variables asked for (clap reads both). Precedence: flag >
+/// environment > config file > defaults derived from the project.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Overrides {
+    /// Engine to drive: docker, podman, nerdctl or a path to one [default: first found]
+    #[arg(long, global = true, env = "MCPCTL_ENGINE", value_name = "ENGINE")]
+    pub engine: Option<String>,
+
+    /// Project name (container and image are NAME-mcp) [default: [project].name]
+    #[arg(long, global = true, env = "MCPCTL_NAME", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Image name [default: NAME-mcp]
+    #[arg(long, global = true, env = "MCPCTL_IMAGE", value_name = "IMAGE")]
+    pub image: Option<String>,
+
+    /// First host port to try [default: 19000]
+    #[arg(long, global = true, env = "MCPCTL_BASE_PORT", value_parser = parse_base_port, value_name = "PORT")]
+    pub base_port: Option<u16>,
+
+    /// Port the server listens on inside the container [default: 3001]
+    #[arg(long, global = true, env = "MCPCTL_CONTAINER_PORT", value_parser = parse_port, value_name = "PORT")]
+    pub container_port: Option<u16>,
+
+    /// Host address to publish on [default: 127.0.0.1; 0.0.0.0 opens it to the network]
+    #[arg(long, global = true, env = "MCPCTL_PUBLISH_ADDRESS", value_name = "ADDR")]
+    pub publish_address: Option<String>,
+
+    /// Extra environment for the container (repeatable); KEY alone takes its value from mcpctl's
+    /// own environment, so a secret stays out of your shell history
+    #[arg(short = 'e', long = "env", global = true, value_parser = parse_env_arg, value_name = "KEY[=VALUE]")]
+    pub env: Vec<(String, Option<String>)>,
+
+    /// File of KEY=VALUE lines passed to the engine's --env-file
+    #[arg(long, global = true, env = "MCPCTL_ENV_FILE", value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+
+    /// Restart policy: no, always, unless-stopped, on-failure[:N] [default: unless-stopped]
+    #[arg(long, global = true, env = "MCPCTL_RESTART", value_name = "POLICY")]
+    pub restart: Option<String>,
+
+    /// Dockerfile, relative to the project [default: Dockerfile]
+    #[arg(long, global = true, env = "MCPCTL_DOCKERFILE", value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// Build context, relative to the project [default: .]
+    #[arg(long, global = true, env = "MCPCTL_CONTEXT", value_name = "DIR")]
+    pub context: Option<PathBuf>,
+
+    /// Build argument (repeatable)
+    #[arg(long = "build-arg", global = true, value_parser = parse_key_value, value_name = "KEY=VALUE")]
+    pub build_args: Vec<(String, String)>,
+
+    /// Build secret from a file, passed as `--secret id=ID,src=FILE` (repeatable)
+    #[arg(long = "secret", global = true, value_parser = parse_key_value, value_name = "ID=FILE")]
+    pub build_secrets: Vec<(String, String)>,
+
+    /// Seconds to wait for the server to answer MCP [default: 60]
+    #[arg(long, global = true, env = "MCPCTL_READY_TIMEOUT", value_name = "SECONDS")]
+    pub ready_timeout: Option<f64>,
+
+    /// MCP transport: streamable-http, sse or auto [default: auto]
+    #[arg(long, global = true, env = "MCPCTL_TRANSPORT", value_name = "TRANSPORT")]
+    pub transport: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransportSetting {
+    Auto,
+    StreamableHttp,
+    Sse,
+}
+
+impl TransportSetting {
+    pub fn parse(s: &str) -> Option<TransportSetting> {
+        match s {
+            "auto" => Some(TransportSetting::Auto),
+            "streamable-http" | "http" => Some(TransportSetting::StreamableHttp),
+            "sse" => Some(TransportSetting::Sse),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    pub name: String,
+    pub path: String,
+}
+
+/// Everything a flow needs to know, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub project_dir: PathBuf,
+    pub name: String,
+    pub package: String,
+    pub container: String,
+    pub image: String,
+    pub base_port: u16,
+    pub container_port: u16,
+    pub publish_address: IpAddr,
+    pub volumes: Vec<Volume>,
+    pub env: BTreeMap<String, String>,
+    pub env_file: Option<PathBuf>,
+    pub restart: String,
+    pub dockerfile: PathBuf,
+    pub context: PathBuf,
+    pub build_args: BTreeMap<String, String>,
+    pub build_secrets: BTreeMap<String, PathBuf>,
+    pub ready_timeout: Duration,
+    pub stop_timeout: u32,
+    pub swap_stop_timeout: u32,
+    pub init: bool,
+    pub transport: TransportSetting,
+    pub mcp_path: String,
+    pub engine: Option<String>,
+    pub registry: Option<String>,
+    pub platform: Option<String>,
+    pub token_env: Option<String>,
+    pub state_file: PathBuf,
+    /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
+    pub cache_dir: PathBuf,
+    /// Where file settings came from, for messages.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Settings {
+    pub fn endpoint(&self, port: u16) -> String {
+        format!("http://localhost:{port}{}", self.mcp_path)
+    }
+}
+
+/// Resolve the settings. `home` is where `~/.config/<package>/docker.json` lives.
+pub fn resolve(
+    project_dir: &Path,
+    files: &ProjectFiles,
+    o: &Overrides,
+    home: &Path,
+) -> anyhow::Result<Settings> {
+    let f = &files.config;
+    let src = resolvers::source(files);
+    let id = resolvers::identity(project_dir, files, o, &src)?;
+    let ports = resolvers::ports(o, f, &src)?;
+    let volumes = resolvers::volumes(f, &id, &src)?;
+    let env = resolvers::env(o, f, ports.container_port)?;
+    let env_file = resolvers::env_file(project_dir, o, f)?;
+    let restart = resolvers::restart(o, f)?;
+    let build = resolvers::build(project_dir, o, f)?;
+    let timeouts = resolvers::timeouts(o, f, &src)?;
+    let (transport, mcp_path) = resolvers::transport(o, f)?;
+    Ok(Settings {
+        project_dir: project_dir.to_path_buf(),
+        state_file: resolvers::state_file(home, files, &id),
+        cache_dir: resolvers::cache_dir(home),
+        name: id.name,
+        package: id.package,
+        container: id.container,
+        image: id.image,
+        base_port: ports.base_port,
+        container_port: ports.container_port,
+        publish_address: ports.publish_address,
+        volumes,
+        env,
+        env_file,
+        restart,
+        dockerfile: build.dockerfile,
+        context: build.context,
+        build_args: build.build_args,
+        build_secrets: build.build_secrets,
+        ready_timeout: timeouts.ready,
+        stop_timeout: timeouts.stop,
+        swap_stop_timeout: timeouts.swap_stop,
+        init: f.init.unwrap_or(true),
+        transport,
+        mcp_path,
+        engine: o.engine.clone().or_else(|| f.engine.clone()),
+        registry: f.registry.clone(),
+        platform: f.platform.clone(),
+        token_env: f.token_env.clone(),
+        config_file: files.config_file.clone(),
+    })
+}
+
+/// `resolve` for `init`: a one-file server has no pyproject, so without a name from the flags or
+/// the file it is named after its directory (and init records that name in the mcpctl.toml it writes).
+pub fn resolve_for_init(
+    dir: &Path,
+    files: &ProjectFiles,
+    o: &Overrides,
+    home: &Path,
+) -> anyhow::Result<Settings> {
+    let mut o = o.clone();
+    if o.name.is_none() && files.config.name.is_none() && files.project_name.is_none() {
+        o.name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    }
+    resolve(dir, files, &o, home)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(pyproject: &str) -> (tempfile::TempDir, ProjectFiles) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("pyproject.toml"), pyproject).unwrap();
+        let f = read_project(d.path()).unwrap();
+        (d, f)
+    }
+
+    fn resolve_with(pyproject: &str, o: &Overrides) -> anyhow::Result<Settings> {
+        let (d, f) = files(pyproject);
+        resolve(d.path(), &f, o, Path::new("/home/u"))
+    }
+
+    #[test]
+    fn defaults_match_the_seed_script() {
+        let s = resolve_with("[project]\nname = \"Echo_Server\"\n", &Overrides::default()).unwrap();
+        assert_eq!(s.name, "echo-server");
+        assert_eq!(s.package, "echo_server");
+        assert_eq!(s.container, "echo-server-mcp");
+        assert_eq!(s.image, "echo-server-mcp");
+        assert_eq!(s.base_port, 19000);
+        assert_eq!(s.container_port, 3001);
+        assert_eq!(s.publish_address.to_string(), "127.0.0.1");
+        assert_eq!(s.restart, "unless-stopped");
+        assert_eq!(s.state_file, Path::new("/home/u/.config/echo_server/docker.json"));
+        assert_eq!(
+            s.volumes,
+            vec![
+                Volume { name: "echo-server-mcp_data".into(), path: "/home/appuser/.echo_server".into() },
+                Volume {
+                    name: "echo-server-mcp_config".into(),
+                    path: "/home/appuser/.config/echo_server".into()
+                },
+                Volume {
+                    name: "echo-server-mcp_logs".into(),
+                    path: "/home/appuser/.local/share/echo_server".into()
+                },
+            ]
+        );
+        assert_eq!(s.env.get("PORT").unwrap(), "3001");
+        assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "INFO");
+        assert_eq!(s.ready_timeout, Duration::from_secs(60));
+        assert_eq!(s.mcp_path, "/mcp");
+    }
+
+    #[test]
+    fn flags_beat_file_beat_project() {
+        let py = "[project]\nname = \"demo\"\n[tool.mcpctl]\nname = \"fromfile\"\nbase-port = 20000\n\
+                  container_port = 8000\nenv = { LOG_LEVEL = \"DEBUG\", N = 3 }\n";
+        let s = resolve_with(py, &Overrides::default()).unwrap();
+        assert_eq!((s.name.as_str(), s.base_port, s.container_port), ("fromfile", 20000, 8000));
+        assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "DEBUG");
+        assert_eq!(s.env.get("N").unwrap(), "3");
+        assert_eq!(s.env.get("PORT").unwrap(), "8000");
+        let o = Overrides {
+            name: Some("flag".into()),
+            base_port: Some(21000),
+            env: vec![("LOG_LEVEL".into(), Some("WARNING".into()))],
+            ..Default::default()
+        };
+        let s = resolve_with(py, &o).unwrap();
+        assert_eq!((s.name.as_str(), s.base_port), ("flag", 21000));
+        // Renaming the container keeps the package's data paths, and gets its own state file.
+        assert_eq!(s.package, "demo");
+        assert_eq!(s.volumes[0].path, "/home/appuser/.demo");
+        assert_eq!(s.state_file, Path::new("/home/u/.config/demo/docker-flag.json"));
+        assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "WARNING");
+    }
+
+    #[test]
+    fn no_name_is_a_usage_error() {
+        let d = tempfile::tempdir().unwrap();
+        let e =
+            resolve(d.path(), &ProjectFiles::default(), &Overrides::default(), Path::new("/h")).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), 2);
+        assert!(e.to_string().starts_with("no project name"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected_before_any_engine_call() {
+        let bad = [
+            "[project]\nname='a'\n[tool.mcpctl]\nbase-port = 70000\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nbase-port = 65500\n",
+            "[project]\nname='a'\n[tool.mcpctl]\ncontainer = 'has space'\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nimage = 'UPPER'\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nvolumes = { 'bad/key' = '/x' }\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nvolumes = { data = 'relative' }\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nrestart = 'sometimes'\n",
+            "[project]\nname='a'\n[tool.mcpctl]\npublish-address = 'everywhere'\n",
+            "[project]\nname='a'\n[tool.mcpctl]\ntransport = 'carrier-pigeon'\n",
+            "[project]\nname='a'\n[tool.mcpctl]\nenv-file = 'missing.env'\n",
+            "[project]\nname='@@@'\n",
+        ];
+        for py in bad {
+            let e = resolve_with(py, &Overrides::default()).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e), 2, "{py}: {e}");
+            assert!(!e.to_string().contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn build_secrets_are_files_in_the_project() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("pyproject.toml"),
+            "[project]\nname='a'\n[tool.mcpctl]\nbuild-secrets = { pip_token = 'token.txt' }\n",
+        )
+        .unwrap();
+        let f = read_project(d.path()).unwrap();
+        let e = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), 2);
+        assert!(e.to_string().contains("build secret pip_token"), "{e}");
+        std::fs::write(d.path().join("token.txt"), "t").unwrap();
+        let s = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap();
+        assert_eq!(s.build_secrets["pip_token"], d.path().join("token.txt"));
+    }
+}

@@ -1,0 +1,271 @@
+//! One small resolver per concern, each taking the layers low → high (the file's setting, then the
+//! flag or its MCPCTL_* variable, which clap has already merged) through one `pick`, then
+//! checking what it got. `resolve` in mod.rs puts them together.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::values::{
+    normalize_name, package_name, parse_base_port, parse_port, valid_image_ref, valid_object_name,
+    valid_restart, value_to_string,
+};
+use super::*;
+use crate::error::usage;
+
+/// The highest layer that says something, else the default: a flag (or its MCPCTL_* variable),
+/// then the config file.
+pub fn pick<T>(flag: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
+    flag.or(file).unwrap_or_else(default)
+}
+
+/// Where file settings came from, for messages.
+pub fn source(files: &ProjectFiles) -> String {
+    files.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
+}
+
+/// Names: the project, its Python package, container and image.
+pub struct Identity {
+    pub name: String,
+    pub package: String,
+    pub container: String,
+    pub image: String,
+}
+
+pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> anyhow::Result<Identity> {
+    let f = &files.config;
+    let Some(raw_name) = o.name.clone().or_else(|| f.name.clone()).or_else(|| files.project_name.clone())
+    else {
+        return Err(usage(format!(
+            "no project name: {} has no pyproject.toml with [project].name; run mcpctl in your \
+             server's directory, pass -C DIR, or give --name",
+            dir.display()
+        )));
+    };
+    let name = normalize_name(&raw_name);
+    if name.is_empty() || !valid_object_name(&name) {
+        return Err(usage(format!(
+            "project name '{raw_name}' cannot name a container: use letters, digits, '-', '_' or '.', \
+             starting with a letter or digit (set --name or name in [tool.mcpctl])"
+        )));
+    }
+    // The Python package (data directories, state dir) comes from the project, not from a
+    // renamed container: `--name` must not move where the server keeps its data.
+    let package = match (&f.package, &files.project_name) {
+        (Some(p), _) => p.clone(),
+        (None, Some(project)) => package_name(project),
+        (None, None) => package_name(&name),
+    };
+    let container = f.container.clone().unwrap_or_else(|| format!("{name}-mcp"));
+    if !valid_object_name(&container) {
+        return Err(usage(format!(
+            "container name '{container}' ({src}) is not one the engine accepts: use letters, \
+             digits, '-', '_' or '.', starting with a letter or digit"
+        )));
+    }
+    let image = pick(o.image.clone(), f.image.clone(), || container.to_lowercase());
+    if !valid_image_ref(&image) {
+        return Err(usage(format!(
+            "image name '{image}' is not a valid image reference: use lowercase letters, digits, \
+             '.', '_', '-' and '/', with an optional :tag"
+        )));
+    }
+    Ok(Identity { name, package, container, image })
+}
+
+/// `~/.config/PACKAGE/docker.json`, the seed script's path; a second instance of the same package
+/// under another name gets its own file.
+pub fn state_file(home: &Path, files: &ProjectFiles, id: &Identity) -> PathBuf {
+    let same_project = files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == id.name);
+    let file = if same_project { "docker.json".to_string() } else { format!("docker-{}.json", id.name) };
+    home.join(".config").join(&id.package).join(file)
+}
+
+/// `~/.cache/mcpctl`, or under XDG_CACHE_HOME.
+pub fn cache_dir(home: &Path) -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".cache"))
+        .join("mcpctl")
+}
+
+pub struct Ports {
+    pub base_port: u16,
+    pub container_port: u16,
+    pub publish_address: IpAddr,
+}
+
+pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> {
+    // File values are numbers of any size: checked like the flags are (`what` names the key
+    // where the parser's message does not).
+    let from_file = |v: Option<i64>, parse: fn(&str) -> Result<u16, String>, what: &str| {
+        v.map(|p| parse(&p.to_string()).map_err(|e| usage(format!("{src}: {what}{e}")))).transpose()
+    };
+    let base_port = pick(o.base_port, from_file(f.base_port, parse_base_port, "")?, || DEFAULT_BASE_PORT);
+    let container_port =
+        pick(o.container_port, from_file(f.container_port, parse_port, "container-port: ")?, || {
+            DEFAULT_CONTAINER_PORT
+        });
+    let addr = pick(o.publish_address.clone(), f.publish_address.clone(), || "127.0.0.1".into());
+    let publish_address: IpAddr = addr.parse().map_err(|_| {
+        usage(format!(
+            "publish address '{addr}' is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
+        ))
+    })?;
+    Ok(Ports { base_port, container_port, publish_address })
+}
+
+/// The seed's three volumes, or the file's `suffix = "/path"` table.
+pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<Volume>> {
+    let (c, pkg) = (&id.container, &id.package);
+    let volumes: Vec<Volume> = match &f.volumes {
+        Some(v) => v.iter().map(|(k, p)| Volume { name: format!("{c}_{k}"), path: p.clone() }).collect(),
+        None => [
+            ("data", format!("/home/appuser/.{pkg}")),
+            ("config", format!("/home/appuser/.config/{pkg}")),
+            ("logs", format!("/home/appuser/.local/share/{pkg}")),
+        ]
+        .into_iter()
+        .map(|(k, path)| Volume { name: format!("{c}_{k}"), path })
+        .collect(),
+    };
+    for v in &volumes {
+        if !valid_object_name(&v.name) {
+            return Err(usage(format!(
+                "volume name '{}' ({src}) is not one the engine accepts: volume keys may use \
+                 letters, digits, '-', '_' and '.'",
+                v.name
+            )));
+        }
+        if !v.path.starts_with('/') || v.path.contains(':') {
+            return Err(usage(format!(
+                "volume '{}' ({src}) mounts on '{}': the path in the container must be absolute and contain no ':'",
+                v.name, v.path
+            )));
+        }
+    }
+    Ok(volumes)
+}
+
+/// The container's environment, low → high: mcpctl's defaults, the file's `env`, `-e` flags
+/// (`-e KEY` alone takes the value from mcpctl's environment).
+pub fn env(o: &Overrides, f: &FileConfig, container_port: u16) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut env = BTreeMap::new();
+    env.insert("PORT".to_string(), container_port.to_string());
+    env.insert("LOG_LEVEL".to_string(), "INFO".to_string());
+    for (k, v) in f.env.iter().flatten() {
+        env.insert(k.clone(), value_to_string(v));
+    }
+    for (k, v) in &o.env {
+        let v = match v {
+            Some(v) => v.clone(),
+            None => std::env::var(k).map_err(|_| {
+                usage(format!(
+                    "-e {k}: {k} is not set in mcpctl's environment; export it first, or give -e {k}=VALUE"
+                ))
+            })?,
+        };
+        env.insert(k.clone(), v);
+    }
+    if let Some(k) = env.keys().find(|k| k.is_empty() || k.contains('=') || k.contains(char::is_whitespace)) {
+        return Err(usage(format!("environment variable name '{k}' is not valid: no '=', no spaces")));
+    }
+    Ok(env)
+}
+
+pub fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<PathBuf>> {
+    let Some(p) = o.env_file.clone().or_else(|| f.env_file.clone()).map(|p| dir.join(p)) else {
+        return Ok(None);
+    };
+    if !p.is_file() {
+        return Err(usage(format!(
+            "env file {} does not exist: create it (see example.env) or drop the env-file setting",
+            p.display()
+        )));
+    }
+    Ok(Some(p))
+}
+
+pub fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
+    let restart = pick(o.restart.clone(), f.restart.clone(), || DEFAULT_RESTART.into());
+    if !valid_restart(&restart) {
+        return Err(usage(format!(
+            "restart policy '{restart}' is not one the engines know: use no, always, unless-stopped or on-failure[:N]"
+        )));
+    }
+    Ok(restart)
+}
+
+/// What a build reads beyond the context: Dockerfile, context, build args and secrets.
+pub struct Build {
+    pub dockerfile: PathBuf,
+    pub context: PathBuf,
+    pub build_args: BTreeMap<String, String>,
+    pub build_secrets: BTreeMap<String, PathBuf>,
+}
+
+pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build> {
+    let dockerfile = dir.join(pick(o.dockerfile.clone(), f.dockerfile.clone(), || "Dockerfile".into()));
+    let context = dir.join(pick(o.context.clone(), f.context.clone(), || ".".into()));
+    let file_args = f.build_args.iter().flatten().map(|(k, v)| (k.clone(), value_to_string(v)));
+    let build_args = file_args.chain(o.build_args.iter().cloned()).collect();
+    let file_secrets = f.build_secrets.iter().flatten().map(|(k, v)| (k.clone(), v.clone()));
+    let flag_secrets = o.build_secrets.iter().map(|(k, v)| (k.clone(), PathBuf::from(v)));
+    let mut build_secrets: BTreeMap<String, PathBuf> = file_secrets.chain(flag_secrets).collect();
+    for (id, file) in build_secrets.iter_mut() {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+            return Err(usage(format!(
+                "build secret id '{id}' is not valid: use letters, digits, '_', '-', '.'"
+            )));
+        }
+        *file = dir.join(&*file);
+        if !file.is_file() {
+            return Err(usage(format!(
+                "build secret {id}: {} does not exist: put the token in that file (keep it out of git), or drop the secret",
+                file.display()
+            )));
+        }
+    }
+    Ok(Build { dockerfile, context, build_args, build_secrets })
+}
+
+pub struct Timeouts {
+    pub ready: Duration,
+    pub stop: u32,
+    pub swap_stop: u32,
+}
+
+pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Timeouts> {
+    let ready = pick(o.ready_timeout, f.ready_timeout, || DEFAULT_READY_TIMEOUT);
+    if !(ready.is_finite() && ready > 0.0 && ready <= 3600.0) {
+        return Err(usage(format!("ready timeout {ready} s is out of range: use 0.1 to 3600 seconds")));
+    }
+    let seconds = |v: Option<i64>, key: &str, default: u32| match v {
+        Some(t) if (0..=600).contains(&t) => Ok(t as u32),
+        Some(t) => Err(usage(format!("{src}: {key} {t} is out of range: use 0-600 seconds"))),
+        None => Ok(default),
+    };
+    Ok(Timeouts {
+        ready: Duration::from_secs_f64(ready),
+        stop: seconds(f.stop_timeout, "stop-timeout", DEFAULT_STOP_TIMEOUT)?,
+        swap_stop: seconds(f.swap_stop_timeout, "swap-stop-timeout", DEFAULT_SWAP_STOP_TIMEOUT)?,
+    })
+}
+
+/// The transport to probe and the endpoint path (`/sse` for SSE unless the file says otherwise).
+pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSetting, String)> {
+    let t = pick(o.transport.clone(), f.transport.clone(), || "auto".into());
+    let transport = TransportSetting::parse(&t).ok_or_else(|| {
+        usage(format!("transport '{t}' is not one mcpctl can probe: use streamable-http, sse or auto"))
+    })?;
+    let mcp_path = f.mcp_path.clone().unwrap_or_else(|| match transport {
+        TransportSetting::Sse => "/sse".into(),
+        _ => "/mcp".into(),
+    });
+    if !mcp_path.starts_with('/') {
+        return Err(usage(format!("mcp-path '{mcp_path}' must start with '/', e.g. /mcp")));
+    }
+    Ok((transport, mcp_path))
+}
