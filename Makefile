@@ -48,7 +48,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: engines build
-	bash scripts/bench.sh
+	TARGET_DIR=$(TARGET_DIR) MCPCTL=$(MCPCTL) bash scripts/bench.sh
 
 clean:
 	$(CARGO) clean

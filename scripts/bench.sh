@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# make bench: a report, not a test. Phases of `start` and `update` (warm build cache, median of 5)
-# on docker and podman with the echo-server fixture; `status` against the seed script's status;
-# the time until docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP".
-# Writes target/bench.txt.
+# make bench: a report, not a test. On docker and podman with the echo-server fixture (median of 5):
+# a warm `start` (nothing changed: the build is skipped) beside the engine's own cached build + run;
+# `update` with nothing changed; the phases of `update` after a one-line change and the outage a
+# client sees, beside a bare swap by hand; `status` against the seed script's status; the time until
+# docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP".
+# Writes target/bench.txt. MCPCTL and TARGET_DIR may point elsewhere (the Makefile passes them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-M=$ROOT/target/release/mcpctl
-OUTAGE=$ROOT/target/release/examples/outage
+TARGET_DIR=${TARGET_DIR:-$ROOT/target}
+M=${MCPCTL:-$TARGET_DIR/release/mcpctl}
+OUTAGE=$TARGET_DIR/release/examples/outage
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
-OUT=$ROOT/target/bench.txt
+OUT=$TARGET_DIR/bench.txt
 WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
 mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
 ARGS=(-C "$WORK/proj" --name bench --base-port 26000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
-trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
 [ -x "$OUTAGE" ] || (cd "$ROOT" && cargo build --release --example outage -q)
 
 # Longest outage a client probing every 50 ms sees while "$@" runs.
@@ -54,11 +57,24 @@ for e in $ENGINES; do
   $M --engine "$e" "${ARGS[@]}" -q start >/dev/null   # warm the cache
   $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
   : >"$WORK/start"; : >"$WORK/update"; : >"$WORK/status"; : >"$WORK/lag"; : >"$WORK/out-update"; : >"$WORK/out-hand"
+  : >"$WORK/hand-build"; : >"$WORK/hand-run"; : >"$WORK/nothing"
+  BUILD_FMT=(); [ "$e" = podman ] && BUILD_FMT=(--format docker)
   for i in $(seq "$RUNS"); do
+    # Warm start: nothing changed since the last build, so mcpctl skips it.
     t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" start); t1=$(now)
     since_server_up "$e" bench-mcp >>"$WORK/lag"
     echo "$(echo "$out" | phase build) $(echo "$out" | phase run) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/start"
     port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/echo_server/docker-bench.json)
+    # The engine's own cached build and run of the same project, in the same run.
+    t0=$(now); $e build "${BUILD_FMT[@]}" -q -t bench-hand-img --build-arg PYTHON_IMAGE=mcpctl-python:bookworm \
+      --build-arg UV_IMAGE=mcpctl-uv:local "$WORK/proj" >/dev/null 2>&1; t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/hand-build"
+    t0=$(now); $e run -d --name bench-mcp-hand -p 127.0.0.1:$((port + 50)):3001 --init bench-hand-img >/dev/null 2>&1; t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/hand-run"
+    $e rm -f bench-mcp-hand >/dev/null 2>&1
+    # update with nothing changed: nothing is touched.
+    t0=$(now); $M --engine "$e" "${ARGS[@]}" -q update >/dev/null; t1=$(now)
+    echo "$t1 - $t0" | bc >>"$WORK/nothing"
     # The floor: a bare swap by hand, same image and flags (create beside, stop -t 2, start).
     $e rm -f bench-mcp-hand >/dev/null 2>&1 || true
     $e create --name bench-mcp-hand -p "127.0.0.1:$port:3001" -e PORT=3001 --init bench-mcp >/dev/null 2>&1
@@ -79,6 +95,10 @@ for e in $ENGINES; do
       "$(cut -d' ' -f1 "$WORK/$what" | median)" "$(cut -d' ' -f2 "$WORK/$what" | median)" \
       "$(cut -d' ' -f3 "$WORK/$what" | median)" "$(cut -d' ' -f4 "$WORK/$what" | median)"
   done
+  printf '(start: nothing changed, build skipped; update: after a one-line change)\n'
+  printf 'the engine by hand, same project: cached build %ss + run -d %ss\n' \
+    "$(median <"$WORK/hand-build")" "$(median <"$WORK/hand-run")"
+  printf 'update with nothing changed: wall %ss (nothing touched)\n' "$(median <"$WORK/nothing")"
   printf 'status  wall %ss (one inspect + one MCP probe)\n' "$(median <"$WORK/status")"
   printf 'start reported ready %ss after the server logged "Uvicorn running" (until mcpctl exited)\n' "$(median <"$WORK/lag")"
   printf 'update outage seen by a 50 ms MCP probe: mcpctl %ss, bare swap by hand %ss\n' \
