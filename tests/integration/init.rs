@@ -87,6 +87,69 @@ fn read(dir: &Path, f: &str) -> String {
 const WRITTEN: [&str; 6] =
     ["Dockerfile", ".dockerignore", "docker-compose.yml", "example.env", "mcpctl.toml", ".gitignore"];
 
+/// The files `mcpctl init` writes, whole, against tests/golden/CASE/ (`UPDATE_GOLDEN=1` rewrites
+/// them after a deliberate change: review the diff). Dot files are kept as `dot.NAME`, so the
+/// golden `.gitignore` is not one git reads.
+fn golden(case: &str, fixture: &str, args: &[&str]) {
+    let d = fixture_copy(fixture);
+    let home = tempfile::tempdir().unwrap();
+    let mut all = vec!["init"];
+    all.extend_from_slice(args);
+    let o = mcpctl(d.path(), home.path(), &all);
+    assert_eq!(o.code, 0, "{case}: {o:?}");
+    let dir = root().join("tests/golden").join(case);
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let written: Vec<&str> = o.stdout.lines().filter_map(|l| l.trim().strip_prefix("✓ wrote ")).collect();
+    assert!(written.len() >= 6, "{case}: {o:?}");
+    for f in &written {
+        let got = read(d.path(), f);
+        let want_path = dir.join(golden_name(f));
+        if update {
+            std::fs::create_dir_all(want_path.parent().unwrap()).unwrap();
+            std::fs::write(&want_path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&want_path)
+            .unwrap_or_else(|e| panic!("{case}: no golden {}: {e} (UPDATE_GOLDEN=1 writes it)", want_path.display()));
+        assert_eq!(got, want, "{case}: {f} differs from {}", want_path.display());
+    }
+    if !update {
+        // Nothing golden that init no longer writes.
+        let mut golden_files = Vec::new();
+        collect_files(&dir, &dir, &mut golden_files);
+        golden_files.sort();
+        let mut w: Vec<String> = written.iter().map(|s| golden_name(s)).collect();
+        w.sort();
+        assert_eq!(golden_files, w, "{case}: golden files vs written");
+    }
+}
+
+fn golden_name(written: &str) -> String {
+    match written.rsplit_once('/') {
+        Some((d, f)) => format!("{d}/{}", golden_name(f)),
+        None => written.strip_prefix('.').map(|f| format!("dot.{f}")).unwrap_or_else(|| written.to_string()),
+    }
+}
+
+fn collect_files(base: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_files(base, &p, out);
+        } else {
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+        }
+    }
+}
+
+#[test]
+fn golden_files_for_each_fixture() {
+    golden("echo-server", "echo-server", &[]);
+    golden("echo-server-private-deps", "echo-server", &["--private-deps", "--registry", "ghcr.io/org/echo"]);
+    golden("sse-server", "sse-server", &["--name", "sse-server"]);
+    golden("broken-bind", "broken-bind", &["--name", "broken-bind"]);
+}
+
 #[test]
 fn init_writes_every_file_for_the_echo_package() {
     let d = fixture_copy("echo-server");
