@@ -30,6 +30,14 @@ impl Transport {
         }
     }
 
+    /// What MCP clients (Claude Code's `--transport`, `.mcp.json`'s `type`) call it.
+    pub fn client_kind(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "http",
+            Transport::Sse => "sse",
+        }
+    }
+
     /// The endpoint path servers use by default for this transport.
     pub fn path(self) -> &'static str {
         match self {

@@ -6,9 +6,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::probe::Transport;
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
+    /// The seed's key: the host port the server was last published on.
     pub port: Option<u16>,
+    /// The transport the last deploy answered over, for the endpoint and `mcpctl client`.
+    pub transport: Option<Transport>,
+    /// The image the last deploy ran.
+    pub image_id: Option<String>,
+    /// How that container was run (`digest::run_digest`): `update` replaces it when this differs.
+    pub run_digest: Option<String>,
     /// Every other key, kept verbatim.
     pub rest: Map<String, Value>,
 }
@@ -45,7 +54,18 @@ pub fn load(path: &Path) -> Loaded {
         },
         Some(other) => return corrupt(path, &format!("port {other} is not a number")),
     };
-    Loaded { state: State { port, rest: map }, warning: None }
+    // Ours, so an unexpected value is dropped (it is rewritten at the next deploy), not fatal.
+    let mut text_key = |k: &str| match map.remove(k) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let transport = text_key("transport").and_then(|t| match t.as_str() {
+        "sse" => Some(Transport::Sse),
+        "streamable-http" => Some(Transport::StreamableHttp),
+        _ => None,
+    });
+    let (image_id, run_digest) = (text_key("image_id"), text_key("run_digest"));
+    Loaded { state: State { port, transport, image_id, run_digest, rest: map }, warning: None }
 }
 
 fn corrupt(path: &Path, why: &str) -> Loaded {
@@ -65,6 +85,14 @@ pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
     let mut map = Map::new();
     if let Some(p) = state.port {
         map.insert("port".into(), Value::from(p));
+    }
+    if let Some(t) = state.transport {
+        map.insert("transport".into(), Value::from(t.name()));
+    }
+    for (k, v) in [("image_id", &state.image_id), ("run_digest", &state.run_digest)] {
+        if let Some(v) = v {
+            map.insert(k.into(), Value::from(v.as_str()));
+        }
     }
     for (k, v) in &state.rest {
         map.insert(k.clone(), v.clone());
@@ -105,6 +133,24 @@ mod tests {
         let again = load(&p).state;
         assert_eq!(again.port, Some(19004));
         assert_eq!(again.rest.get("note").unwrap(), "from the seed");
+    }
+
+    #[test]
+    fn our_keys_are_typed_and_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("docker.json");
+        std::fs::write(&p, r#"{"port": 19000, "transport": "sse", "image_id": "sha256:a", "run_digest": "sha256:b", "x": 1}"#).unwrap();
+        let st = load(&p).state;
+        assert_eq!(st.transport, Some(Transport::Sse));
+        assert_eq!(st.image_id.as_deref(), Some("sha256:a"));
+        assert_eq!(st.run_digest.as_deref(), Some("sha256:b"));
+        assert_eq!(st.rest.keys().collect::<Vec<_>>(), ["x"]);
+        save(&p, &st).unwrap();
+        assert_eq!(load(&p).state, st);
+        // A value of ours we cannot read is dropped, never fatal.
+        std::fs::write(&p, r#"{"port": 19000, "transport": "carrier-pigeon"}"#).unwrap();
+        let l = load(&p);
+        assert!(l.warning.is_none() && l.state.transport.is_none() && l.state.port == Some(19000));
     }
 
     #[test]

@@ -21,15 +21,12 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
         )));
     }
     let state = ctx.load_state();
-    let transport = match state.rest.get("transport").and_then(Value::as_str) {
-        Some("sse") => Transport::Sse,
-        _ => Transport::StreamableHttp,
-    };
+    let transport = ctx.saved_transport(&state);
     let url = match url {
         Some(u) => u.to_string(),
         None => {
             let port = match container::lookup(engine, s)? {
-                Lookup::Ours(c) if c.running => c.host_port(s.container_port).or(state.port),
+                Lookup::Ours(c) if c.running => ctx.serving_port(Some(&c), &state),
                 Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, &c)),
                 _ => None,
             }
@@ -61,11 +58,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
 
 /// The `.mcp.json` entry. The token is never written: `${VAR}` is expanded by the client.
 pub fn entry(transport: Transport, url: &str, token_env: Option<&str>) -> Value {
-    let kind = match transport {
-        Transport::Sse => "sse",
-        Transport::StreamableHttp => "http",
-    };
-    let mut e = json!({"type": kind, "url": url});
+    let mut e = json!({"type": transport.client_kind(), "url": url});
     if let Some(v) = token_env {
         e["headers"] = json!({"Authorization": format!("Bearer ${{{v}}}")});
     }

@@ -51,10 +51,10 @@ impl Ctx {
     pub fn save_deploy(&self, port: u16, image_id: Option<&str>, transport: Transport) -> anyhow::Result<()> {
         let mut st = state::load(&self.s.state_file).state;
         st.port = Some(port);
-        st.rest.insert("transport".into(), serde_json::Value::from(transport.name()));
-        st.rest.insert("run_digest".into(), serde_json::Value::from(self.run_digest(port)));
+        st.transport = Some(transport);
+        st.run_digest = Some(self.run_digest(port));
         if let Some(id) = image_id.filter(|i| !i.is_empty()) {
-            st.rest.insert("image_id".into(), serde_json::Value::from(id));
+            st.image_id = Some(id.to_string());
         }
         state::save(&self.s.state_file, &st)
     }
@@ -76,10 +76,13 @@ impl Ctx {
 
     /// The transport the last deploy found (for the endpoint when nothing is probed).
     pub fn saved_transport(&self, state: &State) -> Transport {
-        match state.rest.get("transport").and_then(serde_json::Value::as_str) {
-            Some("sse") => Transport::Sse,
-            _ => Transport::StreamableHttp,
-        }
+        state.transport.unwrap_or(Transport::StreamableHttp)
+    }
+
+    /// The port clients use now: the one our container publishes (what their URL points at);
+    /// for a container that is gone, the saved one, so the URL survives stop and start.
+    pub fn serving_port(&self, c: Option<&crate::engine::ContainerInfo>, state: &State) -> Option<u16> {
+        c.and_then(|c| c.host_port(self.s.container_port)).or(state.port)
     }
 
     /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`.
@@ -109,11 +112,7 @@ impl Ctx {
 
 /// `claude mcp add NAME --transport http|sse URL [--header "Authorization: Bearer ${VAR}"]`
 pub fn claude_add_line(name: &str, transport: Transport, url: &str, token_env: Option<&str>) -> String {
-    let kind = match transport {
-        Transport::Sse => "sse",
-        Transport::StreamableHttp => "http",
-    };
-    let mut line = format!("claude mcp add {name} --transport {kind} {url}");
+    let mut line = format!("claude mcp add {name} --transport {} {url}", transport.client_kind());
     if let Some(var) = token_env {
         line.push_str(&format!(" --header \"Authorization: Bearer ${{{var}}}\""));
     }

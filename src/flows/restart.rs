@@ -12,11 +12,10 @@ pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     ui.title("Restart", &s.name);
     let state = ctx.load_state();
     let found = crate::swap::recover_and_lookup(engine, s, ui)?;
-    let saved = match &found {
-        Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
-        Lookup::Ours(c) => state.port.or(c.host_port(s.container_port)),
-        Lookup::Missing => state.port,
-    };
+    if let Lookup::Foreign(c) = &found {
+        return Err(container::foreign_error(engine, s, c));
+    }
+    let saved = ctx.serving_port(found.ours(), &state);
     if let Lookup::Ours(c) = &found {
         ui.info("Stopping container...");
         container::stop_and_remove(engine, s, c)?;

@@ -34,7 +34,7 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
 
     let (port, swap, ready, transport) = match found.ours() {
         Some(c) => {
-            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+            let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
             let sw = swap::replace(engine, s, ui, Some(c), &previous, port)?;
             (port, sw.swap, sw.ready, sw.transport)
         }

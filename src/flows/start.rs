@@ -18,7 +18,7 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
         Lookup::Ours(c) if c.running => {
-            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+            let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
             ui.warning("Container already running");
             ui.result_info(&format!("MCP endpoint: {}", s.endpoint(port)));
             ui.info("Use 'mcpctl update' to rebuild and restart, or 'mcpctl restart' to just restart");

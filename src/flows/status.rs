@@ -49,7 +49,7 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
             }
         }
         Lookup::Ours(c) => {
-            let port = c.host_port(s.container_port).or(state.port);
+            let port = ctx.serving_port(Some(c), &state);
             out["status"] = json!(c.status);
             out["health"] = json!(c.health);
             out["port"] = json!(port);
@@ -59,10 +59,7 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
                 out["state"] = json!("running");
                 let port = port.unwrap_or(s.base_port);
                 let probe = probe::probe(&ready::target(s, port), Duration::from_secs(3));
-                let saved = match state.rest.get("transport").and_then(Value::as_str) {
-                    Some("sse") => probe::Transport::Sse,
-                    _ => probe::Transport::StreamableHttp,
-                };
+                let saved = ctx.saved_transport(&state);
                 let transport = probe.as_ref().map(|r| r.transport).unwrap_or(saved);
                 let endpoint = ctx.endpoint(port, transport);
                 out["endpoint"] = json!(endpoint);

@@ -38,8 +38,8 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
 
     // The same image, run the same way: replacing it would only cost the clients their sessions.
     if let Some(c) = old.filter(|c| c.running && !c.restarting && c.image_id == built && !rebuild) {
-        let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
-        if state.rest.get("run_digest").and_then(|v| v.as_str()) == Some(ctx.run_digest(port).as_str()) {
+        let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
+        if state.run_digest.as_deref() == Some(ctx.run_digest(port).as_str()) {
             ui.header("Update Complete");
             ui.result_success(&format!(
                 "Nothing changed: {} already runs this image with these settings; nothing was touched",
@@ -54,7 +54,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     ui.header("Step 2: Replacing Container");
     let swapped = match old {
         Some(c) => {
-            let port = c.host_port(s.container_port).or(state.port).unwrap_or(s.base_port);
+            let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
             let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
             if let Some(b) = before.as_deref().filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
