@@ -34,16 +34,41 @@ impl fmt::Display for Interrupted {
 }
 impl std::error::Error for Interrupted {}
 
-/// A failure whose lines were already printed (build output, log tail); main adds nothing.
-#[derive(Debug)]
-pub struct Reported;
+/// A failure explained: the lines that show why (a failed build's last output, the container's
+/// last log lines), the one-line cause, and how to fix it. Nothing below the flows prints an
+/// error; main prints this one once, cause and fix last.
+#[derive(Debug, Default)]
+pub struct Explained {
+    pub cause: String,
+    pub fix: Option<String>,
+    /// What `evidence` is ("Last 20 log lines of x-mcp:").
+    pub evidence_title: Option<String>,
+    pub evidence: Vec<String>,
+}
 
-impl fmt::Display for Reported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("failed")
+impl Explained {
+    pub fn new(cause: impl Into<String>) -> Explained {
+        Explained { cause: cause.into(), ..Default::default() }
+    }
+
+    pub fn fix(mut self, fix: impl Into<String>) -> Explained {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    pub fn evidence(mut self, title: impl Into<String>, lines: Vec<String>) -> Explained {
+        self.evidence_title = Some(title.into());
+        self.evidence = lines;
+        self
     }
 }
-impl std::error::Error for Reported {}
+
+impl fmt::Display for Explained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.cause)
+    }
+}
+impl std::error::Error for Explained {}
 
 /// Shorthand for returning a usage error from anywhere.
 pub fn usage(msg: impl Into<String>) -> anyhow::Error {
@@ -62,8 +87,9 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
     FAILED
 }
 
-pub fn is_reported(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| c.is::<Reported>())
+/// The explanation of a failure, wherever it is in the chain.
+pub fn explained(err: &anyhow::Error) -> Option<&Explained> {
+    err.chain().find_map(|c| c.downcast_ref::<Explained>())
 }
 
 pub fn to_exit(code: u8) -> ExitCode {
@@ -80,7 +106,8 @@ mod tests {
         assert_eq!(exit_code(&usage("bad").context("while reading config")), USAGE);
         assert_eq!(exit_code(&anyhow::Error::new(Interrupted).context("build")), INTERRUPTED);
         assert_eq!(exit_code(&anyhow::anyhow!("engine said no")), FAILED);
-        assert!(is_reported(&anyhow::Error::new(Reported)));
-        assert!(!is_reported(&anyhow::anyhow!("x")));
+        let e = anyhow::Error::new(Explained::new("not ready").fix("wait")).context("update");
+        assert_eq!(explained(&e).unwrap().fix.as_deref(), Some("wait"));
+        assert!(explained(&anyhow::anyhow!("x")).is_none());
     }
 }

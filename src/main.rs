@@ -25,14 +25,37 @@ fn main() -> ExitCode {
                 if !matches!(cli.command, Command::Logs { .. }) {
                     ui.warning("Cancelled by user");
                 }
-            } else if !error::is_reported(&e) {
-                ui.error(&format!("{e:#}"));
-                if let Some(call) = engine::failed_call(&e).filter(|_| cli.global.verbose) {
-                    ui.info(&format!("The engine call was: {call}"));
-                }
+            } else {
+                report(&ui, &e, cli.global.verbose);
             }
             error::to_exit(code)
         }
+    }
+}
+
+/// The one place an error is printed: what shows why, the cause in one line, then the fix.
+fn report(ui: &Ui, e: &anyhow::Error, verbose: bool) {
+    match error::explained(e) {
+        Some(x) => {
+            if let Some(title) = &x.evidence_title {
+                ui.error_detail_title(title);
+            }
+            for line in &x.evidence {
+                ui.raw_err(line);
+            }
+            // The context the flow added ("Update"), then the cause.
+            let outer: Vec<String> =
+                e.chain().take_while(|c| !c.is::<error::Explained>()).map(|c| c.to_string()).collect();
+            let cause = outer.into_iter().chain([x.cause.clone()]).collect::<Vec<_>>().join(": ");
+            ui.error(&cause);
+            if let Some(fix) = &x.fix {
+                ui.error_fix(fix);
+            }
+        }
+        None => ui.error(&format!("{e:#}")),
+    }
+    if let Some(call) = engine::failed_call(e).filter(|_| verbose) {
+        ui.error_detail_title(&format!("The engine call was: {call}"));
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::config::Settings;
 use crate::container;
 use crate::engine::Engine;
-use crate::error::Reported;
+use crate::error::Explained;
 use crate::probe::{self, ProbeError, ProbeReport, Target};
 use crate::process::check_interrupt;
 use crate::ui::{Ui, secs};
@@ -94,7 +94,7 @@ pub fn wait_for(
                     {
                         spinner.finish();
                         watch.stop_and_join();
-                        return Err(fail(engine, s, ui, name, port, &e, None));
+                        return Err(fail(engine, s, name, port, &e, None));
                     }
                 } else {
                     wrong_since = None;
@@ -116,20 +116,18 @@ pub fn wait_for(
                 } else {
                     format!("exited with code {}", c.exit_code)
                 };
-                ui.error(&format!("The container {how} before answering MCP"));
-                show_logs(engine, ui, name);
-                return Err(anyhow::Error::new(Reported));
+                let failed = Explained::new(format!("The container {how} before answering MCP"));
+                return Err(anyhow::Error::new(with_logs(failed, engine, name)));
             }
             Verdict::Gone => {
                 spinner.finish();
                 watch.stop_and_join();
-                ui.error("The container disappeared while mcpctl waited for it");
-                return Err(anyhow::Error::new(Reported));
+                return Err(anyhow::anyhow!("The container disappeared while mcpctl waited for it"));
             }
             Verdict::Loopback(line) => {
                 spinner.finish();
                 watch.stop_and_join();
-                return Err(fail(engine, s, ui, name, port, &last, Some(line)));
+                return Err(fail(engine, s, name, port, &last, Some(line)));
             }
             Verdict::EngineError(e) => {
                 spinner.finish();
@@ -140,7 +138,7 @@ pub fn wait_for(
         if Instant::now() >= deadline {
             spinner.finish();
             watch.stop_and_join();
-            return Err(fail(engine, s, ui, name, port, &last, None));
+            return Err(fail(engine, s, name, port, &last, None));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
     }
@@ -295,7 +293,7 @@ pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str
         ),
         other => (
             format!("no MCP answer from {endpoint} within {}: the last attempt got {other}", secs(s.ready_timeout)),
-            "check the log lines below; raise the deadline with --ready-timeout if the server is just slow (`mcpctl logs` shows more)".into(),
+            "check the log lines above; raise the deadline with --ready-timeout if the server is just slow (`mcpctl logs` shows more)".into(),
         ),
     }
 }
@@ -303,29 +301,22 @@ pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str
 fn fail(
     engine: &Engine,
     s: &Settings,
-    ui: &Ui,
     name: &str,
     port: u16,
     err: &ProbeError,
     loopback: Option<String>,
 ) -> anyhow::Error {
     let (cause, fix) = diagnose(s, port, err, loopback.as_deref());
-    ui.error(&format!("Not ready: {cause}"));
-    ui.info(&format!("Fix: {fix}"));
-    show_logs(engine, ui, name);
-    anyhow::Error::new(Reported)
+    anyhow::Error::new(with_logs(Explained::new(format!("Not ready: {cause}")).fix(fix), engine, name))
 }
 
-fn show_logs(engine: &Engine, ui: &Ui, name: &str) {
+/// The container's last log lines are what shows why it did not answer.
+fn with_logs(x: Explained, engine: &Engine, name: &str) -> Explained {
     let lines = container::log_tail(engine, name, 20);
     if lines.is_empty() {
-        ui.info("The container printed no log lines");
-        return;
+        return x.evidence("The container printed no log lines", Vec::new());
     }
-    ui.info(&format!("Last {} log lines of {name}:", lines.len()));
-    for l in lines {
-        ui.raw(&l);
-    }
+    x.evidence(format!("Last {} log lines of {name}:", lines.len()), lines)
 }
 
 #[cfg(test)]

@@ -6,21 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-
 use crate::config::Settings;
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine, RunOptions};
-use crate::error::{Interrupted, Reported};
+use crate::error::Explained;
 use crate::probe::Transport;
 use crate::process::{check_interrupt, shielded};
 use crate::ready;
 use crate::ui::{Ui, secs};
-
-/// The name the new container has until it replaces the old one.
-pub fn next_name(s: &Settings) -> String {
-    format!("{}-next", s.container)
-}
 
 pub struct Swapped {
     pub swap: Duration,
@@ -37,7 +30,7 @@ pub fn replace(
     image: &str,
     port: u16,
 ) -> anyhow::Result<Swapped> {
-    let next = next_name(s);
+    let next = container::next_name(s);
     let _ = container::force_remove(engine, &next);
     let t0 = Instant::now();
 
@@ -78,25 +71,17 @@ pub fn replace(
                 if let Some(o) = old {
                     container::remove(engine, &o.name)?;
                 }
-                rename(engine, &next, &s.container)
+                container::rename(engine, &next, &s.container)
             })?;
             ui.success(&format!("The new container serves on port {port}"));
             Ok(Swapped { swap, ready, transport })
         }
-        Err(e) => {
-            let interrupted = e.chain().any(|c| c.is::<Interrupted>());
-            if !e.chain().any(|c| c.is::<Reported>()) && !interrupted {
-                ui.error(&format!("{e:#}"));
-            }
-            shielded(|| put_back(engine, s, ui, old, stop_sent, &next, port));
-            if interrupted { Err(anyhow::Error::new(Interrupted)) } else { Err(anyhow::Error::new(Reported)) }
-        }
+        // The new one failed (or Ctrl-C): put the old one back, then report why, once.
+        Err(e) => match shielded(|| put_back(engine, s, ui, old, stop_sent, &next, port)) {
+            Ok(()) => Err(e),
+            Err(back) => Err(nothing_serves(e, back)),
+        },
     }
-}
-
-fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
-    engine.call(engine.rename_args(from, to)).with_context(|| format!("Failed to rename {from} to {to}"))?;
-    Ok(())
 }
 
 /// Remove the new container and start the old one again; report either way. `stop_sent`: a stop
@@ -111,25 +96,33 @@ fn put_back(
     stop_sent: bool,
     next: &str,
     port: u16,
-) {
+) -> anyhow::Result<()> {
     let _ = container::force_remove(engine, next);
     let Some(o) = old else {
         ui.warning("There was no previous container to put back");
-        return;
+        return Ok(());
     };
     ui.warning(&format!("Putting the previous container back on port {port}..."));
     let t0 = Instant::now();
     if stop_sent {
         wait_until_stopped(engine, s, &o.name);
     }
-    if let Err(e) = container::start_existing(engine, &o.name) {
-        ui.error(&format!("{e:#}: nothing serves now; run `mcpctl restart` or `mcpctl rollback`"));
-        return;
+    container::start_existing(engine, &o.name)?;
+    ready::wait_for(engine, s, ui, &o.name, port, s.ready_timeout)?;
+    ui.success(&format!("The previous version answers again ({})", secs(t0.elapsed())));
+    Ok(())
+}
+
+/// The new version failed and the old one did not come back: both causes, and what to do.
+fn nothing_serves(new: anyhow::Error, back: anyhow::Error) -> anyhow::Error {
+    let mut x = Explained::new(format!(
+        "the new version failed ({new:#}) and the previous one did not come back ({back:#}): nothing serves now"
+    ))
+    .fix("see `mcpctl logs`, then `mcpctl rollback` or `mcpctl restart`");
+    if let Some(why) = crate::error::explained(&back).or(crate::error::explained(&new)) {
+        x = x.evidence(why.evidence_title.clone().unwrap_or_default(), why.evidence.clone());
     }
-    match ready::wait_for(engine, s, ui, &o.name, port, s.ready_timeout) {
-        Ok(_) => ui.success(&format!("The previous version answers again ({})", secs(t0.elapsed()))),
-        Err(_) => ui.error("The previous version did not come back either; see its logs with `mcpctl logs`"),
-    }
+    anyhow::Error::new(x)
 }
 
 /// Poll until `name` no longer runs: the engine's stop takes up to the stop timeout, then a kill.
@@ -147,55 +140,3 @@ fn wait_until_stopped(engine: &Engine, s: &Settings, name: &str) {
 
 /// How long past the stop timeout a stop may take to show (the kill, the engine's bookkeeping).
 const STOP_SETTLE_GRACE: Duration = Duration::from_secs(5);
-
-/// Look our container up, first finishing or cleaning up what an interrupted swap left: a
-/// `-next` container running alone gets the real name; one that is not serving is removed (and
-/// the old one, stopped for the swap, started again). Also removes our container if it was
-/// created and never started (an interrupted `run`). One inspect when nothing was left over.
-pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<Lookup> {
-    let next = next_name(s);
-    let mut both = container::lookup_many(engine, s, &[&s.container, &next])?;
-    let (main, next_found) = (both.remove(0), both.remove(0));
-    let mut changed = false;
-    match next_found {
-        Lookup::Ours(n) if matches!(main, Lookup::Missing) && n.running => {
-            rename(engine, &next, &s.container)?;
-            ui.warning(&format!("Finished an interrupted update: {next} is now {}", s.container));
-            changed = true;
-        }
-        Lookup::Ours(n) => {
-            container::force_remove(engine, &n.name)?;
-            ui.warning(&format!("Removed {next}, left half-made by an interrupted update or rollback"));
-            if let Lookup::Ours(m) = &main
-                && !m.running
-                && m.status == "exited"
-            {
-                // The old one was stopped for the swap and never started again.
-                ui.info(&format!("Starting {} again", s.container));
-                container::start_existing(engine, &s.container)?;
-            }
-            changed = true;
-        }
-        _ => {}
-    }
-    if let Lookup::Ours(m) = &main
-        && (m.status == "created" || m.status == "configured")
-    {
-        container::force_remove(engine, &m.name)?;
-        ui.warning(&format!("Removed {}, created but never started by an interrupted command", s.container));
-        changed = true;
-    }
-    let found = if changed { container::lookup(engine, s)? } else { main };
-    if let Lookup::Ours(c) = &found
-        && let Some(dir) = c.labels.get(crate::config::LABEL_DIR)
-        && std::path::Path::new(dir) != s.project_dir
-    {
-        ui.warning(&format!(
-            "{} was started from {dir}, not from {}: one project name in two places shares one \
-             container; give one of them another --name",
-            s.container,
-            s.project_dir.display()
-        ));
-    }
-    Ok(found)
-}

@@ -102,6 +102,16 @@ impl Ui {
         eprintln!("{}", style(format!("  ✗ {text}")).red().bright());
     }
 
+    /// The heading of what shows why something failed (stderr, with the error).
+    pub fn error_detail_title(&self, text: &str) {
+        eprintln!("{}", style(format!("  → {text}")).blue().bright());
+    }
+
+    /// How to fix the error just printed (stderr).
+    pub fn error_fix(&self, text: &str) {
+        eprintln!("{}", style(format!("  → Fix: {text}")).blue().bright());
+    }
+
     /// A result line (endpoint, status): shown even with -q.
     pub fn result_info(&self, text: &str) {
         self.out(&style(format!("  → {text}")).blue().bright().to_string());

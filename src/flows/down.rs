@@ -9,7 +9,6 @@ use crate::container::{self, Lookup};
 use crate::engine::Failure;
 use crate::error::usage;
 use crate::flows::Ctx;
-use crate::swap;
 
 pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
@@ -21,7 +20,7 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     }
     let _lock = ctx.lock("down")?;
     ui.title("Down", &s.name);
-    match swap::recover_and_lookup(engine, s, ui)? {
+    match container::recover_and_lookup(engine, s, ui)? {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, &c)),
         Lookup::Ours(c) => {
             ui.info("Stopping and removing the container...");

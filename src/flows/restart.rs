@@ -11,7 +11,7 @@ pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let _lock = ctx.lock("restart")?;
     ui.title("Restart", &s.name);
     let state = ctx.load_state();
-    let found = crate::swap::recover_and_lookup(engine, s, ui)?;
+    let found = crate::container::recover_and_lookup(engine, s, ui)?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }

@@ -12,7 +12,7 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let _lock = ctx.lock("rollback")?;
     ui.title("Rollback", &s.name);
     let state = ctx.load_state();
-    let found = swap::recover_and_lookup(engine, s, ui)?;
+    let found = container::recover_and_lookup(engine, s, ui)?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }

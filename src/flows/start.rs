@@ -13,7 +13,7 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let state = ctx.load_state();
 
     ui.info(&format!("Checking {}...", engine.name()));
-    let found = crate::swap::recover_and_lookup(engine, s, ui)?;
+    let found = crate::container::recover_and_lookup(engine, s, ui)?;
     ui.success(&format!("{} is running ({})", engine.name(), engine.version));
     match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),

@@ -7,7 +7,7 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("stop")?;
     ui.title("Stop", &s.name);
-    match crate::swap::recover_and_lookup(engine, s, ui)? {
+    match crate::container::recover_and_lookup(engine, s, ui)? {
         Lookup::Missing => {
             ui.result_info(&format!("Not deployed: there is no container {}", s.container));
             Ok(())

@@ -10,7 +10,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("update")?;
     let state = ctx.load_state();
-    let found = swap::recover_and_lookup(engine, s, ui)?;
+    let found = container::recover_and_lookup(engine, s, ui)?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }

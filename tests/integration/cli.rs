@@ -314,8 +314,11 @@ fn start_fails_when_nothing_answers_mcp() {
     let o = t.run(&["start", "--base-port", "26080", "--ready-timeout", "1"]);
     o.code(1)
         .stderr_has("✗ Not ready: no MCP answer from http://localhost:26080/mcp within 1.0 s: the last attempt got connection refused")
-        .stdout_has("→ Fix: check the log lines below")
-        .stdout_has("Serving HTTP on 0.0.0.0 port 3001");
+        .stderr_has("→ Fix: check the log lines above")
+        .stderr_has("Serving HTTP on 0.0.0.0 port 3001");
+    // Reported once, at the end: the log lines, the cause, the fix.
+    let last: Vec<&str> = o.stderr.lines().rev().take(2).collect();
+    assert!(last[0].contains("→ Fix:") && last[1].contains("✗ Not ready"), "{}", o.dump());
     assert!(o.calls_to("logs").iter().all(|c| c.contains(&"--tail".to_string())), "{}", o.dump());
 }
 
@@ -330,8 +333,8 @@ fn start_fails_when_the_container_exits_while_waiting() {
     );
     t.answer("logs", &[Response::recorded(Client::Docker28, "logs-exited")]);
     let o = run(&t, &start_args(port));
-    o.code(1).one_stderr_line("✗ The container exited with code 3 before answering MCP");
-    o.stdout_has("Last 1 log lines of rec-mcp:").stdout_has("    bye");
+    o.code(1).stderr_has("→ Last 1 log lines of rec-mcp:\n    bye\n  ✗ The container exited with code 3 before answering MCP\n");
+    assert!(o.stderr.ends_with("✗ The container exited with code 3 before answering MCP\n"), "{}", o.dump());
 }
 
 // ---- stop -------------------------------------------------------------------------------------------
@@ -1734,7 +1737,7 @@ fn build_failure_shows_the_last_lines() {
         t.answer("build", &[Response::recorded(c, "build-fail")]);
         let o = t.run(&["start"]);
         o.code(1)
-            .stderr_has("✗ Build output (last lines):")
+            .stderr_has("→ Build output (last lines):")
             .stderr_has(&format!(
                 "✗ Failed to build image rec-mcp ({} exited with 7): fix the error above and run again",
                 c.program()

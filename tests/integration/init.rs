@@ -109,8 +109,9 @@ fn golden(case: &str, fixture: &str, args: &[&str]) {
             std::fs::write(&want_path, &got).unwrap();
             continue;
         }
-        let want = std::fs::read_to_string(&want_path)
-            .unwrap_or_else(|e| panic!("{case}: no golden {}: {e} (UPDATE_GOLDEN=1 writes it)", want_path.display()));
+        let want = std::fs::read_to_string(&want_path).unwrap_or_else(|e| {
+            panic!("{case}: no golden {}: {e} (UPDATE_GOLDEN=1 writes it)", want_path.display())
+        });
         assert_eq!(got, want, "{case}: {f} differs from {}", want_path.display());
     }
     if !update {

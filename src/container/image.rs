@@ -1,0 +1,235 @@
+//! The project's image: built only when what the build reads changed (the digest label, see
+//! digest.rs), with the build's own output shown when it fails; tags for rollback.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+
+use crate::config::{LABEL_DIGEST, Settings};
+use crate::digest::{self, BuildDigest};
+use crate::engine::{self, BuildOptions, Engine, Failure};
+use crate::error::{Explained, usage};
+use crate::process;
+use crate::ui::Ui;
+
+pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
+    if !s.dockerfile.is_file() {
+        return Err(usage(format!(
+            "no Dockerfile at {}: mcpctl builds the image from it; write one (the README has a \
+             template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]",
+            s.dockerfile.display()
+        )));
+    }
+    if !s.context.is_dir() {
+        return Err(usage(format!(
+            "build context {} is not a directory: fix --context or context in [tool.mcpctl]",
+            s.context.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Build the image. A spinner on a terminal; the build's own output streamed with -v, and its
+/// last lines shown when it fails.
+pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
+    require_dockerfile(s)?;
+    let t0 = Instant::now();
+    let name = opts.tags.first().unwrap_or(&s.image);
+    ui.info(&format!("Building image {name} from {}", s.dockerfile.display()));
+    let spinner = ui.spinner("Building image...");
+    let mut tail: VecDeque<String> = VecDeque::new();
+    let verbose = process::verbose();
+    let mut cmd = engine.cmd(engine.build_args(s, opts));
+    for (k, v) in engine.build_env(s) {
+        cmd = cmd.env(k, v);
+    }
+    let out = cmd.stream_lines(|line| {
+        if verbose {
+            spinner.println(ui, line);
+        }
+        if tail.len() == 30 {
+            tail.pop_front();
+        }
+        tail.push_back(line.to_string());
+        if let Some(step) = build_step(line) {
+            spinner.set_message(&format!("Building image... {step}"));
+        }
+    })?;
+    spinner.finish();
+    if !out.success() && Failure::of(&out.stdout) == Failure::NeedsBuildx {
+        return Err(usage(
+            "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
+             install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
+             Debian 12), or build with podman",
+        ));
+    }
+    if !out.success() {
+        let failed = Explained::new(format!(
+            "Failed to build image {} ({} exited with {}): fix the error above and run again",
+            name,
+            engine.name(),
+            out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
+        ));
+        // With -v the whole output has just streamed by.
+        let lines: Vec<String> = tail.into_iter().filter(|l| !l.trim().is_empty()).collect();
+        return Err(anyhow::Error::new(if verbose {
+            failed
+        } else {
+            failed.evidence("Build output (last lines):", lines)
+        }));
+    }
+    let took = t0.elapsed();
+    ui.success(&format!("Image built ({})", crate::ui::secs(took)));
+    Ok(took)
+}
+
+/// The project's image as it is now, after `ensure_image`.
+pub struct Image {
+    pub id: String,
+    /// How long the build took (zero when skipped).
+    pub took: Duration,
+    pub built: bool,
+}
+
+/// Build the image unless the one there was built from exactly these inputs (its digest label
+/// matches, digest.rs); `rebuild` builds anyway. Says which way it went, and why.
+pub fn ensure_image(engine: &Engine, s: &Settings, ui: &Ui, rebuild: bool) -> anyhow::Result<Image> {
+    require_dockerfile(s)?;
+    // Independent engine calls and file hashing: side by side (podman's calls cost 0.1 s each).
+    let (wanted, have) = std::thread::scope(|sc| {
+        let have = sc.spawn(|| image_info(engine, &s.image));
+        let wanted = build_digest(engine, s);
+        (wanted, have.join().unwrap_or_else(|_| Err(anyhow!("the image lookup panicked"))))
+    });
+    let (wanted, have) = (wanted?, have?);
+    let have_digest = have.as_ref().and_then(|i| i.labels.get(LABEL_DIGEST)).map(String::as_str);
+    if let (Some(img), Some(d)) = (&have, wanted.digest())
+        && have_digest == Some(d)
+        && !rebuild
+    {
+        ui.success(&format!(
+            "Image {} is up to date: nothing it is built from changed (--rebuild builds anyway)",
+            s.image
+        ));
+        return Ok(Image { id: img.id.clone(), took: Duration::ZERO, built: false });
+    }
+    explain_build(s, ui, &wanted, have_digest, rebuild);
+    let opts = BuildOptions { digest: wanted.digest().map(str::to_string), ..Default::default() };
+    let took = build(engine, s, ui, &opts)?;
+    if let BuildDigest::Known { digest, inputs } = &wanted {
+        digest::remember(&s.cache_dir, digest, inputs);
+    }
+    let id = image_info(engine, &s.image)?.map(|i| i.id).unwrap_or_default();
+    Ok(Image { id, took, built: true })
+}
+
+/// Why a build runs: forced, never built, unknowable, or what changed (all of it with -v).
+fn explain_build(s: &Settings, ui: &Ui, wanted: &BuildDigest, have: Option<&str>, rebuild: bool) {
+    const SHOWN: usize = 3;
+    match (wanted, have) {
+        _ if rebuild => ui.info("Building (--rebuild)"),
+        (BuildDigest::Unknown(why), _) => {
+            ui.info(&format!("Building: {why}, so mcpctl cannot tell whether anything changed"))
+        }
+        (BuildDigest::Known { .. }, None) => {}
+        (BuildDigest::Known { inputs, .. }, Some(old)) => {
+            let Some(before) = digest::recall(&s.cache_dir, old) else {
+                ui.info(&format!("Building: {} was built from other inputs", s.image));
+                return;
+            };
+            let changes = inputs.changes_since(&before);
+            let shown = if process::verbose() { changes.len() } else { SHOWN };
+            let mut line = changes.iter().take(shown).cloned().collect::<Vec<_>>().join(", ");
+            if changes.len() > shown {
+                line.push_str(&format!(" and {} more (-v lists them)", changes.len() - shown));
+            }
+            ui.info(&format!("Building: since {} was built, {line}", s.image));
+        }
+    }
+}
+
+/// The digest of what a build of the project would read now.
+fn build_digest(engine: &Engine, s: &Settings) -> anyhow::Result<BuildDigest> {
+    let text = std::fs::read_to_string(&s.dockerfile)
+        .map_err(|e| anyhow!("cannot read {}: {e}", s.dockerfile.display()))?;
+    let base = digest::base_images(&text, &s.build_args);
+    let ids = image_ids(engine, &base.images)?;
+    let labels = engine::build_labels(s);
+    let req = digest::Request {
+        context: &s.context,
+        dockerfile: &s.dockerfile,
+        build_args: &s.build_args,
+        secrets: &s.build_secrets,
+        platform: None,
+        labels: &labels,
+        semantics: &engine.context_semantics(s),
+    };
+    req.digest(&text, &base, ids.as_deref())
+}
+
+/// The engine's ids for these images, in order; None when one of them is not there.
+pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+    if images.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let Ok(out) =
+        engine.call_expecting(engine.image_ids_args(images), &[Failure::NoSuchImage, Failure::Other])?
+    else {
+        return Ok(None);
+    };
+    let ids: Vec<String> =
+        out.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+    Ok((ids.len() == images.len()).then_some(ids))
+}
+
+/// An image's id and labels, or None when there is no such image.
+pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine::ImageInfo>> {
+    let Ok(out) =
+        engine.call_expecting(engine.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?
+    else {
+        return Ok(None);
+    };
+    Ok(engine::parse_image_inspect(&out.stdout)?.into_iter().next())
+}
+
+/// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
+fn build_step(line: &str) -> Option<String> {
+    let l = line.trim_start();
+    let rest = l.strip_prefix("Step ").or_else(|| l.strip_prefix("STEP "))?;
+    let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
+    (n.contains('/')).then_some(n)
+}
+
+/// The id of an image, or None when there is no such image.
+pub fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
+    match engine.call_expecting(engine.image_id_args(image), &[Failure::NoSuchImage, Failure::Other])? {
+        Ok(out) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
+        Err(_) => Ok(None),
+    }
+}
+
+pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
+    engine
+        .call(engine.tag_args(source, target))
+        .with_context(|| format!("Failed to tag {source} as {target}"))?;
+    Ok(())
+}
+
+/// Remove an image tag; a tag that is not there is already gone.
+pub fn untag(engine: &Engine, image: &str) -> anyhow::Result<()> {
+    let _gone = engine.call_expecting(engine.rmi_args(image), &[Failure::NoSuchImage])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_steps_from_both_builders() {
+        assert_eq!(build_step("Step 3/12 : RUN uv sync").as_deref(), Some("3/12"));
+        assert_eq!(build_step("STEP 4/9: COPY . ."), Some("4/9".into()));
+        assert_eq!(build_step(" ---> Running in abc"), None);
+    }
+}
