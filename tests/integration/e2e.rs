@@ -6,7 +6,7 @@
 //! range, so they run in parallel, and a guard removes its containers and volumes even when the
 //! test fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -14,78 +14,11 @@ use mcpctl::config::TransportSetting;
 use mcpctl::probe::{Client, Target};
 use serde_json::{Value, json};
 
-const BASE_IMAGE: &str = "mcpctl-python:bookworm";
-const UV_IMAGE: &str = "mcpctl-uv:local";
+pub(crate) use crate::support::engine_available;
+use crate::support::{BASE_IMAGE, Mcpctl, Outcome, UV_IMAGE, copy_dir, interrupt_at, manifest_dir};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Can this engine run the tests? Fails (required) or skips loudly (local) when not.
-fn engine_available(engine: &str) -> bool {
-    let required = std::env::var("MCPCTL_E2E").as_deref() == Ok("required");
-    let info = Command::new(engine).arg("info").output();
-    let answers = matches!(&info, Ok(o) if o.status.success());
-    let base = answers
-        && Command::new(engine)
-            .args(["image", "inspect", BASE_IMAGE])
-            .output()
-            .is_ok_and(|o| o.status.success());
-    let locked = root().join("fixtures/echo-server/uv.lock").is_file();
-    let why = if !answers {
-        format!("`{engine} info` fails: the engine is not installed or not running")
-    } else if !base {
-        format!("{engine} has no {BASE_IMAGE} image")
-    } else if !locked {
-        "fixtures/echo-server/uv.lock is missing".to_string()
-    } else {
-        return true;
-    };
-    let msg = format!("{why}; run scripts/engines-up.sh (or `make engines`)");
-    if required {
-        panic!("MCPCTL_E2E=required: {msg}");
-    }
-    eprintln!("\n!!!!! SKIPPING end-to-end test on {engine}: {msg} !!!!!\n");
-    false
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_dir(&src, &dst);
-            }
-        } else {
-            std::fs::copy(&src, &dst).unwrap();
-        }
-    }
-}
-
-pub(crate) struct Out {
-    pub(crate) code: i32,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    pub(crate) took: Duration,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.took, self.stdout, self.stderr
-        )
-    }
-}
+/// How long one real-engine mcpctl run may take.
+const E2E_RUN_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// A fixture copied into a temp dir and managed by mcpctl under a unique name.
 pub(crate) struct Project {
@@ -100,7 +33,7 @@ pub(crate) struct Project {
 impl Project {
     pub(crate) fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&root().join("fixtures").join(fixture), dir.path());
+        copy_dir(&manifest_dir().join("fixtures").join(fixture), dir.path());
         let p = Project {
             dir,
             home: tempfile::tempdir().unwrap(),
@@ -123,49 +56,39 @@ impl Project {
     }
 
     /// mcpctl on this project: its own HOME, engine, name, ports and the local base images.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("MCPCTL_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(["--engine", self.engine, "--name", &self.name])
-            .args(["--base-port", &self.base_port.to_string()])
-            .args(["--build-arg", &format!("PYTHON_IMAGE={BASE_IMAGE}")])
-            .args(["--build-arg", &format!("UV_IMAGE={UV_IMAGE}")])
-            .args(["--ready-timeout", "90"])
-            .args(&self.extra)
-            .args(args)
-            .stdin(std::process::Stdio::null());
-        cmd
+    fn command(&self, args: &[&str]) -> Mcpctl {
+        let dir = self.dir.path().display().to_string();
+        let base = self.base_port.to_string();
+        let fixed = [
+            "-C",
+            &dir,
+            "--engine",
+            self.engine,
+            "--name",
+            &self.name,
+            "--base-port",
+            &base,
+            "--build-arg",
+            &format!("PYTHON_IMAGE={BASE_IMAGE}"),
+            "--build-arg",
+            &format!("UV_IMAGE={UV_IMAGE}"),
+            "--ready-timeout",
+            "90",
+        ]
+        .map(String::from);
+        Mcpctl::new(self.home.path()).env("NO_COLOR", "1").args(&fixed).args(&self.extra).args(args)
     }
 
-    pub(crate) fn mcpctl(&self, args: &[&str]) -> Out {
-        let t0 = Instant::now();
-        let o = self.command(args).output().unwrap();
-        Out {
-            code: o.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-            took: t0.elapsed(),
-        }
+    pub(crate) fn mcpctl(&self, args: &[&str]) -> Outcome {
+        self.command(args).output(E2E_RUN_TIMEOUT)
     }
 
     /// The same command line, started in the background with stdout and stderr piped.
     fn spawn(&self, args: &[&str]) -> std::process::Child {
-        self.command(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+        self.command(args).spawn()
     }
 
-    pub(crate) fn ok(&self, args: &[&str]) -> Out {
+    pub(crate) fn ok(&self, args: &[&str]) -> Outcome {
         let o = self.mcpctl(args);
         assert_eq!(o.code, 0, "mcpctl {args:?} on {}: {o:?}", self.engine);
         o
@@ -247,7 +170,7 @@ fn timed(label: &str, engine: &str, f: impl FnOnce()) {
     f();
     let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
     eprint!("{line}");
-    let times = root().join("target/e2e-times.txt");
+    let times = manifest_dir().join("target/e2e-times.txt");
     let _ = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -661,36 +584,6 @@ fn concurrent_starts(engine: &'static str, base: u16) {
     let c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(c.server.name, "echo-server");
     c.close();
-}
-
-/// Wait for a line containing `needle` on the child's stdout, then SIGINT the child.
-fn interrupt_at(mut child: std::process::Child, needle: &str) -> (i32, String) {
-    use std::io::BufRead;
-    let stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        seen.push_str(&line);
-        if line.contains(needle) {
-            let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-            assert!(ok.success());
-            break;
-        }
-    }
-    let mut rest = String::new();
-    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
-    seen.push_str(&rest);
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        let _ = std::io::Read::read_to_string(&mut e, &mut err);
-    }
-    (status.code().unwrap_or(-1), format!("{seen}\n--- stderr\n{err}"))
 }
 
 /// Ctrl-C during the build and during the swap: something serves afterwards, and status and

@@ -12,15 +12,13 @@ use mcpctl::config::{self, Overrides, TransportSetting};
 use mcpctl::probe::{Client, ProbeError, Target};
 use serde_json::Value;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::{Mcpctl, Outcome, copy_dir, e2e_required as required, manifest_dir as root, which};
 
-fn required() -> bool {
-    std::env::var("MCPCTL_E2E").as_deref() == Ok("required")
+/// The built mcpctl in `dir`, with a throw-away HOME and no MCPCTL_* from the caller.
+fn mcpctl(dir: &Path, home: &Path, args: &[&str]) -> Outcome {
+    let d = dir.display().to_string();
+    Mcpctl::new(home).env("NO_COLOR", "1").args(&["-C", &d]).args(args).output(Duration::from_secs(120))
 }
-
-use crate::e2e::copy_dir;
 
 /// A fixture copy without the deployment files init writes.
 fn fixture_copy(fixture: &str) -> tempfile::TempDir {
@@ -35,49 +33,6 @@ fn fixture_copy(fixture: &str) -> tempfile::TempDir {
         std::fs::write(d.path().join("uv.lock"), "# stand-in for the lock engines-up makes\n").unwrap();
     }
     d
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.took, self.stdout, self.stderr
-        )
-    }
-}
-
-/// The built mcpctl in `dir`, with a throw-away HOME and no MCPCTL_* from the caller.
-fn mcpctl(dir: &Path, home: &Path, args: &[&str]) -> Out {
-    let t0 = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcpctl"));
-    for (k, _) in std::env::vars() {
-        if k.starts_with("MCPCTL_") {
-            cmd.env_remove(k);
-        }
-    }
-    let o = cmd
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        took: t0.elapsed(),
-    }
 }
 
 fn read(dir: &Path, f: &str) -> String {
@@ -333,7 +288,7 @@ fn yaml_to_json(compose_bin: &Path, yaml: &str) -> Value {
 /// `docker-compose config` accepts the file, and what it resolves is what mcpctl would run.
 #[test]
 fn compose_file_passes_docker_compose_config() {
-    let Ok(compose_bin) = which("docker-compose") else {
+    let Some(compose_bin) = which("docker-compose") else {
         let msg = "docker-compose is not installed; run scripts/engines-up.sh";
         if required() {
             panic!("MCPCTL_E2E=required: {msg}");
@@ -410,23 +365,16 @@ fn compose_file_passes_docker_compose_config() {
     }
 }
 
-fn which(bin: &str) -> Result<PathBuf, ()> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|d| d.join(bin))
-        .find(|p| p.is_file())
-        .ok_or(())
-}
-
 /// The nginx block parses inside a server block (where nginx is installed; optional).
 #[test]
 fn nginx_block_passes_nginx_t() {
-    let Ok(nginx) = which("nginx").or_else(|_| {
-        let p = PathBuf::from("/usr/sbin/nginx");
-        if p.is_file() { Ok(p) } else { Err(()) }
-    }) else {
-        eprintln!("nginx is not installed: the nginx -t check is skipped (apt-get install nginx-light)");
+    let nginx = which("nginx").or_else(|| Some(PathBuf::from("/usr/sbin/nginx")).filter(|p| p.is_file()));
+    let Some(nginx) = nginx else {
+        assert!(
+            !required(),
+            "MCPCTL_E2E=required: nginx is missing (scripts/engines-up.sh installs nginx-light)"
+        );
+        eprintln!("\n!!!!! SKIPPING nginx_block_passes_nginx_t: nginx is not installed !!!!!\n");
         return;
     };
     for (fixture, extra) in [("echo-server", vec![]), ("sse-server", vec!["--name", "sse-server"])] {
@@ -513,7 +461,7 @@ pub(crate) fn init_start_sse(engine: &'static str, base: u16) {
 /// answer is used. Without a terminal nothing is asked (see init_names_ambiguous_candidates).
 #[test]
 fn init_interactive_asks_on_a_terminal() {
-    let Ok(tmux) = which("tmux") else {
+    let Some(tmux) = which("tmux") else {
         assert!(!required(), "MCPCTL_E2E=required: tmux is missing (scripts/engines-up.sh installs it)");
         eprintln!("\n!!!!! SKIPPING init_interactive_asks_on_a_terminal: tmux is not installed !!!!!\n");
         return;

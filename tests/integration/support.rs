@@ -12,9 +12,9 @@
 //! are usually the real recordings in fixtures/engine-outputs ([`Response::recorded`]), with the
 //! recorded container name and port rewritten ([`rec_inspect`]).
 //!
-//! Everything here is generic; sections for one test module go at the end under their own header.
-
-#![allow(dead_code)] // Each test module uses a different part of the harness.
+//! [`Mcpctl`] is the one way any test runs the binary (fake engine, real engines, init): a clean
+//! environment, a throw-away HOME, and an [`Outcome`] back. The real-engine helpers (which engine
+//! the e2e tests may use, [`interrupt_at`]) are here too.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -339,7 +339,8 @@ pub fn pyproject(name: &str) -> String {
 // ---- one test: project + HOME + fake engine, and runs of mcpctl ---------------------------------
 
 pub struct Test {
-    tmp: TempDir,
+    /// Removed, with everything in it, when the test ends.
+    _tmp: TempDir,
     pub root: PathBuf,
     pub project: PathBuf,
     pub home: PathBuf,
@@ -359,7 +360,7 @@ impl Test {
         std::fs::create_dir_all(&project).unwrap();
         std::fs::create_dir_all(&home).unwrap();
         let engine = FakeEngine::create(&root);
-        Test { cwd: project.clone(), tmp, root, project, home, engine, env: BTreeMap::new() }
+        Test { cwd: project.clone(), _tmp: tmp, root, project, home, engine, env: BTreeMap::new() }
     }
 
     /// Project `rec` (pyproject.toml + Dockerfile) and `client`'s fake on PATH under its usual
@@ -423,10 +424,9 @@ impl Test {
     /// [`Test::run`] with extra environment variables for this run only.
     pub fn run_with_env(&self, env: &[(&str, &str)], args: &[&str]) -> Outcome {
         let before = self.engine.calls().len();
-        let cmd = self.command(env, args);
-        let (code, stdout, stderr) = run_with_timeout(cmd, RUN_TIMEOUT);
-        let calls = self.engine.calls().split_off(before);
-        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
+        let mut o = run_command(self.command(env, args), args, RUN_TIMEOUT);
+        o.calls = self.engine.calls().split_off(before);
+        o
     }
 
     /// Start mcpctl in the background and send it SIGINT once the fake engine has received a
@@ -448,17 +448,48 @@ impl Test {
         let code = child.wait().unwrap().code().unwrap_or(-1);
         let (stdout, stderr) = (t_out.join().unwrap(), t_err.join().unwrap());
         let calls = self.engine.calls().split_off(before);
-        Outcome { args: args.iter().map(|s| s.to_string()).collect(), code, stdout, stderr, calls }
+        Outcome {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code,
+            stdout,
+            stderr,
+            calls,
+            took: t0.elapsed(),
+        }
     }
 
-    /// The command line of one mcpctl run, stdout and stderr piped.
+    /// The command line of one mcpctl run: the fake engine's directory is the whole PATH.
     fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
+        let mut run = Mcpctl::new(&self.home).cwd(&self.cwd).env("PATH", &self.engine.bin);
+        for (k, v) in self.engine.env() {
+            run = run.env(k, v);
+        }
+        for (k, v) in &self.env {
+            run = run.env(k, v);
+        }
+        for (k, v) in env {
+            run = run.env(k, v);
+        }
+        run.args(args).command()
+    }
+}
+
+impl Drop for Test {
+    fn drop(&mut self) {
+        self.engine.stop_servers();
+    }
+}
+
+/// One run of mcpctl: a clean environment (no MCPCTL_*, color switches, engine hosts or TERM from
+/// the caller), its own HOME, stdin closed, both pipes read.
+pub struct Mcpctl {
+    cmd: Command,
+    args: Vec<String>,
+}
+
+impl Mcpctl {
+    pub fn new(home: &Path) -> Mcpctl {
         let mut cmd = Command::new(MCPCTL);
-        cmd.args(args)
-            .current_dir(&self.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy();
             if k.starts_with("MCPCTL_")
@@ -469,23 +500,54 @@ impl Test {
                 cmd.env_remove(k.as_ref());
             }
         }
-        cmd.env("HOME", &self.home).env("PATH", &self.engine.bin);
-        for (k, v) in self.engine.env() {
-            cmd.env(k, v);
+        cmd.env("HOME", home).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        Mcpctl { cmd, args: Vec::new() }
+    }
+
+    pub fn cwd(mut self, dir: &Path) -> Mcpctl {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn env(mut self, k: impl AsRef<std::ffi::OsStr>, v: impl AsRef<std::ffi::OsStr>) -> Mcpctl {
+        self.cmd.env(k, v);
+        self
+    }
+
+    pub fn args<S: AsRef<str>>(mut self, args: &[S]) -> Mcpctl {
+        for a in args {
+            self.cmd.arg(a.as_ref());
+            self.args.push(a.as_ref().to_string());
         }
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
+        self
+    }
+
+    pub fn command(self) -> Command {
+        self.cmd
+    }
+
+    /// Run to the end (killed, failing the test, after `timeout`).
+    pub fn output(self, timeout: Duration) -> Outcome {
+        let args = self.args.clone();
+        run_command(self.cmd, &args, timeout)
+    }
+
+    pub fn spawn(mut self) -> Child {
+        self.cmd.spawn().expect("cannot start mcpctl")
     }
 }
 
-impl Drop for Test {
-    fn drop(&mut self) {
-        self.engine.stop_servers();
+/// Run `cmd` (mcpctl with `args`) to the end, with a timeout.
+pub fn run_command<S: AsRef<str>>(cmd: Command, args: &[S], timeout: Duration) -> Outcome {
+    let t0 = Instant::now();
+    let (code, stdout, stderr) = run_with_timeout(cmd, timeout);
+    Outcome {
+        args: args.iter().map(|s| s.as_ref().to_string()).collect(),
+        code,
+        stdout,
+        stderr,
+        calls: Vec::new(),
+        took: t0.elapsed(),
     }
 }
 
@@ -529,24 +591,37 @@ fn read_all(mut r: impl Read) -> String {
 }
 
 /// What one mcpctl run did.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Outcome {
     pub args: Vec<String>,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
-    /// The argv of every engine call this run made, in order.
+    /// The argv of every engine call this run made, in order (fake engine only).
     pub calls: Vec<Vec<String>>,
+    pub took: Duration,
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.dump())
+    }
 }
 
 impl Outcome {
+    /// stdout and stderr, for "somewhere in the output" checks.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+
     /// Everything, for assertion messages.
     pub fn dump(&self) -> String {
         let calls: Vec<String> = self.calls.iter().map(|c| c.join(" ")).collect();
         format!(
-            "mcpctl {:?} exited {}\n--- stdout\n{}--- stderr\n{}--- engine calls\n{}",
+            "mcpctl {:?} exited {} after {:?}\n--- stdout\n{}--- stderr\n{}--- engine calls\n{}",
             self.args,
             self.code,
+            self.took,
             self.stdout,
             self.stderr,
             calls.join("\n")
@@ -634,7 +709,6 @@ pub fn assert_ports_free(base: u16, count: u16) {
 /// fake_mcp.py started by a test itself (e.g. for `status` of a container "already running").
 pub struct FakeMcp {
     child: Child,
-    pub port: u16,
 }
 
 impl FakeMcp {
@@ -653,7 +727,7 @@ impl FakeMcp {
             assert!(t0.elapsed() < Duration::from_secs(10), "fake_mcp.py did not listen on {port}");
             std::thread::sleep(Duration::from_millis(20));
         }
-        FakeMcp { child, port }
+        FakeMcp { child }
     }
 }
 
@@ -698,4 +772,98 @@ pub fn strip_ansi(s: &str) -> String {
         }
     }
     out
+}
+
+// ---- real engines ---------------------------------------------------------------------------------
+
+/// The images the fixtures build FROM, made by scripts/engines-up.sh (nothing can be pulled here).
+pub const BASE_IMAGE: &str = "mcpctl-python:bookworm";
+pub const UV_IMAGE: &str = "mcpctl-uv:local";
+
+/// MCPCTL_E2E=required (CI): an engine or tool the tests need that is missing fails them.
+pub fn e2e_required() -> bool {
+    std::env::var("MCPCTL_E2E").as_deref() == Ok("required")
+}
+
+/// Can this engine run the tests? Fails (required) or skips loudly (local) when not.
+pub fn engine_available(engine: &str) -> bool {
+    let required = e2e_required();
+    let info = Command::new(engine).arg("info").output();
+    let answers = matches!(&info, Ok(o) if o.status.success());
+    let base = answers
+        && Command::new(engine)
+            .args(["image", "inspect", BASE_IMAGE])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let locked = manifest_dir().join("fixtures/echo-server/uv.lock").is_file();
+    let why = if !answers {
+        format!("`{engine} info` fails: the engine is not installed or not running")
+    } else if !base {
+        format!("{engine} has no {BASE_IMAGE} image")
+    } else if !locked {
+        "fixtures/echo-server/uv.lock is missing".to_string()
+    } else {
+        return true;
+    };
+    let msg = format!("{why}; run scripts/engines-up.sh (or `make engines`)");
+    if required {
+        panic!("MCPCTL_E2E=required: {msg}");
+    }
+    eprintln!("\n!!!!! SKIPPING end-to-end test on {engine}: {msg} !!!!!\n");
+    false
+}
+
+/// Copy a fixture (without __pycache__).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&src, &dst);
+            }
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Wait for a line containing `needle` on the child's stdout, then SIGINT the child.
+pub fn interrupt_at(mut child: Child, needle: &str) -> (i32, String) {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+        if line.contains(needle) {
+            let ok = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+            assert!(ok.success());
+            break;
+        }
+    }
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    seen.push_str(&rest);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    (status.code().unwrap_or(-1), format!("{seen}\n--- stderr\n{err}"))
+}
+
+/// A program on PATH.
+pub fn which(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(bin))
+        .find(|p| p.is_file())
 }
