@@ -2,7 +2,8 @@
 # make bench: a report, not a test. On docker and podman with the echo-server fixture (median of 5):
 # a warm `start` (nothing changed: the build is skipped) beside the engine's own cached build + run;
 # `update` with nothing changed; the phases of `update` after a one-line change and the outage a
-# client sees, beside a bare swap by hand; `status` against the seed script's status; the time until
+# client sees, beside a bare swap by hand; `status` against the original scripts/docker.py's (when its
+# guide is at ../shared/seeds, see the README); the time until
 # docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP".
 # Writes target/bench.txt. MCPCTL and TARGET_DIR may point elsewhere (the Makefile passes them).
 set -euo pipefail
@@ -105,7 +106,7 @@ for e in $ENGINES; do
     "$(median <"$WORK/out-update")" "$(median <"$WORK/out-hand")"
 
   if [ "$e" = docker ]; then
-    # Docker's own HEALTHCHECK (interval 5 s in the fixture, 30 s in the seed's Dockerfile).
+    # Docker's own HEALTHCHECK (interval 5 s in the fixture, 30 s in the original guide's Dockerfile).
     : >"$WORK/hc"
     for i in $(seq "$RUNS"); do
       docker rm -f seedbench >/dev/null 2>&1 || true
@@ -114,9 +115,9 @@ for e in $ENGINES; do
       echo "$(now) - $t0" | bc >>"$WORK/hc"
     done
     docker rm -f seedbench >/dev/null
-    printf 'docker HEALTHCHECK first healthy after %ss (fixture interval 5 s; the seed uses 30 s)\n' "$(median <"$WORK/hc")"
+    printf 'docker HEALTHCHECK first healthy after %ss (fixture interval 5 s; the original guide uses 30 s)\n' "$(median <"$WORK/hc")"
 
-    # The seed's own scripts/docker.py status, for comparison.
+    # The original scripts/docker.py's status, for comparison (the guide it comes from, if present).
     seed=$(ls "$ROOT"/../shared/seeds/000_*.txt 2>/dev/null | head -1 || true)
     if [ -n "$seed" ]; then
       awk '/^## File 3/{f=1} f&&/^```python/{p=1;next} p&&/^```/{exit} p' "$seed" \
@@ -127,7 +128,7 @@ for e in $ENGINES; do
         t0=$(now); python3 "$WORK/docker.py" status >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/seedstatus"
         t0=$(now); $M --engine docker "${ARGS[@]}" status >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/ourstatus"
       done
-      printf 'status: mcpctl %ss vs seed scripts/docker.py %ss (running container)\n' \
+      printf 'status: mcpctl %ss vs the original scripts/docker.py %ss (running container)\n' \
         "$(median <"$WORK/ourstatus")" "$(median <"$WORK/seedstatus")"
       $M --engine docker "${ARGS[@]}" -q stop >/dev/null
     fi

@@ -1,6 +1,6 @@
-//! Host port choice. The seed probed with connect(), which passes a port bound on another address
-//! or held by a container that is still starting; we probe by bind() on the address we publish
-//! on, which fails exactly when the engine's own bind would.
+//! Host port choice, probed by bind() on the address we publish on, which fails exactly when the
+//! engine's own bind would (a connect() probe passes a port bound on another address, or held by a
+//! container that is still starting).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, TcpListener};

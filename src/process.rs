@@ -2,8 +2,8 @@
 //!
 //! Modelled on cargo-util's ProcessBuilder/ProcessError: a command is an argv vector (never a shell
 //! string), its Display is the shell-quoted line, and a failure carries the status, stdout and
-//! stderr. Every engine call goes through `Cmd::start`, which prints the line under `-v` and
-//! registers the child so Ctrl-C can kill it.
+//! stderr. Every engine call goes through a `Cmd` (`output`, `checked`, `stream_lines`,
+//! `interactive`), which prints the line under `-v` and registers the child so Ctrl-C can kill it.
 
 use std::ffi::OsString;
 use std::fmt;

@@ -1,7 +1,8 @@
-//! Ready means "answers MCP". The seed waited for the engine's HEALTHCHECK, which docker first runs
-//! `interval` after start and podman (without systemd) never runs. We poll the published port with
-//! a real `initialize` every 100 ms, watch the container while we wait, and diagnose the failures
-//! both seeds warn about instead of waiting out the deadline.
+//! Ready means "answers MCP". The engine's HEALTHCHECK is no signal: docker first runs it one
+//! `interval` after start, podman (without systemd) never does. We poll the published port with a
+//! real `initialize` every 50 ms, watch the container while we wait, and diagnose the common
+//! failures (a bind to 127.0.0.1 inside the container, DNS-rebinding protection's 421, a wrong
+//! path) instead of waiting out the deadline.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::Settings;
 use crate::container;
+use crate::engine::ContainerInfo;
 use crate::engine::Engine;
 use crate::error::Explained;
 use crate::probe::{self, ProbeError, ProbeReport, Target};
@@ -64,83 +66,75 @@ pub fn wait_for(
         let last = match probe::probe(&target, timeout) {
             Ok(report) => {
                 spinner.finish();
-                let took = t0.elapsed();
-                let seen = watch.stop();
-                ui.success(&format!(
-                    "MCP server answers: {} {} over {}, protocol {}, {} tools (ready after {})",
-                    nonempty(&report.server.name, "unnamed"),
-                    report.server.version,
-                    report.transport.name(),
-                    report.server.protocol_version,
-                    report.tools.len(),
-                    secs(took)
-                ));
-                // The watcher's last view (at most 0.5 s old): no engine call between the
-                // server's first answer and "ready".
-                if let Some(c) = seen.as_ref().filter(|c| c.has_healthcheck) {
-                    ui.info(&format!(
-                        "Engine health check: {} (shown, not waited for)",
-                        c.health.as_deref().unwrap_or("not run yet")
-                    ));
-                }
-                return Ok(Ready { report, took, image_id: seen.map(|c| c.image_id) });
+                return Ok(answered(ui, report, t0.elapsed(), watch.stop()));
             }
-            Err(e) => {
-                let definite = matches!(e, ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. });
-                if definite {
-                    let since = *wrong_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() >= WRONG_ANSWER_GRACE
-                        || matches!(e, ProbeError::Status { code: 421, .. })
-                    {
-                        spinner.finish();
-                        watch.stop_and_join();
-                        return Err(fail(engine, s, name, port, &e, None));
-                    }
-                } else {
-                    wrong_since = None;
-                }
-                watch.set_refusing(matches!(e, ProbeError::Refused | ProbeError::Closed(_)));
-                e
-            }
+            Err(e) => e,
         };
-        match watch.verdict() {
-            Verdict::Fine => {}
-            Verdict::Failed(c) => {
-                spinner.finish();
-                watch.stop_and_join();
-                let how = if c.restarting || c.restart_count > 0 {
-                    format!(
-                        "is restarting (restarted {} times; last exit code {})",
-                        c.restart_count, c.exit_code
-                    )
-                } else {
-                    format!("exited with code {}", c.exit_code)
-                };
-                let failed = Explained::new(format!("The container {how} before answering MCP"));
-                return Err(anyhow::Error::new(with_logs(failed, engine, name)));
-            }
-            Verdict::Gone => {
-                spinner.finish();
-                watch.stop_and_join();
-                return Err(anyhow::anyhow!("The container disappeared while mcpctl waited for it"));
-            }
-            Verdict::Loopback(line) => {
-                spinner.finish();
-                watch.stop_and_join();
-                return Err(fail(engine, s, name, port, &last, Some(line)));
-            }
-            Verdict::EngineError(e) => {
-                spinner.finish();
-                watch.stop_and_join();
-                return Err(anyhow::anyhow!(e));
-            }
-        }
-        if Instant::now() >= deadline {
+        // A definite wrong answer (404, 406, 421) is reported once it has held for a while
+        // (421 at once); anything else might still turn into an answer.
+        let verdict = if matches!(last, ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. }) {
+            let since = *wrong_since.get_or_insert_with(Instant::now);
+            let settled =
+                since.elapsed() >= WRONG_ANSWER_GRACE || matches!(last, ProbeError::Status { code: 421, .. });
+            if settled { Verdict::WrongAnswer } else { watch.verdict() }
+        } else {
+            wrong_since = None;
+            watch.set_refusing(matches!(last, ProbeError::Refused | ProbeError::Closed(_)));
+            watch.verdict()
+        };
+        if !matches!(verdict, Verdict::Fine) || Instant::now() >= deadline {
             spinner.finish();
             watch.stop_and_join();
-            return Err(fail(engine, s, name, port, &last, None));
+            return Err(not_ready(engine, s, name, port, &last, verdict));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
+    }
+}
+
+/// Report the first answer; the watcher's last view of the container (at most 0.5 s old) gives
+/// the health check and the image, so no engine call sits between the answer and "ready".
+fn answered(ui: &Ui, report: ProbeReport, took: Duration, seen: Option<ContainerInfo>) -> Ready {
+    ui.success(&format!(
+        "MCP server answers: {} {} over {}, protocol {}, {} tools (ready after {})",
+        nonempty(&report.server.name, "unnamed"),
+        report.server.version,
+        report.transport.name(),
+        report.server.protocol_version,
+        report.tools.len(),
+        secs(took)
+    ));
+    if let Some(c) = seen.as_ref().filter(|c| c.has_healthcheck) {
+        ui.info(&format!(
+            "Engine health check: {} (shown, not waited for)",
+            c.health.as_deref().unwrap_or("not run yet")
+        ));
+    }
+    Ready { report, took, image_id: seen.map(|c| c.image_id) }
+}
+
+/// Why the server did not become ready: the watcher's verdict, or the probe's last answer.
+fn not_ready(
+    engine: &Engine,
+    s: &Settings,
+    name: &str,
+    port: u16,
+    last: &ProbeError,
+    v: Verdict,
+) -> anyhow::Error {
+    match v {
+        Verdict::Failed(c) => {
+            let how = if c.restarting || c.restart_count > 0 {
+                format!("is restarting (restarted {} times; last exit code {})", c.restart_count, c.exit_code)
+            } else {
+                format!("exited with code {}", c.exit_code)
+            };
+            let failed = Explained::new(format!("The container {how} before answering MCP"));
+            anyhow::Error::new(with_logs(failed, engine, name))
+        }
+        Verdict::Gone => anyhow::anyhow!("The container disappeared while mcpctl waited for it"),
+        Verdict::Loopback(line) => fail(engine, s, name, port, last, Some(line)),
+        Verdict::EngineError(e) => anyhow::anyhow!(e),
+        Verdict::Fine | Verdict::WrongAnswer => fail(engine, s, name, port, last, None),
     }
 }
 
@@ -148,6 +142,8 @@ pub fn wait_for(
 #[derive(Clone)]
 enum Verdict {
     Fine,
+    /// The server answers, but not as an MCP endpoint should (set by the probe loop).
+    WrongAnswer,
     Failed(Box<crate::engine::ContainerInfo>),
     Gone,
     Loopback(String),

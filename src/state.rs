@@ -1,6 +1,6 @@
-//! The state file, `~/.config/<package>/docker.json`: the seed script's `{"port": N}`, read and
+//! The state file, `~/.config/<package>/docker.json`: `scripts/docker.py`'s `{"port": N}`, read and
 //! written compatibly so a user who switches from `scripts/docker.py` keeps their port. Keys other
-//! than `port` (the seed's or ours) are kept as they were.
+//! than `port` and ours are kept as they were.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +10,7 @@ use crate::probe::Transport;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
-    /// The seed's key: the host port the server was last published on.
+    /// `scripts/docker.py`'s key: the host port the server was last published on.
     pub port: Option<u16>,
     /// The transport the last deploy answered over, for the endpoint and `mcpctl client`.
     pub transport: Option<Transport>,
@@ -123,7 +123,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("cfg/pkg/docker.json");
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, r#"{"port": 19003, "note": "from the seed"}"#).unwrap();
+        std::fs::write(&p, r#"{"port": 19003, "note": "from docker.py"}"#).unwrap();
         let l = load(&p);
         assert!(l.warning.is_none());
         assert_eq!(l.state.port, Some(19003));
@@ -132,7 +132,7 @@ mod tests {
         save(&p, &s).unwrap();
         let again = load(&p).state;
         assert_eq!(again.port, Some(19004));
-        assert_eq!(again.rest.get("note").unwrap(), "from the seed");
+        assert_eq!(again.rest.get("note").unwrap(), "from docker.py");
     }
 
     #[test]
@@ -154,10 +154,10 @@ mod tests {
     }
 
     #[test]
-    fn seed_format_is_read() {
+    fn docker_py_format_is_read() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("docker.json");
-        // Exactly what the seed's save_state writes.
+        // Exactly what scripts/docker.py's save_state writes.
         std::fs::write(&p, "{\n  \"port\": 19000\n}").unwrap();
         assert_eq!(load(&p).state.port, Some(19000));
     }

@@ -1,7 +1,8 @@
-//! What the user sees: the seed's colored `✓ ⚠ ✗ →` lines and step headers, spinners on a
+//! What the user sees: colored `✓ ⚠ ✗ →` lines and step headers (as `scripts/docker.py` printed
+//! them), spinners on a
 //! terminal, plain lines (no escapes, no spinners) when stdout is not one.
 //!
-//! Progress goes to stdout like the seed's, except with `--json`, where stdout carries only the
+//! Progress goes to stdout, except with `--json`, where stdout carries only the
 //! JSON and progress moves to stderr. Errors always go to stderr.
 
 use std::io::{IsTerminal, Write};
@@ -56,7 +57,7 @@ impl Ui {
         }
     }
 
-    /// "MCP Server - Start" as the seed prints it, with the project's name.
+    /// "MCP Server - Start: NAME".
     pub fn title(&self, command: &str, project: &str) {
         if self.quiet {
             return;
@@ -121,7 +122,7 @@ impl Ui {
         self.out(&style(format!("  ✓ {text}")).green().bright().to_string());
     }
 
-    /// A command the user can copy, indented like the seed's `claude mcp add` line.
+    /// A command the user can copy (the `claude mcp add` line), indented.
     pub fn command_line(&self, text: &str) {
         self.out(&format!("  {}", style(text).cyan().bright()));
     }

@@ -257,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_match_the_seed_script() {
+    fn defaults_match_docker_py() {
         let s = resolve_with("[project]\nname = \"Echo_Server\"\n", &Overrides::default()).unwrap();
         assert_eq!(s.name, "echo-server");
         assert_eq!(s.package, "echo_server");

@@ -74,7 +74,7 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     Ok(Identity { name, package, container, image })
 }
 
-/// `~/.config/PACKAGE/docker.json`, the seed script's path; a second instance of the same package
+/// `~/.config/PACKAGE/docker.json`, `scripts/docker.py`'s path; a second instance of the same package
 /// under another name gets its own file.
 pub fn state_file(home: &Path, files: &ProjectFiles, id: &Identity) -> PathBuf {
     let same_project = files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == id.name);
@@ -117,7 +117,8 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
     Ok(Ports { base_port, container_port, publish_address })
 }
 
-/// The seed's three volumes, or the file's `suffix = "/path"` table.
+/// Three volumes (data, config, logs) under the package's home paths, or the file's
+/// `suffix = "/path"` table.
 pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<Volume>> {
     let (c, pkg) = (&id.container, &id.package);
     let volumes: Vec<Volume> = match &f.volumes {

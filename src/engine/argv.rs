@@ -325,7 +325,7 @@ mod tests {
     }
 
     #[test]
-    fn run_argv_matches_the_seed_with_safer_publish() {
+    fn run_argv_keeps_docker_py_names_and_publishes_on_localhost() {
         let s = settings();
         let a = engine(EngineKind::Docker).run_args(&s, &RunOptions::new(&s, 19000));
         assert_eq!(

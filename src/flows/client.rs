@@ -1,5 +1,5 @@
 //! `mcpctl client`: how a client connects to the running server — the `claude mcp add` line and
-//! the `.mcp.json` entry (the deployment skill's shape), and with `--write` the entry merged into
+//! the `.mcp.json` entry (`type`, `url`, `headers`), and with `--write` the entry merged into
 //! the project's `.mcp.json` without losing the servers already there.
 
 use anyhow::anyhow;

@@ -1,8 +1,8 @@
-//! `mcpctl init`: write the files both seeds tell people to write by hand — Dockerfile,
-//! .dockerignore, docker-compose.yml, example.env, an nginx location block, the .gitignore entries
-//! (and a mcpctl.toml turning DNS-rebinding protection on) — for the project in the directory.
+//! `mcpctl init`: write the deployment files — Dockerfile, .dockerignore, docker-compose.yml,
+//! example.env, an nginx location block, the .gitignore entries (and a mcpctl.toml turning
+//! DNS-rebinding protection on) — for the project in the directory.
 //!
-//! Detection and templates are in `scaffold.rs`; this file decides, checks what exists and
+//! Detection and templates are in `scaffold/`; this file decides, checks what exists and
 //! writes. Nothing existing is overwritten without `--force`: a file that differs is listed and
 //! the command exits 2 having written nothing. `.gitignore` is only ever appended to.
 
@@ -145,7 +145,7 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
         ui.warning(
             "the server does not read MCP_DNS_REBINDING_PROTECTION / MCP_ALLOWED_HOSTS: pass \
              TransportSecuritySettings(enable_dns_rebinding_protection=..., allowed_hosts=...) to \
-             FastMCP from them (the guide's snippet) so the protection applies",
+             FastMCP from them so the protection applies",
         );
     }
     if s.config_file.is_some() && !s.env.contains_key("MCP_ALLOWED_HOSTS") {

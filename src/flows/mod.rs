@@ -1,4 +1,5 @@
-//! One file per command; each reads top-down like the seed's `cmd_*`. Shared context here.
+//! One file per command; each reads top-down: look up, build, run or swap, wait, report. The
+//! context they share is here.
 
 use std::time::Duration;
 
@@ -46,7 +47,7 @@ impl Ctx {
         format!("{repo}:previous")
     }
 
-    /// Remember what serves: the port (the seed's key), the transport the probe found (for
+    /// Remember what serves: the port (`scripts/docker.py`'s key), the transport the probe found (for
     /// `mcpctl client`) and the image id (for the record).
     pub fn save_deploy(&self, port: u16, image_id: Option<&str>, transport: Transport) -> anyhow::Result<()> {
         let mut st = state::load(&self.s.state_file).state;

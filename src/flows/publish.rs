@@ -1,4 +1,4 @@
-//! `mcpctl publish`: the deployment skill's build-publish.sh, done right. VERSION holds the last
+//! `mcpctl publish`: build for one platform, push REGISTRY:N+1 and :latest. VERSION holds the last
 //! published number; without it the first publish is 1 and creates it. Anything but a number is
 //! an error. The build is for one platform and tagged REGISTRY:N+1 and REGISTRY:latest; both are
 //! pushed; only then is N+1 written to VERSION, so a failed push leaves it as it was.

@@ -1,14 +1,16 @@
 //! `mcpctl status`: one engine call (inspect) and, when running, one MCP probe.
-//! Unlike the seed, "unhealthy" is reported as unhealthy.
+//! "unhealthy" is reported as unhealthy, never as healthy.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::container::{self, Lookup};
+use crate::engine::ContainerInfo;
 use crate::flows::Ctx;
-use crate::probe;
+use crate::probe::{self, ProbeError, ProbeReport};
 use crate::ready;
+use crate::state::State;
 
 pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
@@ -30,7 +32,6 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
         "restart_count": Value::Null,
         "mcp": Value::Null,
     });
-
     match &found {
         Lookup::Missing => {
             if !as_json {
@@ -56,74 +57,9 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
             out["exit_code"] = json!(c.exit_code);
             out["restart_count"] = json!(c.restart_count);
             if c.running && !c.restarting {
-                out["state"] = json!("running");
-                let port = port.unwrap_or(s.base_port);
-                let probe = probe::probe(&ready::target(s, port), Duration::from_secs(3));
-                let saved = ctx.saved_transport(&state);
-                let transport = probe.as_ref().map(|r| r.transport).unwrap_or(saved);
-                let endpoint = ctx.endpoint(port, transport);
-                out["endpoint"] = json!(endpoint);
-                out["mcp"] = match &probe {
-                    Ok(r) => json!({
-                        "ok": true,
-                        "transport": r.transport,
-                        "server": r.server.name,
-                        "version": r.server.version,
-                        "protocol_version": r.server.protocol_version,
-                        "tools": r.tools.len(),
-                        "tool_names": r.tools,
-                        "latency_ms": (r.latency.as_secs_f64() * 10000.0).round() / 10.0,
-                    }),
-                    Err(e) => json!({"ok": false, "error": e.to_string()}),
-                };
-                if !as_json {
-                    let health = match c.health.as_deref() {
-                        // A check the engine never runs by itself would read as a server still booting.
-                        Some("starting") if !engine.kind.runs_healthchecks_itself() => {
-                            format!("health check starting; {} runs it only through systemd", engine.name())
-                        }
-                        Some(h) => h.to_string(),
-                        None if c.has_healthcheck => "health not checked yet".into(),
-                        None => "no health check".into(),
-                    };
-                    let line = format!("Status: running ({health})");
-                    if c.health.as_deref() == Some("unhealthy") {
-                        ui.warning(&line);
-                    } else {
-                        ui.result_success(&line);
-                    }
-                    match &probe {
-                        Ok(r) => ui.result_success(&format!(
-                            "MCP: {} {} answers over {}, protocol {}, {} tools, {:.0} ms",
-                            r.server.name,
-                            r.server.version,
-                            r.transport.name(),
-                            r.server.protocol_version,
-                            r.tools.len(),
-                            r.latency.as_secs_f64() * 1000.0
-                        )),
-                        Err(e) => ui.warning(&format!("MCP: not answering ({e})")),
-                    }
-                    ui.result_info(&format!("Port: {port}"));
-                    ui.result_info(&format!("MCP endpoint: {endpoint}"));
-                }
+                running(ctx, c, &state, port.unwrap_or(s.base_port), as_json, &mut out);
             } else {
-                let st = if c.restarting { "restarting" } else { "stopped" };
-                out["state"] = json!(st);
-                if !as_json {
-                    let detail = if c.restarting {
-                        format!(
-                            "restarting (restarted {} times, last exit code {})",
-                            c.restart_count, c.exit_code
-                        )
-                    } else if c.status == "exited" {
-                        format!("stopped (exited with code {})", c.exit_code)
-                    } else {
-                        format!("stopped ({})", c.status)
-                    };
-                    ui.warning(&format!("Status: {detail}"));
-                    ui.info("Run 'mcpctl start' to start, 'mcpctl logs --no-follow' to see why it stopped");
-                }
+                not_running(ctx, c, as_json, &mut out);
             }
         }
     }
@@ -131,4 +67,84 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&out)?);
     }
     Ok(())
+}
+
+/// A running container: probe it, and say what answers.
+fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool, out: &mut Value) {
+    out["state"] = json!("running");
+    let probe = probe::probe(&ready::target(&ctx.s, port), Duration::from_secs(3));
+    let transport = probe.as_ref().map(|r| r.transport).unwrap_or(ctx.saved_transport(state));
+    let endpoint = ctx.endpoint(port, transport);
+    out["endpoint"] = json!(endpoint);
+    out["mcp"] = mcp_json(&probe);
+    if as_json {
+        return;
+    }
+    let ui = &ctx.ui;
+    let line = format!("Status: running ({})", health_words(ctx, c));
+    if c.health.as_deref() == Some("unhealthy") {
+        ui.warning(&line);
+    } else {
+        ui.result_success(&line);
+    }
+    match &probe {
+        Ok(r) => ui.result_success(&format!(
+            "MCP: {} {} answers over {}, protocol {}, {} tools, {:.0} ms",
+            r.server.name,
+            r.server.version,
+            r.transport.name(),
+            r.server.protocol_version,
+            r.tools.len(),
+            r.latency.as_secs_f64() * 1000.0
+        )),
+        Err(e) => ui.warning(&format!("MCP: not answering ({e})")),
+    }
+    ui.result_info(&format!("Port: {port}"));
+    ui.result_info(&format!("MCP endpoint: {endpoint}"));
+}
+
+fn mcp_json(probe: &Result<ProbeReport, ProbeError>) -> Value {
+    match probe {
+        Ok(r) => json!({
+            "ok": true,
+            "transport": r.transport,
+            "server": r.server.name,
+            "version": r.server.version,
+            "protocol_version": r.server.protocol_version,
+            "tools": r.tools.len(),
+            "tool_names": r.tools,
+            "latency_ms": (r.latency.as_secs_f64() * 10000.0).round() / 10.0,
+        }),
+        Err(e) => json!({"ok": false, "error": e.to_string()}),
+    }
+}
+
+/// The engine's health check, in words that do not mislead.
+fn health_words(ctx: &Ctx, c: &ContainerInfo) -> String {
+    match c.health.as_deref() {
+        // A check the engine never runs by itself would read as a server still booting.
+        Some("starting") if !ctx.engine.kind.runs_healthchecks_itself() => {
+            format!("health check starting; {} runs it only through systemd", ctx.engine.name())
+        }
+        Some(h) => h.to_string(),
+        None if c.has_healthcheck => "health not checked yet".into(),
+        None => "no health check".into(),
+    }
+}
+
+/// Stopped or restarting: why, and what to do.
+fn not_running(ctx: &Ctx, c: &ContainerInfo, as_json: bool, out: &mut Value) {
+    out["state"] = json!(if c.restarting { "restarting" } else { "stopped" });
+    if as_json {
+        return;
+    }
+    let detail = if c.restarting {
+        format!("restarting (restarted {} times, last exit code {})", c.restart_count, c.exit_code)
+    } else if c.status == "exited" {
+        format!("stopped (exited with code {})", c.exit_code)
+    } else {
+        format!("stopped ({})", c.status)
+    };
+    ctx.ui.warning(&format!("Status: {detail}"));
+    ctx.ui.info("Run 'mcpctl start' to start, 'mcpctl logs --no-follow' to see why it stopped");
 }

@@ -2,8 +2,13 @@
 //! the old container keeps serving (a broken build leaves it untouched); the new container is made
 //! beside it and swapped in; if it does not answer MCP, the old one is put back (`swap.rs`).
 
+use std::time::Duration;
+
 use crate::container::{self, Lookup};
+use crate::engine::ContainerInfo;
 use crate::flows::{Ctx, start};
+use crate::probe::Transport;
+use crate::state::State;
 use crate::swap;
 
 pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
@@ -53,34 +58,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
 
     ui.header("Step 2: Replacing Container");
     let swapped = match old {
-        Some(c) => {
-            let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
-            let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
-            if let Some(b) = before.as_deref().filter(|b| *b != built) {
-                container::tag(engine, b, &ctx.previous_tag())?;
-            }
-            match swap::replace(engine, s, ui, Some(c), &s.image, port) {
-                Ok(sw) => (port, sw.swap, sw.ready, sw.transport),
-                Err(e) => {
-                    // The old one serves again: so must its image under our name, for restart.
-                    crate::process::shielded(|| {
-                        if let Some(b) = &before {
-                            let _ = container::tag(engine, b, &s.image);
-                        }
-                        // And :previous goes back to what it was (or away, if there was none).
-                        match &previous_tag {
-                            Some(p) => {
-                                let _ = container::tag(engine, p, &ctx.previous_tag());
-                            }
-                            None => {
-                                let _ = container::untag(engine, &ctx.previous_tag());
-                            }
-                        }
-                    });
-                    return Err(e);
-                }
-            }
-        }
+        Some(c) => replace(ctx, c, &state, before.as_deref(), &built)?,
         None => {
             ui.info("No container: starting one");
             if let Some(b) = before.as_deref().filter(|b| *b != built) {
@@ -90,8 +68,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
             let port = container::run_on_free_port(engine, s, ui, state.port)?;
             let swap = t.elapsed();
             let r = crate::ready::wait(engine, s, ui, port)?;
-            let (report, ready) = (r.report, r.took);
-            (port, swap, ready, report.transport)
+            (port, swap, r.took, r.report.transport)
         }
     };
     let (port, swap, ready, transport) = swapped;
@@ -102,4 +79,37 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     ctx.print_endpoint(port, transport);
     ctx.print_timings(&[("build", build), ("swap", swap), ("ready", ready)]);
     Ok(())
+}
+
+/// Swap `old` for a container of the new image on the same port, keeping the image it ran as
+/// `:previous`. If the swap fails the old one serves again, so its image gets our name back (for
+/// restart) and `:previous` is put back as it was.
+fn replace(
+    ctx: &Ctx,
+    old: &ContainerInfo,
+    state: &State,
+    before: Option<&str>,
+    built: &str,
+) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let port = ctx.serving_port(Some(old), state).unwrap_or(s.base_port);
+    let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
+    if let Some(b) = before.filter(|b| *b != built) {
+        container::tag(engine, b, &ctx.previous_tag())?;
+    }
+    match swap::replace(engine, s, ui, Some(old), &s.image, port) {
+        Ok(sw) => Ok((port, sw.swap, sw.ready, sw.transport)),
+        Err(e) => {
+            crate::process::shielded(|| {
+                if let Some(b) = before {
+                    let _ = container::tag(engine, b, &s.image);
+                }
+                let _ = match &previous_tag {
+                    Some(p) => container::tag(engine, p, &ctx.previous_tag()),
+                    None => container::untag(engine, &ctx.previous_tag()),
+                };
+            });
+            Err(e)
+        }
+    }
 }

@@ -241,7 +241,7 @@ pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Trans
     (Transport::StreamableHttp, TransportReason::Default)
 }
 
-/// Whether the server reads the guide's DNS-rebinding settings.
+/// Whether the server reads MCP_DNS_REBINDING_PROTECTION and MCP_ALLOWED_HOSTS.
 pub fn reads_rebinding_env(code: &str) -> bool {
     code.contains("MCP_DNS_REBINDING_PROTECTION") && code.contains("MCP_ALLOWED_HOSTS")
 }

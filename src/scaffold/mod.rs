@@ -3,10 +3,9 @@
 //! (`render.rs`, from the template files in `templates/`). The flow (`flows/init.rs`) decides
 //! what to write; nothing here touches the disk except to read.
 //!
-//! The files are the ones both seeds tell people to write by hand (the guide's Dockerfile,
-//! .dockerignore and compose file; the deployment skill's example.env, nginx block and .gitignore
-//! entries), made safer: published on 127.0.0.1, DNS-rebinding protection on with the allowed
-//! hosts of the published port, nginx streaming, private dependencies through a build secret.
+//! The files are the ones people write by hand to deploy a FastMCP server (see the README),
+//! made safer: published on 127.0.0.1, DNS-rebinding protection on with the allowed hosts of the
+//! published port, nginx streaming, private dependencies through a build secret.
 
 use std::collections::BTreeMap;
 
@@ -25,7 +24,7 @@ pub enum Entry {
     /// `python -m MODULE`. `dir` is the package directory relative to the project (`echo_server`
     /// or `src/echo_server`); `cli_flags` when the package parses `--transport/--host/--port`.
     Module { module: String, dir: String, cli_flags: bool },
-    /// `python FILE`, the deployment skill's one-file server (transport/host/port from the env).
+    /// `python FILE`, a one-file server (transport/host/port from the env).
     File { file: String },
 }
 
@@ -269,7 +268,7 @@ mod tests {
             detect_transport("", "CMD [\"python\", \"-m\", \"x\", \"--transport\", \"sse\"]", &m).0,
             Transport::Sse
         );
-        // The same env-driven code as a package: the guide's default.
+        // The same env-driven code as a package: streamable HTTP, the default.
         assert_eq!(
             detect_transport("os.getenv('MCP_TRANSPORT', 'stdio')", "", &m).0,
             Transport::StreamableHttp

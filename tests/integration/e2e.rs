@@ -343,7 +343,8 @@ fn two_projects(engine: &'static str, base: u16) {
     }
 }
 
-/// The deployment skill's SSE server becomes ready (transport detected) and answers over SSE.
+/// A one-file SSE server (transport from MCP_TRANSPORT) becomes ready (transport detected) and
+/// answers over SSE.
 fn sse(engine: &'static str, base: u16) {
     let p = Project::new("sse-server", engine, "sse", base);
     let start = p.ok(&["start"]);
