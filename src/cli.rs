@@ -61,9 +61,14 @@ pub struct InitArgs {
     /// Python package to run as `python -m PACKAGE` [default: detected]
     #[arg(long, value_name = "PACKAGE")]
     pub package: Option<String>,
-    /// Entry file to run as `python FILE`, for one-file servers [default: detected]
-    #[arg(long, value_name = "FILE", conflicts_with = "package")]
+    /// The server: a file (server.py), or MODULE:OBJECT for the object the launcher serves
+    /// (server:mcp, my_pkg.app:server) [default: detected]
+    #[arg(long, value_name = "FILE|MODULE:OBJECT", conflicts_with = "package")]
     pub entry: Option<String>,
+    /// A stdio-only server: the command that runs it over stdio, served over HTTP by a bridge in
+    /// the image (e.g. --stdio "mcp-server-time")
+    #[arg(long, value_name = "COMMAND")]
+    pub stdio: Option<String>,
     /// How dependencies are installed [default: uv when uv.lock exists, else requirements.txt]
     #[arg(long, value_parser = ["uv", "requirements"], value_name = "HOW")]
     pub deps: Option<String>,

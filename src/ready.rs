@@ -128,7 +128,18 @@ fn not_ready(
             } else {
                 format!("exited with code {}", c.exit_code)
             };
-            let failed = Explained::new(format!("The container {how} before answering MCP"));
+            let mut failed = Explained::new(format!("The container {how} before answering MCP"));
+            if c.exit_code == 0 && matches!(last, ProbeError::Refused | ProbeError::Closed(_)) {
+                // A clean exit with nothing ever listening: the server ran over stdio.
+                failed = Explained::new(format!(
+                    "The container {how} before answering MCP: the server most likely ran over stdio \
+                     (a bare `mcp.run()`) and ended when the container's stdin closed"
+                ))
+                .fix(
+                    "serve it over HTTP without touching its code: `mcpctl init --force` writes a Dockerfile \
+                     whose launcher does that (or make its CMD pass --transport streamable-http --host 0.0.0.0 --port 3001)",
+                );
+            }
             anyhow::Error::new(with_logs(failed, engine, name))
         }
         Verdict::Gone => anyhow::anyhow!("The container disappeared while mcpctl waited for it"),

@@ -92,17 +92,51 @@ pub struct Image {
     pub built: bool,
 }
 
+/// What a build would read now and what the engine has: read-only, so a flow can work it out
+/// beside its container lookup.
+pub struct ImagePlan {
+    wanted: BuildDigest,
+    have: Option<engine::ImageInfo>,
+}
+
+pub fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
+    require_dockerfile(s)?;
+    let text = std::fs::read_to_string(&s.dockerfile)
+        .map_err(|e| anyhow!("cannot read {}: {e}", s.dockerfile.display()))?;
+    let base = digest::base_images(&text, &s.build_args);
+    // Our image and the base images in one call: podman's calls cost 0.1 s each.
+    let names: Vec<String> = std::iter::once(s.image.clone()).chain(base.images.iter().cloned()).collect();
+    let (have, base_ids) = match images(engine, &names)? {
+        Some(mut all) => {
+            let have = all.remove(0);
+            (Some(have), Some(all.into_iter().map(|i| i.id).collect::<Vec<_>>()))
+        }
+        // Not built yet, or a base image is missing: one by one, to tell which.
+        None => (image_info(engine, &s.image)?, image_ids(engine, &base.images)?),
+    };
+    let labels = engine::build_labels(s);
+    let req = digest::Request {
+        context: &s.context,
+        dockerfile: &s.dockerfile,
+        build_args: &s.build_args,
+        secrets: &s.build_secrets,
+        platform: None,
+        labels: &labels,
+        semantics: &engine.context_semantics(s),
+    };
+    Ok(ImagePlan { wanted: req.digest(&text, &base, base_ids.as_deref())?, have })
+}
+
 /// Build the image unless the one there was built from exactly these inputs (its digest label
 /// matches, digest.rs); `rebuild` builds anyway. Says which way it went, and why.
-pub fn ensure_image(engine: &Engine, s: &Settings, ui: &Ui, rebuild: bool) -> anyhow::Result<Image> {
-    require_dockerfile(s)?;
-    // Independent engine calls and file hashing: side by side (podman's calls cost 0.1 s each).
-    let (wanted, have) = std::thread::scope(|sc| {
-        let have = sc.spawn(|| image_info(engine, &s.image));
-        let wanted = build_digest(engine, s);
-        (wanted, have.join().unwrap_or_else(|_| Err(anyhow!("the image lookup panicked"))))
-    });
-    let (wanted, have) = (wanted?, have?);
+pub fn ensure_image(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    plan: ImagePlan,
+    rebuild: bool,
+) -> anyhow::Result<Image> {
+    let ImagePlan { wanted, have } = plan;
     let have_digest = have.as_ref().and_then(|i| i.labels.get(LABEL_DIGEST)).map(String::as_str);
     if let (Some(img), Some(d)) = (&have, wanted.digest())
         && have_digest == Some(d)
@@ -149,25 +183,6 @@ fn explain_build(s: &Settings, ui: &Ui, wanted: &BuildDigest, have: Option<&str>
     }
 }
 
-/// The digest of what a build of the project would read now.
-fn build_digest(engine: &Engine, s: &Settings) -> anyhow::Result<BuildDigest> {
-    let text = std::fs::read_to_string(&s.dockerfile)
-        .map_err(|e| anyhow!("cannot read {}: {e}", s.dockerfile.display()))?;
-    let base = digest::base_images(&text, &s.build_args);
-    let ids = image_ids(engine, &base.images)?;
-    let labels = engine::build_labels(s);
-    let req = digest::Request {
-        context: &s.context,
-        dockerfile: &s.dockerfile,
-        build_args: &s.build_args,
-        secrets: &s.build_secrets,
-        platform: None,
-        labels: &labels,
-        semantics: &engine.context_semantics(s),
-    };
-    req.digest(&text, &base, ids.as_deref())
-}
-
 /// The engine's ids for these images, in order; None when one of them is not there.
 pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Vec<String>>> {
     if images.is_empty() {
@@ -181,6 +196,16 @@ pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Ve
     let ids: Vec<String> =
         out.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
     Ok((ids.len() == images.len()).then_some(ids))
+}
+
+/// The ids and labels of several images in one call; None when one of them is not there.
+pub fn images(engine: &Engine, names: &[String]) -> anyhow::Result<Option<Vec<engine::ImageInfo>>> {
+    let expected = [Failure::NoSuchImage, Failure::Other];
+    let Ok(out) = engine.call_expecting(engine.images_args(names), &expected)? else {
+        return Ok(None);
+    };
+    let all = engine::parse_id_labels(&out.stdout)?;
+    Ok((all.len() == names.len()).then_some(all))
 }
 
 /// An image's id and labels, or None when there is no such image.

@@ -180,6 +180,18 @@ impl Engine {
         a
     }
 
+    /// The ids and labels of several images, a line each, in order (fails if one is missing).
+    pub fn images_args(&self, images: &[String]) -> Vec<String> {
+        let mut a: Vec<String> = vec![
+            "image".into(),
+            "inspect".into(),
+            "--format".into(),
+            "{{.Id}} {{json .Config.Labels}}".into(),
+        ];
+        a.extend(images.iter().cloned());
+        a
+    }
+
     /// The whole description of an image (id and labels).
     pub fn image_inspect_args(&self, image: &str) -> Vec<String> {
         vec!["image".into(), "inspect".into(), image.into()]

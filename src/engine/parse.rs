@@ -153,6 +153,21 @@ pub fn parse_image_inspect(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
         .collect())
 }
 
+/// `image inspect --format '{{.Id}} {{json .Config.Labels}}'`: a line per image, the id, a space,
+/// the labels as JSON (`null` for none).
+pub fn parse_id_labels(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (id, labels) = l.trim().split_once(' ').unwrap_or((l.trim(), "null"));
+            let v: Value = serde_json::from_str(labels)
+                .map_err(|e| anyhow::anyhow!("the engine's image labels are not JSON ({e}): {labels}"))?;
+            Ok(ImageInfo { id: id.to_string(), labels: labels_of(Some(&v)) })
+        })
+        .collect()
+}
+
 /// One line of `ps`, the same shape for every engine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PsEntry {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::cli::InitArgs;
 use crate::config::{self, DEFAULT_BASE_PORT, Settings, TransportSetting};
 use crate::error::usage;
-use crate::scaffold::{self, Deps, Entry, EntryDetection, Plan, Transport};
+use crate::scaffold::{self, Deps, Entry, EntryDetection, Plan, Serve, Transport};
 use crate::ui::Ui;
 
 /// One file init wants on disk.
@@ -31,39 +31,61 @@ enum Change {
 
 pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
     ui.title("Init", &s.name);
-    let dir = s.project_dir.as_path();
     let interactive = args.interactive && std::io::stdin().is_terminal();
     if args.interactive && !interactive {
         ui.warning("--interactive ignored: stdin is not a terminal, so nothing is asked");
     }
+    let plan = decide(s, ui, args, interactive)?;
+    let outputs = outputs(s, &plan)?;
+    let changes = compare(s, &outputs, args.force, ui)?;
+    write(s, &outputs, &changes, ui)?;
+    advise(s, &plan, ui);
+    Ok(())
+}
 
-    let entry = choose_entry(dir, s, ui, args, interactive)?;
-    ui.info(&format!("Entry point: {}", entry.0.describe()));
-    if !entry.1.is_empty() {
-        ui.info(&format!("  ({})", entry.1));
+/// Entry point, dependencies, transport and how the container serves the server: detected,
+/// given by flags, or (with --interactive) asked; each said in one line.
+fn decide(s: &Settings, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::Result<Plan> {
+    let dir = s.project_dir.as_path();
+    let stdio = args.stdio.as_deref().map(scaffold::split_command).transpose().map_err(|e| {
+        usage(format!(
+            "--stdio: {e}; give the command that runs the server over stdio, e.g. --stdio \"mcp-server-time\""
+        ))
+    })?;
+    let (entry, why) = choose_entry(dir, s, ui, args, interactive, stdio.is_some())?;
+    ui.info(&format!("Server code: {}", entry.describe()));
+    if !why.is_empty() {
+        ui.info(&format!("  ({why})"));
     }
-    let entry = entry.0;
-
     let deps = choose_deps(dir, args)?;
     ui.info(&format!("Dependencies: {}", deps.describe()));
-    if deps == Deps::Requirements && !dir.join("requirements.txt").is_file() {
-        ui.warning("requirements.txt does not exist yet: create it before building");
-    }
-    if deps != Deps::Requirements && !dir.join("pyproject.toml").is_file() {
-        ui.warning("pyproject.toml does not exist: uv needs it to install the dependencies");
-    }
-
+    warn_about_deps(dir, deps, ui);
     let code = match &entry {
         Entry::Module { dir: d, .. } => scaffold::python_code(&dir.join(d)),
         Entry::File { file } => scaffold::python_code(&dir.join(file)),
+        Entry::None => String::new(),
     };
-    let transport = choose_transport(dir, s, &code, &entry, ui, interactive)?;
-
-    let extra_code = match &entry {
-        Entry::File { .. } => scaffold::local_packages(dir),
-        Entry::Module { .. } => Vec::new(),
+    let serve = match (stdio, &args.entry) {
+        (Some(cmd), _) => Serve::Bridge(cmd),
+        (None, Some(e)) if e.contains(':') => object_from_flag(dir, e)?,
+        (None, _) => scaffold::detect_serve(dir, &entry, &code),
     };
-    let plan = Plan {
+    if let (Some(framework), Ok(reqs)) =
+        (served_framework(&serve), std::fs::read_to_string(dir.join("requirements.txt")))
+        && framework == scaffold::Framework::Mcp1
+        && let Some(line) = scaffold::unpinned_mcp_for_v1(&reqs)
+    {
+        ui.warning(&format!(
+            "requirements.txt has `{line}`, which installs mcp 2.x, where mcp.server.fastmcp is gone: pin `mcp<2` (or port the code to MCPServer)"
+        ));
+    }
+    let transport = match &serve {
+        // The bridge serves both; streamable HTTP is the current transport.
+        Serve::Bridge(_) => Transport::StreamableHttp,
+        _ => choose_transport(dir, s, &code, &entry, ui, interactive)?,
+    };
+    ui.info(&format!("Serving: {}", serve.describe(transport)));
+    Ok(Plan {
         name: s.name.clone(),
         container: s.container.clone(),
         image: s.image.clone(),
@@ -75,18 +97,61 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
         env_file: s.env_file.as_ref().map(|p| rel(dir, p)),
         restart: s.restart.clone(),
         build_args: s.build_args.clone(),
+        extra_code: if matches!(entry, Entry::File { .. }) {
+            scaffold::local_packages(dir)
+        } else {
+            Vec::new()
+        },
         entry,
+        serve,
         deps,
         transport,
         private_deps: args.private_deps,
         registry: args.registry.clone(),
-        extra_code,
         venv_in_root: dir.join("pyvenv.cfg").is_file(),
-    };
+    })
+}
 
-    let outputs = outputs(s, &plan)?;
-    let mut plan_changes = Vec::new();
-    for o in &outputs {
+fn served_framework(serve: &Serve) -> Option<scaffold::Framework> {
+    match serve {
+        Serve::Launcher(o, _) => o.framework,
+        _ => None,
+    }
+}
+
+fn warn_about_deps(dir: &Path, deps: Deps, ui: &Ui) {
+    if deps == Deps::Requirements && !dir.join("requirements.txt").is_file() {
+        ui.warning("requirements.txt does not exist yet: create it before building");
+    }
+    if deps != Deps::Requirements && !dir.join("pyproject.toml").is_file() {
+        ui.warning("pyproject.toml does not exist: uv needs it to install the dependencies");
+    }
+}
+
+/// `--entry MODULE:OBJECT`: the launcher serves that object.
+fn object_from_flag(dir: &Path, e: &str) -> anyhow::Result<Serve> {
+    let (module, object) = e.split_once(':').unwrap_or((e, ""));
+    let module = module.trim_end_matches(".py").replace('/', ".");
+    if !scaffold::valid_module(&module) || !scaffold::valid_module(object) || object.contains('.') {
+        return Err(usage(format!(
+            "--entry '{e}' is not MODULE:OBJECT (e.g. --entry server:mcp or --entry my_pkg.app:server)"
+        )));
+    }
+    let file = ["", "src/"]
+        .iter()
+        .map(|p| dir.join(format!("{p}{}.py", module.replace('.', "/"))))
+        .find(|f| f.is_file());
+    let framework =
+        file.and_then(|f| std::fs::read_to_string(f).ok()).and_then(|c| scaffold::framework_of(&c));
+    Ok(Serve::Launcher(scaffold::ServerObject { module, object: object.to_string(), framework }, None))
+}
+
+/// What each output would do to the file there now; a file that differs stops init (exit 2,
+/// nothing written) unless `--force`.
+fn compare(s: &Settings, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Result<Vec<Change>> {
+    let dir = s.project_dir.as_path();
+    let mut changes = Vec::new();
+    for o in outputs {
         let change = match std::fs::read(&o.path) {
             Ok(old) if old == o.content.as_bytes() => Change::Unchanged,
             // .gitignore is appended to: never a conflict.
@@ -97,51 +162,62 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
                 return Err(usage(format!("cannot read {}: {e}; check its permissions", o.path.display())));
             }
         };
-        plan_changes.push(change);
+        changes.push(change);
     }
     let differ: Vec<String> = outputs
         .iter()
-        .zip(&plan_changes)
+        .zip(&changes)
         .filter(|(_, c)| matches!(c, Change::Differs))
         .map(|(o, _)| rel(dir, &o.path))
         .collect();
-    if !differ.is_empty() && !args.force {
+    if !differ.is_empty() && !force {
         for d in &differ {
             ui.warning(&format!("would change: {d} (exists, differs)"));
         }
+        let (s1, s2) = if differ.len() == 1 { ("s", "s") } else { ("", "") };
         return Err(usage(format!(
-            "{} exist{} and differ{} from what mcpctl init writes: nothing was written; \
+            "{} exist{s1} and differ{s2} from what mcpctl init writes: nothing was written; \
              compare, then run `mcpctl init --force` to overwrite (other files are left alone)",
             differ.join(", "),
-            if differ.len() == 1 { "s" } else { "" },
-            if differ.len() == 1 { "s" } else { "" },
         )));
     }
+    Ok(changes)
+}
 
-    for (o, c) in outputs.iter().zip(&plan_changes) {
-        let name = rel(dir, &o.path);
-        match c {
-            Change::Unchanged => ui.info(&format!("unchanged {name}")),
-            Change::Create | Change::Differs => {
-                if let Some(parent) = o.path.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
-                }
-                let existed = o.path.exists();
-                std::fs::write(&o.path, &o.content)
-                    .map_err(|e| anyhow::anyhow!("cannot write {name}: {e}"))?;
-                if !o.appended.is_empty() && existed {
-                    ui.success(&format!("added {} to {name}", o.appended.join(", ")));
-                } else if matches!(c, Change::Differs) {
-                    ui.success(&format!("overwrote {name} (--force)"));
-                } else {
-                    ui.success(&format!("wrote {name}"));
-                }
-            }
+fn write(s: &Settings, outputs: &[Output], changes: &[Change], ui: &Ui) -> anyhow::Result<()> {
+    for (o, c) in outputs.iter().zip(changes) {
+        let name = rel(&s.project_dir, &o.path);
+        if matches!(c, Change::Unchanged) {
+            ui.info(&format!("unchanged {name}"));
+            continue;
+        }
+        if let Some(parent) = o.path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        }
+        let existed = o.path.exists();
+        std::fs::write(&o.path, &o.content).map_err(|e| anyhow::anyhow!("cannot write {name}: {e}"))?;
+        if !o.appended.is_empty() && existed {
+            ui.success(&format!("added {} to {name}", o.appended.join(", ")));
+        } else if matches!(c, Change::Differs) {
+            ui.success(&format!("overwrote {name} (--force)"));
+        } else {
+            ui.success(&format!("wrote {name}"));
         }
     }
+    Ok(())
+}
 
-    if !scaffold::reads_rebinding_env(&code) {
+/// What to do next, and what init could not do for the user.
+fn advise(s: &Settings, plan: &Plan, ui: &Ui) {
+    let dir = s.project_dir.as_path();
+    let code = match &plan.entry {
+        Entry::Module { dir: d, .. } => scaffold::python_code(&dir.join(d)),
+        Entry::File { file } => scaffold::python_code(&dir.join(file)),
+        Entry::None => String::new(),
+    };
+    // The launcher applies the protection itself; a server started otherwise must read the settings.
+    if matches!(plan.serve, Serve::OwnCli | Serve::Env) && !scaffold::reads_rebinding_env(&code) {
         ui.warning(
             "the server does not read MCP_DNS_REBINDING_PROTECTION / MCP_ALLOWED_HOSTS: pass \
              TransportSecuritySettings(enable_dns_rebinding_protection=..., allowed_hosts=...) to \
@@ -156,6 +232,9 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
              MCP_ALLOWED_HOSTS = \"localhost:{{port}},127.0.0.1:{{port}}\""
         ));
     }
+    if let Serve::Bridge(_) = plan.serve {
+        ui.info("The stdio server gets the container's environment: API keys go in with `mcpctl start -e KEY` (never into the image)");
+    }
     if plan.private_deps {
         ui.info(&format!(
             "Private dependencies: put the token in {} and build with --secret id={},src={} \
@@ -169,7 +248,6 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
     ui.info("Next: build, run and wait until it answers MCP:");
     ui.command_line("mcpctl start");
     ui.blank();
-    Ok(())
 }
 
 /// The files, in the order they are reported.
@@ -183,6 +261,9 @@ fn outputs(s: &Settings, plan: &Plan) -> anyhow::Result<Vec<Output>> {
         file(dir.join("example.env"), scaffold::example_env(plan)),
         file(dir.join("nginx").join(format!("{}.conf", s.name)), scaffold::nginx(plan)),
     ];
+    if let Some(launcher) = scaffold::launcher(plan) {
+        v.push(file(dir.join(scaffold::LAUNCHER_FILE), launcher.to_string()));
+    }
 
     // mcpctl.toml only where mcpctl has no settings yet (pyproject's [tool.mcpctl] or mcpctl.toml).
     if s.config_file.is_none() {
@@ -218,15 +299,25 @@ fn choose_entry(
     ui: &Ui,
     args: &InitArgs,
     interactive: bool,
+    stdio: bool,
 ) -> anyhow::Result<(Entry, String)> {
     if let Some(m) = &args.package {
         return Ok((module_from_flag(dir, m, ui)?, "--package".into()));
+    }
+    if let Some(e) = args.entry.as_deref().filter(|e| e.contains(':')) {
+        return Ok((code_of_object(dir, e)?, "--entry".into()));
     }
     if let Some(f) = &args.entry {
         return Ok((file_from_flag(dir, f, ui)?, "--entry".into()));
     }
     let problem = match scaffold::detect_entry(dir, &s.package) {
         EntryDetection::Found { entry, why } => return Ok((entry, why)),
+        EntryDetection::NotFound if stdio => {
+            return Ok((
+                Entry::None,
+                "no server code here: --stdio runs a command the dependencies install".into(),
+            ));
+        }
         EntryDetection::Ambiguous { candidates, flag } => format!(
             "more than one possible entry point ({}): pass {flag} {} to choose",
             candidates.join(", "),
@@ -234,7 +325,8 @@ fn choose_entry(
         ),
         EntryDetection::NotFound => format!(
             "no entry point found in {}: no PACKAGE/__main__.py (python -m PACKAGE) and no \
-             top-level .py file that creates FastMCP(...); pass --package PACKAGE or --entry FILE",
+             top-level .py file that makes an MCP server; pass --package PACKAGE, --entry FILE or \
+             MODULE:OBJECT, or --stdio COMMAND for a stdio-only server",
             dir.display()
         ),
     };
@@ -266,6 +358,21 @@ fn module_from_flag(dir: &Path, m: &str, ui: &Ui) -> anyhow::Result<Entry> {
         ));
     }
     Ok(entry)
+}
+
+/// The code to copy for `--entry MODULE:OBJECT`: the top module's file or package.
+fn code_of_object(dir: &Path, e: &str) -> anyhow::Result<Entry> {
+    let top = e.split([':', '.']).next().unwrap_or_default().trim_end_matches(".py");
+    if dir.join(format!("{top}.py")).is_file() {
+        return Ok(Entry::File { file: format!("{top}.py") });
+    }
+    match scaffold::module_dir(dir, top) {
+        Some(d) => Ok(Entry::Module { module: top.to_string(), dir: d, cli_flags: false }),
+        None => Err(usage(format!(
+            "--entry {e}: there is no {top}.py, {top}/ or src/{top}/ in {}; name a module of the project",
+            dir.display()
+        ))),
+    }
 }
 
 fn file_from_flag(dir: &Path, f: &str, ui: &Ui) -> anyhow::Result<Entry> {

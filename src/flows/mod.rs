@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::cli::Command;
 use crate::config::Settings;
+use crate::container::{ImagePlan, Lookup};
 use crate::engine::Engine;
 use crate::probe::Transport;
 use crate::state::{self, State};
@@ -58,6 +59,16 @@ impl Ctx {
             st.image_id = Some(id.to_string());
         }
         state::save(&self.s.state_file, &st)
+    }
+
+    /// Our container (after recovering what an interrupted command left) and, beside it, what
+    /// a build would read and what the engine has: independent engine calls, side by side.
+    pub fn lookup_and_plan(&self) -> (anyhow::Result<Lookup>, anyhow::Result<ImagePlan>) {
+        std::thread::scope(|sc| {
+            let plan = sc.spawn(|| crate::container::image_plan(&self.engine, &self.s));
+            let found = crate::container::recover_and_lookup(&self.engine, &self.s, &self.ui);
+            (found, plan.join().unwrap_or_else(|_| Err(anyhow::anyhow!("looking at the image failed"))))
+        })
     }
 
     /// How the container on `port` is run with these settings (see `digest::run_digest`).

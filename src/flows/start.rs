@@ -13,7 +13,8 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let state = ctx.load_state();
 
     ui.info(&format!("Checking {}...", engine.name()));
-    let found = crate::container::recover_and_lookup(engine, s, ui)?;
+    let (found, plan) = ctx.lookup_and_plan();
+    let found = found?;
     ui.success(&format!("{} is running ({})", engine.name(), engine.version));
     match &found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, c)),
@@ -35,7 +36,7 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     container::check_some_port_free(s, state.port)?;
 
     ui.header("Step 1: Building Image");
-    let build = container::ensure_image(engine, s, ui, rebuild)?.took;
+    let build = container::ensure_image(engine, s, ui, plan?, rebuild)?.took;
 
     ui.header("Step 2: Starting Container");
     let t_run = Instant::now();

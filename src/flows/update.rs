@@ -15,7 +15,8 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("update")?;
     let state = ctx.load_state();
-    let found = container::recover_and_lookup(engine, s, ui)?;
+    let (found, plan) = ctx.lookup_and_plan();
+    let found = found?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }
@@ -38,7 +39,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     if old.is_some_and(|c| c.running) {
         ui.info("The running container keeps serving while the image builds");
     }
-    let image = container::ensure_image(engine, s, ui, rebuild)?;
+    let image = container::ensure_image(engine, s, ui, plan?, rebuild)?;
     let (build, built) = (image.took, image.id);
 
     // The same image, run the same way: replacing it would only cost the clients their sessions.

@@ -65,9 +65,11 @@ fn main_packages(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
-/// Top-level `.py` files that construct a FastMCP server.
-fn fastmcp_files(dir: &Path) -> Vec<String> {
-    list(dir, |p, n| n.ends_with(".py") && p.is_file() && read(p).contains("FastMCP("))
+/// Top-level `.py` files that construct a FastMCP or MCPServer object, or serve over stdio.
+fn server_files(dir: &Path) -> Vec<String> {
+    let is_server =
+        |code: String| ["FastMCP(", "MCPServer(", "stdio_server("].iter().any(|s| code.contains(s));
+    list(dir, |p, n| n.ends_with(".py") && p.is_file() && is_server(read(p)))
 }
 
 /// Whether the package's code parses all of `--transport`, `--host` and `--port`.
@@ -109,11 +111,11 @@ pub fn detect_entry(dir: &Path, project_package: &str) -> EntryDetection {
         }
         [] => {}
     }
-    let files = fastmcp_files(dir);
+    let files = server_files(dir);
     match files.as_slice() {
         [f] => EntryDetection::Found {
             entry: Entry::File { file: f.clone() },
-            why: format!("{f} creates FastMCP(...)"),
+            why: format!("{f} makes an MCP server"),
         },
         [] => EntryDetection::NotFound,
         _ => EntryDetection::Ambiguous { candidates: files, flag: "--entry" },

@@ -18,21 +18,24 @@ pub const SECRET_ID: &str = "pip_token";
 /// Where the build-secret file is expected; ignored by git and by the build context.
 pub const SECRET_FILE: &str = "token.txt";
 
-/// How the container starts the server.
+/// Where the server's own code is (how it is served: `serve.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// `python -m MODULE`. `dir` is the package directory relative to the project (`echo_server`
-    /// or `src/echo_server`); `cli_flags` when the package parses `--transport/--host/--port`.
+    /// A package run as `python -m MODULE`. `dir` is its directory relative to the project
+    /// (`echo_server` or `src/echo_server`); `cli_flags` when it parses `--transport/--host/--port`.
     Module { module: String, dir: String, cli_flags: bool },
-    /// `python FILE`, a one-file server (transport/host/port from the env).
+    /// A one-file server.
     File { file: String },
+    /// No local code: the server is one of the dependencies (a stdio package run by the bridge).
+    None,
 }
 
 impl Entry {
     pub fn describe(&self) -> String {
         match self {
-            Entry::Module { module, .. } => format!("python -m {module}"),
-            Entry::File { file } => format!("python {file}"),
+            Entry::Module { module, .. } => format!("the package {module} (python -m {module})"),
+            Entry::File { file } => format!("the file {file}"),
+            Entry::None => "none: the server comes from the dependencies".into(),
         }
     }
 }
@@ -76,6 +79,7 @@ pub struct Plan {
     pub restart: String,
     pub build_args: BTreeMap<String, String>,
     pub entry: Entry,
+    pub serve: Serve,
     pub deps: Deps,
     pub transport: Transport,
     pub private_deps: bool,
@@ -89,9 +93,11 @@ pub struct Plan {
 
 mod detect;
 mod render;
+mod serve;
 
 pub use detect::*;
 pub use render::*;
+pub use serve::*;
 
 #[cfg(test)]
 mod tests {
@@ -132,6 +138,10 @@ mod tests {
             env_file: None,
             restart: "unless-stopped".into(),
             build_args: BTreeMap::new(),
+            serve: match &entry {
+                Entry::Module { cli_flags: true, .. } => Serve::OwnCli,
+                _ => Serve::Env,
+            },
             entry,
             deps,
             transport,
@@ -203,7 +213,7 @@ mod tests {
         ]);
         let EntryDetection::Found { entry, why } = detect_entry(d.path(), "x") else { panic!() };
         assert_eq!(entry, Entry::File { file: "sse_server.py".into() });
-        assert!(why.contains("FastMCP"), "{why}");
+        assert!(why.contains("makes an MCP server"), "{why}");
         assert_eq!(detect_deps(d.path()), Some(Deps::Requirements));
         let code = python_code(&d.path().join("sse_server.py"));
         let (t, why) = detect_transport(&code, "", &entry);

@@ -10,7 +10,10 @@ use minijinja::value::Serde;
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
-use super::{DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, Plan, SECRET_FILE, SECRET_ID};
+use super::{
+    BRIDGE_PACKAGE, DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, LAUNCHER, LAUNCHER_FILE, Plan,
+    SECRET_FILE, SECRET_ID, Serve,
+};
 use crate::config::Volume;
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -86,7 +89,7 @@ fn common(p: &Plan) -> Common<'_> {
         private_deps: p.private_deps,
         secret_id: SECRET_ID,
         secret_file: SECRET_FILE,
-        env_transport: !matches!(p.entry, Entry::Module { cli_flags: true, .. }),
+        env_transport: p.serve == Serve::Env,
     }
 }
 
@@ -108,32 +111,53 @@ fn code_paths(p: &Plan) -> Vec<String> {
             v.extend(p.extra_code.iter().map(|d| format!("{d}/")));
             v
         }
+        Entry::None => Vec::new(),
     }
 }
 
 /// The CMD, as JSON strings, and the comment above it.
 fn command(p: &Plan) -> (Vec<String>, &'static str) {
     let quoted = |words: &[&str]| words.iter().map(|w| serde_json::Value::from(*w).to_string()).collect();
-    match &p.entry {
-        Entry::Module { module, cli_flags: true, .. } => {
-            let port = p.container_port.to_string();
-            let words = [
+    let port = p.container_port.to_string();
+    let t = p.transport.name();
+    match (&p.serve, &p.entry) {
+        (Serve::OwnCli, Entry::Module { module, .. }) => (
+            quoted(&["python", "-m", module, "--transport", t, "--host", "0.0.0.0", "--port", &port]),
+            "CRITICAL: --host 0.0.0.0 to bind to all interfaces",
+        ),
+        (Serve::Launcher(o, _), _) => (
+            quoted(&[
                 "python",
-                "-m",
-                module,
+                "/mcpctl/launch.py",
+                &format!("{}:{}", o.module, o.object),
                 "--transport",
-                p.transport.name(),
+                t,
+                "--port",
+                &port,
+            ]),
+            "The launcher imports the server and serves it on 0.0.0.0 (its __main__ is not run)",
+        ),
+        (Serve::Bridge(cmd), _) => {
+            let mut words = vec![
+                "/opt/mcpctl-bridge/bin/mcp-proxy",
                 "--host",
                 "0.0.0.0",
                 "--port",
                 &port,
+                "--pass-environment",
+                "--",
             ];
-            (quoted(&words), "CRITICAL: --host 0.0.0.0 to bind to all interfaces")
+            words.extend(cmd.iter().map(String::as_str));
+            (
+                quoted(&words),
+                "The bridge runs the stdio server as its child: streamable HTTP at /mcp, SSE at /sse",
+            )
         }
-        Entry::Module { module, .. } => {
+        (_, Entry::Module { module, .. }) => {
             (quoted(&["python", "-m", module]), "Binds 0.0.0.0 through FASTMCP_HOST above")
         }
-        Entry::File { file } => (quoted(&["python", file]), "Binds 0.0.0.0 through FASTMCP_HOST above"),
+        (_, Entry::File { file }) => (quoted(&["python", file]), "Binds 0.0.0.0 through FASTMCP_HOST above"),
+        (_, Entry::None) => (quoted(&["python"]), "Nothing to run: give init --stdio COMMAND"),
     }
 }
 
@@ -152,6 +176,8 @@ struct DockerfileContext<'a> {
     pythonpath: &'static str,
     cmd: Vec<String>,
     cmd_comment: &'static str,
+    launcher: Option<&'static str>,
+    bridge: Option<&'static str>,
 }
 
 pub fn dockerfile(p: &Plan) -> String {
@@ -191,8 +217,15 @@ pub fn dockerfile(p: &Plan) -> String {
             pythonpath,
             cmd,
             cmd_comment,
+            launcher: matches!(p.serve, Serve::Launcher(..)).then_some(LAUNCHER_FILE),
+            bridge: matches!(p.serve, Serve::Bridge(_)).then_some(BRIDGE_PACKAGE),
         },
     )
+}
+
+/// The launcher `init` writes beside the Dockerfile (`.mcpctl/launch.py`), when it serves the server.
+pub fn launcher(p: &Plan) -> Option<&'static str> {
+    matches!(p.serve, Serve::Launcher(..)).then_some(LAUNCHER)
 }
 
 pub fn dockerignore(p: &Plan) -> String {

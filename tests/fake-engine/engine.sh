@@ -19,6 +19,9 @@
 # first when there is one. A call with no answer prints
 # "fake engine: no answer for <key>" on stderr and exits 97, so a test sees unexpected calls.
 #
+# With $FAKE_ENGINE_SCENARIO/images.json, the fake keeps images too (images.py): `image inspect`
+# and `rmi` answer from it unless scripted, and successful `build -t`, `tag` and `rmi` update it.
+#
 # The fake keeps a little container state in $FAKE_ENGINE_SCENARIO/containers: `run` and `create`
 # record the host port of `-p` for their `--name` (NAME.port), and every server started for NAME
 # is listed in NAME.pids (and in mcp.pids, which the harness uses to clean up). A successful
@@ -141,6 +144,18 @@ if ls "$scenario/$arg_key".* >/dev/null 2>&1; then
     key=$arg_key
 fi
 
+# The image store (images.py), when the scenario has one: `image inspect` and `rmi` without a
+# scripted answer are answered from it.
+store="$scenario/images.json"
+images_py="$(dirname "$0")/images.py"
+[ -f "$images_py" ] || images_py="${FAKE_ENGINE_MCP%/*}/images.py"
+if [ -f "$store" ] && ! ls "$scenario/$key".* >/dev/null 2>&1; then
+    case "$key" in
+    image-inspect*) exec "${FAKE_ENGINE_PYTHON:-python3}" "$images_py" inspect "${@:3}" ;;
+    rmi*) exec "${FAKE_ENGINE_PYTHON:-python3}" "$images_py" rmi "$@" ;;
+    esac
+fi
+
 # Which answer: the call count for this key, or the last answer there is.
 mkdir -p "$scenario/.calls"
 count_file="$scenario/.calls/$key"
@@ -184,6 +199,9 @@ if [ "$rc" = 0 ]; then
     rm)
         stop_servers "$last_arg"
         rm -f "$containers/$last_arg.port"
+        ;;
+    build | tag)
+        if [ -f "$store" ]; then "${FAKE_ENGINE_PYTHON:-python3}" "$images_py" "$key" "${@:2}" || exit 1; fi
         ;;
     rename)
         for ext in port pids; do

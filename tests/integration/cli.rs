@@ -31,13 +31,8 @@ fn fresh(c: Client, port: u16) -> Test {
 
 fn script_lifecycle(t: &Test, c: Client, port: u16) {
     t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
-    // The build digest looks up the Dockerfile's base image and the project's image (missing
-    // at first, then as built).
-    t.answer(&format!("image-inspect@{BASE}"), &[Response::ok(&format!("{BASE_ID}\n"))]);
-    t.answer(
-        "image-inspect@rec-mcp",
-        &[Response::recorded(c, "image-inspect-missing"), image_json(c, BUILT_ID, None)],
-    );
+    // Images: the Dockerfile's base image is there; the project's is made by the build.
+    t.engine.images(&[(BASE, BASE_ID, &[])]);
     t.answer("build", &[Response::recorded(c, "build-ok")]);
     t.answer("run", &[Response::recorded(c, "run-running").serving()]);
     t.answer("logs", &[Response::recorded(c, "logs")]);
@@ -102,20 +97,6 @@ fn expected_run_argv(t: &Test, port: u16) -> Vec<String> {
 /// the fake engine gives it.
 const BASE: &str = "python:3.11-slim";
 const BASE_ID: &str = "sha256:ba5e00000000000000000000000000000000000000000000000000000000ba5e";
-/// The id of the image a scripted build makes.
-const BUILT_ID: &str = "sha256:b0117000000000000000000000000000000000000000000000000000000b0117";
-
-/// `c`'s recorded `image inspect`, as an image with this id and (or without) a digest label.
-fn image_json(c: Client, id: &str, digest: Option<&str>) -> Response {
-    let r = Response::recorded(c, "image-inspect");
-    let mut v: Value = serde_json::from_str(&r.stdout).unwrap();
-    v[0]["Id"] = Value::from(id);
-    if let Some(d) = digest {
-        v[0]["Config"]["Labels"]["io.mcpctl.digest"] = Value::from(d);
-    }
-    Response::ok(&serde_json::to_string_pretty(&v).unwrap())
-}
-
 /// The digest label a build call set (`sha256:` and 64 hex digits), or None.
 fn digest_label(build: &[String]) -> Option<String> {
     let label = build.iter().find_map(|a| a.strip_prefix("io.mcpctl.digest="))?;
@@ -193,8 +174,11 @@ fn start_happy_path(c: Client, port: u16) {
         .stdout_lacks("\u{1b}[");
     assert_eq!(o.stderr, "", "{}", o.dump());
     assert_eq!(o.calls[0], ["--version"], "{}", o.dump());
-    // The new container of an interrupted update is looked for too, in the same call.
-    assert_eq!(o.calls[1], ["container", "inspect", "rec-mcp", "rec-mcp-next"], "{}", o.dump());
+    // The new container of an interrupted update is looked for too, in the same call; the
+    // images are looked at beside it.
+    let lookups: Vec<&Vec<String>> = o.calls[1..3].iter().collect();
+    assert!(lookups.contains(&&s(&["container", "inspect", "rec-mcp", "rec-mcp-next"])), "{}", o.dump());
+    assert!(lookups.iter().any(|c| c[..2] == ["image", "inspect"]), "{}", o.dump());
 
     let digest = digest_label(o.only_call("build"));
     assert!(digest.is_some(), "the build has no digest label\n{}", o.dump());
@@ -490,12 +474,11 @@ fn image_of(r: &Response) -> String {
     v[0]["Image"].as_str().unwrap().to_string()
 }
 
-const NEW_ID: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 /// The digest label of the image the old container runs: built from other inputs.
 const OLD_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
 /// `fresh` + a real `start` (the fake serves on `port` for rec-mcp), then scripted for an update
-/// that swaps to a new container rec-mcp-next: the build gives [`NEW_ID`], there is no
+/// that swaps to a new container rec-mcp-next: the build makes a new image, there is no
 /// rec-mcp:previous yet, `start` answers `start` (serving or not), and rec-mcp-next, missing at
 /// first, then runs. Returns the test and the id of the image the old container runs.
 fn started_for_update(c: Client, port: u16, start: &[Response]) -> (Test, String) {
@@ -504,18 +487,13 @@ fn started_for_update(c: Client, port: u16, start: &[Response]) -> (Test, String
     assert!(listening(port));
     let healthy = rec_inspect(c, "inspect-healthy", port);
     let old_id = image_of(&healthy);
-    assert_ne!(old_id, NEW_ID);
     t.answer("container-inspect", &[healthy]);
     t.answer(
         "container-inspect-next",
         &[rec_missing_as(c, "rec-mcp-next"), rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")],
     );
-    // The project's image: what the old container runs, then what the build made.
-    t.answer(
-        "image-inspect@rec-mcp",
-        &[image_json(c, &old_id, Some(OLD_DIGEST)), image_json(c, NEW_ID, None)],
-    );
-    t.answer("image-inspect@rec-mcp:previous", &[Response::recorded(c, "image-inspect-missing")]);
+    // The project's image is what the old container runs, built from other inputs.
+    t.engine.images(&[(BASE, BASE_ID, &[]), ("rec-mcp", &old_id, &[("io.mcpctl.digest", OLD_DIGEST)])]);
     t.answer("tag", &[Response::ok("")]);
     t.answer("create", &[Response::recorded(c, "create")]);
     t.answer("start", start);
@@ -531,11 +509,10 @@ fn image_id_call(image: &str) -> Step {
 /// label its build set.
 fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str, digest: &str) -> Vec<Step> {
     vec![
-        one(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
-        // The digest's base image and the image there now, side by side.
+        // The container and, side by side, our image and the base image (ids and labels).
         Step::Unordered(vec![
-            s(&["image", "inspect", "--format", "{{.Id}}", BASE]),
-            s(&["image", "inspect", "rec-mcp"]),
+            s(&["container", "inspect", "rec-mcp", "rec-mcp-next"]),
+            s(&["image", "inspect", "--format", "{{.Id}} {{json .Config.Labels}}", "rec-mcp", BASE]),
         ]),
         Step::One(expected_build_argv(t, c, Some(digest))),
         one(&["image", "inspect", "rec-mcp"]),
@@ -583,7 +560,16 @@ fn update_rebuilds_then_replaces_the_container_on_the_same_port() {
     o.no_call("run");
     assert_eq!(saved_port(&t), Some(port as u64));
     let state: Value = serde_json::from_str(&std::fs::read_to_string(t.state_file("rec")).unwrap()).unwrap();
-    assert_eq!(state["image_id"], NEW_ID, "the state records what serves now");
+    assert_eq!(
+        state["image_id"].as_str(),
+        t.engine.image_id("rec-mcp").as_deref(),
+        "the state records what serves now"
+    );
+    assert_eq!(
+        t.engine.image_id("rec-mcp:previous").as_deref(),
+        Some(old_id.as_str()),
+        "the old image is :previous"
+    );
     assert!(listening(port), "the new fake server serves");
 }
 
@@ -672,7 +658,7 @@ fn last_build_digest(t: &Test) -> String {
 fn started_and_unchanged(c: Client, port: u16) -> (Test, String) {
     let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
     let digest = last_build_digest(&t);
-    t.answer("image-inspect@rec-mcp", &[image_json(c, &old_id, Some(&digest))]);
+    t.engine.images(&[(BASE, BASE_ID, &[]), ("rec-mcp", &old_id, &[("io.mcpctl.digest", &digest)])]);
     (t, old_id)
 }
 
@@ -690,7 +676,10 @@ fn update_with_nothing_changed_touches_nothing() {
             "✓ Nothing changed: rec-mcp already runs this image with these settings; nothing was touched",
         )
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
-    assert_eq!(o.call_keys(), ["container-inspect", "image-inspect", "image-inspect"], "{}", o.dump());
+    // The lookup and one look at the images; nothing else.
+    let mut keys = o.call_keys();
+    keys.sort();
+    assert_eq!(keys, ["container-inspect", "image-inspect"], "{}", o.dump());
     assert!(listening(port), "the server still serves");
 }
 
@@ -731,12 +720,16 @@ fn start_skips_the_build_when_nothing_changed_and_names_what_did() {
     let port = 27330;
     let c = Client::Docker28;
     let t = fresh(c, port);
-    run(&t, &start_args(port)).code(0);
+    run(&t, &start_args(port)).code(0).only_call("build");
     let digest = last_build_digest(&t);
+    assert_eq!(
+        t.engine.image_label("rec-mcp", "io.mcpctl.digest"),
+        Some(digest.clone()),
+        "the label is on the image"
+    );
     let gone = |t: &Test| {
         t.engine.stop_servers();
         t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
-        t.answer("image-inspect@rec-mcp", &[image_json(c, BUILT_ID, Some(&digest))]);
     };
     gone(&t);
     let o = run(&t, &start_args(port));
@@ -754,17 +747,17 @@ fn start_skips_the_build_when_nothing_changed_and_names_what_did() {
         "→ Building: since rec-mcp was built, a.py added, b.py added, c.py added and 1 more (-v lists them)",
     );
     assert_ne!(last_build_digest(&t), digest);
+    // A new base image (pulled, say) changes it too; -v lists everything.
     gone(&t);
+    t.engine.images(&[
+        (BASE, "sha256:0ther", &[]),
+        ("rec-mcp", "sha256:abc", &[("io.mcpctl.digest", &last_build_digest(&t))]),
+    ]);
     let mut args = start_args(port);
     args.push("-v".into());
-    run(&t, &args)
-        .code(0)
-        .stdout_has("since rec-mcp was built, a.py added, b.py added, c.py added, d.py added\n");
+    run(&t, &args).code(0).stdout_has(&format!("since rec-mcp was built, base image {BASE} changed\n"));
     // --rebuild builds whatever the label says.
-    let digest_now = last_build_digest(&t);
-    t.engine.stop_servers();
-    t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
-    t.answer("image-inspect@rec-mcp", &[image_json(c, BUILT_ID, Some(&digest_now))]);
+    gone(&t);
     let mut args = start_args(port);
     args.push("--rebuild".into());
     run(&t, &args).code(0).stdout_has("→ Building (--rebuild)").only_call("build");

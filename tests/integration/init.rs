@@ -104,6 +104,10 @@ fn golden_files_for_each_fixture() {
     golden("echo-server-private-deps", "echo-server", &["--private-deps", "--registry", "ghcr.io/org/echo"]);
     golden("sse-server", "sse-server", &["--name", "sse-server"]);
     golden("broken-bind", "broken-bind", &["--name", "broken-bind"]);
+    golden("quickstart-fastmcp1", "quickstart-fastmcp1", &["--name", "weather"]);
+    golden("standalone-fastmcp", "standalone-fastmcp", &["--name", "weather"]);
+    golden("mcp2-mcpserver", "mcp2-mcpserver", &["--name", "weather"]);
+    golden("stdio-time", "stdio-time", &["--name", "time", "--stdio", "mcp-server-time"]);
 }
 
 #[test]
@@ -154,13 +158,19 @@ fn init_one_file_sse_server() {
     // With --name, that name is kept in mcpctl.toml.
     let o = mcpctl(d.path(), home.path(), &["--name", "sse-server", "init"]);
     assert_eq!(o.code, 0, "{o:?}");
-    assert!(o.stdout.contains("python sse_server.py"), "{o:?}");
+    assert!(o.stdout.contains("Server code: the file sse_server.py"), "{o:?}");
     assert!(o.stdout.contains("Transport: sse at /sse"), "{o:?}");
-    assert!(o.stdout.contains("MCP_DNS_REBINDING_PROTECTION"), "warning: {o:?}");
+    assert!(
+        o.stdout.contains("launcher imports sse_server and serves its mcp 1.x FastMCP `mcp` over sse"),
+        "{o:?}"
+    );
+    // The launcher applies DNS-rebinding protection itself.
+    assert!(!o.stdout.contains("does not read MCP_DNS_REBINDING_PROTECTION"), "{o:?}");
     let df = read(d.path(), "Dockerfile");
     assert!(df.contains("-r requirements.txt"), "{df}");
-    assert!(df.contains("ENV MCP_TRANSPORT=sse FASTMCP_HOST=0.0.0.0 FASTMCP_PORT=3001"), "{df}");
-    assert!(df.contains("CMD [\"python\", \"sse_server.py\"]"), "{df}");
+    assert!(!df.contains("MCP_TRANSPORT"), "{df}");
+    assert!(df.contains("CMD [\"python\", \"/mcpctl/launch.py\", \"sse_server:mcp\", \"--transport\", \"sse\", \"--port\", \"3001\"]"), "{df}");
+    assert_eq!(read(d.path(), ".mcpctl/launch.py"), mcpctl::scaffold::LAUNCHER);
     assert!(read(d.path(), "nginx/sse-server.conf").contains("/messages/"));
     let files = config::read_project(d.path()).unwrap();
     let s = config::resolve(d.path(), &files, &Overrides::default(), home.path()).unwrap();
@@ -210,8 +220,16 @@ fn init_names_ambiguous_candidates() {
     );
     assert_eq!(o.code, 0, "{o:?}");
     let df = read(d.path(), "Dockerfile");
-    assert!(df.contains("CMD [\"python\", \"b.py\"]"), "{df}");
-    assert!(df.contains("MCP_TRANSPORT=streamable-http"), "{df}");
+    assert!(df.contains("\"/mcpctl/launch.py\", \"b:mcp\", \"--transport\", \"streamable-http\""), "{df}");
+    // MODULE:OBJECT names the object itself.
+    let o = mcpctl(d.path(), home.path(), &["--name", "amb", "init", "--force", "--entry", "a:mcp"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(read(d.path(), "Dockerfile").contains("\"a:mcp\""), "{o:?}");
+    for bad in ["a:", "a:m.x", "nope:m", ":m"] {
+        let o = mcpctl(d.path(), home.path(), &["--name", "amb", "init", "--force", "--entry", bad]);
+        assert_eq!(o.code, 2, "{bad}: {o:?}");
+        assert_eq!(o.stderr.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{bad}: {o:?}");
+    }
 }
 
 #[test]
@@ -357,8 +375,8 @@ fn compose_file_passes_docker_compose_config() {
         let args = &svc["build"]["args"];
         assert_eq!(args["PYTHON_IMAGE"], "python:3.12-slim");
         if fixture == "sse-server" {
-            assert_eq!(env["MCP_TRANSPORT"], "sse");
-            assert_eq!(env["FASTMCP_HOST"], "0.0.0.0");
+            // Served by the launcher: no transport variables needed.
+            assert_eq!(env["MCP_TRANSPORT"], Value::Null);
         } else {
             assert_eq!(args["UV_IMAGE"], "ghcr.io/astral-sh/uv:latest");
         }
@@ -511,7 +529,7 @@ fn init_interactive_asks_on_a_terminal() {
     tm(&["kill-session", "-t", &session]);
     assert_eq!(std::fs::read_to_string(&exit).unwrap_or_default().trim(), "0", "{shown}");
     let df = read(d.path(), "Dockerfile");
-    assert!(df.contains("\"b.py\""), "the answer was not used: {df}");
+    assert!(df.contains("COPY b.py ./b.py") && df.contains("\"b:m\""), "the answer was not used: {df}");
     assert!(shown.contains("Transport: sse at /sse (answered"), "{shown}");
     assert!(read(d.path(), "mcpctl.toml").contains("transport = \"sse\""), "{shown}");
 }

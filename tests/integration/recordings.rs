@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use mcpctl::engine::{
     ContainerInfo, EngineKind, PsEntry, is_name_taken, is_no_such_container, is_port_taken, is_unreachable,
-    only_missing_containers, parse_image_inspect, parse_inspect, parse_ps,
+    only_missing_containers, parse_id_labels, parse_image_inspect, parse_inspect, parse_ps,
 };
 
 use crate::support::{Client, recording};
@@ -192,6 +192,26 @@ fn inspect_of_two_names_with_some_missing() {
         // An engine that cannot be reached is not "missing".
         assert!(!only_missing_containers(&recording(c, "not-running-inspect", "stderr")), "{at}");
         assert!(!only_missing_containers(""), "{at}");
+    }
+}
+
+/// `image inspect --format '{{.Id}} {{json .Config.Labels}}' A B`: ids and labels in one call.
+#[test]
+fn ids_and_labels_of_several_images() {
+    for c in Client::ALL {
+        let at = c.dir();
+        let all = parse_id_labels(&recording(c, "image-id-labels", "stdout")).unwrap();
+        assert_eq!(all.len(), 2, "{at}");
+        assert_eq!(all[0].labels["io.mcpctl.digest"], "sha256:0123", "{at}");
+        assert_eq!(all[0].labels["note"], "two words", "{at}: a label with a space");
+        assert!(all[1].labels.is_empty(), "{at}: null labels");
+        assert_ne!(all[0].id, all[1].id, "{at}");
+        assert_ne!(recording(c, "image-id-labels-one-missing", "rc").trim(), "0", "{at}");
+        assert_eq!(
+            parse_id_labels(&recording(c, "image-id-labels-one-missing", "stdout")).unwrap().len(),
+            1,
+            "{at}"
+        );
     }
 }
 

@@ -197,6 +197,9 @@ pub fn rec_missing_as(client: Client, name: &str) -> Response {
 
 // ---- the fake engine ------------------------------------------------------------------------------
 
+/// An image for the fake engine's store: name, id, labels.
+pub type StoredImage<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
+
 /// tests/fake-engine/engine.sh installed in a bin dir, with its scenario dir and argv log.
 #[derive(Debug)]
 pub struct FakeEngine {
@@ -252,6 +255,40 @@ impl FakeEngine {
                 std::fs::write(file("sleep"), secs.to_string()).unwrap();
             }
         }
+    }
+
+    /// Keep an image store (tests/fake-engine/images.py) holding these images (name, id,
+    /// labels): `image inspect` and `rmi` answer from it, `build`, `tag` and `rmi` change it.
+    pub fn images(&self, images: &[StoredImage]) {
+        let mut store = serde_json::Map::new();
+        for (name, id, labels) in images {
+            let name = if name.rsplit('/').next().unwrap_or(name).contains(':') {
+                name.to_string()
+            } else {
+                format!("{name}:latest")
+            };
+            let labels: serde_json::Map<String, serde_json::Value> =
+                labels.iter().map(|(k, v)| (k.to_string(), serde_json::Value::from(*v))).collect();
+            store.insert(name, serde_json::json!({"id": id, "labels": labels}));
+        }
+        std::fs::write(self.scenario.join("images.json"), serde_json::Value::Object(store).to_string())
+            .unwrap();
+    }
+
+    /// The id the store has for an image now.
+    pub fn image_id(&self, name: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.scenario.join("images.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let key = if name.contains(':') { name.to_string() } else { format!("{name}:latest") };
+        v[key]["id"].as_str().map(str::to_string)
+    }
+
+    /// The labels the store has for an image now.
+    pub fn image_label(&self, name: &str, label: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.scenario.join("images.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let key = if name.contains(':') { name.to_string() } else { format!("{name}:latest") };
+        v[key]["labels"][label].as_str().map(str::to_string)
     }
 
     /// Every `KEY=VALUE` the fake read from its environment for `-e KEY`, oldest first.
