@@ -48,6 +48,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 bench: engines build
+	$(CARGO) build --release --examples
 	TARGET_DIR=$(TARGET_DIR) MCPCTL=$(MCPCTL) bash scripts/bench.sh
 
 clean:

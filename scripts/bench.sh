@@ -11,6 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET_DIR=${TARGET_DIR:-$ROOT/target}
 M=${MCPCTL:-$TARGET_DIR/release/mcpctl}
 OUTAGE=$TARGET_DIR/release/examples/outage
+LATENCY=$TARGET_DIR/release/examples/latency
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
 OUT=$TARGET_DIR/bench.txt
@@ -18,10 +19,12 @@ WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
 mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
-ARGS=(-C "$WORK/proj" --name bench --base-port 26000
+ARGS=(-C "$WORK/proj" --name bench --base-port 31000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
 trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
-[ -x "$OUTAGE" ] || (cd "$ROOT" && cargo build --release --example outage -q)
+# Built by `make bench` (cargo needs the real HOME, which this script replaces).
+[ -x "$OUTAGE" ] && [ -x "$LATENCY" ] && [ -x "$M" ] || {
+  echo "bench: build first: cargo build --release --examples" >&2; exit 2; }
 
 # Longest outage a client probing every 50 ms sees while "$@" runs.
 outage_during() {
@@ -104,6 +107,29 @@ for e in $ENGINES; do
   printf 'start reported ready %ss after the server logged "Uvicorn running" (until mcpctl exited)\n' "$(median <"$WORK/lag")"
   printf 'update outage seen by a 50 ms MCP probe: mcpctl %ss, bare swap by hand %ss\n' \
     "$(median <"$WORK/out-update")" "$(median <"$WORK/out-hand")"
+
+  # A stdio server behind the bridge vs the same server served over HTTP by the launcher: the
+  # quickstart file, unchanged, both ways; start to ready (warm image) and tools/call latency.
+  for way in launcher bridge; do
+    rm -rf "$WORK/qs"; cp -r "$ROOT/fixtures/quickstart-fastmcp1" "$WORK/qs"
+    QA=(-C "$WORK/qs" --name "bench-$way" --base-port 31200 --build-arg PYTHON_IMAGE=mcpctl-python:bookworm)
+    if [ "$way" = bridge ]; then $M "${QA[@]}" -q init --stdio "python server.py" >/dev/null
+    else $M "${QA[@]}" -q init >/dev/null; fi
+    $M --engine "$e" "${QA[@]}" -q start >/dev/null && $M --engine "$e" "${QA[@]}" -q stop >/dev/null
+    : >"$WORK/qs-ready"
+    for i in $(seq "$RUNS"); do
+      out=$($M --engine "$e" "${QA[@]}" start)
+      echo "$out" | phase ready >>"$WORK/qs-ready"
+      qport=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/bench_"$way"/docker.json)
+      [ "$i" = 1 ] && "$LATENCY" "http://127.0.0.1:$qport/mcp" forecast '{"city":"Oslo"}' 500 >"$WORK/qs-lat"
+      $M --engine "$e" "${QA[@]}" -q stop >/dev/null
+    done
+    $M --engine "$e" "${QA[@]}" -q down --volumes --yes >/dev/null 2>&1 || true
+    $e rmi "bench-$way-mcp" >/dev/null 2>&1 || true
+    read -r p50 p99 failed <"$WORK/qs-lat"
+    printf 'quickstart server, %-8s ready %ss after run; tools/call p50 %s ms, p99 %s ms (%s failed of 500)\n' \
+      "$way:" "$(median <"$WORK/qs-ready")" "$p50" "$p99" "$failed"
+  done
 
   if [ "$e" = docker ]; then
     # Docker's own HEALTHCHECK (interval 5 s in the fixture, 30 s in the original guide's Dockerfile).

@@ -144,19 +144,66 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
 }
 
-/// Where the server is: host port and the path of the MCP endpoint (/mcp, or /sse for SSE).
+/// Where the server is: address, port and the path of the MCP endpoint (/mcp, or /sse for SSE),
+/// and how to talk to it (TLS, a bearer token) when it sits behind the front.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// 127.0.0.1 for a published port; a container's address for a direct probe.
+    pub addr: std::net::IpAddr,
     pub port: u16,
     pub path: String,
     pub transport: TransportSetting,
     /// Host header to send; `localhost:PORT` unless set.
     pub host: Option<String>,
+    pub tls: Option<Tls>,
+    /// Sent as `Authorization: Bearer …`.
+    pub bearer: Option<String>,
+    /// Other headers for every request (the front's slot header for a probe through it).
+    pub headers: Vec<(String, String)>,
+}
+
+/// HTTPS to the front: the certificate to trust (PEM: the one mcpctl made, whose names include
+/// 127.0.0.1), or none to check nothing (a certificate of the user's for another name, on the
+/// front mcpctl itself runs).
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub trust_pem: Option<Vec<u8>>,
 }
 
 impl Target {
     pub fn new(port: u16, path: &str, transport: TransportSetting) -> Target {
-        Target { port, path: path.to_string(), transport, host: None }
+        Target {
+            addr: std::net::Ipv4Addr::LOCALHOST.into(),
+            port,
+            path: path.to_string(),
+            transport,
+            host: None,
+            tls: None,
+            bearer: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `http[s]://ADDR:PORT/PATH`, as the bench helpers take it.
+    pub fn from_url(url: &str, transport: TransportSetting) -> Result<Target, String> {
+        let (tls, rest) = match url.split_once("://") {
+            Some(("http", r)) => (false, r),
+            Some(("https", r)) => (true, r),
+            _ => return Err(format!("{url}: not an http:// or https:// URL")),
+        };
+        let (hostport, path) =
+            rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/mcp".into()));
+        let (host, port) = hostport.rsplit_once(':').ok_or_else(|| format!("{url}: no port"))?;
+        let port: u16 = port.parse().map_err(|_| format!("{url}: bad port"))?;
+        let addr = if host == "localhost" {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            host.parse().map_err(|_| format!("{url}: give an IP address or localhost"))?
+        };
+        let mut t = Target::new(port, &path, transport);
+        t.addr = addr;
+        t.tls = tls.then_some(Tls { trust_pem: None });
+        Ok(t)
     }
 
     pub fn host_header(&self) -> String {
@@ -164,7 +211,28 @@ impl Target {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        match self.addr {
+            std::net::IpAddr::V6(a) => format!("{scheme}://[{a}]:{}{path}", self.port),
+            std::net::IpAddr::V4(a) => format!("{scheme}://{a}:{}{path}", self.port),
+        }
+    }
+
+    /// The URL a person would use (localhost rather than the loopback address).
+    pub fn shown_url(&self) -> String {
+        self.url(&self.path).replacen("127.0.0.1", "localhost", 1)
+    }
+
+    /// The Host, token and extra headers on a request.
+    fn decorate<B>(&self, mut req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        req = req.header("Host", self.host_header());
+        if let Some(t) = &self.bearer {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req
     }
 }
 
@@ -182,15 +250,35 @@ pub struct Client {
     pub server: ServerInfo,
 }
 
-fn agent(timeout: Duration) -> ureq::Agent {
-    let cfg = ureq::Agent::config_builder()
+fn agent(target: &Target, timeout: Duration) -> Result<ureq::Agent, ProbeError> {
+    let mut cfg = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .max_idle_connections(0)
         // Redirects are followed by hand (see `post`): ureq will not resend a POST body.
-        .max_redirects(0)
-        .build();
-    cfg.into()
+        .max_redirects(0);
+    if let Some(tls) = &target.tls {
+        let tls_cfg = ureq::tls::TlsConfig::builder();
+        let tls_cfg = match &tls.trust_pem {
+            Some(pem) => {
+                let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    return Err(ProbeError::Other(
+                        "the front's certificate file holds no certificate".into(),
+                    ));
+                }
+                tls_cfg.root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(certs)))
+            }
+            None => tls_cfg.disable_verification(true),
+        };
+        cfg = cfg.tls_config(tls_cfg.build());
+    }
+    Ok(cfg.build().into())
 }
 
 fn init_params() -> Value {
@@ -226,7 +314,7 @@ impl Client {
 
     fn connect_streamable(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
         let mut c = Client {
-            agent: agent(timeout),
+            agent: agent(target, timeout)?,
             target: target.clone(),
             transport: Transport::StreamableHttp,
             post_url: target.url(&target.path),
@@ -240,10 +328,9 @@ impl Client {
     }
 
     fn connect_sse(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
-        let agent = agent(timeout);
-        let resp = agent
-            .get(target.url(&target.path))
-            .header("Host", target.host_header())
+        let agent = agent(target, timeout)?;
+        let resp = target
+            .decorate(agent.get(target.url(&target.path)))
             .header("Accept", "text/event-stream")
             .call()
             .map_err(from_ureq)?;
@@ -301,7 +388,7 @@ impl Client {
     }
 
     pub fn url(&self) -> String {
-        self.target.url(&self.target.path).replacen("127.0.0.1", "localhost", 1)
+        self.target.shown_url()
     }
 
     fn initialize(&mut self) -> Result<(), ProbeError> {
@@ -328,9 +415,8 @@ impl Client {
     fn post(&mut self, body: &Value) -> Result<ureq::http::Response<ureq::Body>, ProbeError> {
         for _ in 0..3 {
             let mut req = self
-                .agent
-                .post(&self.post_url)
-                .header("Host", self.target.host_header())
+                .target
+                .decorate(self.agent.post(&self.post_url))
                 .header("Content-Type", "application/json")
                 .header("Accept", "application/json, text/event-stream");
             if let Some(s) = &self.session_id {
@@ -433,12 +519,8 @@ impl Client {
     pub fn close(mut self) {
         if let (Transport::StreamableHttp, Some(s)) = (self.transport, self.session_id.take()) {
             // 405 means the server does not support ending sessions; nothing else to do.
-            let _ = self
-                .agent
-                .delete(&self.post_url)
-                .header("Host", self.target.host_header())
-                .header("Mcp-Session-Id", &s)
-                .call();
+            let _ =
+                self.target.decorate(self.agent.delete(&self.post_url)).header("Mcp-Session-Id", &s).call();
         }
         // SSE: dropping the stream closes the connection, which ends the session.
     }

@@ -7,7 +7,7 @@
 //! (32768-60999): the source port of any outgoing connection (mcpctl's own probes of another
 //! test's server) is taken from there, and for one destination Linux picks nearly the same
 //! source ports run after run, so a test port in that range is busy now and then. The e2e tests
-//! use 23000-24999, scripts/bench.sh 25000.
+//! use 23000-25599 and 30000-30999, scripts/bench.sh 31000-31299.
 
 use std::net::TcpListener;
 

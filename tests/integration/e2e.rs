@@ -362,7 +362,8 @@ fn broken_bind(engine: &'static str, base: u16) {
     assert_eq!(o.code, 1, "{o:?}");
     assert!(o.all().contains("listens on 127.0.0.1 inside the container"), "{o:?}");
     assert!(o.all().contains("--host 0.0.0.0"), "{o:?}");
-    assert!(o.took < Duration::from_secs(60), "diagnosis took {:?}", o.took);
+    // Diagnosed from the logs while waiting, not when the 90 s deadline ran out.
+    assert!(!o.all().contains("within 90.0 s"), "{o:?}");
 }
 
 /// A server that exits at once: its exit code and log lines, long before the deadline.
@@ -374,7 +375,8 @@ fn crash(engine: &'static str, base: u16) {
     let all = o.all();
     assert!(all.contains("code 3"), "{o:?}");
     assert!(all.contains("ECHO_SERVER_CRASH is set"), "log lines missing: {o:?}");
-    assert!(o.took < Duration::from_secs(60), "took {:?}", o.took);
+    // Seen by the watcher, not at the deadline.
+    assert!(!o.all().contains("within 90.0 s"), "{o:?}");
 }
 
 /// DNS-rebinding protection with a wrong allowed host: 421 diagnosed with the fix; the fix works.
@@ -817,7 +819,10 @@ mod secrets {
     }
 }
 
-use crate::init::{init_start_echo, init_start_sse};
+use crate::init::{
+    init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2, quickstart_standalone_fastmcp,
+    stdio_bridge, stdio_exit_diagnosed,
+};
 
 macro_rules! on_both_engines {
     ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
@@ -861,4 +866,9 @@ on_both_engines! {
     sigterm_without_handler => 27600, 27700;
     init_start_echo => 25000, 25100;
     init_start_sse => 25200, 25300;
+    quickstart_mcp1 => 30000, 30100;
+    quickstart_standalone_fastmcp => 30200, 30300;
+    quickstart_mcp2 => 30400, 30500;
+    stdio_bridge => 30600, 30700;
+    stdio_exit_diagnosed => 30800, 30900;
 }

@@ -475,6 +475,115 @@ pub(crate) fn init_start_sse(engine: &'static str, base: u16) {
     c.close();
 }
 
+/// A client on the project's published port: initialize, then tools (sorted).
+fn connect(p: &Project, engine: &str) -> (Client, Vec<String>) {
+    let t = Target::new(p.state_port(), "/mcp", TransportSetting::StreamableHttp);
+    let mut c = Client::connect(&t, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("MCP client on {engine}: {e}"));
+    let mut tools = c.list_tools().unwrap();
+    tools.sort();
+    (c, tools)
+}
+
+/// A server as its framework's quickstart writes it (a bare `run()`, which is stdio), unchanged:
+/// init writes a Dockerfile whose launcher serves the object over HTTP; it answers; the launcher's
+/// DNS-rebinding protection answers a foreign Host with 421.
+fn quickstart(fixture: &str, framework: &str, engine: &'static str, base: u16) {
+    let p = init_project(fixture, engine, fixture, base);
+    let server_py = std::fs::read_to_string(p.dir.path().join("server.py")).unwrap();
+    let init = p.ok(&["init"]);
+    assert!(
+        init.stdout.contains(&format!("launcher imports server and serves its {framework} `mcp`")),
+        "{init:?}"
+    );
+    assert!(init.stdout.contains("its own `run()` is stdio"), "{init:?}");
+    p.ok(&["start"]);
+    assert_eq!(
+        std::fs::read_to_string(p.dir.path().join("server.py")).unwrap(),
+        server_py,
+        "the server file was changed"
+    );
+    let (mut c, tools) = connect(&p, engine);
+    assert_eq!(c.server.name, "weather");
+    assert_eq!(tools, ["forecast"]);
+    assert!(c.call_tool("forecast", serde_json::json!({"city": "Oslo"})).unwrap().contains("Oslo"));
+    c.close();
+    let mut foreign = Target::new(p.state_port(), "/mcp", TransportSetting::StreamableHttp);
+    foreign.host = Some("evil.example:80".into());
+    match Client::connect(&foreign, Duration::from_secs(10)) {
+        Err(ProbeError::Status { code: 421, .. }) => {}
+        Err(e) => panic!("a foreign Host should get 421, got {e}"),
+        Ok(_) => panic!("a foreign Host was answered: DNS-rebinding protection is off"),
+    }
+}
+
+pub(crate) fn quickstart_mcp1(engine: &'static str, base: u16) {
+    quickstart("quickstart-fastmcp1", "mcp 1.x FastMCP", engine, base);
+}
+
+pub(crate) fn quickstart_standalone_fastmcp(engine: &'static str, base: u16) {
+    quickstart("standalone-fastmcp", "standalone fastmcp FastMCP", engine, base);
+}
+
+pub(crate) fn quickstart_mcp2(engine: &'static str, base: u16) {
+    quickstart("mcp2-mcpserver", "mcp 2.x MCPServer", engine, base);
+}
+
+/// A stdio-only server from PyPI behind the bridge: start, list, call; update after a change to
+/// its pinned version runs the other version.
+pub(crate) fn stdio_bridge(engine: &'static str, base: u16) {
+    let p = init_project("stdio-time", engine, "stdio-time", base);
+    let init = p.ok(&["init", "--stdio", "mcp-server-time"]);
+    assert!(init.stdout.contains("the stdio bridge (mcp-proxy==0.13.0) runs `mcp-server-time`"), "{init:?}");
+    let start = p.ok(&["start"]);
+    assert!(start.stdout.contains("over streamable-http"), "{start:?}");
+    let (mut c, tools) = connect(&p, engine);
+    assert!(tools.contains(&"get_current_time".to_string()), "{tools:?}");
+    let now = c.call_tool("get_current_time", serde_json::json!({"timezone": "UTC"})).unwrap();
+    assert!(now.contains("UTC") && now.contains("datetime"), "{now}");
+    c.close();
+    let installed = |p: &Project| {
+        let o = p.engine_cmd(&["exec", &p.container(), "/app/.venv/bin/pip", "show", "mcp-server-time"]);
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("Version: ").map(str::to_string))
+    };
+    assert_eq!(installed(&p).as_deref(), Some("2026.10.19"));
+    let reqs = p.dir.path().join("requirements.txt");
+    std::fs::write(&reqs, std::fs::read_to_string(&reqs).unwrap().replace("2026.10.19", "2026.10.10"))
+        .unwrap();
+    let up = p.ok(&["update"]);
+    assert!(
+        up.stdout.contains("requirements.txt changed") && up.stdout.contains("MCP server updated"),
+        "{up:?}"
+    );
+    assert_eq!(installed(&p).as_deref(), Some("2026.10.10"));
+    let (mut c, tools) = connect(&p, engine);
+    assert!(tools.contains(&"get_current_time".to_string()), "{tools:?}");
+    assert!(c.call_tool("get_current_time", serde_json::json!({"timezone": "UTC"})).unwrap().contains("UTC"));
+    c.close();
+}
+
+/// The Dockerfile a bare-`run()` server had before (CMD python server.py): the container ends
+/// cleanly at once, and start says that it ran over stdio and how to fix it.
+pub(crate) fn stdio_exit_diagnosed(engine: &'static str, base: u16) {
+    let p = init_project("quickstart-fastmcp1", engine, "stdio-exit", base);
+    std::fs::write(
+        p.dir.path().join("Dockerfile"),
+        "ARG PYTHON_IMAGE=python:3.12-slim\nFROM ${PYTHON_IMAGE}\nWORKDIR /app\nCOPY requirements.txt ./\n\
+         RUN python3 -m venv /app/.venv && /app/.venv/bin/pip install --no-cache-dir -r requirements.txt\n\
+         COPY server.py ./\nENV PATH=\"/app/.venv/bin:$PATH\" MCP_TRANSPORT=streamable-http FASTMCP_HOST=0.0.0.0 FASTMCP_PORT=3001\n\
+         CMD [\"python\", \"server.py\"]\n",
+    )
+    .unwrap();
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(o.stderr.contains("most likely ran over stdio"), "{o:?}");
+    assert!(o.stderr.contains("mcpctl init --force"), "{o:?}");
+    // Seen by the watcher as it happened, not when the 90 s deadline ran out.
+    assert!(!o.all().contains("within 90.0 s"), "{o:?}");
+}
+
 /// `--interactive` on a real terminal (tmux): the ambiguous entry point is asked for, and the
 /// answer is used. Without a terminal nothing is asked (see init_names_ambiguous_candidates).
 #[test]
