@@ -10,6 +10,7 @@ set -euo pipefail
 ENGINES=${ENGINES:-"docker podman"}
 BASE_IMAGE=${MCPCTL_BASE_IMAGE:-mcpctl-python:bookworm}
 UV_IMAGE=${MCPCTL_UV_IMAGE:-mcpctl-uv:local}
+FRONT_IMAGE=${MCPCTL_FRONT_IMAGE:-mcpctl-haproxy:local}
 CACHE=${MCPCTL_CACHE:-/var/cache/mcpctl}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 LOG=$(mktemp /tmp/mcpctl-engines-up.XXXXXX)
@@ -150,6 +151,14 @@ for engine in $ENGINES; do
     make_uv_tar
     say "$engine: making $UV_IMAGE"
     quiet "$engine" import --change 'CMD ["/uv"]' "$CACHE/uv.tar" "$UV_IMAGE"
+  fi
+  # The front (mcpctl --front) runs HAProxy; the official image cannot be pulled here, so build the
+  # same thing from Debian's haproxy package.
+  if ! has_image "$engine" "$FRONT_IMAGE"; then
+    say "$engine: making $FRONT_IMAGE (Debian's haproxy package)"
+    fmt=(); [ "$engine" = podman ] && fmt=(--format docker)
+    quiet "$engine" build "${fmt[@]}" --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$FRONT_IMAGE" \
+      -f "$ROOT/scripts/images/haproxy.Dockerfile" "$ROOT/scripts/images"
   fi
 done
 

@@ -13,6 +13,7 @@ pub mod dockerignore;
 pub mod engine;
 pub mod error;
 pub mod flows;
+pub mod front;
 pub mod lock;
 pub mod ports;
 pub mod probe;

@@ -48,11 +48,24 @@ pub fn wait_for(
     port: u16,
     timeout: Duration,
 ) -> anyhow::Result<Ready> {
+    wait_for_target(engine, s, ui, name, &target(s, port), port, timeout)
+}
+
+/// Wait until `target` answers MCP while watching the container `name`; `port` is the host port
+/// clients use (for the diagnoses: the allowed hosts of DNS-rebinding protection name it).
+pub fn wait_for_target(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    name: &str,
+    target: &Target,
+    port: u16,
+    timeout: Duration,
+) -> anyhow::Result<Ready> {
     let t0 = Instant::now();
     let deadline = t0 + timeout;
-    let target = target(s, port);
     let spinner =
-        ui.spinner(&format!("Waiting up to {} for {} to answer MCP...", secs(timeout), s.endpoint(port)));
+        ui.spinner(&format!("Waiting up to {} for {} to answer MCP...", secs(timeout), target.shown_url()));
     // Engine calls are slow (podman: 0.1-0.3 s each), so the container is watched from another
     // thread and the probe loop never waits for them.
     let watch = Watcher::start(engine, s, name);
@@ -63,7 +76,7 @@ pub fn wait_for(
         let timeout = deadline
             .saturating_duration_since(attempt)
             .clamp(Duration::from_millis(200), Duration::from_secs(5));
-        let last = match probe::probe(&target, timeout) {
+        let last = match probe::probe(target, timeout) {
             Ok(report) => {
                 spinner.finish();
                 return Ok(answered(ui, report, t0.elapsed(), watch.stop()));

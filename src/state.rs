@@ -18,6 +18,8 @@ pub struct State {
     pub image_id: Option<String>,
     /// How that container was run (`digest::run_digest`): `update` replaces it when this differs.
     pub run_digest: Option<String>,
+    /// The front the server is deployed behind, if any (front/).
+    pub front: Option<String>,
     /// Every other key, kept verbatim.
     pub rest: Map<String, Value>,
 }
@@ -64,8 +66,8 @@ pub fn load(path: &Path) -> Loaded {
         "streamable-http" => Some(Transport::StreamableHttp),
         _ => None,
     });
-    let (image_id, run_digest) = (text_key("image_id"), text_key("run_digest"));
-    Loaded { state: State { port, transport, image_id, run_digest, rest: map }, warning: None }
+    let (image_id, run_digest, front) = (text_key("image_id"), text_key("run_digest"), text_key("front"));
+    Loaded { state: State { port, transport, image_id, run_digest, front, rest: map }, warning: None }
 }
 
 fn corrupt(path: &Path, why: &str) -> Loaded {
@@ -89,7 +91,8 @@ pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
     if let Some(t) = state.transport {
         map.insert("transport".into(), Value::from(t.name()));
     }
-    for (k, v) in [("image_id", &state.image_id), ("run_digest", &state.run_digest)] {
+    for (k, v) in [("image_id", &state.image_id), ("run_digest", &state.run_digest), ("front", &state.front)]
+    {
         if let Some(v) = v {
             map.insert(k.into(), Value::from(v.as_str()));
         }

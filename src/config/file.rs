@@ -56,6 +56,26 @@ pub struct FileConfig {
     /// Environment variable holding the client's bearer token, for `mcpctl client`.
     #[serde(alias = "token_env")]
     pub token_env: Option<String>,
+    /// A file holding the bearer token the front asks for (instead of token-env).
+    #[serde(alias = "token_file")]
+    pub token_file: Option<PathBuf>,
+    /// Serve through the front (see the README).
+    pub front: Option<bool>,
+    #[serde(alias = "front_group")]
+    pub front_group: Option<String>,
+    #[serde(alias = "front_image")]
+    pub front_image: Option<String>,
+    /// A shared front's host port.
+    #[serde(alias = "front_port")]
+    pub front_port: Option<i64>,
+    /// "off" or "self-signed"; or give tls-cert and tls-key.
+    pub tls: Option<String>,
+    #[serde(alias = "tls_cert")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(alias = "tls_key")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(alias = "drain_timeout")]
+    pub drain_timeout: Option<f64>,
 }
 
 /// The project as found on disk: its pyproject name and its mcpctl config, if any.

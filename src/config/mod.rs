@@ -38,6 +38,8 @@ pub const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
 pub const LABEL_PROJECT: &str = "io.mcpctl.project";
 pub const LABEL_PORT: &str = "io.mcpctl.port";
 pub const LABEL_DIR: &str = "io.mcpctl.project-dir";
+/// On fronts and their networks: the front's name.
+pub const LABEL_FRONT: &str = "io.mcpctl.front";
 /// On images: the digest of everything the build read (digest.rs).
 pub const LABEL_DIGEST: &str = "io.mcpctl.digest";
 
@@ -105,6 +107,39 @@ pub struct Overrides {
     /// MCP transport: streamable-http, sse or auto [default: auto]
     #[arg(long, global = true, env = "MCPCTL_TRANSPORT", value_name = "TRANSPORT")]
     pub transport: Option<String>,
+
+    /// Serve through the front: a reverse proxy on the project's port, for updates no client
+    /// notices, a bearer token and HTTPS [default: as deployed, else off]
+    #[arg(long, global = true, conflicts_with = "no_front")]
+    pub front: bool,
+
+    /// Serve without the front (the container publishes the port itself)
+    #[arg(long, global = true)]
+    pub no_front: bool,
+
+    /// Share one front with other projects, routed by path (/NAME/mcp) [default: a front of its own]
+    #[arg(long, global = true, env = "MCPCTL_FRONT_GROUP", value_name = "GROUP")]
+    pub front_group: Option<String>,
+
+    /// The front's image [default: haproxy:2.6]
+    #[arg(long, global = true, env = "MCPCTL_FRONT_IMAGE", value_name = "IMAGE")]
+    pub front_image: Option<String>,
+
+    /// HTTPS at the front: off, or self-signed (a certificate for localhost, made once) [default: off, or on with --tls-cert]
+    #[arg(long, global = true, env = "MCPCTL_TLS", value_name = "MODE")]
+    pub tls: Option<String>,
+
+    /// The front's certificate (PEM), with --tls-key
+    #[arg(long, global = true, env = "MCPCTL_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The front's private key (PEM)
+    #[arg(long, global = true, env = "MCPCTL_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Seconds sessions opened before an update keep reaching the old container [default: 30]
+    #[arg(long, global = true, env = "MCPCTL_DRAIN_TIMEOUT", value_name = "SECONDS")]
+    pub drain_timeout: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -161,6 +196,9 @@ pub struct Settings {
     pub registry: Option<String>,
     pub platform: Option<String>,
     pub token_env: Option<String>,
+    /// The front, as it would be set up; `front_wanted` says whether to use it (None: as deployed).
+    pub front: FrontSettings,
+    pub front_wanted: Option<bool>,
     pub state_file: PathBuf,
     /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
     pub cache_dir: PathBuf,
@@ -174,6 +212,51 @@ impl Settings {
     }
 }
 
+/// The front (front/): which one, its image, TLS and token, how long an update drains.
+#[derive(Debug, Clone)]
+pub struct FrontSettings {
+    /// The front's container (and network, and directory) name.
+    pub name: String,
+    /// Shared by a group of projects, each routed at /NAME; else this project's alone, at the root.
+    pub shared: bool,
+    pub image: String,
+    /// A shared front's host port (a front of its own publishes the project's port).
+    pub port: Option<u16>,
+    pub tls: FrontTls,
+    pub token: Option<Secret>,
+    /// Why the token could not be had, when one was asked for (reported when the front is used).
+    pub token_problem: Option<String>,
+    pub drain_timeout: Duration,
+    /// `~/.config/mcpctl/fronts/NAME`: its config, certificate and runtime socket.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrontTls {
+    Off,
+    /// A certificate for localhost and 127.0.0.1 that mcpctl makes once and keeps.
+    SelfSigned,
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
+}
+
+/// A value that never shows in Debug output or messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+pub const DEFAULT_FRONT_IMAGE: &str = "haproxy:2.6";
+pub const DEFAULT_DRAIN_TIMEOUT: f64 = 30.0;
+/// A shared front's port unless `front-port` says otherwise.
+pub const DEFAULT_SHARED_FRONT_PORT: u16 = 19443;
+
 /// Resolve the settings. `home` is where `~/.config/<package>/docker.json` lives.
 pub fn resolve(
     project_dir: &Path,
@@ -184,6 +267,7 @@ pub fn resolve(
     let f = &files.config;
     let src = resolvers::source(files);
     let id = resolvers::identity(project_dir, files, o, &src)?;
+    let id_name = id.name.clone();
     let ports = resolvers::ports(o, f, &src)?;
     let volumes = resolvers::volumes(f, &id, &src)?;
     let env = resolvers::env(o, f, ports.container_port)?;
@@ -221,6 +305,8 @@ pub fn resolve(
         registry: f.registry.clone(),
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
+        front_wanted: resolvers::front_wanted(o, f),
+        front: resolvers::front(project_dir, o, f, &id_name, home, &src)?,
         config_file: files.config_file.clone(),
     })
 }

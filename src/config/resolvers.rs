@@ -270,3 +270,108 @@ pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSett
     }
     Ok((transport, mcp_path))
 }
+
+/// Whether the front was asked for (None: whatever is deployed).
+pub fn front_wanted(o: &Overrides, f: &FileConfig) -> Option<bool> {
+    if o.no_front {
+        Some(false)
+    } else if o.front || o.front_group.is_some() {
+        Some(true)
+    } else {
+        f.front.or(f.front_group.as_ref().map(|_| true))
+    }
+}
+
+pub fn front(
+    dir: &Path,
+    o: &Overrides,
+    f: &FileConfig,
+    name: &str,
+    home: &Path,
+    src: &str,
+) -> anyhow::Result<FrontSettings> {
+    let group = pick(o.front_group.clone(), f.front_group.clone(), String::new);
+    if !group.is_empty() && !valid_object_name(&group) {
+        return Err(usage(format!(
+            "front group '{group}' cannot name a container: use letters, digits, '-', '_' or '.'"
+        )));
+    }
+    let front_name = if group.is_empty() { format!("{name}-front") } else { format!("mcpctl-front-{group}") };
+    let image = pick(o.front_image.clone(), f.front_image.clone(), || DEFAULT_FRONT_IMAGE.into());
+    if !valid_image_ref(&image) {
+        return Err(usage(format!("front image '{image}' is not a valid image reference, e.g. haproxy:2.6")));
+    }
+    let port = f
+        .front_port
+        .map(|p| parse_port(&p.to_string()).map_err(|e| usage(format!("{src}: front-port: {e}"))))
+        .transpose()?
+        .or((!group.is_empty()).then_some(DEFAULT_SHARED_FRONT_PORT));
+    let drain = pick(o.drain_timeout, f.drain_timeout, || DEFAULT_DRAIN_TIMEOUT);
+    if !(drain.is_finite() && (0.0..=3600.0).contains(&drain)) {
+        return Err(usage(format!("drain timeout {drain} s is out of range: use 0 to 3600 seconds")));
+    }
+    let (token, token_problem) = front_token(dir, f);
+    Ok(FrontSettings {
+        dir: home.join(".config").join("mcpctl").join("fronts").join(&front_name),
+        name: front_name,
+        shared: !group.is_empty(),
+        image,
+        port,
+        tls: front_tls(dir, o, f)?,
+        token,
+        token_problem,
+        drain_timeout: Duration::from_secs_f64(drain),
+    })
+}
+
+fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontTls> {
+    let cert = o.tls_cert.clone().or_else(|| f.tls_cert.clone()).map(|p| dir.join(p));
+    let key = o.tls_key.clone().or_else(|| f.tls_key.clone()).map(|p| dir.join(p));
+    let mode = o.tls.clone().or_else(|| f.tls.clone());
+    match (mode.as_deref(), cert, key) {
+        (Some("off") | None, None, None) => Ok(FrontTls::Off),
+        (Some("self-signed"), None, None) => Ok(FrontTls::SelfSigned),
+        (None | Some("on"), Some(cert), Some(key)) => {
+            for (what, p) in [("tls-cert", &cert), ("tls-key", &key)] {
+                if !p.is_file() {
+                    return Err(usage(format!(
+                        "{what} {} does not exist: give the PEM file of the front's {}",
+                        p.display(),
+                        if what == "tls-cert" { "certificate" } else { "private key" }
+                    )));
+                }
+            }
+            Ok(FrontTls::Files { cert, key })
+        }
+        (_, Some(_), None) | (_, None, Some(_)) => Err(usage(
+            "HTTPS at the front needs both --tls-cert and --tls-key (PEM files), or --tls self-signed",
+        )),
+        (Some(m), _, _) => Err(usage(format!(
+            "tls '{m}' is not one mcpctl knows: use off or self-signed, or give --tls-cert and --tls-key"
+        ))),
+    }
+}
+
+/// The bearer token: from the variable token-env names, or from token-file.
+fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+    if let Some(file) = &f.token_file {
+        let p = dir.join(file);
+        return match std::fs::read_to_string(&p) {
+            Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
+            Ok(_) => (None, Some(format!("token file {} is empty: put the token in it", p.display()))),
+            Err(e) => (None, Some(format!("cannot read the token file {}: {e}", p.display()))),
+        };
+    }
+    match &f.token_env {
+        Some(var) => match std::env::var(var) {
+            Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
+            _ => (
+                None,
+                Some(format!(
+                    "token-env names {var}, but it is not set: export {var}=TOKEN, or drop token-env to run the front without a token"
+                )),
+            ),
+        },
+        None => (None, None),
+    }
+}

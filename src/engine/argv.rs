@@ -1,6 +1,6 @@
 //! The argv of every engine call, per engine kind: vectors, never shell strings.
 
-use crate::config::{LABEL_DIGEST, LABEL_DIR, LABEL_PORT, LABEL_PROJECT, Settings};
+use crate::config::{LABEL_DIGEST, LABEL_DIR, LABEL_FRONT, LABEL_PORT, LABEL_PROJECT, Settings};
 use crate::dockerignore::Semantics;
 use crate::process::Cmd;
 
@@ -27,13 +27,42 @@ pub struct RunOptions {
     pub image: String,
     /// `create` instead of `run -d`: a swap makes the new container while the old one serves.
     pub create_only: bool,
+    /// Behind the front: on its network, publishing nothing (the front publishes the port).
+    pub network: Option<String>,
 }
 
 impl RunOptions {
     pub fn new(s: &Settings, host_port: u16) -> RunOptions {
-        RunOptions { host_port, name: s.container.clone(), image: s.image.clone(), create_only: false }
+        RunOptions {
+            host_port,
+            name: s.container.clone(),
+            image: s.image.clone(),
+            create_only: false,
+            network: None,
+        }
     }
 }
+
+/// What `run` of a front needs.
+#[derive(Debug, Clone)]
+pub struct FrontRun {
+    pub name: String,
+    pub image: String,
+    pub network: String,
+    /// `ADDR:PORT` on the host, and the port the front listens on inside.
+    pub publish: String,
+    pub listen: u16,
+    /// Host directories: the config (read-only) and the runtime socket's.
+    pub config_dir: String,
+    pub socket_dir: String,
+    /// `UID:GID` that owns those directories: the front runs as it, so it reads the 0600 files
+    /// and its socket is mcpctl's to open.
+    pub user: String,
+}
+
+/// Where a front's directories are mounted: the official image's config directory.
+pub const FRONT_CONFIG_IN: &str = "/usr/local/etc/haproxy";
+pub const FRONT_SOCKET_IN: &str = "/var/run/mcpctl-front";
 
 impl Engine {
     pub fn cmd<I, S>(&self, args: I) -> Cmd
@@ -125,7 +154,10 @@ impl Engine {
         a.extend(["--label".into(), format!("{LABEL_PROJECT}={}", s.name)]);
         a.extend(["--label".into(), format!("{LABEL_PORT}={}", o.host_port)]);
         a.extend(["--label".into(), format!("{LABEL_DIR}={}", s.project_dir.display())]);
-        a.extend(["-p".into(), publish_spec(s, o.host_port)]);
+        match &o.network {
+            Some(net) => a.extend(["--network".into(), net.clone()]),
+            None => a.extend(["-p".into(), publish_spec(s, o.host_port)]),
+        }
         // Names only: the values reach the engine client through its environment (`run_cmd`), so
         // no API key shows in argv, `ps` or a `-v` line.
         for k in s.env.keys() {
@@ -155,6 +187,67 @@ impl Engine {
             cmd = cmd.secret_env(k, v);
         }
         cmd
+    }
+
+    /// The front's container: HAProxy in master-worker mode on its config file, restarted by the
+    /// engine if it dies, without capabilities (it binds an unprivileged port as a plain user).
+    pub fn front_run_args(&self, f: &FrontRun) -> Vec<String> {
+        let mut a: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), f.name.clone()];
+        a.extend(["--label".into(), format!("{LABEL_FRONT}={}", f.name)]);
+        a.extend(["--network".into(), f.network.clone(), "-p".into(), format!("{}:{}", f.publish, f.listen)]);
+        a.extend(["--user".into(), f.user.clone(), "--cap-drop".into(), "ALL".into()]);
+        a.extend(["-v".into(), format!("{}:{FRONT_CONFIG_IN}:ro", f.config_dir)]);
+        a.extend(["-v".into(), format!("{}:{FRONT_SOCKET_IN}", f.socket_dir)]);
+        a.extend(["--restart".into(), "unless-stopped".into()]);
+        // The same connection limit on every engine (podman's default of 1024 files would cap
+        // HAProxy near 500 connections); within the usual hard limits.
+        a.extend(["--ulimit".into(), "nofile=8192:8192".into()]);
+        // The official image is pulled when it is not here yet.
+        a.extend(["--pull".into(), "missing".into(), f.image.clone()]);
+        a.extend(["-f".into(), format!("{FRONT_CONFIG_IN}/haproxy.cfg")]);
+        a
+    }
+
+    pub fn network_create_args(&self, network: &str) -> Vec<String> {
+        vec![
+            "network".into(),
+            "create".into(),
+            "--label".into(),
+            format!("{LABEL_FRONT}={network}"),
+            network.into(),
+        ]
+    }
+
+    pub fn network_rm_args(&self, network: &str) -> Vec<String> {
+        vec!["network".into(), "rm".into(), network.into()]
+    }
+
+    pub fn network_inspect_args(&self, network: &str) -> Vec<String> {
+        vec!["network".into(), "inspect".into(), network.into()]
+    }
+
+    /// A signal to a container's main process (SIGUSR2: HAProxy's master reloads its config).
+    pub fn kill_args(&self, container: &str, signal: &str) -> Vec<String> {
+        vec!["kill".into(), "--signal".into(), signal.into(), container.into()]
+    }
+
+    pub fn exec_args(&self, container: &str, cmd: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec!["exec".into(), container.into()];
+        a.extend(cmd.iter().map(|c| c.to_string()));
+        a
+    }
+
+    /// Every front mcpctl made on this engine.
+    pub fn ps_fronts_args(&self) -> Vec<String> {
+        let format = if self.kind.ps_prints_array() { "json" } else { "{{json .}}" };
+        vec![
+            "ps".into(),
+            "-a".into(),
+            "--filter".into(),
+            format!("label={LABEL_FRONT}"),
+            "--format".into(),
+            format.into(),
+        ]
     }
 
     pub fn start_args(&self, container: &str) -> Vec<String> {
@@ -402,6 +495,62 @@ mod tests {
         let c = engine(EngineKind::Docker).run_args(&s, &o);
         assert_eq!(&c[..3], ["create", "--name", "x-next"]);
         assert_eq!(c.last().unwrap(), "sha256:abc");
+    }
+
+    #[test]
+    fn front_argv_on_every_engine() {
+        let f = FrontRun {
+            name: "echo-front".into(),
+            image: "haproxy:2.6".into(),
+            network: "echo-front".into(),
+            publish: "127.0.0.1:19443".into(),
+            listen: 8443,
+            config_dir: "/home/u/.config/mcpctl/fronts/echo-front/config".into(),
+            socket_dir: "/home/u/.config/mcpctl/fronts/echo-front/run".into(),
+            user: "1000:1000".into(),
+        };
+        for k in [EngineKind::Docker, EngineKind::Podman, EngineKind::Nerdctl] {
+            let e = engine(k);
+            assert_eq!(
+                e.front_run_args(&f),
+                [
+                    "run",
+                    "-d",
+                    "--name",
+                    "echo-front",
+                    "--label",
+                    "io.mcpctl.front=echo-front",
+                    "--network",
+                    "echo-front",
+                    "-p",
+                    "127.0.0.1:19443:8443",
+                    "--user",
+                    "1000:1000",
+                    "--cap-drop",
+                    "ALL",
+                    "-v",
+                    "/home/u/.config/mcpctl/fronts/echo-front/config:/usr/local/etc/haproxy:ro",
+                    "-v",
+                    "/home/u/.config/mcpctl/fronts/echo-front/run:/var/run/mcpctl-front",
+                    "--restart",
+                    "unless-stopped",
+                    "--ulimit",
+                    "nofile=8192:8192",
+                    "--pull",
+                    "missing",
+                    "haproxy:2.6",
+                    "-f",
+                    "/usr/local/etc/haproxy/haproxy.cfg",
+                ]
+            );
+            assert_eq!(
+                e.network_create_args("n"),
+                ["network", "create", "--label", "io.mcpctl.front=n", "n"]
+            );
+            assert_eq!(e.network_rm_args("n"), ["network", "rm", "n"]);
+            assert_eq!(e.kill_args("f", "USR2"), ["kill", "--signal", "USR2", "f"]);
+            assert_eq!(e.exec_args("f", &["haproxy", "-c"]), ["exec", "f", "haproxy", "-c"]);
+        }
     }
 
     #[test]

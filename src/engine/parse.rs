@@ -31,6 +31,8 @@ pub struct ContainerInfo {
     pub ports: BTreeMap<String, Vec<u16>>,
     pub started_at: String,
     pub error: String,
+    /// Its address on each network it is on (the front reaches it there).
+    pub networks: BTreeMap<String, String>,
 }
 
 impl ContainerInfo {
@@ -88,6 +90,23 @@ fn ports_of(v: Option<&Value>) -> BTreeMap<String, Vec<u16>> {
     out
 }
 
+fn networks_of(v: Option<&Value>) -> BTreeMap<String, String> {
+    let Some(Value::Object(m)) = v else { return BTreeMap::new() };
+    m.iter()
+        .filter_map(|(net, n)| {
+            let ip = n.get("IPAddress")?.as_str()?;
+            (!ip.is_empty()).then(|| (net.clone(), ip.to_string()))
+        })
+        .collect()
+}
+
+impl ContainerInfo {
+    /// Its address on `network`.
+    pub fn ip_on(&self, network: &str) -> Option<std::net::IpAddr> {
+        self.networks.get(network)?.parse().ok()
+    }
+}
+
 /// Parse `container inspect` output (a JSON array on every engine).
 pub fn parse_inspect(stdout: &str) -> anyhow::Result<Vec<ContainerInfo>> {
     let v: Value = serde_json::from_str(stdout.trim())
@@ -129,6 +148,7 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         ports,
         started_at: str_at(&state, &["StartedAt"]).to_string(),
         error: str_at(&state, &["Error"]).to_string(),
+        networks: networks_of(c.get("NetworkSettings").and_then(|n| n.get("Networks"))),
     }
 }
 

@@ -33,7 +33,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
             .ok_or_else(|| {
                 anyhow!("{} is not running: start it with `mcpctl start`, or give --url", s.container)
             })?;
-            ctx.endpoint(port, transport)
+            ctx.endpoint(port, transport, state.front.is_some())
         }
     };
     let entry = entry(transport, &url, token_env);

@@ -20,7 +20,12 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     }
     let _lock = ctx.lock("down")?;
     ui.title("Down", &s.name);
-    match container::recover_and_lookup(engine, s, ui)? {
+    let state = ctx.load_state();
+    let found = ctx.recover_and_lookup(&state)?;
+    if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {
+        ctx.front().remove_project(ui)?;
+    }
+    match found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, &c)),
         Lookup::Ours(c) => {
             ui.info("Stopping and removing the container...");

@@ -50,11 +50,18 @@ impl Ctx {
 
     /// Remember what serves: the port (`scripts/docker.py`'s key), the transport the probe found (for
     /// `mcpctl client`) and the image id (for the record).
-    pub fn save_deploy(&self, port: u16, image_id: Option<&str>, transport: Transport) -> anyhow::Result<()> {
+    pub fn save_deploy(
+        &self,
+        port: u16,
+        image_id: Option<&str>,
+        transport: Transport,
+        behind: bool,
+    ) -> anyhow::Result<()> {
         let mut st = state::load(&self.s.state_file).state;
         st.port = Some(port);
         st.transport = Some(transport);
-        st.run_digest = Some(self.run_digest(port));
+        st.run_digest = Some(self.run_digest(port, behind));
+        st.front = behind.then(|| self.s.front.name.clone());
         if let Some(id) = image_id.filter(|i| !i.is_empty()) {
             st.image_id = Some(id.to_string());
         }
@@ -63,17 +70,61 @@ impl Ctx {
 
     /// Our container (after recovering what an interrupted command left) and, beside it, what
     /// a build would read and what the engine has: independent engine calls, side by side.
-    pub fn lookup_and_plan(&self) -> (anyhow::Result<Lookup>, anyhow::Result<ImagePlan>) {
+    pub fn lookup_and_plan(&self, state: &State) -> (anyhow::Result<Lookup>, anyhow::Result<ImagePlan>) {
         std::thread::scope(|sc| {
             let plan = sc.spawn(|| crate::container::image_plan(&self.engine, &self.s));
-            let found = crate::container::recover_and_lookup(&self.engine, &self.s, &self.ui);
+            let found = self.recover_and_lookup(state);
             (found, plan.join().unwrap_or_else(|_| Err(anyhow::anyhow!("looking at the image failed"))))
         })
     }
 
+    /// Our container, after finishing or cleaning up what an interrupted command left (behind
+    /// the front first the front's way).
+    pub fn recover_and_lookup(&self, state: &State) -> anyhow::Result<Lookup> {
+        if state.front.is_some() {
+            crate::front::deploy::recover(&self.engine, &self.s, &self.ui)?;
+        }
+        crate::container::recover_and_lookup(&self.engine, &self.s, &self.ui)
+    }
+
+    /// Whether this command serves through the front: as asked, else as deployed.
+    pub fn behind(&self, state: &State) -> bool {
+        self.s.front_wanted.unwrap_or(state.front.is_some())
+    }
+
+    pub fn front(&self) -> crate::front::Front<'_> {
+        crate::front::Front::new(&self.engine, &self.s)
+    }
+
+    /// The host port the front publishes: a shared front's; a front of its own keeps the
+    /// project's port (the saved one if free, else the first free one).
+    pub fn front_port(&self, state: &State) -> anyhow::Result<u16> {
+        if let (true, Some(p)) = (self.s.front.shared, self.s.front.port) {
+            return Ok(p);
+        }
+        let own_front_runs = self.front().lookup()?.is_some_and(|c| c.running);
+        match state.port {
+            Some(p) if own_front_runs => Ok(p),
+            _ => crate::ports::choose(
+                self.s.publish_address,
+                self.s.base_port,
+                state.port,
+                &Default::default(),
+                crate::ports::is_free,
+            )
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no free port from {} for the front: free one, or set another base port",
+                    self.s.base_port
+                )
+            }),
+        }
+    }
+
     /// How the container on `port` is run with these settings (see `digest::run_digest`).
-    pub fn run_digest(&self, port: u16) -> String {
-        let o = crate::engine::RunOptions::new(&self.s, port);
+    pub fn run_digest(&self, port: u16, behind: bool) -> String {
+        let mut o = crate::engine::RunOptions::new(&self.s, port);
+        o.network = behind.then(|| self.s.front.name.clone());
         crate::digest::run_digest(&self.engine.run_args(&self.s, &o), &crate::engine::run_env(&self.s, port))
     }
 
@@ -97,22 +148,37 @@ impl Ctx {
         c.and_then(|c| c.host_port(self.s.container_port)).or(state.port)
     }
 
-    /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`.
-    pub fn endpoint(&self, port: u16, transport: Transport) -> String {
-        match transport {
-            Transport::Sse if self.s.mcp_path == "/mcp" => format!("http://localhost:{port}/sse"),
-            _ => self.s.endpoint(port),
-        }
+    /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`;
+    /// behind the front its scheme, port and path.
+    pub fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> String {
+        let path = match transport {
+            Transport::Sse if self.s.mcp_path == "/mcp" => "/sse",
+            _ => self.s.mcp_path.as_str(),
+        };
+        if behind { self.front().endpoint(port, path) } else { format!("http://localhost:{port}{path}") }
+    }
+
+    /// The token clients send (the variable token-env names), when the front asks for one.
+    pub fn token_env(&self, behind: bool) -> Option<&str> {
+        self.s.token_env.as_deref().filter(|_| behind && self.s.front.token.is_some())
     }
 
     /// The endpoint lines every successful start/restart/update ends with.
-    pub fn print_endpoint(&self, port: u16, transport: Transport) {
-        let endpoint = self.endpoint(port, transport);
+    pub fn print_endpoint(&self, port: u16, transport: Transport, behind: bool) {
+        let endpoint = self.endpoint(port, transport, behind);
         self.ui.blank();
         self.ui.result_info(&format!("MCP endpoint: {endpoint}"));
         self.ui.blank();
         self.ui.info("Add to Claude Code:");
-        self.ui.command_line(&claude_add_line(&self.s.name, transport, &endpoint, None));
+        self.ui.command_line(&claude_add_line(&self.s.name, transport, &endpoint, self.token_env(behind)));
+        if behind && self.s.front.tls == crate::config::FrontTls::SelfSigned {
+            let cert = crate::front::files::Dirs::of(&self.s.front).generated_cert();
+            self.ui.info(&format!(
+                "The certificate is mcpctl's own: trust {} (Node clients: NODE_EXTRA_CA_CERTS={})",
+                cert.display(),
+                cert.display()
+            ));
+        }
         self.ui.blank();
     }
 

@@ -4,7 +4,7 @@
 use anyhow::anyhow;
 
 use crate::container::{self, Lookup};
-use crate::flows::Ctx;
+use crate::flows::{Ctx, update};
 use crate::swap;
 
 pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
@@ -12,7 +12,8 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let _lock = ctx.lock("rollback")?;
     ui.title("Rollback", &s.name);
     let state = ctx.load_state();
-    let found = container::recover_and_lookup(engine, s, ui)?;
+    let behind = ctx.behind(&state);
+    let found = ctx.recover_and_lookup(&state)?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
     }
@@ -33,10 +34,10 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     ui.info(&format!("Returning to {previous_tag} ({})", short(&previous)));
 
     let (port, swap, ready, transport) = match found.ours() {
-        Some(c) => {
-            let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
-            let sw = swap::replace(engine, s, ui, Some(c), &previous, port)?;
-            (port, sw.swap, sw.ready, sw.transport)
+        Some(c) => update::swap_to(ctx, c, &state, &previous)?,
+        None if behind => {
+            container::tag(engine, &previous, &s.image)?;
+            update::fresh(ctx, &state, true)?
         }
         None => {
             let port = crate::ports::choose(
@@ -56,11 +57,11 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(c) = current.filter(|c| *c != previous) {
         container::tag(engine, &c, &previous_tag)?;
     }
-    ctx.save_deploy(port, Some(&previous), transport)?;
+    ctx.save_deploy(port, Some(&previous), transport, behind)?;
 
     ui.header("Rollback Complete");
     ui.result_success("The previous version is serving");
-    ctx.print_endpoint(port, transport);
+    ctx.print_endpoint(port, transport, behind);
     ctx.print_timings(&[("swap", swap), ("ready", ready)]);
     Ok(())
 }

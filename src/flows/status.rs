@@ -69,12 +69,18 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A running container: probe it, and say what answers.
+/// A running container: probe it (as a client does: through the front when it is behind one),
+/// and say what answers.
 fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool, out: &mut Value) {
     out["state"] = json!("running");
-    let probe = probe::probe(&ready::target(&ctx.s, port), Duration::from_secs(3));
+    let behind = state.front.is_some();
+    let target = if behind { ctx.front().target(port) } else { ready::target(&ctx.s, port) };
+    let probe = probe::probe(&target, Duration::from_secs(3));
     let transport = probe.as_ref().map(|r| r.transport).unwrap_or(ctx.saved_transport(state));
-    let endpoint = ctx.endpoint(port, transport);
+    let endpoint = ctx.endpoint(port, transport, behind);
+    if behind {
+        out["front"] = front_json(ctx);
+    }
     out["endpoint"] = json!(endpoint);
     out["mcp"] = mcp_json(&probe);
     if as_json {
@@ -101,6 +107,50 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     }
     ui.result_info(&format!("Port: {port}"));
     ui.result_info(&format!("MCP endpoint: {endpoint}"));
+    if behind {
+        front_lines(ctx, &out["front"]);
+    }
+}
+
+/// The front: its container, and which slot serves and which drains (the runtime API's view).
+fn front_json(ctx: &Ctx) -> Value {
+    let front = ctx.front();
+    let running = front.lookup().ok().flatten().is_some_and(|c| c.running);
+    let slots: Vec<Value> = front
+        .slots()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| json!({"slot": r.server, "status": r.status, "addr": r.addr, "connections": r.current_sessions}))
+        .collect();
+    let routes = front.routes().ok().flatten();
+    json!({
+        "name": front.name(),
+        "running": running,
+        "serving": routes.as_ref().and_then(|b| b.serving().map(|(n, _)| n.to_string())),
+        "draining": routes.as_ref().and_then(|b| b.draining().map(|(n, _)| n.to_string())),
+        "slots": slots,
+    })
+}
+
+fn front_lines(ctx: &Ctx, f: &Value) {
+    let ui = &ctx.ui;
+    let name = f["name"].as_str().unwrap_or_default();
+    if f["running"] != true {
+        ui.warning(&format!("Front: {name} is not running: `mcpctl restart` starts it again"));
+        return;
+    }
+    let serving = f["serving"].as_str().unwrap_or("none");
+    let draining = f["draining"].as_str().map(|d| format!(", {d} draining")).unwrap_or_default();
+    ui.result_success(&format!("Front: {name} runs; slot {serving} serves{draining}"));
+    for slot in f["slots"].as_array().into_iter().flatten() {
+        ui.info(&format!(
+            "  {} {} ({} connections) {}",
+            slot["slot"].as_str().unwrap_or_default(),
+            slot["status"].as_str().unwrap_or_default(),
+            slot["connections"],
+            slot["addr"].as_str().unwrap_or_default()
+        ));
+    }
 }
 
 fn mcp_json(probe: &Result<ProbeReport, ProbeError>) -> Value {

@@ -7,7 +7,13 @@ pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("stop")?;
     ui.title("Stop", &s.name);
-    match crate::container::recover_and_lookup(engine, s, ui)? {
+    let state = ctx.load_state();
+    let found = ctx.recover_and_lookup(&state)?;
+    if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {
+        // The front stops routing first: no request reaches a container that is going.
+        ctx.front().remove_project(ui)?;
+    }
+    match found {
         Lookup::Missing => {
             ui.result_info(&format!("Not deployed: there is no container {}", s.container));
             Ok(())

@@ -15,7 +15,8 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("update")?;
     let state = ctx.load_state();
-    let (found, plan) = ctx.lookup_and_plan();
+    let behind = ctx.behind(&state);
+    let (found, plan) = ctx.lookup_and_plan(&state);
     let found = found?;
     if let Lookup::Foreign(c) = &found {
         return Err(container::foreign_error(engine, s, c));
@@ -43,43 +44,85 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (build, built) = (image.took, image.id);
 
     // The same image, run the same way: replacing it would only cost the clients their sessions.
+    let deployed_behind = state.front.is_some();
     if let Some(c) = old.filter(|c| c.running && !c.restarting && c.image_id == built && !rebuild) {
         let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
-        if state.run_digest.as_deref() == Some(ctx.run_digest(port).as_str()) {
+        if behind == deployed_behind
+            && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
+        {
             ui.header("Update Complete");
             ui.result_success(&format!(
                 "Nothing changed: {} already runs this image with these settings; nothing was touched",
                 s.container
             ));
-            ctx.print_endpoint(port, ctx.saved_transport(&state));
+            ctx.print_endpoint(port, ctx.saved_transport(&state), behind);
             return Ok(());
         }
-        ui.info("Same image, other settings (environment, volumes, ports...): replacing the container");
+        ui.info(
+            "Same image, other settings (environment, volumes, ports, the front...): replacing the container",
+        );
     }
 
     ui.header("Step 2: Replacing Container");
     let swapped = match old {
-        Some(c) => replace(ctx, c, &state, before.as_deref(), &built)?,
+        Some(c) => replace(ctx, c, &state, before.as_deref(), &built, &s.image)?,
         None => {
             ui.info("No container: starting one");
             if let Some(b) = before.as_deref().filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
             }
-            let t = std::time::Instant::now();
-            let port = container::run_on_free_port(engine, s, ui, state.port)?;
-            let swap = t.elapsed();
-            let r = crate::ready::wait(engine, s, ui, port)?;
-            (port, swap, r.took, r.report.transport)
+            fresh(ctx, &state, behind)?
         }
     };
     let (port, swap, ready, transport) = swapped;
-    ctx.save_deploy(port, Some(&built), transport)?;
+    ctx.save_deploy(port, Some(&built), transport, behind)?;
 
     ui.header("Update Complete");
     ui.result_success("MCP server updated with latest code!");
-    ctx.print_endpoint(port, transport);
+    ctx.print_endpoint(port, transport, behind);
     ctx.print_timings(&[("build", build), ("swap", swap), ("ready", ready)]);
     Ok(())
+}
+
+/// No container to replace: start one, published or behind the front.
+pub fn fresh(ctx: &Ctx, state: &State, behind: bool) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    if behind {
+        let port = ctx.front_port(state)?;
+        let sw = crate::front::deploy::start(engine, s, ui, port)?;
+        return Ok((port, sw.swap, sw.ready, sw.transport));
+    }
+    let t = std::time::Instant::now();
+    let port = container::run_on_free_port(engine, s, ui, state.port)?;
+    let swap = t.elapsed();
+    let r = crate::ready::wait(engine, s, ui, port)?;
+    Ok((port, swap, r.took, r.report.transport))
+}
+
+/// Replace `old` with a container of `image`, the way the deployment asks: a swap on the
+/// published port, through the front (no client notices), or turning the front on or off.
+pub fn swap_to(
+    ctx: &Ctx,
+    old: &ContainerInfo,
+    state: &State,
+    image: &str,
+) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
+    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let port = ctx.serving_port(Some(old), state).unwrap_or(s.base_port);
+    let sw = match (ctx.behind(state), state.front.is_some()) {
+        (true, true) => crate::front::deploy::replace(engine, s, ui, old, image, port)?,
+        (true, false) => {
+            ui.info("Turning the front on: it takes the port, the container moves behind it");
+            crate::front::deploy::switch_on(engine, s, ui, Some(old), image, ctx.front_port(state)?)?
+        }
+        (false, true) => {
+            ui.info("Turning the front off: the container publishes the port itself again");
+            crate::front::deploy::switch_off(engine, s, ui, old, image, port)?
+        }
+        (false, false) => swap::replace(engine, s, ui, Some(old), image, port)?,
+    };
+    let port = if ctx.behind(state) { ctx.front_port(state).unwrap_or(port) } else { port };
+    Ok((port, sw.swap, sw.ready, sw.transport))
 }
 
 /// Swap `old` for a container of the new image on the same port, keeping the image it ran as
@@ -91,15 +134,15 @@ fn replace(
     state: &State,
     before: Option<&str>,
     built: &str,
+    image: &str,
 ) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
-    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let port = ctx.serving_port(Some(old), state).unwrap_or(s.base_port);
+    let (s, engine) = (&ctx.s, &ctx.engine);
     let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
     if let Some(b) = before.filter(|b| *b != built) {
         container::tag(engine, b, &ctx.previous_tag())?;
     }
-    match swap::replace(engine, s, ui, Some(old), &s.image, port) {
-        Ok(sw) => Ok((port, sw.swap, sw.ready, sw.transport)),
+    match swap_to(ctx, old, state, image) {
+        Ok(done) => Ok(done),
         Err(e) => {
             crate::process::shielded(|| {
                 if let Some(b) = before {

@@ -691,7 +691,7 @@ fn update_with_the_same_image_and_other_settings_replaces_the_container() {
     let o = t.run(&["update", "-e", "FEATURE=on"]);
     o.code(0)
         .stdout_has("✓ Image rec-mcp is up to date")
-        .stdout_has("→ Same image, other settings (environment, volumes, ports...): replacing the container")
+        .stdout_has("→ Same image, other settings (environment, volumes, ports, the front...): replacing the container")
         .stdout_has("✓ MCP server updated")
         .no_call("build");
     o.only_call("create");

@@ -1,0 +1,162 @@
+//! The front's directory on this machine, `~/.config/mcpctl/fronts/NAME/`:
+//!
+//! * `config/` — mounted read-only as the front's config directory: haproxy.cfg, the Lua
+//!   filter, `token.acl` and the certificate (`site.pem`, its key `site.pem.key`);
+//! * `run/` — mounted read-write: the runtime API's socket;
+//! * `tls/` — the self-signed certificate mcpctl made, kept across fronts;
+//! * `state.json` — what the front routes (config.rs).
+//!
+//! Everything is the user's only (0700 directories, 0600 files): the token and the key never
+//! leave it except into the front, which runs as the same user.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+
+use crate::config::{FrontSettings, FrontTls};
+
+pub struct Dirs {
+    pub root: PathBuf,
+    pub config: PathBuf,
+    pub run: PathBuf,
+    pub tls: PathBuf,
+}
+
+impl Dirs {
+    pub fn of(spec: &FrontSettings) -> Dirs {
+        let root = spec.dir.clone();
+        Dirs { config: root.join("config"), run: root.join("run"), tls: root.join("tls"), root }
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.run.join("admin.sock")
+    }
+
+    /// The certificate the probe trusts (the self-signed one), if that is what the front serves.
+    pub fn generated_cert(&self) -> PathBuf {
+        self.tls.join("localhost.pem")
+    }
+
+    pub fn create(&self) -> anyhow::Result<()> {
+        for d in [&self.root, &self.config, &self.run, &self.tls] {
+            std::fs::create_dir_all(d).map_err(|e| anyhow!("cannot create {}: {e}", d.display()))?;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| anyhow!("cannot make {} private: {e}", d.display()))?;
+        }
+        Ok(())
+    }
+
+    /// `UID:GID` owning the directories: what the front runs as.
+    pub fn owner(&self) -> anyhow::Result<String> {
+        let m =
+            std::fs::metadata(&self.root).map_err(|e| anyhow!("cannot read {}: {e}", self.root.display()))?;
+        Ok(format!("{}:{}", m.uid(), m.gid()))
+    }
+}
+
+/// A file only its owner reads, written whole or not at all.
+pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    crate::state::write_atomic(path, text)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| anyhow!("cannot make {} private: {e}", path.display()))
+}
+
+/// Put the token, the certificate and the Lua filter where the front reads them. Returns the PEM
+/// of the certificate the probe may trust (the self-signed one), if any.
+pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec<u8>>> {
+    write_private(&dirs.config.join("mcp_sse.lua"), super::config::SSE_LUA)?;
+    let acl = dirs.config.join("token.acl");
+    match &spec.token {
+        Some(t) => write_private(&acl, &format!("Bearer {}\n", t.0))?,
+        None => {
+            let _ = std::fs::remove_file(&acl);
+        }
+    }
+    let (site, key) = (dirs.config.join("site.pem"), dirs.config.join("site.pem.key"));
+    match &spec.tls {
+        FrontTls::Off => {
+            let _ = std::fs::remove_file(&site);
+            let _ = std::fs::remove_file(&key);
+            Ok(None)
+        }
+        FrontTls::Files { cert, key: k } => {
+            write_private(&site, &read(cert)?)?;
+            write_private(&key, &read(k)?)?;
+            Ok(None)
+        }
+        FrontTls::SelfSigned => {
+            let (cert_pem, key_pem) = self_signed(dirs)?;
+            write_private(&site, &cert_pem)?;
+            write_private(&key, &key_pem)?;
+            Ok(Some(cert_pem.into_bytes()))
+        }
+    }
+}
+
+fn read(p: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))
+}
+
+/// The certificate for localhost and 127.0.0.1, made once and kept (so a client trusts it once).
+fn self_signed(dirs: &Dirs) -> anyhow::Result<(String, String)> {
+    let (cert, key) = (dirs.generated_cert(), dirs.tls.join("localhost.key"));
+    if let (Ok(c), Ok(k)) = (std::fs::read_to_string(&cert), std::fs::read_to_string(&key)) {
+        return Ok((c, k));
+    }
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let made =
+        rcgen::generate_simple_self_signed(names).map_err(|e| anyhow!("cannot make a certificate: {e}"))?;
+    let (c, k) = (made.cert.pem(), made.signing_key.serialize_pem());
+    write_private(&key, &k)?;
+    write_private(&cert, &c)?;
+    Ok((c, k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    fn spec(dir: &Path, tls: FrontTls) -> FrontSettings {
+        FrontSettings {
+            name: "x-front".into(),
+            shared: false,
+            image: "haproxy:2.6".into(),
+            port: None,
+            tls,
+            token: Some(Secret("s3cr3t".into())),
+            token_problem: None,
+            drain_timeout: std::time::Duration::from_secs(30),
+            dir: dir.join("fronts/x-front"),
+        }
+    }
+
+    #[test]
+    fn token_and_certificate_are_private_and_the_certificate_is_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let s = spec(d.path(), FrontTls::SelfSigned);
+        let dirs = Dirs::of(&s);
+        dirs.create().unwrap();
+        let pem = provision(&dirs, &s).unwrap().expect("a certificate to trust");
+        let acl = dirs.config.join("token.acl");
+        assert_eq!(std::fs::read_to_string(&acl).unwrap(), "Bearer s3cr3t\n");
+        for f in [acl, dirs.config.join("site.pem.key"), dirs.tls.join("localhost.key")] {
+            assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
+        }
+        assert_eq!(std::fs::metadata(&dirs.root).unwrap().permissions().mode() & 0o777, 0o700);
+        assert!(String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"));
+        // Made once: the same certificate the next time.
+        assert_eq!(provision(&dirs, &s).unwrap().unwrap(), pem);
+        // Without a token or TLS, their files go.
+        let mut plain = spec(d.path(), FrontTls::Off);
+        plain.token = None;
+        provision(&dirs, &plain).unwrap();
+        assert!(!dirs.config.join("token.acl").exists() && !dirs.config.join("site.pem").exists());
+        assert!(dirs.owner().unwrap().contains(':'));
+    }
+}

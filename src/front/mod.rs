@@ -1,0 +1,455 @@
+//! The front: a reverse proxy (HAProxy) in a container of its own, on an engine network shared with
+//! the server's container, publishing the project's port. Updates go through it without a client
+//! noticing: the new container is probed directly, new sessions go to it, sessions opened before
+//! keep reaching the old one (stickiness on `Mcp-Session-Id`) until they end or the drain timeout.
+//! It also holds the bearer token and HTTPS.
+//!
+//! * `config.rs`: what it routes (its state) and the haproxy.cfg rendered from that;
+//! * `files.rs`: its directory here (config, token, certificate, runtime socket);
+//! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload.
+
+pub mod config;
+pub mod deploy;
+pub mod files;
+pub mod runtime;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+
+use crate::config::{FrontSettings, FrontTls, LABEL_FRONT, Settings};
+use crate::container::{self, Lookup};
+use crate::engine::{ContainerInfo, Engine, Failure, FrontRun};
+use crate::probe::{Target, Tls};
+use crate::process::check_interrupt;
+use crate::ui::Ui;
+use config::{Backend, FrontState, Slot, SlotState};
+use files::Dirs;
+use runtime::{Runtime, SlotState as RuntimeState};
+
+/// A sticky session not used for this long counts as ended when draining.
+const IDLE: Duration = Duration::from_secs(3);
+/// The stick table's `expire` (templates/haproxy.cfg.j2).
+const TABLE_EXPIRE: Duration = Duration::from_secs(30 * 60);
+
+/// One project's view of its front.
+pub struct Front<'a> {
+    engine: &'a Engine,
+    s: &'a Settings,
+    spec: &'a FrontSettings,
+    dirs: Dirs,
+}
+
+impl<'a> Front<'a> {
+    pub fn new(engine: &'a Engine, s: &'a Settings) -> Front<'a> {
+        Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.front) }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// The network the front and its servers share (named like the front).
+    pub fn network(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn backend_name(&self) -> String {
+        format!("be_{}", self.s.name)
+    }
+
+    /// `/NAME` on a shared front; the root on one of its own.
+    pub fn prefix(&self) -> String {
+        if self.spec.shared { format!("/{}", self.s.name) } else { String::new() }
+    }
+
+    /// The host port clients use: a shared front's, or the project's own.
+    pub fn port(&self, project_port: u16) -> u16 {
+        self.spec.port.filter(|_| self.spec.shared).unwrap_or(project_port)
+    }
+
+    fn runtime(&self) -> Runtime {
+        Runtime::new(self.dirs.socket())
+    }
+
+    /// The settings' problems that stop the front, in one line (a token asked for but missing).
+    pub fn check_settings(&self) -> anyhow::Result<()> {
+        if let Some(p) = &self.spec.token_problem {
+            return Err(crate::error::usage(p.clone()));
+        }
+        Ok(())
+    }
+
+    /// The URL clients use.
+    pub fn endpoint(&self, port: u16, path: &str) -> String {
+        let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
+        format!("{scheme}://localhost:{}{}{path}", self.port(port), self.prefix())
+    }
+
+    /// A probe of the project through the front, as a client sees it (TLS, token, prefix).
+    pub fn target(&self, port: u16) -> Target {
+        let mut t =
+            Target::new(self.port(port), &format!("{}{}", self.prefix(), self.s.mcp_path), self.s.transport);
+        t.bearer = self.spec.token.as_ref().map(|t| t.0.clone());
+        t.tls = match &self.spec.tls {
+            FrontTls::Off => None,
+            FrontTls::SelfSigned => Some(Tls { trust_pem: std::fs::read(self.dirs.generated_cert()).ok() }),
+            FrontTls::Files { .. } => Some(Tls { trust_pem: None }),
+        };
+        t
+    }
+
+    /// A probe straight at a container on the front's network, before the front sends it anything.
+    pub fn direct_target(&self, c: &ContainerInfo, port: u16) -> anyhow::Result<Target> {
+        let ip = c
+            .ip_on(self.network())
+            .ok_or_else(|| anyhow!("{} has no address on the network {}", c.name, self.network()))?;
+        let mut t = Target::new(self.s.container_port, &self.s.mcp_path, self.s.transport);
+        t.addr = ip;
+        // The Host clients send through the front, which DNS-rebinding protection allows.
+        t.host = Some(format!("localhost:{}", self.port(port)));
+        Ok(t)
+    }
+
+    /// The network, made if missing.
+    pub fn ensure_network(&self) -> anyhow::Result<()> {
+        let e = self.engine;
+        if e.call_expecting(e.network_inspect_args(self.network()), &[Failure::Other])?.is_ok() {
+            return Ok(());
+        }
+        e.call(e.network_create_args(self.network()))
+            .with_context(|| format!("cannot create the network {}", self.network()))?;
+        Ok(())
+    }
+
+    /// The front runs, on `port`, with this project routed to `serving` (probed already). Starts
+    /// or reloads the front as needed.
+    pub fn put(&self, port: u16, serving: &ContainerInfo, ui: &Ui) -> anyhow::Result<()> {
+        self.check_settings()?;
+        let ip = serving
+            .ip_on(self.network())
+            .ok_or_else(|| anyhow!("{} is not on {}", serving.name, self.network()))?;
+        let mut st = self.load()?;
+        st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
+        st.tls = self.spec.tls != FrontTls::Off;
+        st.token = self.spec.token.is_some();
+        let b = st.projects.entry(self.s.name.clone()).or_default();
+        b.prefix = self.prefix();
+        b.port = self.s.container_port;
+        let slot = b.serving().map(|(n, _)| n.to_string()).unwrap_or_else(|| "blue".into());
+        b.slots.clear();
+        b.slots.insert(
+            slot,
+            Slot { container: serving.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
+        );
+        self.apply(&st, ui)
+    }
+
+    /// Write the state and the config, then make the front run it: started, or reloaded.
+    fn apply(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
+        self.dirs.create()?;
+        files::provision(&self.dirs, self.spec)?;
+        let cfg = self.dirs.config.join("haproxy.cfg");
+        let before = std::fs::read_to_string(&cfg).ok();
+        files::write_private(&cfg, &config::render(self.name(), st))?;
+        match self.lookup()? {
+            Some(c) if c.running => {
+                if let Err(e) = self.check_config(&c.name) {
+                    // The running front keeps its config; so does the file.
+                    if let Some(b) = before {
+                        let _ = files::write_private(&cfg, &b);
+                    }
+                    return Err(e);
+                }
+                self.engine
+                    .call(self.engine.kill_args(self.name(), "USR2"))
+                    .context("cannot reload the front")?;
+            }
+            Some(_) => {
+                ui.info(&format!("Starting the front {}...", self.name()));
+                container::start_existing(self.engine, self.name())?;
+            }
+            None => self.run(st, ui)?,
+        }
+        config::save(&self.dirs.state(), st)?;
+        self.wait_routing(st)
+    }
+
+    fn run(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
+        ui.info(&format!("Starting the front {} ({}) on {}...", self.name(), self.spec.image, st.publish));
+        let e = self.engine;
+        let run = FrontRun {
+            name: self.name().to_string(),
+            image: self.spec.image.clone(),
+            network: self.network().to_string(),
+            publish: st.publish.clone(),
+            listen: if st.tls { config::LISTEN_TLS } else { config::LISTEN_PLAIN },
+            config_dir: self.dirs.config.display().to_string(),
+            socket_dir: self.dirs.run.display().to_string(),
+            user: self.dirs.owner()?,
+        };
+        let _ = std::fs::remove_file(self.dirs.socket());
+        match e.call_expecting(e.front_run_args(&run), &[Failure::PortTaken, Failure::NameTaken])? {
+            Ok(_) => Ok(()),
+            Err(failed) => {
+                let _ = container::force_remove(e, self.name());
+                Err(anyhow!(
+                    "cannot start the front {} on {}: {}; free the port, or set another base port",
+                    self.name(),
+                    st.publish,
+                    failed.reason()
+                ))
+            }
+        }
+    }
+
+    /// HAProxy's own check of the file, in the running front (a rejected file is never loaded).
+    fn check_config(&self, front: &str) -> anyhow::Result<()> {
+        let e = self.engine;
+        let cfg = format!("{}/haproxy.cfg", crate::engine::FRONT_CONFIG_IN);
+        match e.call_expecting(e.exec_args(front, &["haproxy", "-c", "-f", &cfg]), &[Failure::Other])? {
+            Ok(_) => Ok(()),
+            Err(rejected) => Err(anyhow!(
+                "the front rejects its new config ({}); it keeps serving with the old one",
+                alert_line(&rejected.process.stdout, &rejected.process.stderr)
+            )),
+        }
+    }
+
+    /// Until the runtime API answers and shows this project's backend (a reload or a start has
+    /// taken effect).
+    fn wait_routing(&self, st: &FrontState) -> anyhow::Result<()> {
+        let be = self.backend_name();
+        let want = st.projects.get(&self.s.name).and_then(|b| b.serving()).map(|(n, _)| n.to_string());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            check_interrupt()?;
+            match self.runtime().stats() {
+                Ok(rows) => {
+                    let up = rows.iter().any(|r| {
+                        r.backend == be && Some(&r.server) == want.as_ref() && r.status.starts_with("UP")
+                    });
+                    if up || want.is_none() {
+                        return Ok(());
+                    }
+                    last = format!("{be} is not up yet");
+                }
+                Err(e) => last = format!("{e:#}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(self.down_error(&format!("the front does not route {} ({last})", self.s.name)))
+    }
+
+    /// The front's failure in one line, with its last log lines to show why.
+    fn down_error(&self, what: &str) -> anyhow::Error {
+        let lines = container::log_tail(self.engine, self.name(), 10);
+        anyhow::Error::new(
+            crate::error::Explained::new(what.to_string())
+                .fix("see `mcpctl logs --front`; `mcpctl restart` starts it again".to_string())
+                .evidence(format!("Last lines of the front {}:", self.name()), lines),
+        )
+    }
+
+    pub fn lookup(&self) -> anyhow::Result<Option<ContainerInfo>> {
+        let e = self.engine;
+        let out = match e.call_expecting(e.inspect_args(self.name()), &[Failure::NoSuchContainer])? {
+            Ok(out) => out.stdout,
+            Err(_) => return Ok(None),
+        };
+        Ok(crate::engine::parse_inspect(&out)?.into_iter().find(|c| c.labels.contains_key(LABEL_FRONT)))
+    }
+
+    pub fn load(&self) -> anyhow::Result<FrontState> {
+        config::load(&self.dirs.state())
+    }
+
+    /// Whether the front runs this project now.
+    pub fn routes(&self) -> anyhow::Result<Option<Backend>> {
+        Ok(self.load()?.projects.get(&self.s.name).cloned())
+    }
+
+    /// New sessions to `new` (probed directly already); the old slot drains until its sessions
+    /// end or the drain timeout, then takes nothing. Returns the old container's id.
+    pub fn switch(&self, new: &ContainerInfo, ui: &Ui) -> anyhow::Result<Option<String>> {
+        let ip =
+            new.ip_on(self.network()).ok_or_else(|| anyhow!("{} is not on {}", new.name, self.network()))?;
+        let mut st = self.load()?;
+        let be = self.backend_name();
+        let b = st
+            .projects
+            .get_mut(&self.s.name)
+            .ok_or_else(|| anyhow!("the front does not route {}", self.s.name))?;
+        if let Some((slot, _)) = b.serving().filter(|(_, s)| s.container == new.id) {
+            // Switched already, by an update that was cut short: say so to the runtime again and
+            // end the drain it left.
+            let (slot, old) = (slot.to_string(), b.draining().map(|(n, s)| (n.to_string(), s.clone())));
+            let rt = self.runtime();
+            rt.set_addr(&be, &slot, ip, self.s.container_port)?;
+            rt.set_state(&be, &slot, RuntimeState::Ready)?;
+            rt.set_health_up(&be, &slot)?;
+            if let Some((o, _)) = &old {
+                self.retire(&rt, &be, o)?;
+                b.slots.remove(o);
+            }
+            self.write(&st)?;
+            return Ok(old.map(|(_, s)| s.container));
+        }
+        let (slot, old) = (b.free_slot(), b.serving().map(|(n, s)| (n.to_string(), s.clone())));
+        // The intent first: a front restarted or reloaded from here on runs the new arrangement.
+        b.slots.insert(
+            slot.to_string(),
+            Slot { container: new.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
+        );
+        if let Some((o, s)) = &old {
+            b.slots.insert(o.clone(), Slot { state: SlotState::Drain, ..s.clone() });
+        }
+        self.write(&st)?;
+        let rt = self.runtime();
+        rt.set_addr(&be, slot, ip, self.s.container_port)?;
+        rt.set_state(&be, slot, RuntimeState::Ready)?;
+        rt.set_health_up(&be, slot)?;
+        if let Some((o, _)) = &old {
+            rt.set_state(&be, o, RuntimeState::Drain)?;
+            ui.success(&format!(
+                "The front sends new sessions to the new container (slot {slot}); {o} drains"
+            ));
+            self.drain(&rt, &be, o, ui)?;
+            self.retire(&rt, &be, o)?;
+        }
+        let b = st.projects.get_mut(&self.s.name).expect("set above");
+        if let Some((o, _)) = &old {
+            b.slots.remove(o);
+        }
+        self.write(&st)?;
+        Ok(old.map(|(_, s)| s.container))
+    }
+
+    /// Wait until the draining slot has no connection and no session used lately, or the timeout.
+    fn drain(&self, rt: &Runtime, be: &str, slot: &str, ui: &Ui) -> anyhow::Result<()> {
+        let deadline = Instant::now() + self.spec.drain_timeout;
+        let id = rt.server_ids(be)?.get(slot).copied();
+        let spinner =
+            ui.spinner(&format!("Draining {slot} (up to {})...", crate::ui::secs(self.spec.drain_timeout)));
+        while Instant::now() < deadline {
+            check_interrupt()?;
+            let stat = rt.server(be, slot)?;
+            let sticky = match id {
+                Some(id) => rt.sticky(be, id)?,
+                None => Vec::new(),
+            };
+            if let Some(stat) = &stat {
+                if runtime::drained(stat, &sticky, TABLE_EXPIRE, IDLE) {
+                    spinner.finish();
+                    ui.success(&format!("{slot} drained: no connection and no session in use"));
+                    return Ok(());
+                }
+                spinner.set_message(&format!(
+                    "Draining {slot}: {} connections, {} sessions...",
+                    stat.current_sessions,
+                    sticky.len()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        spinner.finish();
+        ui.info(&format!(
+            "Drain timeout ({}) reached: the sessions left on {slot} start over",
+            crate::ui::secs(self.spec.drain_timeout)
+        ));
+        Ok(())
+    }
+
+    /// The slot takes nothing more: its sessions are shut and forgotten (their next request gets
+    /// 404 from the new server, and the client starts a new session).
+    fn retire(&self, rt: &Runtime, be: &str, slot: &str) -> anyhow::Result<()> {
+        rt.set_state(be, slot, RuntimeState::Maint)?;
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && rt.server(be, slot)?.is_some_and(|s| s.current_sessions > 0) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        rt.shutdown_sessions(be, slot)?;
+        if let Some(id) = rt.server_ids(be)?.get(slot) {
+            rt.clear_sticky(be, *id)?;
+        }
+        Ok(())
+    }
+
+    /// State and config on disk, without a reload (the runtime API has set the same).
+    fn write(&self, st: &FrontState) -> anyhow::Result<()> {
+        files::write_private(&self.dirs.config.join("haproxy.cfg"), &config::render(self.name(), st))?;
+        config::save(&self.dirs.state(), st)
+    }
+
+    /// Stop routing this project. A front that routes nothing any more is removed, with its
+    /// network (its directory, and a certificate it made, stay for next time). Returns whether
+    /// it was removed.
+    pub fn remove_project(&self, ui: &Ui) -> anyhow::Result<bool> {
+        let mut st = self.load()?;
+        if st.projects.remove(&self.s.name).is_none() && self.lookup()?.is_none() {
+            return Ok(false);
+        }
+        if !st.projects.is_empty() {
+            self.apply(&st, ui)?;
+            return Ok(false);
+        }
+        if let Some(c) = self.lookup()? {
+            container::stop_and_remove(self.engine, self.s, &c)?;
+        }
+        let e = self.engine;
+        let _gone = e.call_expecting(e.network_rm_args(self.network()), &[Failure::Other])?;
+        config::save(&self.dirs.state(), &st)?;
+        ui.success(&format!("Removed the front {}, which routes nothing any more", self.name()));
+        Ok(true)
+    }
+
+    /// The runtime view of this project's slots, for `status`.
+    pub fn slots(&self) -> anyhow::Result<Vec<runtime::ServerStat>> {
+        let be = self.backend_name();
+        Ok(self
+            .runtime()
+            .stats()?
+            .into_iter()
+            .filter(|r| r.backend == be && r.kind == runtime::StatKind::Server)
+            .collect())
+    }
+
+    /// The container that serves through the front, per the state (for recovery and status).
+    pub fn serving_container(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.routes()?.and_then(|b| b.serving().map(|(_, s)| s.container.clone())))
+    }
+
+    pub fn ip_of(&self, c: &ContainerInfo) -> Option<IpAddr> {
+        c.ip_on(self.network())
+    }
+
+    /// Our container's lookup on this engine, for a flow that needs it.
+    pub fn lookup_server(&self) -> anyhow::Result<Lookup> {
+        container::lookup(self.engine, self.s)
+    }
+}
+
+/// HAProxy's `[ALERT]` line, the one that says why a config is rejected.
+fn alert_line(stdout: &str, stderr: &str) -> String {
+    let all = format!("{stdout}\n{stderr}");
+    all.lines()
+        .find(|l| l.contains("[ALERT]"))
+        .or_else(|| all.lines().rev().find(|l| !l.trim().is_empty()))
+        .unwrap_or("no output")
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_alert_line_says_why() {
+        let out = "[NOTICE]   (1) : haproxy version is 2.6.12\n[ALERT]    (1) : config : parsing [/x/haproxy.cfg:3] : unknown keyword 'bogus'\n[ALERT]    (1) : config : Fatal errors found in configuration.\n";
+        assert!(alert_line("", out).contains("unknown keyword 'bogus'"));
+        assert_eq!(alert_line("", ""), "no output");
+    }
+}
