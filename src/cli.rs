@@ -136,6 +136,9 @@ pub enum Command {
         /// Print what is there and exit
         #[arg(long)]
         no_follow: bool,
+        /// The front's log (its requests and reloads) instead of the server's
+        #[arg(long)]
+        front: bool,
     },
     /// Return to the image the last update replaced, on the same port
     Rollback,

@@ -213,6 +213,10 @@ impl Target {
     fn url(&self, path: &str) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         match self.addr {
+            // TLS checks the name clients use; the agent resolves it to IPv4 only (`agent`).
+            a if self.tls.is_some() && a == std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST) => {
+                format!("{scheme}://localhost:{}{path}", self.port)
+            }
             std::net::IpAddr::V6(a) => format!("{scheme}://[{a}]:{}{path}", self.port),
             std::net::IpAddr::V4(a) => format!("{scheme}://{a}:{}{path}", self.port),
         }
@@ -258,6 +262,9 @@ fn agent(target: &Target, timeout: Duration) -> Result<ureq::Agent, ProbeError> 
         // Redirects are followed by hand (see `post`): ureq will not resend a POST body.
         .max_redirects(0);
     if let Some(tls) = &target.tls {
+        if target.addr.is_ipv4() {
+            cfg = cfg.ip_family(ureq::config::IpFamily::Ipv4Only);
+        }
         let tls_cfg = ureq::tls::TlsConfig::builder();
         let tls_cfg = match &tls.trust_pem {
             Some(pem) => {
@@ -290,7 +297,7 @@ fn init_params() -> Value {
 }
 
 impl Client {
-    /// Connect and initialize. `Auto` tries streamable HTTP at the path, then SSE at /sse.
+    /// Connect and initialize. `Auto` tries streamable HTTP at the path, then SSE at its /sse.
     pub fn connect(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
         match target.transport {
             TransportSetting::StreamableHttp => Client::connect_streamable(target, timeout),
@@ -298,8 +305,9 @@ impl Client {
             TransportSetting::Auto => match Client::connect_streamable(target, timeout) {
                 Err(first @ (ProbeError::Status { code: 404..=406, .. } | ProbeError::NotMcp(_))) => {
                     let mut sse = target.clone();
-                    if sse.path == "/mcp" {
-                        sse.path = "/sse".into();
+                    // /mcp → /sse, also under a front's prefix (/NAME/mcp → /NAME/sse).
+                    if let Some(base) = sse.path.strip_suffix("/mcp") {
+                        sse.path = format!("{base}/sse");
                     }
                     // Neither transport: report what the streamable endpoint said, it is the default.
                     Client::connect_sse(&sse, timeout).map_err(|e| match e {

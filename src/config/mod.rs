@@ -224,6 +224,8 @@ pub struct FrontSettings {
     pub port: Option<u16>,
     pub tls: FrontTls,
     pub token: Option<Secret>,
+    /// The file the token was read from (token-file), to tell clients where it is.
+    pub token_file: Option<PathBuf>,
     /// Why the token could not be had, when one was asked for (reported when the front is used).
     pub token_problem: Option<String>,
     pub drain_timeout: Duration,

@@ -319,6 +319,7 @@ pub fn front(
         port,
         tls: front_tls(dir, o, f)?,
         token,
+        token_file: f.token_file.as_ref().map(|t| dir.join(t)),
         token_problem,
         drain_timeout: Duration::from_secs_f64(drain),
     })
@@ -341,6 +342,19 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
                     )));
                 }
             }
+            let has = |p: &Path, block: &str| std::fs::read_to_string(p).is_ok_and(|t| t.contains(block));
+            if !has(&cert, "-----BEGIN CERTIFICATE-----") {
+                return Err(usage(format!(
+                    "tls-cert {} holds no PEM certificate: give the certificate (and its chain) in PEM",
+                    cert.display()
+                )));
+            }
+            if !has(&key, "PRIVATE KEY-----") {
+                return Err(usage(format!(
+                    "tls-key {} holds no PEM private key: give the certificate's key in PEM",
+                    key.display()
+                )));
+            }
             Ok(FrontTls::Files { cert, key })
         }
         (_, Some(_), None) | (_, None, Some(_)) => Err(usage(
@@ -352,8 +366,22 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
     }
 }
 
-/// The bearer token: from the variable token-env names, or from token-file.
+/// The bearer token: from the variable token-env names, or from token-file. Only visible ASCII
+/// (what a header carries whole, and one line of the front's token file).
 fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+    match read_token(dir, f) {
+        (Some(t), _) if !t.0.bytes().all(|b| b.is_ascii_graphic()) => (
+            None,
+            Some(
+                "the bearer token holds spaces or control characters: use letters, digits and -._~+/= only"
+                    .into(),
+            ),
+        ),
+        other => other,
+    }
+}
+
+fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
     if let Some(file) = &f.token_file {
         let p = dir.join(file);
         return match std::fs::read_to_string(&p) {

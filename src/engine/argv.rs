@@ -199,12 +199,20 @@ impl Engine {
         a.extend(["-v".into(), format!("{}:{FRONT_CONFIG_IN}:ro", f.config_dir)]);
         a.extend(["-v".into(), format!("{}:{FRONT_SOCKET_IN}", f.socket_dir)]);
         a.extend(["--restart".into(), "unless-stopped".into()]);
-        // The same connection limit on every engine (podman's default of 1024 files would cap
-        // HAProxy near 500 connections); within the usual hard limits.
-        a.extend(["--ulimit".into(), "nofile=8192:8192".into()]);
         // The official image is pulled when it is not here yet.
         a.extend(["--pull".into(), "missing".into(), f.image.clone()]);
         a.extend(["-f".into(), format!("{FRONT_CONFIG_IN}/haproxy.cfg")]);
+        a
+    }
+
+    /// HAProxy's own check of the front's config in a container of its own (`haproxy -c`), for
+    /// a front that does not run yet.
+    pub fn front_check_args(&self, f: &FrontRun) -> Vec<String> {
+        let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--network".into(), "none".into()];
+        a.extend(["--user".into(), f.user.clone(), "--cap-drop".into(), "ALL".into()]);
+        a.extend(["-v".into(), format!("{}:{FRONT_CONFIG_IN}:ro", f.config_dir)]);
+        a.extend(["--pull".into(), "missing".into(), f.image.clone()]);
+        a.extend(["-c".into(), "-f".into(), format!("{FRONT_CONFIG_IN}/haproxy.cfg")]);
         a
     }
 
@@ -534,8 +542,6 @@ mod tests {
                     "/home/u/.config/mcpctl/fronts/echo-front/run:/var/run/mcpctl-front",
                     "--restart",
                     "unless-stopped",
-                    "--ulimit",
-                    "nofile=8192:8192",
                     "--pull",
                     "missing",
                     "haproxy:2.6",

@@ -12,7 +12,11 @@ use crate::probe::Transport;
 
 pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let token_env = token_env.or(s.token_env.as_deref());
+    let state = ctx.load_state();
+    let behind = state.front.is_some();
+    let token_env =
+        token_env.map(str::to_string).or_else(|| ctx.token_env(behind)).or_else(|| s.token_env.clone());
+    let token_env = token_env.as_deref();
     if let Some(v) = token_env
         && (v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
@@ -20,7 +24,6 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
             "--token-env {v}: give the name of an environment variable, e.g. MCP_TOKEN"
         )));
     }
-    let state = ctx.load_state();
     let transport = ctx.saved_transport(&state);
     let url = match url {
         Some(u) => u.to_string(),
@@ -33,7 +36,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
             .ok_or_else(|| {
                 anyhow!("{} is not running: start it with `mcpctl start`, or give --url", s.container)
             })?;
-            ctx.endpoint(port, transport, state.front.is_some())
+            ctx.endpoint(port, transport, behind)
         }
     };
     let entry = entry(transport, &url, token_env);
@@ -41,6 +44,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
     ui.title("Client", &s.name);
     ui.info("Add to Claude Code:");
     ui.command_line(&claude_add_line(&s.name, transport, &url, token_env));
+    ctx.print_front_hints(behind);
     ui.blank();
     ui.info("Or in .mcp.json:");
     let snippet = json!({"mcpServers": {s.name.clone(): entry.clone()}});

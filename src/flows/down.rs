@@ -34,6 +34,10 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         }
         Lookup::Missing => ui.result_info(&format!("No container {}", s.container)),
     }
+    if state.front.is_some() {
+        // Free now that the container is gone (unless another project's front still uses it).
+        ctx.front().remove_network()?;
+    }
     if !volumes {
         ui.info("Volumes kept (add --volumes to delete them and their data)");
         return Ok(());

@@ -1,33 +1,56 @@
-//! `mcpctl list`: every container mcpctl manages on this engine (one `ps`).
+//! `mcpctl list`: every container mcpctl manages on this engine — the servers (one `ps`) and the
+//! fronts (another), each front with the projects it routes and the address it publishes.
 
 use anyhow::anyhow;
 
-use crate::config::{LABEL_PORT, LABEL_PROJECT};
-use crate::engine;
+use crate::config::{LABEL_FRONT, LABEL_PORT, LABEL_PROJECT};
+use crate::engine::{self, PsEntry};
 use crate::flows::Ctx;
+use crate::front::config::{self as front_config, FrontState};
 
 pub fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (ui, e) = (&ctx.ui, &ctx.engine);
-    let out = e.call(e.ps_args())?;
-    let entries = engine::parse_ps(e.kind, &out.stdout).map_err(|err| anyhow!("{err}"))?;
+    let ps = |args| -> anyhow::Result<Vec<PsEntry>> {
+        let out = e.call(args)?;
+        engine::parse_ps(e.kind, &out.stdout).map_err(|err| anyhow!("{err}"))
+    };
+    let servers = ps(e.ps_args())?;
+    let fronts = ps(e.ps_fronts_args())?;
     if as_json {
-        println!("{}", serde_json::to_string(&entries)?);
+        let all: Vec<&PsEntry> = servers.iter().chain(&fronts).collect();
+        println!("{}", serde_json::to_string(&all)?);
         return Ok(());
     }
-    if entries.is_empty() {
+    if servers.is_empty() && fronts.is_empty() {
         ui.result_info(&format!("No mcpctl containers on {}", e.name()));
         return Ok(());
     }
     println!("{:<28} {:<20} {:<10} {:<6} STATUS", "CONTAINER", "PROJECT", "STATE", "PORT");
-    for c in entries {
-        println!(
-            "{:<28} {:<20} {:<10} {:<6} {}",
-            c.name,
+    for c in &servers {
+        row(
+            c,
             c.labels.get(LABEL_PROJECT).map(String::as_str).unwrap_or("-"),
-            c.state,
             c.labels.get(LABEL_PORT).map(String::as_str).unwrap_or("-"),
-            c.status
         );
     }
+    for c in &fronts {
+        let st = front_state(ctx, c);
+        let projects: Vec<&str> = st.projects.keys().map(String::as_str).collect();
+        let routes =
+            if projects.is_empty() { "front".to_string() } else { format!("front: {}", projects.join(",")) };
+        let port = st.publish.rsplit(':').next().filter(|p| !p.is_empty()).unwrap_or("-").to_string();
+        row(c, &routes, &port);
+    }
     Ok(())
+}
+
+fn row(c: &PsEntry, project: &str, port: &str) {
+    println!("{:<28} {:<20} {:<10} {:<6} {}", c.name, project, c.state, port, c.status);
+}
+
+/// What this user's front directory says the front routes (empty when it is another user's).
+fn front_state(ctx: &Ctx, c: &PsEntry) -> FrontState {
+    let name = c.labels.get(LABEL_FRONT).cloned().unwrap_or_else(|| c.name.clone());
+    let Some(fronts) = ctx.s.front.dir.parent() else { return FrontState::default() };
+    front_config::load(&fronts.join(name).join("state.json")).unwrap_or_default()
 }

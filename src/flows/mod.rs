@@ -92,6 +92,16 @@ impl Ctx {
         self.s.front_wanted.unwrap_or(state.front.is_some())
     }
 
+    /// The saved state, and when the project runs behind a front, that front's settings checked
+    /// before anything is touched (a token asked for but missing is one line, exit 2).
+    pub fn load_state_checked(&self) -> anyhow::Result<State> {
+        let state = self.load_state();
+        if self.behind(&state) {
+            self.front().check_settings()?;
+        }
+        Ok(state)
+    }
+
     pub fn front(&self) -> crate::front::Front<'_> {
         crate::front::Front::new(&self.engine, &self.s)
     }
@@ -158,9 +168,34 @@ impl Ctx {
         if behind { self.front().endpoint(port, path) } else { format!("http://localhost:{port}{path}") }
     }
 
-    /// The token clients send (the variable token-env names), when the front asks for one.
-    pub fn token_env(&self, behind: bool) -> Option<&str> {
-        self.s.token_env.as_deref().filter(|_| behind && self.s.front.token.is_some())
+    /// The variable clients read the token from, when the front asks for one: token-env, or for
+    /// a token-file a name made from the project's (`ECHO_SERVER_TOKEN`).
+    pub fn token_env(&self, behind: bool) -> Option<String> {
+        if !behind || self.s.front.token.is_none() {
+            return None;
+        }
+        Some(self.s.token_env.clone().unwrap_or_else(|| token_var(&self.s.name)))
+    }
+
+    /// What a client needs besides the URL: where the token is, when it is in a file rather than
+    /// a variable; the certificate to trust, when it is mcpctl's own.
+    pub fn print_front_hints(&self, behind: bool) {
+        if let (Some(var), Some(file), None) =
+            (self.token_env(behind), &self.s.front.token_file, &self.s.token_env)
+        {
+            self.ui.info(&format!(
+                "The front wants the bearer token: export {var}=\"$(cat {})\" where the client runs",
+                file.display()
+            ));
+        }
+        if behind && self.s.front.tls == crate::config::FrontTls::SelfSigned {
+            let cert = crate::front::files::Dirs::of(&self.s.front).generated_cert();
+            self.ui.info(&format!(
+                "The certificate is mcpctl's own: trust {} (Node clients: NODE_EXTRA_CA_CERTS={})",
+                cert.display(),
+                cert.display()
+            ));
+        }
     }
 
     /// The endpoint lines every successful start/restart/update ends with.
@@ -170,15 +205,13 @@ impl Ctx {
         self.ui.result_info(&format!("MCP endpoint: {endpoint}"));
         self.ui.blank();
         self.ui.info("Add to Claude Code:");
-        self.ui.command_line(&claude_add_line(&self.s.name, transport, &endpoint, self.token_env(behind)));
-        if behind && self.s.front.tls == crate::config::FrontTls::SelfSigned {
-            let cert = crate::front::files::Dirs::of(&self.s.front).generated_cert();
-            self.ui.info(&format!(
-                "The certificate is mcpctl's own: trust {} (Node clients: NODE_EXTRA_CA_CERTS={})",
-                cert.display(),
-                cert.display()
-            ));
-        }
+        self.ui.command_line(&claude_add_line(
+            &self.s.name,
+            transport,
+            &endpoint,
+            self.token_env(behind).as_deref(),
+        ));
+        self.print_front_hints(behind);
         self.ui.blank();
     }
 
@@ -186,6 +219,16 @@ impl Ctx {
         let parts: Vec<String> = phases.iter().map(|(n, d)| format!("{n} {}", secs(*d))).collect();
         self.ui.info(&format!("Took {}", parts.join(", ")));
     }
+}
+
+/// `echo-server` → `ECHO_SERVER_TOKEN`.
+pub fn token_var(name: &str) -> String {
+    let mut v: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    if v.starts_with(|c: char| c.is_ascii_digit()) {
+        v.insert(0, '_');
+    }
+    v + "_TOKEN"
 }
 
 /// `claude mcp add NAME --transport http|sse URL [--header "Authorization: Bearer ${VAR}"]`
@@ -204,7 +247,7 @@ pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
         Command::Restart => restart::restart(ctx),
         Command::Update { rebuild } => update::update(ctx, *rebuild),
         Command::Status { json } => status::status(ctx, *json),
-        Command::Logs { tail, no_follow } => logs::logs(ctx, *tail, !*no_follow),
+        Command::Logs { tail, no_follow, front } => logs::logs(ctx, *tail, !*no_follow, *front),
         Command::List { json } => list::list(ctx, *json),
         Command::Rollback => rollback::rollback(ctx),
         Command::Down { volumes, yes } => down::down(ctx, *volumes, *yes),

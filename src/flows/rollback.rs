@@ -11,7 +11,7 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("rollback")?;
     ui.title("Rollback", &s.name);
-    let state = ctx.load_state();
+    let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
     let found = ctx.recover_and_lookup(&state)?;
     if let Lookup::Foreign(c) = &found {

@@ -12,7 +12,7 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("start")?;
     ui.title("Start", &s.name);
-    let state = ctx.load_state();
+    let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
 
     ui.info(&format!("Checking {}...", engine.name()));

@@ -14,7 +14,7 @@ use crate::swap;
 pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("update")?;
-    let state = ctx.load_state();
+    let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
     let (found, plan) = ctx.lookup_and_plan(&state);
     let found = found?;
@@ -50,6 +50,10 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
         if behind == deployed_behind
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
         {
+            if behind {
+                // The front's own settings (token, TLS) may have changed; it reloads if they did.
+                crate::front::deploy::refresh(engine, s, ui, c, port)?;
+            }
             ui.header("Update Complete");
             ui.result_success(&format!(
                 "Nothing changed: {} already runs this image with these settings; nothing was touched",
@@ -113,7 +117,9 @@ pub fn swap_to(
         (true, true) => crate::front::deploy::replace(engine, s, ui, old, image, port)?,
         (true, false) => {
             ui.info("Turning the front on: it takes the port, the container moves behind it");
-            crate::front::deploy::switch_on(engine, s, ui, Some(old), image, ctx.front_port(state)?)?
+            // A front of its own takes the old container's port once that one stops.
+            let front_port = if s.front.shared { ctx.front_port(state)? } else { port };
+            crate::front::deploy::switch_on(engine, s, ui, Some(old), image, front_port)?
         }
         (false, true) => {
             ui.info("Turning the front off: the container publishes the port itself again");

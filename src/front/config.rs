@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{FRONT_CONFIG_IN, FRONT_SOCKET_IN};
 
-/// The port the front listens on inside its container.
-pub const LISTEN_PLAIN: u16 = 8080;
-pub const LISTEN_TLS: u16 = 8443;
+/// The port the front listens on inside its container, with TLS or without (turning TLS on or
+/// off is then a reload, not a new container).
+pub const LISTEN: u16 = 8080;
 /// The two server slots of a backend: an update starts the new container in the free one.
 pub const SLOTS: [&str; 2] = ["blue", "green"];
 
@@ -133,7 +133,7 @@ pub fn render(name: &str, st: &FrontState) -> String {
         "name": name,
         "tls": st.tls,
         "token": st.token,
-        "listen": if st.tls { LISTEN_TLS } else { LISTEN_PLAIN },
+        "listen": LISTEN,
         "config_dir": FRONT_CONFIG_IN,
         "socket_dir": FRONT_SOCKET_IN,
         "projects": projects,

@@ -66,11 +66,7 @@ fn probe_through(front: &Front, port: u16, ui: &Ui) -> anyhow::Result<Transport>
     loop {
         match probe::probe(&t, Duration::from_secs(5)) {
             Ok(r) => {
-                ui.success(&format!(
-                    "The front answers at {} ({})",
-                    front.endpoint(port, &front.s.mcp_path),
-                    secs(r.latency)
-                ));
+                ui.success(&format!("The front answers at {} ({})", r.url, secs(r.latency)));
                 return Ok(r.transport);
             }
             Err(e) if Instant::now() >= deadline => {
@@ -136,8 +132,9 @@ pub fn replace(
     Ok(Swapped { swap, ready: r.took, transport: r.report.transport })
 }
 
-/// The front serves this project from `old` (started again, with its config, if it is down).
-fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyhow::Result<()> {
+/// The front serves this project from `old`, with the settings asked for now (its token, TLS):
+/// started again if it is down, reloaded if they changed, untouched otherwise.
+pub fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyhow::Result<()> {
     let routed = front.routes()?.is_some();
     let running = front.lookup()?.is_some_and(|c| c.running);
     if !routed || !running {
@@ -145,9 +142,21 @@ fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyho
             "The front {} was not running this project: putting it back first",
             front.name()
         ));
-        front.put(port, old, ui)?;
     }
-    Ok(())
+    front.put(port, old, ui)
+}
+
+/// Only the front's settings changed (token, TLS): the server container stays as it is.
+pub fn refresh(
+    engine: &Engine,
+    s: &Settings,
+    ui: &Ui,
+    serving: &ContainerInfo,
+    port: u16,
+) -> anyhow::Result<()> {
+    let front = Front::new(engine, s);
+    front.check_settings()?;
+    ensure_front(&front, serving, port, ui)
 }
 
 /// The switch, then the old container's end: drained, stopped, removed; the new one takes our name.

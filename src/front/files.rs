@@ -66,6 +66,48 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("cannot make {} private: {e}", path.display()))
 }
 
+/// The files of a directory as they were, to put back when the front rejects new ones.
+pub struct Snapshot {
+    dir: PathBuf,
+    files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl Snapshot {
+    pub fn take(dir: &Path) -> Snapshot {
+        let files = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter_map(|p| std::fs::read(&p).ok().map(|b| (p, b)))
+            .collect();
+        Snapshot { dir: dir.to_path_buf(), files }
+    }
+
+    /// The same files with the same contents.
+    pub fn same_as(&self, other: &Snapshot) -> bool {
+        let sorted = |s: &Snapshot| {
+            let mut f: Vec<(PathBuf, Vec<u8>)> = s.files.clone();
+            f.sort();
+            f
+        };
+        sorted(self) == sorted(other)
+    }
+
+    /// Every file as it was; files made since are removed.
+    pub fn restore(&self) {
+        for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
+            if !self.files.iter().any(|(p, _)| *p == e.path()) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        for (p, bytes) in &self.files {
+            let _ = write_private(p, &String::from_utf8_lossy(bytes));
+        }
+    }
+}
+
 /// Put the token, the certificate and the Lua filter where the front reads them. Returns the PEM
 /// of the certificate the probe may trust (the self-signed one), if any.
 pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec<u8>>> {
@@ -130,6 +172,7 @@ mod tests {
             port: None,
             tls,
             token: Some(Secret("s3cr3t".into())),
+            token_file: None,
             token_problem: None,
             drain_timeout: std::time::Duration::from_secs(30),
             dir: dir.join("fronts/x-front"),

@@ -149,46 +149,69 @@ impl<'a> Front<'a> {
     /// Write the state and the config, then make the front run it: started, or reloaded.
     fn apply(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
         self.dirs.create()?;
+        let before = files::Snapshot::take(&self.dirs.config);
         files::provision(&self.dirs, self.spec)?;
         let cfg = self.dirs.config.join("haproxy.cfg");
-        let before = std::fs::read_to_string(&cfg).ok();
+        let published = self.load()?.publish;
         files::write_private(&cfg, &config::render(self.name(), st))?;
-        match self.lookup()? {
+        let mut found = self.lookup()?;
+        if let Some(c) = found.as_ref().filter(|_| !published.is_empty() && published != st.publish) {
+            // A published port is fixed when the container is made.
+            ui.info(&format!("The front moves from {published} to {}: making it again", st.publish));
+            container::stop_and_remove(self.engine, self.s, c)?;
+            found = None;
+        }
+        match found {
+            // Nothing it reads changed: a reload would only cost a little.
+            Some(c) if c.running && before.same_as(&files::Snapshot::take(&self.dirs.config)) => {}
             Some(c) if c.running => {
-                if let Err(e) = self.check_config(&c.name) {
-                    // The running front keeps its config; so does the file.
-                    if let Some(b) = before {
-                        let _ = files::write_private(&cfg, &b);
-                    }
+                if let Err(e) = self.check_config(Some(&c.name), st) {
+                    // The running front keeps its config; so do its files.
+                    before.restore();
                     return Err(e);
                 }
+                ui.info(&format!("Reloading the front {} (its config changed)...", self.name()));
                 self.engine
                     .call(self.engine.kill_args(self.name(), "USR2"))
                     .context("cannot reload the front")?;
             }
             Some(_) => {
+                if let Err(e) = self.check_config(None, st) {
+                    before.restore();
+                    return Err(e);
+                }
                 ui.info(&format!("Starting the front {}...", self.name()));
                 container::start_existing(self.engine, self.name())?;
             }
-            None => self.run(st, ui)?,
+            None => {
+                if let Err(e) = self.check_config(None, st) {
+                    before.restore();
+                    return Err(e);
+                }
+                self.run(st, ui)?
+            }
         }
         config::save(&self.dirs.state(), st)?;
         self.wait_routing(st)
     }
 
-    fn run(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
-        ui.info(&format!("Starting the front {} ({}) on {}...", self.name(), self.spec.image, st.publish));
-        let e = self.engine;
-        let run = FrontRun {
+    fn front_run(&self, st: &FrontState) -> anyhow::Result<FrontRun> {
+        Ok(FrontRun {
             name: self.name().to_string(),
             image: self.spec.image.clone(),
             network: self.network().to_string(),
             publish: st.publish.clone(),
-            listen: if st.tls { config::LISTEN_TLS } else { config::LISTEN_PLAIN },
+            listen: config::LISTEN,
             config_dir: self.dirs.config.display().to_string(),
             socket_dir: self.dirs.run.display().to_string(),
             user: self.dirs.owner()?,
-        };
+        })
+    }
+
+    fn run(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
+        ui.info(&format!("Starting the front {} ({}) on {}...", self.name(), self.spec.image, st.publish));
+        let e = self.engine;
+        let run = self.front_run(st)?;
         let _ = std::fs::remove_file(self.dirs.socket());
         match e.call_expecting(e.front_run_args(&run), &[Failure::PortTaken, Failure::NameTaken])? {
             Ok(_) => Ok(()),
@@ -204,16 +227,26 @@ impl<'a> Front<'a> {
         }
     }
 
-    /// HAProxy's own check of the file, in the running front (a rejected file is never loaded).
-    fn check_config(&self, front: &str) -> anyhow::Result<()> {
+    /// HAProxy's own check of the files, in the running front or in a container of its own
+    /// before the first start (a rejected file is never loaded).
+    fn check_config(&self, running: Option<&str>, st: &FrontState) -> anyhow::Result<()> {
         let e = self.engine;
         let cfg = format!("{}/haproxy.cfg", crate::engine::FRONT_CONFIG_IN);
-        match e.call_expecting(e.exec_args(front, &["haproxy", "-c", "-f", &cfg]), &[Failure::Other])? {
+        let args = match running {
+            Some(front) => e.exec_args(front, &["haproxy", "-c", "-f", &cfg]),
+            None => e.front_check_args(&self.front_run(st)?),
+        };
+        match e.call_expecting(args, &[Failure::Other])? {
             Ok(_) => Ok(()),
-            Err(rejected) => Err(anyhow!(
-                "the front rejects its new config ({}); it keeps serving with the old one",
-                alert_line(&rejected.process.stdout, &rejected.process.stderr)
-            )),
+            Err(rejected) => {
+                let why = alert_line(&rejected.process.stdout, &rejected.process.stderr);
+                Err(match running {
+                    Some(_) => {
+                        anyhow!("the front rejects its new config ({why}); it keeps serving with the old one")
+                    }
+                    None => anyhow!("the front rejects its config ({why}); it was not started"),
+                })
+            }
         }
     }
 
@@ -398,11 +431,19 @@ impl<'a> Front<'a> {
         if let Some(c) = self.lookup()? {
             container::stop_and_remove(self.engine, self.s, &c)?;
         }
-        let e = self.engine;
-        let _gone = e.call_expecting(e.network_rm_args(self.network()), &[Failure::Other])?;
+        self.remove_network()?;
         config::save(&self.dirs.state(), &st)?;
         ui.success(&format!("Removed the front {}, which routes nothing any more", self.name()));
         Ok(true)
+    }
+
+    /// The network, unless a container (a stopped server, another front's user) is still on it.
+    pub fn remove_network(&self) -> anyhow::Result<()> {
+        let e = self.engine;
+        if self.lookup()?.is_none() {
+            let _in_use = e.call_expecting(e.network_rm_args(self.network()), &[Failure::Other])?;
+        }
+        Ok(())
     }
 
     /// The runtime view of this project's slots, for `status`.

@@ -1221,17 +1221,25 @@ fn logs_that_fail() {
 
 // ---- list -------------------------------------------------------------------------------------------
 
+/// `ps` when no container matches: podman's empty array, docker's nothing.
+fn no_fronts(c: Client) -> Response {
+    Response::ok(if c == Client::Podman { "[]\n" } else { "" })
+}
+
 #[test]
 fn list_shows_a_table() {
     for c in Client::ALL {
         let t = Test::new(c);
-        t.answer("ps", &[Response::recorded(c, "ps-label")]);
+        t.answer("ps", &[Response::recorded(c, "ps-label"), no_fronts(c)]);
         let o = t.run(&["list"]);
         o.code(0).stdout_has("CONTAINER").stdout_has("PROJECT").stdout_has("STATE");
         let format = if c == Client::Podman { "json" } else { "{{json .}}" };
         assert_eq!(
-            o.only_call("ps"),
-            &s(&["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", format])
+            o.calls_to("ps"),
+            [
+                &s(&["ps", "-a", "--filter", "label=io.mcpctl.project", "--format", format]),
+                &s(&["ps", "-a", "--filter", "label=io.mcpctl.front", "--format", format])
+            ]
         );
         let rows: Vec<&str> = o.stdout.lines().filter(|l| l.starts_with("rec-")).collect();
         assert_eq!(rows.len(), 5, "{}", o.dump());
@@ -1248,7 +1256,7 @@ fn list_shows_a_table() {
 fn list_json() {
     for c in Client::ALL {
         let t = Test::new(c);
-        t.answer("ps", &[Response::recorded(c, "ps-label")]);
+        t.answer("ps", &[Response::recorded(c, "ps-label"), no_fronts(c)]);
         let o = t.run(&["list", "--json"]);
         o.code(0);
         let v = json_stdout(&o);
@@ -1477,10 +1485,10 @@ fn engine_flag_path_is_used_and_classified() {
     let t = Test::new(Client::Docker28);
     let odd = t.engine.install("my-engine");
     t.answer("--version", &[Response::recorded(Client::Podman, "version")]);
-    t.answer("ps", &[Response::recorded(Client::Podman, "ps-label")]);
+    t.answer("ps", &[Response::recorded(Client::Podman, "ps-label"), no_fronts(Client::Podman)]);
     let o = t.run(&["list", "--engine", &odd.display().to_string()]);
     o.code(0);
-    assert_eq!(o.only_call("ps").last().unwrap(), "json", "podman's ps format\n{}", o.dump());
+    assert!(o.calls_to("ps").iter().all(|c| c.last().unwrap() == "json"), "podman's ps format\n{}", o.dump());
 }
 
 #[test]
@@ -1506,10 +1514,10 @@ fn docker_that_is_podman_is_treated_as_podman() {
     o.code(0).stdout_has("podman is running (podman version 4.3.1)");
     let build = o.only_call("build");
     assert_eq!(build[..3], s(&["build", "--format", "docker"]), "{}", o.dump());
-    t.answer("ps", &[Response::recorded(Client::Podman, "ps-label")]);
+    t.answer("ps", &[Response::recorded(Client::Podman, "ps-label"), no_fronts(Client::Podman)]);
     let o = t.run(&["list", "--json"]);
     o.code(0);
-    assert_eq!(o.only_call("ps").last().unwrap(), "json");
+    assert!(o.calls_to("ps").iter().all(|c| c.last().unwrap() == "json"), "{}", o.dump());
 }
 
 // ---- bad input: project and settings ------------------------------------------------------------
@@ -1876,4 +1884,60 @@ fn help_and_version() {
     let o = t.run(&["frobnicate"]);
     o.code(2).stderr_has("unrecognized subcommand 'frobnicate'");
     assert!(o.calls.is_empty());
+}
+
+// ---- the front: bad input -----------------------------------------------------------------------
+
+/// Each bad front setting is one line, exit 2, and no engine call (nothing is touched).
+#[test]
+fn front_settings_that_cannot_work() {
+    let t = Test::new(Client::Docker28).file("not-a-cert.pem", "hello\n").file("empty.token", "\n");
+    let cases: [(&[&str], &str, &str); 6] = [
+        (
+            &["start", "--front", "--tls", "bogus"],
+            "",
+            "tls 'bogus' is not one mcpctl knows: use off or self-signed",
+        ),
+        (
+            &["start", "--front", "--tls-cert", "missing.pem"],
+            "",
+            "HTTPS at the front needs both --tls-cert and --tls-key",
+        ),
+        (&["start", "--front", "--tls-cert", "missing.pem", "--tls-key", "missing.key"], "", "tls-cert"),
+        (
+            &["start", "--front", "--tls-cert", "not-a-cert.pem", "--tls-key", "not-a-cert.pem"],
+            "",
+            "holds no PEM certificate",
+        ),
+        (&["start", "--front", "--drain-timeout=-1"], "", "drain timeout -1 s is out of range"),
+        (&["start", "--front"], "token-file = \"empty.token\"\n", "token file"),
+    ];
+    for (args, toml, msg) in cases {
+        std::fs::write(t.project.join("mcpctl.toml"), toml).unwrap();
+        let o = t.run(args);
+        o.code(2);
+        let line = o.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        assert!(line.contains(msg), "{args:?}: {}", o.dump());
+        assert_eq!(o.stderr.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{args:?}: {}", o.dump());
+        o.no_call("run").no_call("build").no_call("network-create");
+    }
+}
+
+/// A token with a space in it would become two lines of the front's token file.
+#[test]
+fn a_token_with_spaces_is_refused() {
+    let t = Test::new(Client::Docker28).file("mcpctl.toml", "token-env = \"FRONT_TOKEN\"\n");
+    let o = t.run_with_env(&[("FRONT_TOKEN", "two words")], &["start", "--front"]);
+    o.code(2).one_stderr_line("the bearer token holds spaces or control characters");
+    o.no_call("run").no_call("build");
+    assert!(!o.all().contains("two words"), "{}", o.dump());
+}
+
+#[test]
+fn logs_of_a_front_that_is_not_there() {
+    let t = Test::new(Client::Docker28);
+    t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
+    let o = t.run(&["logs", "--front", "--no-follow"]);
+    o.code(1)
+        .one_stderr_line("no front rec-front: rec runs without one; turn it on with `mcpctl update --front`");
 }

@@ -23,20 +23,35 @@ const E2E_RUN_TIMEOUT: Duration = Duration::from_secs(600);
 /// A fixture copied into a temp dir and managed by mcpctl under a unique name.
 pub(crate) struct Project {
     pub(crate) dir: tempfile::TempDir,
-    home: tempfile::TempDir,
-    engine: &'static str,
-    name: String,
+    home: std::rc::Rc<tempfile::TempDir>,
+    pub(crate) engine: &'static str,
+    pub(crate) name: String,
     base_port: u16,
-    extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
 }
 
 impl Project {
     pub(crate) fn new(fixture: &str, engine: &'static str, name: &str, base_port: u16) -> Project {
+        Project::with_home(fixture, engine, name, base_port, std::rc::Rc::new(tempfile::tempdir().unwrap()))
+    }
+
+    /// Another project of the same user (one HOME): projects that share a front.
+    pub(crate) fn beside(&self, fixture: &str, name: &str, base_port: u16) -> Project {
+        Project::with_home(fixture, self.engine, name, base_port, self.home.clone())
+    }
+
+    fn with_home(
+        fixture: &str,
+        engine: &'static str,
+        name: &str,
+        base_port: u16,
+        home: std::rc::Rc<tempfile::TempDir>,
+    ) -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&manifest_dir().join("fixtures").join(fixture), dir.path());
         let p = Project {
             dir,
-            home: tempfile::tempdir().unwrap(),
+            home,
             engine,
             // An engine given as a path (/usr/bin/docker) becomes usr-bin-docker.
             name: format!("e2e-{name}-{}", engine.trim_start_matches('/').replace('/', "-")),
@@ -51,7 +66,7 @@ impl Project {
         format!("{}-mcp", self.name)
     }
 
-    fn volumes(&self) -> Vec<String> {
+    pub(crate) fn volumes(&self) -> Vec<String> {
         ["data", "config", "logs"].iter().map(|v| format!("{}_{v}", self.container())).collect()
     }
 
@@ -84,7 +99,7 @@ impl Project {
     }
 
     /// The same command line, started in the background with stdout and stderr piped.
-    fn spawn(&self, args: &[&str]) -> std::process::Child {
+    pub(crate) fn spawn(&self, args: &[&str]) -> std::process::Child {
         self.command(args).spawn()
     }
 
@@ -105,14 +120,18 @@ impl Project {
         v["port"].as_u64().unwrap() as u16
     }
 
-    fn client(&self, transport: TransportSetting) -> Client {
+    pub(crate) fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub(crate) fn client(&self, transport: TransportSetting) -> Client {
         let path = if transport == TransportSetting::Sse { "/sse" } else { "/mcp" };
         Client::connect(&Target::new(self.state_port(), path, transport), Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("MCP client could not connect on {}: {e}", self.engine))
     }
 
     /// Every container, running or not, that carries this project's label.
-    fn containers(&self) -> Vec<String> {
+    pub(crate) fn containers(&self) -> Vec<String> {
         let label = format!("label=io.mcpctl.project={}", self.name);
         let ps = self.engine_cmd(&["ps", "-a", "--filter", &label, "--format", "{{.Names}}"]);
         String::from_utf8_lossy(&ps.stdout)
@@ -126,7 +145,7 @@ impl Project {
         Command::new(self.engine).args(args).output().unwrap()
     }
 
-    fn inspect(&self) -> Option<Value> {
+    pub(crate) fn inspect(&self) -> Option<Value> {
         let o = self.engine_cmd(&["container", "inspect", &self.container()]);
         if !o.status.success() {
             return None;
@@ -135,13 +154,16 @@ impl Project {
         Some(v[0].clone())
     }
 
-    fn volume_exists(&self, v: &str) -> bool {
+    pub(crate) fn volume_exists(&self, v: &str) -> bool {
         self.engine_cmd(&["volume", "inspect", v]).status.success()
     }
 
     fn cleanup(&self) {
         let _ = self.engine_cmd(&["rm", "-f", &self.container()]);
         let _ = self.engine_cmd(&["rm", "-f", &format!("{}-next", self.container())]);
+        // A front of its own, and its network.
+        let _ = self.engine_cmd(&["rm", "-f", &format!("{}-front", self.name)]);
+        let _ = self.engine_cmd(&["network", "rm", &format!("{}-front", self.name)]);
         for v in self.volumes() {
             let _ = self.engine_cmd(&["volume", "rm", "-f", &v]);
         }
@@ -154,18 +176,18 @@ impl Drop for Project {
     }
 }
 
-fn tools(c: &mut Client) -> Vec<String> {
+pub(crate) fn tools(c: &mut Client) -> Vec<String> {
     let mut t = c.list_tools().unwrap();
     t.sort();
     t
 }
 
-fn append(c: &mut Client, text: &str) -> u64 {
+pub(crate) fn append(c: &mut Client, text: &str) -> u64 {
     let out = c.call_tool("append_note", json!({"text": text})).unwrap();
     out.trim().parse().unwrap_or_else(|_| panic!("append_note answered {out:?}"))
 }
 
-fn timed(label: &str, engine: &str, f: impl FnOnce()) {
+pub(crate) fn timed(label: &str, engine: &str, f: impl FnOnce()) {
     let t0 = Instant::now();
     f();
     let line = format!("e2e {label} on {engine}: {:.1} s\n", t0.elapsed().as_secs_f64());
@@ -428,18 +450,23 @@ fn broken_update_and_foreign(engine: &'static str, base: u16) {
 }
 
 /// Probes the endpoint every 50 ms from another thread; counts the attempts that failed.
-struct Watch {
+pub(crate) struct Watch {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     handle: std::thread::JoinHandle<(u32, Vec<String>, Duration)>,
 }
 
 impl Watch {
-    fn start(port: u16) -> Watch {
+    pub(crate) fn start(port: u16) -> Watch {
+        Watch::on(Target::new(port, "/mcp", TransportSetting::StreamableHttp))
+    }
+
+    /// Probing this target (through a front: its TLS, token and path).
+    pub(crate) fn on(target: Target) -> Watch {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::spawn(move || {
-            let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
             let (mut attempts, mut failures) = (0u32, Vec::new());
+            let started = Instant::now();
             let (mut down_since, mut longest) = (None::<Instant>, Duration::ZERO);
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 let t = Instant::now();
@@ -452,7 +479,7 @@ impl Watch {
                     }
                     Err(e) => {
                         down_since.get_or_insert(t);
-                        failures.push(e.to_string());
+                        failures.push(format!("at {:.2} s: {e}", (t - started).as_secs_f64()));
                     }
                 }
                 std::thread::sleep(Duration::from_millis(50).saturating_sub(t.elapsed()));
@@ -466,13 +493,13 @@ impl Watch {
     }
 
     /// (attempts, failures, longest outage)
-    fn finish(self) -> (u32, Vec<String>, Duration) {
+    pub(crate) fn finish(self) -> (u32, Vec<String>, Duration) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         self.handle.join().unwrap()
     }
 }
 
-fn add_shout_tool(dir: &Path) {
+pub(crate) fn add_shout_tool(dir: &Path) {
     let server_py = dir.join("echo_server/server.py");
     let code = std::fs::read_to_string(&server_py).unwrap();
     let code = code.replacen(
@@ -819,6 +846,7 @@ mod secrets {
     }
 }
 
+use crate::front::{front_on_off, front_shared, front_sigkill, front_token_tls, front_updates};
 use crate::init::{
     init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2, quickstart_standalone_fastmcp,
     stdio_bridge, stdio_exit_diagnosed,
@@ -871,4 +899,9 @@ on_both_engines! {
     quickstart_mcp2 => 30400, 30500;
     stdio_bridge => 30600, 30700;
     stdio_exit_diagnosed => 30800, 30900;
+    front_updates => 22000, 22100;
+    front_sigkill => 22200, 22300;
+    front_token_tls => 22400, 22500;
+    front_shared => 22600, 22700;
+    front_on_off => 22800, 22900;
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod e2e;
+mod front;
 mod init;
 mod recordings;
 mod support;
