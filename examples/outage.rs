@@ -31,7 +31,13 @@ fn main() {
         }
         let t = Instant::now();
         attempts += 1;
-        up = probe(&target, Duration::from_secs(2)).is_ok();
+        let answer = probe(&target, Duration::from_secs(2));
+        up = answer.is_ok();
+        if let Err(e) = &answer {
+            // Why it failed, with the wall-clock time, for matching against mcpctl -v lines.
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            eprintln!("outage: {:.3} failed: {e}", now.as_secs_f64());
+        }
         if up {
             if let Some(d) = down_since.take() {
                 longest = longest.max(t.duration_since(d));

@@ -4,7 +4,8 @@
 # `update` with nothing changed; the phases of `update` after a one-line change and the outage a
 # client sees, beside a bare swap by hand; `status` against the original scripts/docker.py's (when its
 # guide is at ../shared/seeds, see the README); the time until
-# docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP".
+# docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP"; the front: failed
+# requests during updates through it, the latency it adds to one tools/call, its memory.
 # Writes target/bench.txt. MCPCTL and TARGET_DIR may point elsewhere (the Makefile passes them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +22,7 @@ mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
 ARGS=(-C "$WORK/proj" --name bench --base-port 31000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
-trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
 # Built by `make bench` (cargo needs the real HOME, which this script replaces).
 [ -x "$OUTAGE" ] && [ -x "$LATENCY" ] && [ -x "$M" ] || {
   echo "bench: build first: cargo build --release --examples" >&2; exit 2; }
@@ -30,7 +31,7 @@ trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench >/dev/nu
 outage_during() {
   local port=$1; shift
   rm -f "$WORK/stop"
-  "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" &
+  "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" 2>/dev/null &
   local pid=$!
   sleep 0.3
   "$@" >/dev/null 2>&1 || true
@@ -61,7 +62,7 @@ for e in $ENGINES; do
   $M --engine "$e" "${ARGS[@]}" -q start >/dev/null   # warm the cache
   $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
   : >"$WORK/start"; : >"$WORK/update"; : >"$WORK/status"; : >"$WORK/lag"; : >"$WORK/out-update"; : >"$WORK/out-hand"
-  : >"$WORK/hand-build"; : >"$WORK/hand-run"; : >"$WORK/nothing"
+  : >"$WORK/hand-build"; : >"$WORK/hand-run"; : >"$WORK/nothing"; : >"$WORK/fail-update"
   BUILD_FMT=(); [ "$e" = podman ] && BUILD_FMT=(--format docker)
   for i in $(seq "$RUNS"); do
     # Warm start: nothing changed since the last build, so mcpctl skips it.
@@ -86,9 +87,10 @@ for e in $ENGINES; do
     $e rm -f bench-mcp-hand >/dev/null 2>&1; $e start bench-mcp >/dev/null 2>&1
     until $M --engine "$e" "${ARGS[@]}" status --json 2>/dev/null | grep -q '"ok":true'; do sleep 0.1; done
     echo "# bench $i $t0" >>"$WORK/proj/echo_server/server.py"
-    rm -f "$WORK/stop"; "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" & opid=$!; sleep 0.3
+    rm -f "$WORK/stop"; "$OUTAGE" "$port" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
     t0=$(now); out=$($M --engine "$e" "${ARGS[@]}" update); t1=$(now)
     sleep 0.5; touch "$WORK/stop"; wait "$opid"; cut -d' ' -f1 "$WORK/outage" >>"$WORK/out-update"
+    cut -d' ' -f2,3 "$WORK/outage" >>"$WORK/fail-update"
     echo "$(echo "$out" | phase build) $(echo "$out" | phase swap) $(echo "$out" | phase ready) $(echo "$t1 - $t0" | bc)" >>"$WORK/update"
     t0=$(now); $M --engine "$e" "${ARGS[@]}" status >/dev/null; t1=$(now)
     echo "$t1 - $t0" | bc >>"$WORK/status"
@@ -107,6 +109,44 @@ for e in $ENGINES; do
   printf 'start reported ready %ss after the server logged "Uvicorn running" (until mcpctl exited)\n' "$(median <"$WORK/lag")"
   printf 'update outage seen by a 50 ms MCP probe: mcpctl %ss, bare swap by hand %ss\n' \
     "$(median <"$WORK/out-update")" "$(median <"$WORK/out-hand")"
+  printf 'update without the front: %s of %s probes failed over %s updates\n' \
+    "$(awk '{f+=$2} END {print f}' "$WORK/fail-update")" "$(awk '{a+=$1} END {print a}' "$WORK/fail-update")" "$RUNS"
+
+  # The front (HAProxy): the same updates through it, the latency it adds to one tools/call (the
+  # same container reached directly on the front's network vs through the front) and its memory.
+  rm -rf "$WORK/fp"; cp -r "$ROOT/fixtures/echo-server" "$WORK/fp"
+  FA=(-C "$WORK/fp" --name bench-front --base-port 31260 --front --front-image mcpctl-haproxy:local
+    --drain-timeout 5 --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+  $M --engine "$e" "${FA[@]}" -q start >/dev/null
+  fport=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/echo_server/docker-bench-front.json)
+  : >"$WORK/f-out"; : >"$WORK/f-fail"; : >"$WORK/f-wall"
+  for i in $(seq "$RUNS"); do
+    echo "# bench $i $(now)" >>"$WORK/fp/echo_server/server.py"
+    rm -f "$WORK/stop"; "$OUTAGE" "$fport" "$WORK/stop" >"$WORK/outage" 2>"$WORK/outage.err" & opid=$!; sleep 0.3
+    t0=$(now); $M --engine "$e" "${FA[@]}" -q update >/dev/null; t1=$(now)
+    sleep 0.5; touch "$WORK/stop"; wait "$opid"
+    sed 's/^/  (through the front) /' "$WORK/outage.err" >&2
+    cut -d' ' -f1 "$WORK/outage" >>"$WORK/f-out"; cut -d' ' -f2,3 "$WORK/outage" >>"$WORK/f-fail"
+    echo "$t1 - $t0" | bc >>"$WORK/f-wall"
+  done
+  printf 'update through the front: outage %ss, %s of %s probes failed over %s updates, wall %ss (with the drain)\n' \
+    "$(median <"$WORK/f-out")" "$(awk '{f+=$2} END {print f}' "$WORK/f-fail")" \
+    "$(awk '{a+=$1} END {print a}' "$WORK/f-fail")" "$RUNS" "$(median <"$WORK/f-wall")"
+  # One tools/call, three ways: the server without a front on its published port (what clients
+  # reach today), the server behind the front at its container address, and through the front.
+  $M --engine "$e" "${ARGS[@]}" -q start >/dev/null
+  port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/echo_server/docker-bench.json)
+  read -r p50 p99 pfail < <("$LATENCY" "http://127.0.0.1:$port/mcp" echo '{"text":"hi"}' 1000)
+  $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null
+  ip=$($e inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' bench-front-mcp | awk '{print $1}')
+  read -r d50 d99 dfail < <("$LATENCY" "http://$ip:3001/mcp" echo '{"text":"hi"}' 1000)
+  read -r f50 f99 ffail < <("$LATENCY" "http://127.0.0.1:$fport/mcp" echo '{"text":"hi"}' 1000)
+  printf 'tools/call over 1000 calls (a new connection each), p50/p99 ms: published port without a front %s/%s; container address %s/%s; through the front %s/%s (failed: %s, %s, %s)\n' \
+    "$p50" "$p99" "$d50" "$d99" "$f50" "$f99" "$pfail" "$dfail" "$ffail"
+  printf 'the front container (HAProxy 2.6) uses %s\n' \
+    "$($e stats --no-stream --format '{{.MemUsage}}' bench-front-front | cut -d/ -f1 | tr -d ' ')"
+  $M --engine "$e" "${FA[@]}" -q down --volumes --yes >/dev/null 2>&1 || true
+  $e rmi bench-front-mcp >/dev/null 2>&1 || true
 
   # A stdio server behind the bridge vs the same server served over HTTP by the launcher: the
   # quickstart file, unchanged, both ways; start to ready (warm image) and tools/call latency.

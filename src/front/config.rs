@@ -22,6 +22,9 @@ pub const SLOTS: [&str; 2] = ["blue", "green"];
 pub struct FrontState {
     /// The host address and port the front publishes.
     pub publish: String,
+    /// The image it runs (a change makes the container again).
+    #[serde(default)]
+    pub image: String,
     pub tls: bool,
     pub token: bool,
     pub projects: BTreeMap<String, Backend>,
@@ -179,6 +182,7 @@ mod tests {
         sse.slots.insert("blue".into(), slot("172.18.0.3", SlotState::Ready));
         FrontState {
             publish: "127.0.0.1:19443".into(),
+            image: "haproxy:2.6".into(),
             tls: true,
             token: true,
             projects: [("echo".to_string(), echo), ("sse".to_string(), sse)].into(),

@@ -132,6 +132,7 @@ impl<'a> Front<'a> {
             .ok_or_else(|| anyhow!("{} is not on {}", serving.name, self.network()))?;
         let mut st = self.load()?;
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
+        st.image = self.spec.image.clone();
         st.tls = self.spec.tls != FrontTls::Off;
         st.token = self.spec.token.is_some();
         let b = st.projects.entry(self.s.name.clone()).or_default();
@@ -152,12 +153,19 @@ impl<'a> Front<'a> {
         let before = files::Snapshot::take(&self.dirs.config);
         files::provision(&self.dirs, self.spec)?;
         let cfg = self.dirs.config.join("haproxy.cfg");
-        let published = self.load()?.publish;
+        let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
         let mut found = self.lookup()?;
-        if let Some(c) = found.as_ref().filter(|_| !published.is_empty() && published != st.publish) {
-            // A published port is fixed when the container is made.
-            ui.info(&format!("The front moves from {published} to {}: making it again", st.publish));
+        // A published port and an image are fixed when the container is made.
+        let remake = if !was.publish.is_empty() && was.publish != st.publish {
+            Some(format!("moves from {} to {}", was.publish, st.publish))
+        } else if !was.image.is_empty() && was.image != st.image {
+            Some(format!("changes from the image {} to {}", was.image, st.image))
+        } else {
+            None
+        };
+        if let (Some(c), Some(why)) = (found.as_ref(), remake) {
+            ui.info(&format!("The front {why}: making it again"));
             container::stop_and_remove(self.engine, self.s, c)?;
             found = None;
         }
@@ -324,6 +332,9 @@ impl<'a> Front<'a> {
             rt.set_state(&be, &slot, RuntimeState::Ready)?;
             rt.set_health_up(&be, &slot)?;
             if let Some((o, _)) = &old {
+                // Its sessions still get their drain: the update cut short had not finished it.
+                rt.set_state(&be, o, RuntimeState::Drain)?;
+                self.drain(&rt, &be, o, ui)?;
                 self.retire(&rt, &be, o)?;
                 b.slots.remove(o);
             }

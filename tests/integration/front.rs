@@ -68,6 +68,17 @@ fn call(c: &mut Client, tool: &str, args: serde_json::Value) -> Result<String, P
     c.call_tool(tool, args)
 }
 
+/// The front never crashed or complained: not restarted by the engine, no `[ALERT]` in its log.
+fn front_healthy(p: &Project, front: &str) {
+    let ins = p.engine_cmd(&["container", "inspect", front]);
+    let v: serde_json::Value = serde_json::from_slice(&ins.stdout).unwrap_or_default();
+    assert_eq!(v[0]["RestartCount"], 0, "the front {front} was restarted by the engine (it crashed)");
+    let logs = p.engine_cmd(&["logs", front]);
+    let text = format!("{}{}", String::from_utf8_lossy(&logs.stdout), String::from_utf8_lossy(&logs.stderr));
+    let alerts: Vec<&str> = text.lines().filter(|l| l.contains("[ALERT]")).collect();
+    assert!(alerts.is_empty(), "the front {front} logged alerts: {alerts:?}");
+}
+
 fn connect(t: &Target) -> Client {
     Client::connect(t, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("no MCP session at {}: {e}", t.shown_url()))
@@ -313,6 +324,8 @@ pub(crate) fn front_updates(engine: &'static str, base: u16) {
     let o = p.ok(&["logs", "--front", "--no-follow"]);
     assert!(o.all().contains("fe_mcp be_"), "the front's log shows no request: {o:?}");
 
+    front_healthy(&p, &format!("{}-front", p.name));
+
     // The front's container stopped behind mcpctl's back: the next update puts it back first.
     let stop = p.engine_cmd(&["stop", &format!("{}-front", p.name)]);
     assert!(stop.status.success());
@@ -380,6 +393,7 @@ pub(crate) fn front_sigkill(engine: &'static str, base: u16) {
         c.close();
     }
     no_failures("SIGKILL at five moments of an update", engine, w);
+    front_healthy(&p, &format!("{}-front", p.name));
     let st = p.ok(&["status", "--json"]);
     assert!(st.stdout.contains("\"ok\":true"), "{st:?}");
 }
@@ -563,6 +577,7 @@ pub(crate) fn front_shared(engine: &'static str, base: u16) {
     assert!(tools(&mut ca).contains(&"shout".to_string()));
     ca.close();
 
+    front_healthy(&a, &front);
     let o = a.ok(&["list"]);
     assert!(
         o.stdout.lines().any(|l| l.starts_with(&front) && l.contains(&a.name) && l.contains(&b.name)),
