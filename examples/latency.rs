@@ -1,5 +1,6 @@
 //! Bench helper (scripts/bench.sh): one MCP session on an endpoint, then N calls of one tool;
-//! prints the p50 and p99 latency of a call in milliseconds and the number of failed calls.
+//! prints the p50 and p99 latency of a call in milliseconds and the number of failed calls. The
+//! connection is kept open between calls, as SDK clients keep it.
 //!
 //!     cargo run --release --example latency -- URL TOOL JSON_ARGS N [TOKEN_ENV]
 //!
@@ -27,6 +28,8 @@ fn main() {
         eprintln!("latency: {e}");
         std::process::exit(2)
     });
+    // One connection kept open, as an SDK client keeps it.
+    target.keep_alive = true;
     if let Some(var) = args.get(5) {
         target.bearer = std::env::var(var).ok();
     }

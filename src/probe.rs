@@ -160,6 +160,9 @@ pub struct Target {
     pub bearer: Option<String>,
     /// Other headers for every request (the front's slot header for a probe through it).
     pub headers: Vec<(String, String)>,
+    /// Keep connections open between requests, as SDK clients do (the latency bench); a probe
+    /// opens a new one each time, so a server that stops is seen at once.
+    pub keep_alive: bool,
 }
 
 /// HTTPS to the front: the certificate to trust (PEM: the one mcpctl made, whose names include
@@ -181,6 +184,7 @@ impl Target {
             tls: None,
             bearer: None,
             headers: Vec::new(),
+            keep_alive: false,
         }
     }
 
@@ -258,7 +262,7 @@ fn agent(target: &Target, timeout: Duration) -> Result<ureq::Agent, ProbeError> 
     let mut cfg = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
-        .max_idle_connections(0)
+        .max_idle_connections(if target.keep_alive { 1 } else { 0 })
         // Redirects are followed by hand (see `post`): ureq will not resend a POST body.
         .max_redirects(0);
     if let Some(tls) = &target.tls {

@@ -25,7 +25,8 @@ function Endpoint:new()
 end
 
 function Endpoint:http_headers(txn, http_msg)
-    if http_msg.channel:is_resp() then
+    -- Answers to POSTs (streamable HTTP's JSON-RPC answers) are never looked at.
+    if http_msg.channel:is_resp() and txn:get_var("txn.mcp_get") then
         local ct = http_msg:get_headers()["content-type"]
         if ct and ct[0] and ct[0]:find("text/event-stream", 1, true) then
             filter.register_data_filter(self, http_msg.channel)
