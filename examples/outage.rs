@@ -2,7 +2,7 @@
 //! until STOPFILE exists and the endpoint answers again, then print the longest outage a client
 //! saw, in seconds, the number of probes and the number that failed.
 //!
-//!     cargo run --release --example outage -- PORT STOPFILE
+//!     cargo run --release --example outage -- [ADDR:]PORT STOPFILE
 
 use std::time::{Duration, Instant};
 
@@ -11,11 +11,20 @@ use mcpctl::probe::{Target, probe};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (Some(port), Some(stop)) = (args.get(1).and_then(|p| p.parse().ok()), args.get(2)) else {
-        eprintln!("usage: outage PORT STOPFILE");
+    // PORT on this machine, or ADDR:PORT (a server on another host's address).
+    let (addr, port) =
+        match args.get(1).map(|a| a.rsplit_once(':').map(|(a, p)| (Some(a), p)).unwrap_or((None, a))) {
+            Some((a, p)) => (a.and_then(|a| a.parse::<std::net::IpAddr>().ok()), p.parse::<u16>().ok()),
+            None => (None, None),
+        };
+    let (Some(port), Some(stop)) = (port, args.get(2)) else {
+        eprintln!("usage: outage [ADDR:]PORT STOPFILE");
         std::process::exit(2);
     };
-    let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+    let mut target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+    if let Some(a) = addr {
+        target.addr = a;
+    }
     let (mut attempts, mut failures) = (0u32, 0u32);
     let (mut down_since, mut longest) = (None::<Instant>, Duration::ZERO);
     let give_up = Instant::now() + Duration::from_secs(600);

@@ -15,6 +15,8 @@ OUTAGE=$TARGET_DIR/release/examples/outage
 LATENCY=$TARGET_DIR/release/examples/latency
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
+# local: everything on this machine's engines; remote: the same commands against a host over SSH.
+SECTIONS=${SECTIONS:-"local remote"}
 OUT=$TARGET_DIR/bench.txt
 WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
@@ -56,6 +58,7 @@ phase() { grep -o "$1 [0-9.]* m\?s" | head -1 | awk '{ if ($3=="ms") printf "%.3
 {
 echo "mcpctl bench — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, median of $RUNS"
 for e in $ENGINES; do
+  case " $SECTIONS " in *" local "*) ;; *) continue ;; esac
   echo
   echo "== $e ($($e --version | head -1))"
   $M --engine "$e" "${ARGS[@]}" -q stop >/dev/null 2>&1 || true
@@ -141,7 +144,7 @@ for e in $ENGINES; do
   ip=$($e inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' bench-front-mcp | awk '{print $1}')
   read -r d50 d99 dfail < <("$LATENCY" "http://$ip:3001/mcp" echo '{"text":"hi"}' 1000)
   read -r f50 f99 ffail < <("$LATENCY" "http://127.0.0.1:$fport/mcp" echo '{"text":"hi"}' 1000)
-  printf 'tools/call over 1000 calls (a new connection each), p50/p99 ms: published port without a front %s/%s; container address %s/%s; through the front %s/%s (failed: %s, %s, %s)\n' \
+  printf 'tools/call over 1000 calls (one connection kept open, as SDK clients do), p50/p99 ms: published port without a front %s/%s; container address %s/%s; through the front %s/%s (failed: %s, %s, %s)\n' \
     "$p50" "$p99" "$d50" "$d99" "$f50" "$f99" "$pfail" "$dfail" "$ffail"
   printf 'the front container (HAProxy 2.6) uses %s\n' \
     "$($e stats --no-stream --format '{{.MemUsage}}' bench-front-front | cut -d/ -f1 | tr -d ' ')"
@@ -200,4 +203,76 @@ for e in $ENGINES; do
     fi
   fi
 done
+# Another machine's engine over SSH (scripts/test-host.sh: a namespace with its own engine and
+# sshd), beside the same commands against this machine's engine in the same run: a published image
+# run with --run-image on both, so the same flow is timed; status, warm start, update to a new
+# version (wall and the outage a 50 ms probe sees), and through the front there.
+case " $SECTIONS " in *" remote "*)
+  HOSTN=60; RH=bench-rh
+  eval "$(bash "$ROOT/scripts/test-host.sh" up $RH $HOSTN 2>/dev/null)"
+  trap 'bash "$ROOT/scripts/test-host.sh" down '"$RH"' >/dev/null 2>&1 || true; for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front bench-r-mcp >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; kill $REGPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  mkdir -p "$WORK/reg"
+  printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 0.0.0.0:31295\n' "$WORK/reg/data" >"$WORK/reg/config.yml"
+  docker-registry serve "$WORK/reg/config.yml" >/dev/null 2>&1 & REGPID=$!
+  rm -rf "$WORK/rp"; cp -r "$ROOT/fixtures/echo-server" "$WORK/rp"
+  PA=(-C "$WORK/rp" --name bench-r --base-port 31300 --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+  sleep 1
+  $M --engine docker "${PA[@]}" -q publish --registry 127.0.0.1:31295/bench-r >/dev/null
+  echo "# version 2" >>"$WORK/rp/echo_server/server.py"
+  $M --engine docker "${PA[@]}" -q publish --registry 127.0.0.1:31295/bench-r >/dev/null
+  for e in $ENGINES; do
+    echo
+    if [ "$e" = podman ]; then
+      eval "$(bash "$ROOT/scripts/test-host.sh" podman-up $RH 2>/dev/null)"
+      RURL="ssh://$RH$MCPCTL_TEST_HOST_PODMAN_SOCK"
+    else
+      RURL="ssh://$RH"
+    fi
+    echo "== $e, this machine vs another over SSH ($RURL: a network namespace, its own engine and sshd)"
+    for where in local remote; do
+      if [ $where = local ]; then
+        W=(--engine "$e" "${PA[@]}" --publish-address 127.0.0.1); REG=127.0.0.1:31295/bench-r; addr=127.0.0.1
+      else
+        W=(--engine "$e" "${PA[@]}" --host "$RURL" --ssh-config "$MCPCTL_TEST_HOST_SSH_CONFIG" --publish-address 0.0.0.0)
+        REG=10.231.$HOSTN.1:31295/bench-r; addr=$MCPCTL_TEST_HOST_ADDR
+      fi
+      $M "${W[@]}" -q --run-image "$REG:1" start >/dev/null
+      : >"$WORK/r-status"; : >"$WORK/r-start"; : >"$WORK/r-update"; : >"$WORK/r-out"
+      for i in $(seq "$RUNS"); do
+        t0=$(now); $M "${W[@]}" status >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/r-status"
+      done
+      for i in $(seq "$RUNS"); do
+        $M "${W[@]}" -q stop >/dev/null
+        t0=$(now); $M "${W[@]}" -q --run-image "$REG:1" start >/dev/null; echo "$(now) - $t0" | bc >>"$WORK/r-start"
+      done
+      rport=$(python3 -c 'import json,sys,glob; f=[g for g in glob.glob(sys.argv[1]) if ("@" in g) == (sys.argv[2]=="remote")][0]; print(json.load(open(f))["port"])' "$HOME/.config/echo_server/docker-bench-r*.json" $where)
+      for i in $(seq "$RUNS"); do
+        v=$(( i % 2 + 1 ))
+        rm -f "$WORK/stop"; "$OUTAGE" "$addr:$rport" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
+        t0=$(now); $M "${W[@]}" -q --run-image "$REG:$v" update >/dev/null; t1=$(now)
+        sleep 0.5; touch "$WORK/stop"; wait "$opid"
+        echo "$t1 - $t0" | bc >>"$WORK/r-update"; cut -d' ' -f1 "$WORK/outage" >>"$WORK/r-out"
+      done
+      printf '%-6s status %ss  warm start %ss  update to another version: wall %ss, outage %ss (no front)\n' "$where:" \
+        "$(median <"$WORK/r-status")" "$(median <"$WORK/r-start")" "$(median <"$WORK/r-update")" "$(median <"$WORK/r-out")"
+      if [ $where = remote ]; then
+        FR=(--front --front-image mcpctl-haproxy:local --drain-timeout 3)
+        $M "${W[@]}" "${FR[@]}" -q --run-image "$REG:1" update >/dev/null
+        : >"$WORK/rf-fail"; : >"$WORK/rf-wall"
+        for i in $(seq "$RUNS"); do
+          v=$(( i % 2 + 1 ))
+          rm -f "$WORK/stop"; "$OUTAGE" "$addr:$rport" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
+          t0=$(now); $M "${W[@]}" "${FR[@]}" -q --run-image "$REG:$v" update >/dev/null; t1=$(now)
+          sleep 0.5; touch "$WORK/stop"; wait "$opid"
+          echo "$t1 - $t0" | bc >>"$WORK/rf-wall"; cut -d' ' -f2,3 "$WORK/outage" >>"$WORK/rf-fail"
+        done
+        printf 'remote through the front: %s of %s probes failed over %s updates, wall %ss (with the drain)\n' \
+          "$(awk '{f+=$2} END {print f}' "$WORK/rf-fail")" "$(awk '{a+=$1} END {print a}' "$WORK/rf-fail")" "$RUNS" "$(median <"$WORK/rf-wall")"
+        $M "${W[@]}" -q down >/dev/null 2>&1 || true
+      else
+        $M "${W[@]}" -q down >/dev/null 2>&1 || true
+      fi
+    done
+  done
+;; esac
 } | tee "$OUT"

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod flows;
 pub mod front;
+pub mod host;
 pub mod lock;
 pub mod ports;
 pub mod probe;

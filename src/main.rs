@@ -9,7 +9,7 @@ use mcpctl::cli::{Cli, Command};
 use mcpctl::error::{self, usage};
 use mcpctl::flows::{self, Ctx};
 use mcpctl::ui::{self, Ui};
-use mcpctl::{config, engine, process};
+use mcpctl::{config, engine, host, process};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -90,7 +90,12 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         // Writing files needs no engine.
         return flows::init::init(&settings, ui, args);
     }
-    let engine = engine::detect(settings.engine.as_deref())?;
+    let mut engine = engine::detect(settings.engine.as_deref())?;
+    let spec = host::resolve(settings.host.as_deref(), engine.kind, &host::EngineEnv::read(&home))?;
+    let mut settings = settings.for_host(spec.key().as_deref());
+    engine.host =
+        host::Host::connect(&spec, engine.kind, settings.ssh_config.as_deref(), &host::runtime_dir(&home))?;
+    settings.host_name = engine.host.endpoint_name(settings.publish_address);
     let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };
     flows::run(&cli.command, &ctx)
 }

@@ -75,6 +75,8 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<EnvVar>,
     dir: Option<PathBuf>,
+    /// Fed to the child's stdin (files written on another host through ssh); else /dev/null.
+    stdin: Option<Arc<Vec<u8>>>,
 }
 
 /// A variable set for the child. A secret one's value is shown as `***` in the shell line (`-v`,
@@ -146,7 +148,13 @@ impl std::error::Error for ProcessError {}
 
 impl Cmd {
     pub fn new(program: impl AsRef<Path>) -> Cmd {
-        Cmd { program: program.as_ref().to_path_buf(), args: Vec::new(), env: Vec::new(), dir: None }
+        Cmd {
+            program: program.as_ref().to_path_buf(),
+            args: Vec::new(),
+            env: Vec::new(),
+            dir: None,
+            stdin: None,
+        }
     }
 
     pub fn arg(mut self, a: impl Into<OsString>) -> Cmd {
@@ -180,6 +188,11 @@ impl Cmd {
             .iter()
             .map(|e| (e.key.to_string_lossy().into_owned(), e.value.to_string_lossy().into_owned()))
             .collect()
+    }
+
+    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Cmd {
+        self.stdin = Some(Arc::new(bytes));
+        self
     }
 
     pub fn dir(mut self, d: impl AsRef<Path>) -> Cmd {
@@ -233,13 +246,12 @@ impl Cmd {
     /// Run to completion with stdout and stderr captured. A non-zero exit is not an error here:
     /// callers that read the engine's answer (inspect of a missing container) need the output.
     pub fn output(&self) -> anyhow::Result<Output> {
-        let handle = self
-            .expression()
-            .stdout_capture()
-            .stderr_capture()
-            .stdin_null()
-            .start()
-            .map_err(|e| self.spawn_error(e))?;
+        let e = self.expression().stdout_capture().stderr_capture();
+        let e = match &self.stdin {
+            Some(b) => e.stdin_bytes(b.as_slice().to_vec()),
+            None => e.stdin_null(),
+        };
+        let handle = e.start().map_err(|e| self.spawn_error(e))?;
         let out = wait_registered(Arc::new(handle))?;
         Ok(out)
     }

@@ -64,8 +64,13 @@ pub fn wait_for_target(
 ) -> anyhow::Result<Ready> {
     let t0 = Instant::now();
     let deadline = t0 + timeout;
-    let spinner =
-        ui.spinner(&format!("Waiting up to {} for {} to answer MCP...", secs(timeout), target.shown_url()));
+    let spinner = ui.spinner(&format!(
+        "Waiting up to {} for {} to answer MCP...",
+        secs(timeout),
+        shown_on(engine, target)
+    ));
+    let original = target;
+    let target = &engine.host.reach(original)?;
     // Engine calls are slow (podman: 0.1-0.3 s each), so the container is watched from another
     // thread and the probe loop never waits for them.
     let watch = Watcher::start(engine, s, name);
@@ -101,6 +106,14 @@ pub fn wait_for_target(
             return Err(not_ready(engine, s, name, port, &last, verdict));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
+    }
+}
+
+/// The URL probed, and the host it is on when that is not this machine.
+pub fn shown_on(engine: &Engine, target: &Target) -> String {
+    match engine.host.label() {
+        Some(h) => format!("{} on {h}", target.shown_url()),
+        None => target.shown_url(),
     }
 }
 

@@ -76,6 +76,13 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     #[serde(alias = "drain_timeout")]
     pub drain_timeout: Option<f64>,
+    /// ssh://user@host[:port]: the machine whose engine runs the server.
+    pub host: Option<String>,
+    #[serde(alias = "ssh_config")]
+    pub ssh_config: Option<PathBuf>,
+    /// A published image to run instead of building.
+    #[serde(alias = "run_image")]
+    pub run_image: Option<String>,
 }
 
 /// The project as found on disk: its pyproject name and its mcpctl config, if any.

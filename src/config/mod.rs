@@ -140,6 +140,19 @@ pub struct Overrides {
     /// Seconds sessions opened before an update keep reaching the old container [default: 30]
     #[arg(long, global = true, env = "MCPCTL_DRAIN_TIMEOUT", value_name = "SECONDS")]
     pub drain_timeout: Option<f64>,
+
+    /// The machine whose engine runs the server: ssh://user@host[:port], or local [default:
+    /// what DOCKER_HOST, the docker context, CONTAINER_HOST or CONTAINER_CONNECTION say, else local]
+    #[arg(long, global = true, env = "MCPCTL_HOST", value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// An ssh config file for --host instead of ~/.ssh/config (ssh -F)
+    #[arg(long, global = true, env = "MCPCTL_SSH_CONFIG", value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Run this image (a published one, pulled on the host) instead of building the project
+    #[arg(long, global = true, env = "MCPCTL_RUN_IMAGE", value_name = "IMAGE")]
+    pub run_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -199,6 +212,15 @@ pub struct Settings {
     /// The front, as it would be set up; `front_wanted` says whether to use it (None: as deployed).
     pub front: FrontSettings,
     pub front_wanted: Option<bool>,
+    /// Where the engine is, as asked (--host, MCPCTL_HOST, `host`); None: as the engine's own
+    /// environment says (host.rs).
+    pub host: Option<String>,
+    pub ssh_config: Option<PathBuf>,
+    /// A published image to run instead of building one.
+    pub run_image: Option<String>,
+    /// The name clients use for the host (`{host}` in env values): localhost here, the remote
+    /// host's name when the server is published on its network.
+    pub host_name: String,
     pub state_file: PathBuf,
     /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
     pub cache_dir: PathBuf,
@@ -206,7 +228,25 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
 }
 
+fn pick_str(flag: Option<String>, file: Option<String>) -> Option<String> {
+    flag.or(file).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
 impl Settings {
+    /// The project deployed on another host keeps its own state (and lock) and its own front:
+    /// `docker@HOST.json`, `fronts/NAME@HOST`.
+    pub fn for_host(mut self, key: Option<&str>) -> Settings {
+        if let Some(k) = key {
+            let stem =
+                self.state_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            self.state_file.set_file_name(format!("{stem}@{k}.json"));
+            let front =
+                self.front.dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            self.front.dir.set_file_name(format!("{front}@{k}"));
+        }
+        self
+    }
+
     pub fn endpoint(&self, port: u16) -> String {
         format!("http://localhost:{port}{}", self.mcp_path)
     }
@@ -309,6 +349,10 @@ pub fn resolve(
         token_env: f.token_env.clone(),
         front_wanted: resolvers::front_wanted(o, f),
         front: resolvers::front(project_dir, o, f, &id_name, home, &src)?,
+        host: pick_str(o.host.clone(), f.host.clone()),
+        ssh_config: o.ssh_config.clone().or_else(|| f.ssh_config.as_ref().map(|c| project_dir.join(c))),
+        run_image: resolvers::run_image(o, f)?,
+        host_name: "localhost".into(),
         config_file: files.config_file.clone(),
     })
 }

@@ -403,3 +403,17 @@ fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
         None => (None, None),
     }
 }
+
+/// `run-image`: a reference the engine can pull.
+pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>> {
+    let Some(image) = o.run_image.clone().or_else(|| f.run_image.clone()).filter(|i| !i.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    if !valid_image_ref(&image) {
+        return Err(usage(format!(
+            "run image '{image}' is not a valid image reference, e.g. registry.example:5000/team/server:3"
+        )));
+    }
+    Ok(Some(image))
+}

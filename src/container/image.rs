@@ -97,9 +97,18 @@ pub struct Image {
 pub struct ImagePlan {
     wanted: BuildDigest,
     have: Option<engine::ImageInfo>,
+    /// `run-image`: a published image to pull instead of a build.
+    run: Option<String>,
 }
 
 pub fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
+    if let Some(r) = &s.run_image {
+        return Ok(ImagePlan {
+            wanted: BuildDigest::Unknown("a published image".into()),
+            have: None,
+            run: Some(r.clone()),
+        });
+    }
     require_dockerfile(s)?;
     let text = std::fs::read_to_string(&s.dockerfile)
         .map_err(|e| anyhow!("cannot read {}: {e}", s.dockerfile.display()))?;
@@ -124,7 +133,7 @@ pub fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
         labels: &labels,
         semantics: &engine.context_semantics(s),
     };
-    Ok(ImagePlan { wanted: req.digest(&text, &base, base_ids.as_deref())?, have })
+    Ok(ImagePlan { wanted: req.digest(&text, &base, base_ids.as_deref())?, have, run: None })
 }
 
 /// Build the image unless the one there was built from exactly these inputs (its digest label
@@ -136,7 +145,10 @@ pub fn ensure_image(
     plan: ImagePlan,
     rebuild: bool,
 ) -> anyhow::Result<Image> {
-    let ImagePlan { wanted, have } = plan;
+    let ImagePlan { wanted, have, run } = plan;
+    if let Some(reference) = run {
+        return pull(engine, s, ui, &reference);
+    }
     let have_digest = have.as_ref().and_then(|i| i.labels.get(LABEL_DIGEST)).map(String::as_str);
     if let (Some(img), Some(d)) = (&have, wanted.digest())
         && have_digest == Some(d)
@@ -156,6 +168,29 @@ pub fn ensure_image(
     }
     let id = image_info(engine, &s.image)?.map(|i| i.id).unwrap_or_default();
     Ok(Image { id, took, built: true })
+}
+
+/// Pull a published image on the engine's host and give it the project's image name, so the
+/// rest (rollback's `:previous`, restart) works as for a built one. Pulling by tag each time is
+/// what picks up a new `:latest`; the same image pulled again is "nothing changed" for update.
+fn pull(engine: &Engine, s: &Settings, ui: &Ui, reference: &str) -> anyhow::Result<Image> {
+    let t0 = Instant::now();
+    let on = engine.host.label().map(|h| format!(" on {h}")).unwrap_or_default();
+    ui.info(&format!("Pulling {reference}{on} (run-image: no build)"));
+    let spinner = ui.spinner(&format!("Pulling {reference}..."));
+    let res = engine.call(engine.pull_args(reference));
+    spinner.finish();
+    res.map_err(|e| {
+        anyhow::Error::new(
+            Explained::new(format!("cannot pull {reference}{on}: {}", engine::engine_reason(&e)))
+                .fix(format!("check the reference, and for a private registry log in there first (`{} login REGISTRY`{on})", engine.name())),
+        )
+    })?;
+    tag(engine, reference, &s.image)?;
+    let id = image_id(engine, &s.image)?.unwrap_or_default();
+    let took = t0.elapsed();
+    ui.success(&format!("Image {reference} pulled ({})", crate::ui::secs(took)));
+    Ok(Image { id, took, built: false })
 }
 
 /// Why a build runs: forced, never built, unknowable, or what changed (all of it with -v).

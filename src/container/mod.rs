@@ -131,8 +131,9 @@ fn no_free_port(s: &Settings) -> anyhow::Error {
     )
 }
 
-pub fn check_some_port_free(s: &Settings, preferred: Option<u16>) -> anyhow::Result<()> {
-    ports::choose(s.publish_address, s.base_port, preferred, &BTreeSet::new(), ports::is_free)
+pub fn check_some_port_free(engine: &Engine, s: &Settings, preferred: Option<u16>) -> anyhow::Result<()> {
+    let free = engine.host.port_checker()?;
+    ports::choose(s.publish_address, s.base_port, preferred, &BTreeSet::new(), |a, p| free.is_free(a, p))
         .map(|_| ())
         .ok_or_else(|| no_free_port(s))
 }
@@ -153,7 +154,8 @@ pub fn run_on_free_port(
     }
     let mut skip = BTreeSet::new();
     loop {
-        let port = ports::choose(s.publish_address, s.base_port, preferred, &skip, ports::is_free)
+        let free = engine.host.port_checker()?;
+        let port = ports::choose(s.publish_address, s.base_port, preferred, &skip, |a, p| free.is_free(a, p))
             .ok_or_else(|| no_free_port(s))?;
         if let Some(p) = preferred
             && p != port

@@ -70,7 +70,7 @@ impl Engine {
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString>,
     {
-        Cmd::new(&self.program).args(args)
+        Cmd::new(&self.program).args(self.host.engine_args(self.kind)).args(args)
     }
 
     pub fn name(&self) -> &'static str {
@@ -311,6 +311,13 @@ impl Engine {
         a
     }
 
+    /// Pull, with the same plain-HTTP rule as `push_args`.
+    pub fn pull_args(&self, image: &str) -> Vec<String> {
+        let mut a = self.push_args(image);
+        a[0] = "pull".into();
+        a
+    }
+
     pub fn volume_rm_args(&self, volume: &str) -> Vec<String> {
         vec!["volume".into(), "rm".into(), volume.into()]
     }
@@ -377,10 +384,16 @@ pub fn build_labels(s: &Settings) -> Vec<(String, String)> {
     vec![(LABEL_PROJECT.to_string(), s.name.clone())]
 }
 
-/// The container's environment; `{port}` in a value stands for the published host port, so
+/// The container's environment; `{port}` in a value stands for the published host port and
+/// `{host}` for the name clients reach the host by, so
 /// MCP_ALLOWED_HOSTS can follow it.
 pub fn run_env(s: &Settings, host_port: u16) -> Vec<(String, String)> {
-    s.env.iter().map(|(k, v)| (k.clone(), v.replace("{port}", &host_port.to_string()))).collect()
+    s.env
+        .iter()
+        .map(|(k, v)| {
+            (k.clone(), v.replace("{port}", &host_port.to_string()).replace("{host}", &s.host_name))
+        })
+        .collect()
 }
 
 fn publish_spec(s: &Settings, host_port: u16) -> String {
@@ -405,7 +418,7 @@ mod tests {
     }
 
     fn engine(kind: EngineKind) -> Engine {
-        Engine { kind, program: PathBuf::from(kind.name()), version: String::new() }
+        Engine { kind, program: PathBuf::from(kind.name()), version: String::new(), host: Default::default() }
     }
 
     #[test]

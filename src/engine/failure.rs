@@ -154,6 +154,14 @@ impl Engine {
     }
 }
 
+/// The engine's own words for `err` (its last stderr line), or the error itself.
+pub fn engine_reason(err: &anyhow::Error) -> String {
+    match err.chain().find_map(|c| c.downcast_ref::<EngineError>()) {
+        Some(e) => e.reason(),
+        None => format!("{err:#}"),
+    }
+}
+
 /// The shell line of the engine call behind `err`, if one failed (for `-v`).
 pub fn failed_call(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|c| c.downcast_ref::<EngineError>()).map(|e| {
@@ -246,7 +254,12 @@ mod tests {
     }
 
     fn engine() -> Engine {
-        Engine { kind: EngineKind::Docker, program: "sh".into(), version: String::new() }
+        Engine {
+            kind: EngineKind::Docker,
+            program: "sh".into(),
+            version: String::new(),
+            host: Default::default(),
+        }
     }
 
     #[test]

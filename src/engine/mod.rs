@@ -65,6 +65,15 @@ impl EngineKind {
         self != EngineKind::Podman
     }
 
+    /// The global flags that point the client at an engine socket (the forwarded one of another
+    /// host); nerdctl has no remote mode and is refused before this.
+    pub fn remote_socket_args(self, socket: &str) -> Vec<String> {
+        match self {
+            EngineKind::Podman => vec!["--remote".into(), "--url".into(), format!("unix://{socket}")],
+            _ => vec!["-H".into(), format!("unix://{socket}")],
+        }
+    }
+
     /// Classify a binary from its `--version` (or `--help`) output.
     pub fn from_self_description(text: &str) -> Option<EngineKind> {
         let t = text.to_ascii_lowercase();
@@ -86,6 +95,8 @@ pub struct Engine {
     pub program: PathBuf,
     /// What `--version` printed, first line.
     pub version: String,
+    /// The machine the engine is on; every call goes there (`Engine::cmd`).
+    pub host: crate::host::Host,
 }
 
 const KNOWN: [&str; 3] = ["docker", "podman", "nerdctl"];
@@ -164,7 +175,7 @@ fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {
         _ => return None,
     };
     let version = hit.get("version")?.as_str()?.to_string();
-    Some(Engine { kind, program: program.to_path_buf(), version })
+    Some(Engine { kind, program: program.to_path_buf(), version, host: Default::default() })
 }
 
 /// Best effort: a cache that cannot be written only costs a `--version` call next time.
@@ -189,7 +200,9 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
         kind = EngineKind::from_self_description(&format!("{}{}", help.stdout, help.stderr));
     }
     match kind {
-        Some(kind) => Ok(Engine { kind, program: program.to_path_buf(), version: first }),
+        Some(kind) => {
+            Ok(Engine { kind, program: program.to_path_buf(), version: first, host: Default::default() })
+        }
         None => Err(usage(format!(
             "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
              printed '{first}'); point --engine at one of those",

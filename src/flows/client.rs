@@ -41,7 +41,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
     };
     let entry = entry(transport, &url, token_env);
 
-    ui.title("Client", &s.name);
+    ui.title("Client", &ctx.project_on_host());
     ui.info("Add to Claude Code:");
     ui.command_line(&claude_add_line(&s.name, transport, &url, token_env));
     ctx.print_front_hints(behind);

@@ -19,7 +19,7 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         ));
     }
     let _lock = ctx.lock("down")?;
-    ui.title("Down", &s.name);
+    ui.title("Down", &ctx.project_on_host());
     let state = ctx.load_state();
     let found = ctx.recover_and_lookup(&state)?;
     if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {

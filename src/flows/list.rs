@@ -16,14 +16,24 @@ pub fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     };
     let servers = ps(e.ps_args())?;
     let fronts = ps(e.ps_fronts_args())?;
+    let host = e.host.label().unwrap_or_else(|| "local".into());
     if as_json {
-        let all: Vec<&PsEntry> = servers.iter().chain(&fronts).collect();
+        let mut all = Vec::new();
+        for c in servers.iter().chain(&fronts) {
+            let mut v = serde_json::to_value(c)?;
+            v["host"] = serde_json::json!(host);
+            all.push(v);
+        }
         println!("{}", serde_json::to_string(&all)?);
         return Ok(());
     }
+    let on = e.host.label().map(|h| format!(" on {h}")).unwrap_or_default();
     if servers.is_empty() && fronts.is_empty() {
-        ui.result_info(&format!("No mcpctl containers on {}", e.name()));
+        ui.result_info(&format!("No mcpctl containers on {}{on}", e.name()));
         return Ok(());
+    }
+    if !on.is_empty() {
+        ui.result_info(&format!("Containers of {}{on}:", e.name()));
     }
     println!("{:<28} {:<20} {:<10} {:<6} STATUS", "CONTAINER", "PROJECT", "STATE", "PORT");
     for c in &servers {
@@ -52,5 +62,11 @@ fn row(c: &PsEntry, project: &str, port: &str) {
 fn front_state(ctx: &Ctx, c: &PsEntry) -> FrontState {
     let name = c.labels.get(LABEL_FRONT).cloned().unwrap_or_else(|| c.name.clone());
     let Some(fronts) = ctx.s.front.dir.parent() else { return FrontState::default() };
-    front_config::load(&fronts.join(name).join("state.json")).unwrap_or_default()
+    // On another host the front directories are NAME@HOST, like this project's own.
+    let own = ctx.s.front.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = match own.split_once('@') {
+        Some((_, host)) => format!("{name}@{host}"),
+        None => name,
+    };
+    front_config::load(&fronts.join(dir).join("state.json")).unwrap_or_default()
 }

@@ -8,10 +8,10 @@ use crate::flows::Ctx;
 use crate::front::Front;
 
 pub fn logs(ctx: &Ctx, tail: Option<u32>, follow: bool, front: bool) -> anyhow::Result<()> {
-    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
+    let (ui, engine) = (&ctx.ui, &ctx.engine);
     let container = if front { front_container(ctx)? } else { server_container(ctx)? };
     if follow {
-        ui.title(if front { "Front logs" } else { "Logs" }, &s.name);
+        ui.title(if front { "Front logs" } else { "Logs" }, &ctx.project_on_host());
         ui.info("Press Ctrl+C to stop");
         ui.blank();
     }

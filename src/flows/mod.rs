@@ -33,6 +33,14 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The project, and the host when it is not this machine (for titles).
+    pub fn project_on_host(&self) -> String {
+        match self.engine.host.label() {
+            Some(h) => format!("{} on {h}", self.s.name),
+            None => self.s.name.clone(),
+        }
+    }
+
     /// One mcpctl at a time changes a project (see lock.rs).
     pub fn lock(&self, what: &str) -> anyhow::Result<crate::lock::ProjectLock> {
         crate::lock::acquire(&self.s.state_file, what, self.wait_for_lock, &self.ui)
@@ -115,19 +123,22 @@ impl Ctx {
         let own_front_runs = self.front().lookup()?.is_some_and(|c| c.running);
         match state.port {
             Some(p) if own_front_runs => Ok(p),
-            _ => crate::ports::choose(
-                self.s.publish_address,
-                self.s.base_port,
-                state.port,
-                &Default::default(),
-                crate::ports::is_free,
-            )
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no free port from {} for the front: free one, or set another base port",
-                    self.s.base_port
+            _ => {
+                let free = self.engine.host.port_checker()?;
+                crate::ports::choose(
+                    self.s.publish_address,
+                    self.s.base_port,
+                    state.port,
+                    &Default::default(),
+                    |a, p| free.is_free(a, p),
                 )
-            }),
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no free port from {} for the front: free one, or set another base port",
+                        self.s.base_port
+                    )
+                })
+            }
         }
     }
 
@@ -165,7 +176,8 @@ impl Ctx {
             Transport::Sse if self.s.mcp_path == "/mcp" => "/sse",
             _ => self.s.mcp_path.as_str(),
         };
-        if behind { self.front().endpoint(port, path) } else { format!("http://localhost:{port}{path}") }
+        let host = self.engine.host.endpoint_name(self.s.publish_address);
+        if behind { self.front().endpoint(port, path) } else { format!("http://{host}:{port}{path}") }
     }
 
     /// The variable clients read the token from, when the front asks for one: token-env, or for
@@ -212,6 +224,13 @@ impl Ctx {
             self.token_env(behind).as_deref(),
         ));
         self.print_front_hints(behind);
+        if let Some(label) = self.engine.host.label().filter(|_| self.s.publish_address.is_loopback()) {
+            self.ui.info(&format!(
+                "It listens on the loopback of {label} only: from here, `ssh -N -L {port}:127.0.0.1:{port} {}`; \
+                 for clients elsewhere publish on 0.0.0.0 (publish-address) behind the front with a token",
+                label.trim_start_matches("ssh://")
+            ));
+        }
         self.ui.blank();
     }
 

@@ -61,7 +61,7 @@ pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
         digest: None,
     };
 
-    ui.title("Publish", &s.name);
+    ui.title("Publish", &ctx.project_on_host());
     if args.dry_run {
         let from = if create { "no VERSION yet".to_string() } else { format!("VERSION {current}") };
         ui.result_info(&format!("Would publish {tag_n} and {tag_latest} ({from} → {next})"));

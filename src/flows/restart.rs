@@ -11,7 +11,7 @@ use crate::ready;
 pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("restart")?;
-    ui.title("Restart", &s.name);
+    ui.title("Restart", &ctx.project_on_host());
     let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
     let found = ctx.recover_and_lookup(&state)?;

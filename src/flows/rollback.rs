@@ -10,7 +10,7 @@ use crate::swap;
 pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("rollback")?;
-    ui.title("Rollback", &s.name);
+    ui.title("Rollback", &ctx.project_on_host());
     let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
     let found = ctx.recover_and_lookup(&state)?;
@@ -40,12 +40,13 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
             update::fresh(ctx, &state, true)?
         }
         None => {
+            let free = engine.host.port_checker()?;
             let port = crate::ports::choose(
                 s.publish_address,
                 s.base_port,
                 state.port,
                 &Default::default(),
-                crate::ports::is_free,
+                |a, p| free.is_free(a, p),
             )
             .ok_or_else(|| anyhow!("no free port from {} for the rolled-back container", s.base_port))?;
             let sw = swap::replace(engine, s, ui, None, &previous, port)?;

@@ -11,7 +11,7 @@ use crate::ready;
 pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("start")?;
-    ui.title("Start", &s.name);
+    ui.title("Start", &ctx.project_on_host());
     let state = ctx.load_state_checked()?;
     let behind = ctx.behind(&state);
 
@@ -50,7 +50,7 @@ pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     // Fail before a long build when no port could be had at all.
     let front_port = if behind { Some(ctx.front_port(&state)?) } else { None };
     if !behind {
-        container::check_some_port_free(s, state.port)?;
+        container::check_some_port_free(engine, s, state.port)?;
     }
 
     ui.header("Step 1: Building Image");

@@ -14,7 +14,7 @@ use crate::state::State;
 
 pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    ui.title("Status", &s.name);
+    ui.title("Status", &ctx.project_on_host());
     let state = ctx.load_state();
     let found = container::lookup(engine, s)?;
 
@@ -23,6 +23,7 @@ pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
         "container": s.container,
         "image": s.image,
         "engine": engine.name(),
+        "host": engine.host.label().unwrap_or_else(|| "local".into()),
         "state": "not-deployed",
         "status": Value::Null,
         "health": Value::Null,
@@ -75,7 +76,8 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     out["state"] = json!("running");
     let behind = state.front.is_some();
     let target = if behind { ctx.front().target(port) } else { ready::target(&ctx.s, port) };
-    let probe = probe::probe(&target, Duration::from_secs(3));
+    let probe = ctx.engine.host.reach(&target).map_err(|e| probe::ProbeError::Closed(format!("{e:#}")));
+    let probe = probe.and_then(|t| probe::probe(&t, Duration::from_secs(3)));
     let transport = probe.as_ref().map(|r| r.transport).unwrap_or(ctx.saved_transport(state));
     let endpoint = ctx.endpoint(port, transport, behind);
     if behind {

@@ -6,7 +6,7 @@ use crate::flows::Ctx;
 pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let _lock = ctx.lock("stop")?;
-    ui.title("Stop", &s.name);
+    ui.title("Stop", &ctx.project_on_host());
     let state = ctx.load_state();
     let found = ctx.recover_and_lookup(&state)?;
     if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {

@@ -27,7 +27,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
         drop(_lock);
         return start::start(ctx, rebuild);
     }
-    ui.title("Update", &s.name);
+    ui.title("Update", &ctx.project_on_host());
     ui.info("Rebuilds the image from the latest code, then replaces the container");
     let old = found.ours();
     // The image the server runs now (or, stopped, the last one built): kept as :previous.

@@ -70,7 +70,30 @@ impl<'a> Front<'a> {
     }
 
     fn runtime(&self) -> Runtime {
+        if !self.engine.host.is_local() {
+            // On another host the socket here is a forward of the one there (best effort: a
+            // front not started yet has none, and the runtime calls say so themselves).
+            let remote = format!("{}/admin.sock", self.mount("run"));
+            let _ = self.engine.host.reach_socket(&remote, &self.dirs.socket());
+        }
         Runtime::new(self.dirs.socket())
+    }
+
+    /// One of the front's directories as the engine mounts it (on another host, a copy there).
+    fn mount(&self, sub: &str) -> String {
+        let root = self.dirs.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let local = self.dirs.root.join(sub);
+        self.engine.host.mount_dir(&local, &format!(".local/share/mcpctl/fronts/{root}/{sub}"))
+    }
+
+    /// On another host, its copy of the config directory made the same as the one here.
+    fn push(&self) -> anyhow::Result<()> {
+        let host = &self.engine.host;
+        if host.is_local() {
+            return Ok(());
+        }
+        host.push_dir(&self.dirs.config, &self.mount("config"))?;
+        host.push_dir(&self.dirs.run, &self.mount("run"))
     }
 
     /// The settings' problems that stop the front, in one line (a token asked for but missing).
@@ -84,7 +107,8 @@ impl<'a> Front<'a> {
     /// The URL clients use.
     pub fn endpoint(&self, port: u16, path: &str) -> String {
         let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
-        format!("{scheme}://localhost:{}{}{path}", self.port(port), self.prefix())
+        let host = self.engine.host.endpoint_name(self.s.publish_address);
+        format!("{scheme}://{host}:{}{}{path}", self.port(port), self.prefix())
     }
 
     /// A probe of the project through the front, as a client sees it (TLS, token, prefix).
@@ -155,6 +179,12 @@ impl<'a> Front<'a> {
         let cfg = self.dirs.config.join("haproxy.cfg");
         let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
+        let restore = |why: anyhow::Error| {
+            before.restore();
+            let _ = self.push();
+            why
+        };
+        self.push()?;
         let mut found = self.lookup()?;
         // A published port and an image are fixed when the container is made.
         let remake = if !was.publish.is_empty() && was.publish != st.publish {
@@ -175,8 +205,7 @@ impl<'a> Front<'a> {
             Some(c) if c.running => {
                 if let Err(e) = self.check_config(Some(&c.name), st) {
                     // The running front keeps its config; so do its files.
-                    before.restore();
-                    return Err(e);
+                    return Err(restore(e));
                 }
                 ui.info(&format!("Reloading the front {} (its config changed)...", self.name()));
                 self.engine
@@ -185,16 +214,14 @@ impl<'a> Front<'a> {
             }
             Some(_) => {
                 if let Err(e) = self.check_config(None, st) {
-                    before.restore();
-                    return Err(e);
+                    return Err(restore(e));
                 }
                 ui.info(&format!("Starting the front {}...", self.name()));
                 container::start_existing(self.engine, self.name())?;
             }
             None => {
                 if let Err(e) = self.check_config(None, st) {
-                    before.restore();
-                    return Err(e);
+                    return Err(restore(e));
                 }
                 self.run(st, ui)?
             }
@@ -210,9 +237,12 @@ impl<'a> Front<'a> {
             network: self.network().to_string(),
             publish: st.publish.clone(),
             listen: config::LISTEN,
-            config_dir: self.dirs.config.display().to_string(),
-            socket_dir: self.dirs.run.display().to_string(),
-            user: self.dirs.owner()?,
+            config_dir: self.mount("config"),
+            socket_dir: self.mount("run"),
+            user: match self.engine.host.owner() {
+                Some(o) => o,
+                None => self.dirs.owner()?,
+            },
         })
     }
 
@@ -424,6 +454,7 @@ impl<'a> Front<'a> {
     /// State and config on disk, without a reload (the runtime API has set the same).
     fn write(&self, st: &FrontState) -> anyhow::Result<()> {
         files::write_private(&self.dirs.config.join("haproxy.cfg"), &config::render(self.name(), st))?;
+        self.push()?;
         config::save(&self.dirs.state(), st)
     }
 

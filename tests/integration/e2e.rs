@@ -28,6 +28,8 @@ pub(crate) struct Project {
     pub(crate) name: String,
     base_port: u16,
     pub(crate) extra: Vec<String>,
+    /// Environment for the engine client the test itself runs (DOCKER_HOST of another host).
+    pub(crate) engine_env: Vec<(String, String)>,
 }
 
 impl Project {
@@ -57,6 +59,7 @@ impl Project {
             name: format!("e2e-{name}-{}", engine.trim_start_matches('/').replace('/', "-")),
             base_port,
             extra: Vec::new(),
+            engine_env: Vec::new(),
         };
         p.cleanup();
         p
@@ -142,7 +145,22 @@ impl Project {
     }
 
     pub(crate) fn engine_cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new(self.engine).args(args).output().unwrap()
+        let mut c = Command::new(self.engine);
+        for (k, v) in &self.engine_env {
+            c.env(k, v);
+        }
+        c.args(args).output().unwrap()
+    }
+
+    /// The container on this machine's engine, whatever host the project is deployed on.
+    pub(crate) fn inspect_local(&self) -> Option<Value> {
+        let o = Command::new(self.engine).args(["container", "inspect", &self.container()]).output().unwrap();
+        o.status.success().then(|| serde_json::from_slice::<Value>(&o.stdout).unwrap()[0].clone())
+    }
+
+    /// The same user as `other` (one HOME): one project deployed in several places.
+    pub(crate) fn share_home(&mut self, other: &Project) {
+        self.home = other.home.clone();
     }
 
     pub(crate) fn inspect(&self) -> Option<Value> {
@@ -158,7 +176,7 @@ impl Project {
         self.engine_cmd(&["volume", "inspect", v]).status.success()
     }
 
-    fn cleanup(&self) {
+    pub(crate) fn cleanup(&self) {
         let _ = self.engine_cmd(&["rm", "-f", &self.container()]);
         let _ = self.engine_cmd(&["rm", "-f", &format!("{}-next", self.container())]);
         // A front of its own, and its network.
@@ -669,20 +687,25 @@ fn sigterm_without_handler(engine: &'static str, base: u16) {
 }
 
 /// A real registry (Debian's docker-registry) on 127.0.0.1, stopped on drop.
-struct Registry {
+pub(crate) struct Registry {
     child: std::process::Child,
-    port: u16,
+    pub(crate) port: u16,
     _dir: tempfile::TempDir,
 }
 
 impl Registry {
     fn start(port: u16) -> Registry {
+        Registry::start_on("127.0.0.1", port)
+    }
+
+    /// On `addr`: 0.0.0.0 also serves the test hosts on their veth addresses.
+    pub(crate) fn start_on(addr: &str, port: u16) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let cfg = dir.path().join("config.yml");
         std::fs::write(
             &cfg,
             format!(
-                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}:{port}\n",
                 dir.path().join("data").display()
             ),
         )

@@ -6,4 +6,5 @@ mod e2e;
 mod front;
 mod init;
 mod recordings;
+mod remote;
 mod support;
