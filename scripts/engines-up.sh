@@ -28,7 +28,7 @@ quiet() {
 
 # 1. Packages --------------------------------------------------------------------------------------
 need=()
-for p in docker.io podman runc debootstrap docker-registry uidmap slirp4netns fuse-overlayfs python3-venv bc catatonit docker-compose tmux nginx-light openssh-server; do
+for p in docker.io podman runc debootstrap docker-registry uidmap slirp4netns fuse-overlayfs python3-venv bc catatonit docker-compose tmux nginx-light openssh-server iproute2; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 if ((${#need[@]})); then
