@@ -81,6 +81,13 @@ impl SshSpec {
         }
     }
 
+    /// How to run ssh to it by hand, for messages: `ssh [-p PORT] user@host`.
+    pub fn ssh_line(&self, extra: &str) -> String {
+        let port = self.port.map(|p| format!(" -p {p}")).unwrap_or_default();
+        let extra = if extra.is_empty() { String::new() } else { format!(" {extra}") };
+        format!("ssh{port}{extra} {}", self.destination())
+    }
+
     /// `ssh://user@host[:port]`, for messages.
     pub fn label(&self) -> String {
         match self.port {
@@ -308,6 +315,14 @@ impl Host {
         }
     }
 
+    /// The ssh command line that forwards `port` on that host's loopback to this machine.
+    pub fn forward_hint(&self, port: u16) -> Option<String> {
+        match self {
+            Host::Local => None,
+            Host::Ssh(r) => Some(r.spec.ssh_line(&format!("-N -L {port}:127.0.0.1:{port}"))),
+        }
+    }
+
     /// The host name in the URLs clients use for a server published on `publish`: localhost for
     /// this machine or that host's loopback, else the host's name (or the address given).
     pub fn endpoint_name(&self, publish: IpAddr) -> String {
@@ -505,6 +520,20 @@ impl Remote {
             r.info = info;
             return Ok(r);
         }
+        // One mcpctl at a time sets the master up; the others then find it ready.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(r.dir.join("connect.lock"))
+            .map_err(|e| anyhow!("cannot open {}: {e}", r.dir.join("connect.lock").display()))?;
+        lock.lock().map_err(|e| anyhow!("cannot lock {}: {e}", r.dir.join("connect.lock").display()))?;
+        if let Some(info) = r.saved_info()
+            && std::os::unix::net::UnixStream::connect(&r.engine_socket).is_ok()
+        {
+            r.info = info;
+            return Ok(r);
+        }
         r.start_master()?;
         r.info = r.learn(kind)?;
         let _ = std::fs::remove_file(&r.engine_socket);
@@ -578,7 +607,8 @@ impl Remote {
             return Ok(());
         }
         let line = crate::process::last_meaningful_line(&out.stderr);
-        let (label, dest) = (self.spec.label(), self.spec.destination());
+        let (label, dest) = (self.spec.label(), self.spec.ssh_line(""));
+        let dest = dest.trim_start_matches("ssh ");
         let e = match SshFailure::of(&out.stderr) {
             SshFailure::HostKey => Explained::new(format!(
                 "the host key of {label} is not known here, or has changed ({line}): mcpctl never \

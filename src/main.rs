@@ -96,6 +96,7 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
     engine.host =
         host::Host::connect(&spec, engine.kind, settings.ssh_config.as_deref(), &host::runtime_dir(&home))?;
     settings.host_name = engine.host.endpoint_name(settings.publish_address);
+    settings.front.cert_host = (!engine.host.is_local()).then(|| engine.host.public_name());
     let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };
     flows::run(&cli.command, &ctx)
 }

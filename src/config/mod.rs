@@ -268,6 +268,9 @@ pub struct FrontSettings {
     pub token_file: Option<PathBuf>,
     /// Why the token could not be had, when one was asked for (reported when the front is used).
     pub token_problem: Option<String>,
+    /// The name of the host the front runs on, when that is another machine: also in the
+    /// certificate mcpctl makes.
+    pub cert_host: Option<String>,
     pub drain_timeout: Duration,
     /// `~/.config/mcpctl/fronts/NAME`: its config, certificate and runtime socket.
     pub dir: PathBuf,

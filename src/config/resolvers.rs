@@ -321,6 +321,7 @@ pub fn front(
         token,
         token_file: f.token_file.as_ref().map(|t| dir.join(t)),
         token_problem,
+        cert_host: None,
         drain_timeout: Duration::from_secs_f64(drain),
     })
 }

@@ -182,8 +182,13 @@ fn pull(engine: &Engine, s: &Settings, ui: &Ui, reference: &str) -> anyhow::Resu
     spinner.finish();
     res.map_err(|e| {
         anyhow::Error::new(
-            Explained::new(format!("cannot pull {reference}{on}: {}", engine::engine_reason(&e)))
-                .fix(format!("check the reference, and for a private registry log in there first (`{} login REGISTRY`{on})", engine.name())),
+            Explained::new(format!("cannot pull {reference}{on}: {}", engine::engine_reason(&e))).fix(
+                format!(
+                    "check the reference; for a private registry log in first with `{} login REGISTRY` here: \
+                     the engine client sends that login with the pull, never in argv",
+                    engine.name()
+                ),
+            ),
         )
     })?;
     tag(engine, reference, &s.image)?;

@@ -224,11 +224,12 @@ impl Ctx {
             self.token_env(behind).as_deref(),
         ));
         self.print_front_hints(behind);
-        if let Some(label) = self.engine.host.label().filter(|_| self.s.publish_address.is_loopback()) {
+        if let (Some(label), Some(hint)) = (self.engine.host.label(), self.engine.host.forward_hint(port))
+            && self.s.publish_address.is_loopback()
+        {
             self.ui.info(&format!(
-                "It listens on the loopback of {label} only: from here, `ssh -N -L {port}:127.0.0.1:{port} {}`; \
-                 for clients elsewhere publish on 0.0.0.0 (publish-address) behind the front with a token",
-                label.trim_start_matches("ssh://")
+                "It listens on the loopback of {label} only: from here, `{hint}`; for clients \
+                 elsewhere publish on 0.0.0.0 (publish-address) behind the front with a token"
             ));
         }
         self.ui.blank();

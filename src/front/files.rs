@@ -132,7 +132,7 @@ pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec
             Ok(None)
         }
         FrontTls::SelfSigned => {
-            let (cert_pem, key_pem) = self_signed(dirs)?;
+            let (cert_pem, key_pem) = self_signed(dirs, spec.cert_host.as_deref())?;
             write_private(&site, &cert_pem)?;
             write_private(&key, &key_pem)?;
             Ok(Some(cert_pem.into_bytes()))
@@ -144,13 +144,15 @@ fn read(p: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(p).map_err(|e| anyhow!("cannot read {}: {e}", p.display()))
 }
 
-/// The certificate for localhost and 127.0.0.1, made once and kept (so a client trusts it once).
-fn self_signed(dirs: &Dirs) -> anyhow::Result<(String, String)> {
+/// The certificate for localhost and 127.0.0.1 (and the name of the host the front runs on, when
+/// that is another machine), made once and kept (so a client trusts it once).
+fn self_signed(dirs: &Dirs, host: Option<&str>) -> anyhow::Result<(String, String)> {
     let (cert, key) = (dirs.generated_cert(), dirs.tls.join("localhost.key"));
     if let (Ok(c), Ok(k)) = (std::fs::read_to_string(&cert), std::fs::read_to_string(&key)) {
         return Ok((c, k));
     }
-    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    names.extend(host.map(str::to_string));
     let made =
         rcgen::generate_simple_self_signed(names).map_err(|e| anyhow!("cannot make a certificate: {e}"))?;
     let (c, k) = (made.cert.pem(), made.signing_key.serialize_pem());
@@ -174,9 +176,41 @@ mod tests {
             token: Some(Secret("s3cr3t".into())),
             token_file: None,
             token_problem: None,
+            cert_host: None,
             drain_timeout: std::time::Duration::from_secs(30),
             dir: dir.join("fronts/x-front"),
         }
+    }
+
+    #[test]
+    fn the_certificate_names_the_remote_host_too() {
+        let d = tempfile::tempdir().unwrap();
+        let dirs = Dirs::of(&spec(d.path(), FrontTls::SelfSigned));
+        dirs.create().unwrap();
+        let (pem, _) = self_signed(&dirs, Some("10.231.9.2")).unwrap();
+        let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        let der = base64_decode(&b64);
+        // An iPAddress SAN is the four bytes of the address under tag [7] (0x87, length 4).
+        assert!(der.windows(6).any(|w| w == [0x87, 4, 10, 231, 9, 2]), "no SAN for the host");
+        assert!(der.windows(11).any(|w| w == b"\x82\x09localhost"), "no SAN for localhost");
+    }
+
+    fn base64_decode(s: &str) -> Vec<u8> {
+        let val = |c: u8| match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            _ => 63,
+        };
+        let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=').collect();
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(4) {
+            let n = chunk.iter().enumerate().fold(0u32, |acc, (i, c)| acc | (val(*c) as u32) << (18 - 6 * i));
+            let k = chunk.len() - 1;
+            out.extend_from_slice(&n.to_be_bytes()[1..1 + k]);
+        }
+        out
     }
 
     #[test]

@@ -1941,3 +1941,62 @@ fn logs_of_a_front_that_is_not_there() {
     o.code(1)
         .one_stderr_line("no front rec-front: rec runs without one; turn it on with `mcpctl update --front`");
 }
+
+// ---- --host: which machine the engine is on -------------------------------------------------------
+
+#[test]
+fn hosts_mcpctl_cannot_use_are_refused_before_any_engine_call() {
+    let t = Test::new(Client::Docker28);
+    // An engine on another machine over TCP: its published ports would be out of reach.
+    let o = t.run_with_env(&[("DOCKER_HOST", "tcp://10.1.2.3:2376")], &["start"]);
+    o.code(2).one_stderr_line("DOCKER_HOST is tcp://10.1.2.3:2376: an engine on another machine over TCP");
+    assert!(o.stderr.contains("--host ssh://user@10.1.2.3"), "{}", o.dump());
+    o.no_call("run").no_call("build").no_call("ps");
+    // One on this machine over TCP, or another local socket, is this machine.
+    t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
+    let o = t.run_with_env(&[("DOCKER_HOST", "unix:///run/user/1000/docker.sock")], &["status"]);
+    assert_eq!(o.code, 0, "{}", o.dump());
+    assert!(o.stdout.contains("not deployed"), "{}", o.dump());
+    let o = t.run(&["--host", "ssh://", "status"]);
+    o.code(2).one_stderr_line("--host 'ssh://' names no usable host");
+    let o = t.run(&["--host", "ssh://-oProxyCommand=touch", "status"]);
+    o.code(2).one_stderr_line("names no usable host");
+    let o = t.run(&["--host", "box.example", "status"]);
+    o.code(2).one_stderr_line("is not an ssh:// URL");
+    let o = t.run_with_env(&[("DOCKER_CONTEXT", "prod")], &["status"]);
+    o.code(2).one_stderr_line("the docker context 'prod' is in use but its endpoint cannot be read");
+}
+
+#[test]
+fn nerdctl_has_no_remote_mode() {
+    let t = Test::bare().engine("nerdctl", Client::Docker28).pyproject("rec");
+    t.engine.answer("--version", &[Response::ok("nerdctl version 1.7.6\n")]);
+    let o = t.run(&["--engine", "nerdctl", "--host", "ssh://deploy@box", "status"]);
+    o.code(2).one_stderr_line("nerdctl has no remote mode");
+    assert!(o.calls.iter().all(|c| c.first().map(String::as_str) == Some("--version")), "{}", o.dump());
+}
+
+#[test]
+fn an_unreachable_host_is_one_line_and_nothing_is_saved() {
+    let t = Test::new(Client::Docker28);
+    // Without an ssh client: say so.
+    let o = t.run(&["--host", "ssh://nobody@127.0.0.1:1", "start"]);
+    o.code(2).one_stderr_line("the ssh client is not installed");
+    // With the real one: nothing listens on port 1 of this machine, so ssh is refused at once.
+    let ssh = which::which("ssh").expect("ssh is installed here (openssh-client)");
+    std::os::unix::fs::symlink(ssh, t.engine.bin.join("ssh")).unwrap();
+    let o = t.run(&["--host", "ssh://nobody@127.0.0.1:1", "start"]);
+    o.code(1);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "the cause, then the fix: {}", o.dump());
+    assert!(
+        lines[0].contains(
+            "cannot reach ssh://nobody@127.0.0.1:1 over ssh: ssh: connect to host 127.0.0.1 port 1"
+        ),
+        "{}",
+        o.dump()
+    );
+    assert!(lines[1].contains("check with `ssh -p 1 nobody@127.0.0.1`"), "{}", o.dump());
+    o.no_call("run").no_call("build").no_call("ps");
+    assert!(!t.state_file("rec").exists() && !t.home.join(".config/rec").exists(), "{}", o.dump());
+}
