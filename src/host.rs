@@ -126,6 +126,8 @@ impl HostSpec {
 /// What the environment the engine client reads says, gathered by the caller.
 #[derive(Debug, Default, Clone)]
 pub struct EngineEnv {
+    /// The home the engine clients' config files are under (contexts, connections).
+    pub home: PathBuf,
     pub docker_host: Option<String>,
     /// The endpoint of the docker context in use (DOCKER_CONTEXT or `currentContext`).
     pub docker_context_host: Option<(String, String)>,
@@ -139,6 +141,7 @@ impl EngineEnv {
     pub fn read(home: &Path) -> EngineEnv {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         EngineEnv {
+            home: home.to_path_buf(),
             docker_host: var("DOCKER_HOST"),
             docker_context_host: docker_context(home, var("DOCKER_CONTEXT")),
             container_host: var("CONTAINER_HOST"),
@@ -197,8 +200,32 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
         if r == "local" || r == "localhost" {
             return Ok(HostSpec::Local);
         }
+        if !r.contains("://") {
+            // A name: the engine's own name for a host (a docker context, a podman connection).
+            let named = match kind {
+                EngineKind::Docker => docker_context(&env.home, Some(r.to_string()))
+                    .filter(|(_, h)| !h.is_empty())
+                    .map(|(_, h)| (h, None)),
+                EngineKind::Podman => Some(podman_connection(&env.home, r))
+                    .filter(|(_, u, _)| !u.is_empty())
+                    .map(|(_, u, i)| (u, i)),
+                EngineKind::Nerdctl => None,
+            };
+            if let Some((url, identity)) = named {
+                return from_engine_url(&format!("--host {r}"), &url).map(|h| match h {
+                    HostSpec::Ssh(mut s) => {
+                        s.identity = identity;
+                        HostSpec::Ssh(s)
+                    }
+                    local => local,
+                });
+            }
+        }
         return SshSpec::parse(r).map(HostSpec::Ssh).map_err(|e| {
-            usage(format!("--host {e}: give ssh://user@host[:port] (or `local` for this machine)"))
+            usage(format!(
+                "--host {e}: give ssh://user@host[:port], the name of a {} (or `local` for this machine)",
+                if kind == EngineKind::Podman { "podman connection" } else { "docker context" }
+            ))
         });
     }
     let from = |what: &str, url: &str, identity: Option<PathBuf>| -> anyhow::Result<HostSpec> {
@@ -912,6 +939,39 @@ mod tests {
             HostSpec::Ssh(s) => assert_eq!(s.identity.as_deref(), Some(Path::new("/k"))),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_host_by_the_engine_s_own_name_for_it() {
+        let home = tempfile::tempdir().unwrap();
+        use sha2::Digest;
+        let hash = format!("{:x}", sha2::Sha256::digest(b"prod"));
+        let meta = home.path().join(".docker/contexts/meta").join(hash);
+        std::fs::create_dir_all(&meta).unwrap();
+        std::fs::write(
+            meta.join("meta.json"),
+            r#"{"Name":"prod","Endpoints":{"docker":{"Host":"ssh://ops@prod.example"}}}"#,
+        )
+        .unwrap();
+        let conf = home.path().join(".config/containers");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::write(
+            conf.join("containers.conf"),
+            "[engine]\nactive_service = \"srv\"\n[engine.service_destinations.srv]\nuri = \"ssh://core@srv:2222/run/podman/podman.sock\"\nidentity = \"/home/u/.ssh/id\"\n",
+        )
+        .unwrap();
+        let env = EngineEnv { home: home.path().to_path_buf(), ..Default::default() };
+        let HostSpec::Ssh(d) = resolve(Some("prod"), EngineKind::Docker, &env).unwrap() else { panic!() };
+        assert_eq!(d.destination(), "ops@prod.example");
+        let HostSpec::Ssh(p) = resolve(Some("srv"), EngineKind::Podman, &env).unwrap() else { panic!() };
+        assert_eq!((p.port, p.socket.as_deref()), (Some(2222), Some("/run/podman/podman.sock")));
+        assert_eq!(p.identity.as_deref(), Some(Path::new("/home/u/.ssh/id")));
+        // CONTAINER_CONNECTION names one the same way.
+        let env2 =
+            EngineEnv { podman_connection: Some(podman_connection(home.path(), "srv")), ..env.clone() };
+        assert!(matches!(resolve(None, EngineKind::Podman, &env2).unwrap(), HostSpec::Ssh(_)));
+        let e = resolve(Some("nope"), EngineKind::Docker, &env).unwrap_err().to_string();
+        assert!(e.contains("the name of a docker context"), "{e}");
     }
 
     #[test]

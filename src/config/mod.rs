@@ -141,7 +141,8 @@ pub struct Overrides {
     #[arg(long, global = true, env = "MCPCTL_DRAIN_TIMEOUT", value_name = "SECONDS")]
     pub drain_timeout: Option<f64>,
 
-    /// The machine whose engine runs the server: ssh://user@host[:port], or local [default:
+    /// The machine whose engine runs the server: ssh://user@host[:port], a docker context or
+    /// podman connection by name, or local [default:
     /// what DOCKER_HOST, the docker context, CONTAINER_HOST or CONTAINER_CONNECTION say, else local]
     #[arg(long, global = true, env = "MCPCTL_HOST", value_name = "HOST")]
     pub host: Option<String>,
