@@ -482,7 +482,14 @@ impl Client {
                 let ctype = content_type(&resp);
                 if ctype.starts_with("text/event-stream") {
                     let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
-                    read_answer_from_stream(&mut BufReader::new(reader), id)?
+                    let mut stream = BufReader::new(reader);
+                    let answer = read_answer_from_stream(&mut stream, id)?;
+                    if self.target.keep_alive {
+                        // The server ends this stream after the answer; read it to the end so the
+                        // connection goes back to the pool, as an SDK client's does.
+                        let _ = std::io::copy(&mut stream, &mut std::io::sink());
+                    }
+                    answer
                 } else if ctype.starts_with("application/json") {
                     let text = resp.into_body().read_to_string().map_err(from_ureq)?;
                     serde_json::from_str(&text).map_err(|e| {

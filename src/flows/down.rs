@@ -37,6 +37,12 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     if state.front.is_some() {
         // Free now that the container is gone (unless another project's front still uses it).
         ctx.front().remove_network()?;
+        // Nothing is deployed behind it any more: the next start is as its flags and settings say
+        // (the port is kept, so a client's URL survives).
+        let mut st = crate::state::load(&s.state_file).state;
+        st.front = None;
+        st.run_digest = None;
+        crate::state::save(&s.state_file, &st)?;
     }
     if !volumes {
         ui.info("Volumes kept (add --volumes to delete them and their data)");

@@ -283,6 +283,11 @@ fn remote_lifecycle(engine: &'static str, base: u16, n: u8) {
     let st = json(&p.ok(&["status", "--json"]));
     assert_ne!(st["state"], "running", "{st}");
     p.ok(&["down"]);
+    // Nothing is behind the front any more: the next start is as its flags say, on the same port.
+    let state = state_files(&p).into_iter().find(|f| f.contains('@')).unwrap();
+    let pkg = std::fs::read_dir(p.home().join(".config")).unwrap().flatten().next().unwrap().path();
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(pkg.join(state)).unwrap()).unwrap();
+    assert!(saved["front"].is_null() && saved["port"] == base, "{saved}");
     assert_eq!(decoy.hits(), 0, "a probe reached this machine's port {}", decoy.port);
 }
 
