@@ -154,19 +154,26 @@ dockerd_up() {
   fi
 }
 
-images_sync() {
-  local img hid rid missing=() t0
+# Load the images the host's ENGINE has and the namespace's engine (the command after SAVE_OPT)
+# lacks, compared by id.
+sync_images() {
+  local engine=$1 save_opt=$2 img hid rid missing=() t0
+  shift 2
+  local remote=("$@")
   t0=$(ms)
   for img in "${IMAGES[@]}"; do
-    hid=$(docker image inspect --format '{{.Id}}' "$img" 2>/dev/null) ||
-      die "image $img is not in the host's docker (run scripts/engines-up.sh)"
-    rid=$("${RDOCKER[@]}" image inspect --format '{{.Id}}' "$img" 2>/dev/null || true)
+    hid=$("$engine" image inspect --format '{{.Id}}' "$img" 2>/dev/null) ||
+      die "image $img is not in the host's $engine (run scripts/engines-up.sh)"
+    rid=$("${remote[@]}" image inspect --format '{{.Id}}' "$img" 2>/dev/null || true)
     [ "$hid" = "$rid" ] || missing+=("$img")
   done
   ((${#missing[@]})) || return 0
-  docker save "${missing[@]}" | "${RDOCKER[@]}" load -q >/dev/null
-  say "images: loaded ${missing[*]} ($(($(ms) - t0)) ms)"
+  # shellcheck disable=SC2086
+  "$engine" save $save_opt "${missing[@]}" | "${remote[@]}" load -q >/dev/null
+  say "$engine images: loaded ${missing[*]} ($(($(ms) - t0)) ms)"
 }
+
+images_sync() { sync_images docker "" "${RDOCKER[@]}"; }
 
 # ---- sshd ----------------------------------------------------------------------------------------
 sshd_up() {
@@ -359,20 +366,9 @@ podman_up() {
   fi
 }
 
-podman_images_sync() {
-  local img hid rid missing=() t0
-  t0=$(ms)
-  for img in "${IMAGES[@]}"; do
-    hid=$(podman image inspect --format '{{.Id}}' "$img" 2>/dev/null) ||
-      die "image $img is not in the host's podman (run scripts/engines-up.sh)"
-    rid=$(podman --remote --url "unix://$PSOCK" image inspect --format '{{.Id}}' "$img" 2>/dev/null || true)
-    [ "$hid" = "$rid" ] || missing+=("$img")
-  done
-  ((${#missing[@]})) || return 0
-  # Through the service: the storage stays locked by one process only.
-  podman save -m "${missing[@]}" | podman --remote --url "unix://$PSOCK" load -q >/dev/null
-  say "podman images: loaded ${missing[*]} ($(($(ms) - t0)) ms)"
-}
+# podman saves several images into one archive only with -m; loading goes through the service,
+# so the storage stays locked by one process only.
+podman_images_sync() { sync_images podman -m podman --remote --url "unix://$PSOCK"; }
 
 verify_podman() {
   local fwd=$RUN/verify-podman.sock t0 t_ps t_run root
