@@ -447,7 +447,7 @@ impl PortChecker {
 }
 
 /// What mcpctl learned about the host when it connected (kept beside the master).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Info {
     home: String,
     uid: String,
@@ -530,20 +530,11 @@ impl Remote {
             ssh,
             config: config.map(Path::to_path_buf),
             engine_socket,
-            info: Info {
-                home: String::new(),
-                uid: String::new(),
-                gid: String::new(),
-                socket: String::new(),
-                hostname: String::new(),
-            },
+            info: Info::default(),
             dir,
             forwards: Mutex::new(Vec::new()),
         };
-        // The master and its engine forward from an earlier command: nothing to start.
-        if let Some(info) = r.saved_info()
-            && std::os::unix::net::UnixStream::connect(&r.engine_socket).is_ok()
-        {
+        if let Some(info) = r.set_up_before() {
             r.info = info;
             return Ok(r);
         }
@@ -555,24 +546,21 @@ impl Remote {
             .open(r.dir.join("connect.lock"))
             .map_err(|e| anyhow!("cannot open {}: {e}", r.dir.join("connect.lock").display()))?;
         lock.lock().map_err(|e| anyhow!("cannot lock {}: {e}", r.dir.join("connect.lock").display()))?;
-        if let Some(info) = r.saved_info()
-            && std::os::unix::net::UnixStream::connect(&r.engine_socket).is_ok()
-        {
+        if let Some(info) = r.set_up_before() {
             r.info = info;
             return Ok(r);
         }
         r.start_master()?;
         r.info = r.learn(kind)?;
-        let _ = std::fs::remove_file(&r.engine_socket);
-        let spec_l = format!("{}:{}", r.engine_socket.display(), r.info.socket);
-        r.control(&["-O", "forward", "-L", &spec_l]).map_err(|e| {
-            anyhow!("cannot forward the engine socket {} of {}: {e}", r.info.socket, spec.label())
-        })?;
+        r.forward_socket(&r.info.socket, &r.engine_socket)?;
         let _ = std::fs::write(r.dir.join("info.json"), serde_json::to_string(&r.info).unwrap_or_default());
         Ok(r)
     }
 
-    fn saved_info(&self) -> Option<Info> {
+    /// What an earlier command learned, when its master and engine forward still answer:
+    /// nothing to start.
+    fn set_up_before(&self) -> Option<Info> {
+        std::os::unix::net::UnixStream::connect(&self.engine_socket).ok()?;
         serde_json::from_str(&std::fs::read_to_string(self.dir.join("info.json")).ok()?).ok()
     }
 

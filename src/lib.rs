@@ -23,4 +23,5 @@ pub mod ready;
 pub mod scaffold;
 pub mod state;
 pub mod swap;
+pub mod template;
 pub mod ui;

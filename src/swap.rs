@@ -30,8 +30,7 @@ pub fn replace(
     image: &str,
     port: u16,
 ) -> anyhow::Result<Swapped> {
-    let next = container::next_name(s);
-    let _ = container::force_remove(engine, &next);
+    let next = container::clear_next(engine, s);
     let t0 = Instant::now();
 
     ui.info(&format!("Creating the new container on port {port} while the old one serves..."));

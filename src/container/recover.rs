@@ -12,6 +12,13 @@ pub fn next_name(s: &Settings) -> String {
     format!("{}-next", s.container)
 }
 
+/// The new container's name for a swap, with whatever an earlier swap left under it removed.
+pub fn clear_next(engine: &Engine, s: &Settings) -> String {
+    let next = next_name(s);
+    let _ = force_remove(engine, &next);
+    next
+}
+
 /// Look our container up, first finishing or cleaning up what an interrupted swap left: a
 /// `-next` container running alone gets the real name; one that is not serving is removed (and
 /// the old one, stopped for the swap, started again). Also removes our container if it was

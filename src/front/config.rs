@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment};
+use minijinja::Environment;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{FRONT_CONFIG_IN, FRONT_SOCKET_IN};
@@ -142,24 +140,13 @@ pub fn render(name: &str, st: &FrontState) -> String {
         "projects": projects,
         "root_backend": root.unwrap_or_else(|| "be_none".into()),
     });
-    templates()
-        .get_template("haproxy.cfg")
-        .and_then(|t| t.render(minijinja::Value::from(Serde(ctx))))
-        .unwrap_or_else(|e| panic!("the front's template does not render: {e:#}"))
+    crate::template::render(templates(), "haproxy.cfg", ctx)
 }
 
 fn templates() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        let syntax = SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("a valid syntax");
-        env.set_syntax(syntax);
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        let mut env = crate::template::environment();
         env.add_template("haproxy.cfg", include_str!("templates/haproxy.cfg.j2"))
             .expect("the front's template parses");
         env

@@ -112,8 +112,7 @@ pub fn replace(
     let front = Front::new(engine, s);
     front.check_settings()?;
     ensure_front(&front, old, port, ui)?;
-    let next = container::next_name(s);
-    let _ = container::force_remove(engine, &next);
+    let next = container::clear_next(engine, s);
     let t0 = Instant::now();
     ui.info("Starting the new container beside the old one (the front keeps routing to the old)...");
     create(engine, s, &front, &next, image, port)?;
@@ -195,8 +194,7 @@ pub fn switch_on(
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
-    let next = container::next_name(s);
-    let _ = container::force_remove(engine, &next);
+    let next = container::clear_next(engine, s);
     let t0 = Instant::now();
     create(engine, s, &front, &next, image, port)?;
     let (c, r) = start_and_probe(engine, s, ui, &front, &next, port).inspect_err(|_| {
@@ -240,8 +238,7 @@ pub fn switch_off(
     port: u16,
 ) -> anyhow::Result<Swapped> {
     let front = Front::new(engine, s);
-    let next = container::next_name(s);
-    let _ = container::force_remove(engine, &next);
+    let next = container::clear_next(engine, s);
     let t0 = Instant::now();
     let o = RunOptions {
         create_only: true,

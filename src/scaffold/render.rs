@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use minijinja::syntax::SyntaxConfig;
-use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment};
+use minijinja::Environment;
 use serde::Serialize;
 
 use super::{
@@ -28,17 +26,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        // Block tags on their own lines leave no blank line; files end with their newline.
-        let syntax = SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("a valid syntax");
-        env.set_syntax(syntax);
-        // Nothing here is HTML: values are written as they are, quoted by the filters below.
-        env.set_auto_escape_callback(|_| AutoEscape::None);
+        let mut env = crate::template::environment();
         env.add_filter("yaml_literal", |s: String| yaml_literal(&s));
         env.add_filter("quoted", |s: String| serde_json::Value::from(s).to_string());
         for (name, text) in TEMPLATES {
@@ -49,10 +37,7 @@ fn templates() -> &'static Environment<'static> {
 }
 
 fn render(name: &str, ctx: impl Serialize) -> String {
-    templates()
-        .get_template(name)
-        .and_then(|t| t.render(minijinja::Value::from(Serde(ctx))))
-        .unwrap_or_else(|e| panic!("template {name} does not render: {e:#}"))
+    crate::template::render(templates(), name, ctx)
 }
 
 /// One `ARG NAME=DEFAULT` line of the Dockerfile, or one `NAME: VALUE` of the compose file.
