@@ -57,6 +57,8 @@ pub struct EngineError {
     pub failure: Failure,
     pub process: ProcessError,
     kind: EngineKind,
+    /// The other machine the engine is on (`ssh://…`), if it is not this one.
+    on: Option<String>,
 }
 
 impl EngineError {
@@ -70,15 +72,22 @@ impl fmt::Display for EngineError {
     /// One line: the engine's reason, with the fix when it is not running. The shell line is in
     /// `process` (shown with `-v`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.failure {
-            Failure::Unreachable => write!(
+        match (self.failure, &self.on) {
+            (Failure::Unreachable, Some(host)) => write!(
+                f,
+                "{} on {host} is not running: {}; start it there ({}) and try again",
+                self.kind.name(),
+                self.reason(),
+                remote_start(self.kind)
+            ),
+            (Failure::Unreachable, None) => write!(
                 f,
                 "{} is not running: {}; {} and try again",
                 self.kind.name(),
                 self.reason(),
                 unreachable_fix(self.kind)
             ),
-            Failure::NeedsBuildx => f.write_str(
+            (Failure::NeedsBuildx, _) => f.write_str(
                 "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
                  install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
                  Debian 12), or build with podman",
@@ -89,6 +98,13 @@ impl fmt::Display for EngineError {
 }
 
 impl std::error::Error for EngineError {}
+
+fn remote_start(kind: EngineKind) -> &'static str {
+    match kind {
+        EngineKind::Podman => "systemctl enable --now podman.socket",
+        _ => "systemctl start docker",
+    }
+}
 
 fn unreachable_fix(kind: EngineKind) -> &'static str {
     match kind {
@@ -107,7 +123,12 @@ impl Engine {
             Err(e) => Err(match e.downcast::<ProcessError>() {
                 Ok(pe) if pe.spawn_error.is_none() => {
                     let failure = Failure::of(&pe.stderr);
-                    anyhow::Error::new(EngineError { failure, process: pe, kind: self.kind })
+                    anyhow::Error::new(EngineError {
+                        failure,
+                        process: pe,
+                        kind: self.kind,
+                        on: self.host.label(),
+                    })
                 }
                 Ok(pe) => anyhow::Error::new(pe),
                 Err(other) => other,

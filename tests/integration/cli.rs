@@ -2000,3 +2000,11 @@ fn an_unreachable_host_is_one_line_and_nothing_is_saved() {
     o.no_call("run").no_call("build").no_call("ps");
     assert!(!t.state_file("rec").exists() && !t.home.join(".config/rec").exists(), "{}", o.dump());
 }
+
+#[test]
+fn a_run_image_that_is_not_a_reference_is_refused() {
+    let t = Test::new(Client::Docker28);
+    let o = t.run(&["--run-image", "my image", "start"]);
+    o.code(2).one_stderr_line("run image 'my image' is not a valid image reference");
+    o.no_call("run").no_call("pull").no_call("build");
+}

@@ -174,7 +174,7 @@ fn json(o: &Outcome) -> Value {
 
 fn state_files(p: &Project) -> Vec<String> {
     let mut out = Vec::new();
-    for pkg in std::fs::read_dir(p.home().join(".config")).unwrap().flatten() {
+    for pkg in std::fs::read_dir(p.home().join(".config")).into_iter().flatten().flatten() {
         for f in std::fs::read_dir(pkg.path()).into_iter().flatten().flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
             if name.ends_with(".json") {
@@ -223,6 +223,20 @@ fn remote_lifecycle(engine: &'static str, base: u16, n: u8) {
     // Nothing of it here.
     assert!(p.inspect_local().is_none(), "the container was made on this machine");
     assert!(p.inspect().is_some(), "no container on the host");
+
+    // The same published image again: nothing to do, the container (and its sessions) untouched.
+    let id = p.inspect().unwrap()["Id"].clone();
+    let same = p.ok(&["update", "--run-image", &v1]);
+    assert!(same.stdout.contains("Nothing changed"), "{same:?}");
+    assert_eq!(p.inspect().unwrap()["Id"], id, "the container was replaced");
+    // An image that is not there: one line, and the one serving keeps serving.
+    let missing = format!("{}:{}/{}-none:9", host.here, published.registry.port, published.repo);
+    let o = p.mcpctl(&["update", "--run-image", &missing]);
+    assert_eq!(o.code, 1, "{o:?}");
+    let errors: Vec<&str> = o.stderr.lines().filter(|l| l.contains('✗')).collect();
+    assert!(errors.len() == 1 && errors[0].contains(&format!("cannot pull {missing}")), "{o:?}");
+    assert_eq!(p.inspect().unwrap()["Id"], id, "a failed pull touched the container");
+    assert_eq!(json(&p.ok(&["status", "--json"]))["mcp"]["server"], "echo-server");
 
     let logs = p.ok(&["logs", "--no-follow", "--tail", "50"]);
     assert!(logs.stdout.contains("Uvicorn running") || logs.stderr.contains("Uvicorn running"), "{logs:?}");
@@ -389,6 +403,25 @@ fn remote_bad_inputs(engine: &'static str, base: u16, n: u8) {
         assert!(p.inspect().is_none(), "{what}: a container was made on the host");
         assert!(p.inspect_local().is_none(), "{what}: a container was made here");
     }
+
+    // The engine there stops after a command connected: the shared connection is still up, the
+    // engine behind it is not.
+    let mut p = host.project(engine, "rbad", base);
+    p.extra.extend(["--run-image".to_string(), "mcpctl-python:bookworm".to_string()]);
+    p.ok(&["status"]);
+    let pid = std::fs::read_to_string(format!("/run/mcpctl-host/{}/docker.pid", host.name)).unwrap();
+    Command::new("kill").arg(pid.trim()).status().unwrap();
+    let t0 = std::time::Instant::now();
+    while Path::new(&host.docker_sock).exists() && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let o = p.mcpctl(&["start"]);
+    assert_ne!(o.code, 0, "{o:?}");
+    let errors: Vec<&str> = o.stderr.lines().filter(|l| l.contains('✗')).collect();
+    assert_eq!(errors.len(), 1, "one error line: {o:?}");
+    assert!(errors[0].contains(&format!("docker on {} is not running", host.label())), "{o:?}");
+    assert!(errors[0].contains("start it there"), "{o:?}");
+    assert!(state_files(&p).is_empty(), "{:?}", state_files(&p));
 }
 
 macro_rules! remote_tests {
