@@ -30,6 +30,8 @@ pub(crate) struct Project {
     pub(crate) extra: Vec<String>,
     /// Environment for the engine client the test itself runs (DOCKER_HOST of another host).
     pub(crate) engine_env: Vec<(String, String)>,
+    /// Environment for mcpctl itself (the engine's own DOCKER_HOST instead of --host).
+    pub(crate) mcpctl_env: Vec<(String, String)>,
 }
 
 impl Project {
@@ -60,6 +62,7 @@ impl Project {
             base_port,
             extra: Vec::new(),
             engine_env: Vec::new(),
+            mcpctl_env: Vec::new(),
         };
         p.cleanup();
         p
@@ -94,7 +97,11 @@ impl Project {
             "90",
         ]
         .map(String::from);
-        Mcpctl::new(self.home.path()).env("NO_COLOR", "1").args(&fixed).args(&self.extra).args(args)
+        let mut m = Mcpctl::new(self.home.path()).env("NO_COLOR", "1");
+        for (k, v) in &self.mcpctl_env {
+            m = m.env(k, v);
+        }
+        m.args(&fixed).args(&self.extra).args(args)
     }
 
     pub(crate) fn mcpctl(&self, args: &[&str]) -> Outcome {

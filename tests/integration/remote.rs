@@ -318,8 +318,13 @@ fn remote_two_hosts(engine: &'static str, base: u16, n: u8) {
     let image_b = v1.replace(&a.here, &b.here);
     let pa = a.project(engine, "rtwo", base);
     let mut pb = b.project(engine, "rtwo", base);
-    // One user, one project, two hosts.
+    // One user, one project, two hosts; the second named the engine client's own way.
     pb.share_home(&pa);
+    pb.extra.clear();
+    pb.mcpctl_env = vec![
+        ("DOCKER_HOST".into(), format!("ssh://{}", b.name)),
+        ("MCPCTL_SSH_CONFIG".into(), b.ssh_config.display().to_string()),
+    ];
     let local = pa.beside("echo-server", "rtwo", base + 50);
 
     pa.ok(&["start", "--run-image", &v1]);
