@@ -49,7 +49,7 @@ pub struct SshSpec {
 
 impl SshSpec {
     pub fn parse(url: &str) -> Result<SshSpec, String> {
-        let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("'{url}' is not an ssh:// URL"))?;
+        let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("{url:?} is not an ssh:// URL"))?;
         let (authority, socket) = match rest.find('/') {
             Some(i) => (&rest[..i], Some(rest[i..].to_string()).filter(|s| s.len() > 1)),
             None => (rest, None),
@@ -61,14 +61,14 @@ impl SshSpec {
         let (host, port) = match hostport.rsplit_once(':') {
             Some((h, p)) if !h.contains(':') || h.starts_with('[') => {
                 let port =
-                    p.parse::<u16>().map_err(|_| format!("'{url}': the port '{p}' is not a number"))?;
+                    p.parse::<u16>().map_err(|_| format!("{url:?}: the port {p:?} is not a number"))?;
                 (h.trim_start_matches('[').trim_end_matches(']').to_string(), Some(port))
             }
             _ => (hostport.to_string(), None),
         };
         let bad = |s: &str| s.is_empty() || s.starts_with('-') || s.chars().any(|c| c.is_whitespace());
         if bad(&host) || user.as_deref().is_some_and(bad) {
-            return Err(format!("'{url}' names no usable host: write ssh://user@host[:port]"));
+            return Err(format!("{url:?} names no usable host: write ssh://user@host[:port]"));
         }
         Ok(SshSpec { user, host, port, socket, identity: None })
     }
@@ -245,11 +245,11 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
             if let Some((name, h)) = &env.docker_context_host {
                 if h.is_empty() {
                     return Err(usage(format!(
-                        "the docker context '{name}' is in use but its endpoint cannot be read: check \
+                        "the docker context {name:?} is in use but its endpoint cannot be read: check \
                          `docker context inspect {name}`, or pick one with --host or `docker context use default`"
                     )));
                 }
-                return from(&format!("the docker context '{name}'"), h, None);
+                return from(&format!("the docker context {name:?}"), h, None);
             }
         }
         EngineKind::Podman => {
@@ -259,11 +259,11 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
             if let Some((name, uri, identity)) = &env.podman_connection {
                 if uri.is_empty() {
                     return Err(usage(format!(
-                        "CONTAINER_CONNECTION names '{name}', which `podman system connection list` \
+                        "CONTAINER_CONNECTION names {name:?}, which `podman system connection list` \
                          does not have: add it, or pass --host ssh://user@host"
                     )));
                 }
-                return from(&format!("the podman connection '{name}'"), uri, identity.clone());
+                return from(&format!("the podman connection {name:?}"), uri, identity.clone());
             }
         }
         EngineKind::Nerdctl => {}
@@ -289,7 +289,7 @@ fn from_engine_url(what: &str, url: &str) -> anyhow::Result<HostSpec> {
              ports the server publishes there, which needs ssh: use --host ssh://user@{host}"
         )));
     }
-    Err(usage(format!("{what} is '{url}', which mcpctl cannot use: give ssh://user@host or unix:///path")))
+    Err(usage(format!("{what} is {url:?}, which mcpctl cannot use: give ssh://user@host or unix:///path")))
 }
 
 /// The host, connected: what engine calls, probes and the front go through.
@@ -914,7 +914,7 @@ mod tests {
         assert_eq!(resolve(None, Docker, &ctx).unwrap(), ssh("ssh://ops@prod"));
         let broken =
             EngineEnv { docker_context_host: Some(("gone".into(), String::new())), ..Default::default() };
-        assert!(resolve(None, Docker, &broken).unwrap_err().to_string().contains("'gone'"));
+        assert!(resolve(None, Docker, &broken).unwrap_err().to_string().contains("\"gone\""));
         let conn = EngineEnv {
             podman_connection: Some((
                 "srv".into(),

@@ -345,8 +345,8 @@ fn fail(
 
 /// The container's last log lines are what shows why it did not answer.
 fn with_logs(x: Explained, engine: &Engine, name: &str) -> Explained {
-    let lines = container::log_tail(engine, name, 20);
-    if lines.is_empty() {
+    let lines = container::log_tail_settled(engine, name, 20);
+    if lines.iter().all(|l| l.trim().is_empty()) {
         return x.evidence("The container printed no log lines", Vec::new());
     }
     x.evidence(format!("Last {} log lines of {name}:", lines.len()), lines)

@@ -46,7 +46,7 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     let name = normalize_name(&raw_name);
     if name.is_empty() || !valid_object_name(&name) {
         return Err(usage(format!(
-            "project name '{raw_name}' cannot name a container: use letters, digits, '-', '_' or '.', \
+            "project name {raw_name:?} cannot name a container: use letters, digits, '-', '_' or '.', \
              starting with a letter or digit (set --name or name in [tool.mcpctl])"
         )));
     }
@@ -60,14 +60,14 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     let container = f.container.clone().unwrap_or_else(|| format!("{name}-mcp"));
     if !valid_object_name(&container) {
         return Err(usage(format!(
-            "container name '{container}' ({src}) is not one the engine accepts: use letters, \
+            "container name {container:?} ({src}) is not one the engine accepts: use letters, \
              digits, '-', '_' or '.', starting with a letter or digit"
         )));
     }
     let image = pick(o.image.clone(), f.image.clone(), || container.to_lowercase());
     if !valid_image_ref(&image) {
         return Err(usage(format!(
-            "image name '{image}' is not a valid image reference: use lowercase letters, digits, \
+            "image name {image:?} is not a valid image reference: use lowercase letters, digits, \
              '.', '_', '-' and '/', with an optional :tag"
         )));
     }
@@ -111,7 +111,7 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
     let addr = pick(o.publish_address.clone(), f.publish_address.clone(), || "127.0.0.1".into());
     let publish_address: IpAddr = addr.parse().map_err(|_| {
         usage(format!(
-            "publish address '{addr}' is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
+            "publish address {addr:?} is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
         ))
     })?;
     Ok(Ports { base_port, container_port, publish_address })
@@ -135,14 +135,14 @@ pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<V
     for v in &volumes {
         if !valid_object_name(&v.name) {
             return Err(usage(format!(
-                "volume name '{}' ({src}) is not one the engine accepts: volume keys may use \
+                "volume name {:?} ({src}) is not one the engine accepts: volume keys may use \
                  letters, digits, '-', '_' and '.'",
                 v.name
             )));
         }
         if !v.path.starts_with('/') || v.path.contains(':') {
             return Err(usage(format!(
-                "volume '{}' ({src}) mounts on '{}': the path in the container must be absolute and contain no ':'",
+                "volume {:?} ({src}) mounts on {:?}: the path in the container must be absolute and contain no ':'",
                 v.name, v.path
             )));
         }
@@ -171,7 +171,7 @@ pub fn env(o: &Overrides, f: &FileConfig, container_port: u16) -> anyhow::Result
         env.insert(k.clone(), v);
     }
     if let Some(k) = env.keys().find(|k| k.is_empty() || k.contains('=') || k.contains(char::is_whitespace)) {
-        return Err(usage(format!("environment variable name '{k}' is not valid: no '=', no spaces")));
+        return Err(usage(format!("environment variable name {k:?} is not valid: no '=', no spaces")));
     }
     Ok(env)
 }
@@ -193,7 +193,7 @@ pub fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
     let restart = pick(o.restart.clone(), f.restart.clone(), || DEFAULT_RESTART.into());
     if !valid_restart(&restart) {
         return Err(usage(format!(
-            "restart policy '{restart}' is not one the engines know: use no, always, unless-stopped or on-failure[:N]"
+            "restart policy {restart:?} is not one the engines know: use no, always, unless-stopped or on-failure[:N]"
         )));
     }
     Ok(restart)
@@ -218,7 +218,7 @@ pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build>
     for (id, file) in build_secrets.iter_mut() {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
             return Err(usage(format!(
-                "build secret id '{id}' is not valid: use letters, digits, '_', '-', '.'"
+                "build secret id {id:?} is not valid: use letters, digits, '_', '-', '.'"
             )));
         }
         *file = dir.join(&*file);
@@ -259,14 +259,14 @@ pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Time
 pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSetting, String)> {
     let t = pick(o.transport.clone(), f.transport.clone(), || "auto".into());
     let transport = TransportSetting::parse(&t).ok_or_else(|| {
-        usage(format!("transport '{t}' is not one mcpctl can probe: use streamable-http, sse or auto"))
+        usage(format!("transport {t:?} is not one mcpctl can probe: use streamable-http, sse or auto"))
     })?;
     let mcp_path = f.mcp_path.clone().unwrap_or_else(|| match transport {
         TransportSetting::Sse => "/sse".into(),
         _ => "/mcp".into(),
     });
     if !mcp_path.starts_with('/') {
-        return Err(usage(format!("mcp-path '{mcp_path}' must start with '/', e.g. /mcp")));
+        return Err(usage(format!("mcp-path {mcp_path:?} must start with '/', e.g. /mcp")));
     }
     Ok((transport, mcp_path))
 }
@@ -293,13 +293,13 @@ pub fn front(
     let group = pick(o.front_group.clone(), f.front_group.clone(), String::new);
     if !group.is_empty() && !valid_object_name(&group) {
         return Err(usage(format!(
-            "front group '{group}' cannot name a container: use letters, digits, '-', '_' or '.'"
+            "front group {group:?} cannot name a container: use letters, digits, '-', '_' or '.'"
         )));
     }
     let front_name = if group.is_empty() { format!("{name}-front") } else { format!("mcpctl-front-{group}") };
     let image = pick(o.front_image.clone(), f.front_image.clone(), || DEFAULT_FRONT_IMAGE.into());
     if !valid_image_ref(&image) {
-        return Err(usage(format!("front image '{image}' is not a valid image reference, e.g. haproxy:2.6")));
+        return Err(usage(format!("front image {image:?} is not a valid image reference, e.g. haproxy:2.6")));
     }
     let port = f
         .front_port
@@ -362,7 +362,7 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
             "HTTPS at the front needs both --tls-cert and --tls-key (PEM files), or --tls self-signed",
         )),
         (Some(m), _, _) => Err(usage(format!(
-            "tls '{m}' is not one mcpctl knows: use off or self-signed, or give --tls-cert and --tls-key"
+            "tls {m:?} is not one mcpctl knows: use off or self-signed, or give --tls-cert and --tls-key"
         ))),
     }
 }
@@ -413,7 +413,7 @@ pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>
     };
     if !valid_image_ref(&image) {
         return Err(usage(format!(
-            "run image '{image}' is not a valid image reference, e.g. registry.example:5000/team/server:3"
+            "run image {image:?} is not a valid image reference, e.g. registry.example:5000/team/server:3"
         )));
     }
     Ok(Some(image))

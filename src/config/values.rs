@@ -28,7 +28,7 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
         Ok(p) => Err(format!("port {p} is out of range: use 1-65535")),
-        Err(_) => Err(format!("'{s}' is not a port number: use 1-65535")),
+        Err(_) => Err(format!("{s:?} is not a port number: use 1-65535")),
     }
 }
 
@@ -40,7 +40,7 @@ pub fn parse_base_port(s: &str) -> Result<u16, String> {
         Ok(p) => Err(format!(
             "base port {p} is out of range: mcpctl tries {PORT_TRIES} ports from it, so use 1-{max}"
         )),
-        Err(_) => Err(format!("base port '{s}' is not a number: use 1-{max}, e.g. 19000")),
+        Err(_) => Err(format!("base port {s:?} is not a number: use 1-{max}, e.g. 19000")),
     }
 }
 
@@ -49,14 +49,14 @@ pub fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), Some(v.to_string()))),
         None if !s.is_empty() => Ok((s.to_string(), None)),
-        _ => Err(format!("'{s}' is not KEY=VALUE or KEY")),
+        _ => Err(format!("{s:?} is not KEY=VALUE or KEY")),
     }
 }
 
 pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-        _ => Err(format!("'{s}' is not KEY=VALUE")),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
     }
 }
 

@@ -69,11 +69,11 @@ pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Res
 
 pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
     let who = match c.project_label() {
-        Some(other) => format!("it belongs to mcpctl project '{other}'"),
+        Some(other) => format!("it belongs to mcpctl project {other:?}"),
         None => format!("it has no {LABEL_PROJECT} label"),
     };
     usage(format!(
-        "a container named {} exists but mcpctl did not create it for '{}' ({who}): mcpctl never \
+        "a container named {} exists but mcpctl did not create it for {:?} ({who}): mcpctl never \
          stops or removes it; remove it yourself (`{} rm -f {}`) or pick another name with --name",
         s.container,
         s.name,
@@ -228,6 +228,20 @@ pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
             lines
         }
         Err(_) => Vec::new(),
+    }
+}
+
+/// The last lines of a container that has just failed. Its engine may hold them a moment after
+/// the exit (podman's conmon writes the log file itself, and under load it lags): an answer with
+/// no line of text is asked again for a short while, so a traceback is not shown as "(empty)".
+pub fn log_tail_settled(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let lines = log_tail(engine, name, n);
+        if lines.iter().any(|l| !l.trim().is_empty()) || std::time::Instant::now() >= deadline {
+            return lines;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

@@ -205,7 +205,7 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
         }
         None => Err(usage(format!(
             "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
-             printed '{first}'); point --engine at one of those",
+             printed {first:?}); point --engine at one of those",
             program.display()
         ))),
     }

@@ -134,7 +134,7 @@ fn object_from_flag(dir: &Path, e: &str) -> anyhow::Result<Serve> {
     let module = module.trim_end_matches(".py").replace('/', ".");
     if !scaffold::valid_module(&module) || !scaffold::valid_module(object) || object.contains('.') {
         return Err(usage(format!(
-            "--entry '{e}' is not MODULE:OBJECT (e.g. --entry server:mcp or --entry my_pkg.app:server)"
+            "--entry {e:?} is not MODULE:OBJECT (e.g. --entry server:mcp or --entry my_pkg.app:server)"
         )));
     }
     let file = ["", "src/"]
@@ -345,7 +345,7 @@ fn choose_entry(
 fn module_from_flag(dir: &Path, m: &str, ui: &Ui) -> anyhow::Result<Entry> {
     if !scaffold::valid_module(m) {
         return Err(usage(format!(
-            "--package '{m}' is not a Python module name: use letters, digits and '_' (dots for \
+            "--package {m:?} is not a Python module name: use letters, digits and '_' (dots for \
              subpackages), e.g. --package my_server"
         )));
     }
@@ -382,7 +382,7 @@ fn file_from_flag(dir: &Path, f: &str, ui: &Ui) -> anyhow::Result<Entry> {
             .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     if !inside || !f.ends_with(".py") || f.contains(['"', '\\']) {
         return Err(usage(format!(
-            "--entry '{f}' must be a .py file inside the project, given relative to it, e.g. --entry server.py"
+            "--entry {f:?} must be a .py file inside the project, given relative to it, e.g. --entry server.py"
         )));
     }
     let f = f.trim_start_matches("./").to_string();
@@ -441,7 +441,7 @@ fn choose_transport(
             }
             other => {
                 return Err(usage(format!(
-                    "transport '{other}' is not one mcpctl knows: use streamable-http or sse"
+                    "transport {other:?} is not one mcpctl knows: use streamable-http or sse"
                 )));
             }
         }

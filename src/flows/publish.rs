@@ -27,7 +27,7 @@ pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
                     .map_err(|_| usage(format!("{}: {t} is too large a version number", path.display())))
             } else {
                 Err(usage(format!(
-                    "{} holds '{}', not a number: it must hold the last published version as a \
+                    "{} holds {:?}, not a number: it must hold the last published version as a \
                      whole number (e.g. 1); fix it and run again",
                     path.display(),
                     t.chars().take(40).collect::<String>()
@@ -46,7 +46,7 @@ pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
     let has_tag = registry.rsplit_once(':').is_some_and(|(_, t)| !t.contains('/'));
     if has_tag || !valid_image_ref(&registry) {
         return Err(usage(format!(
-            "registry '{registry}' is not an image repository without a tag, e.g. ghcr.io/org/server or 127.0.0.1:5000/server"
+            "registry {registry:?} is not an image repository without a tag, e.g. ghcr.io/org/server or 127.0.0.1:5000/server"
         )));
     }
     let platform = args.platform.clone().or_else(|| s.platform.clone()).unwrap_or(DEFAULT_PLATFORM.into());

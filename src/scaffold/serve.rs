@@ -238,7 +238,7 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
         }
     }
     if quote.is_some() {
-        return Err(format!("unclosed quote in '{s}'"));
+        return Err(format!("unclosed quote in {s:?}"));
     }
     if any || !cur.is_empty() {
         words.push(cur);

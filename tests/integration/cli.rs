@@ -1,21 +1,16 @@
 //! The built `mcpctl` against the fake engine (tests/fake-engine): every command, the exact argv
 //! the engine receives, colors and -v, and every bad input with its exit code and message.
 //!
-//! Each test that publishes a port has its own base port (26xxx-27xxx, never shared; 28000-29999
-//! for `hold_100_ports`), so the tests run in parallel; `assert_ports_free` fails early when the
-//! host already uses one. The ports stay below 32768, out of Linux's default ephemeral range
-//! (32768-60999): the source port of any outgoing connection (mcpctl's own probes of another
-//! test's server) is taken from there, and for one destination Linux picks nearly the same
-//! source ports run after run, so a test port in that range is busy now and then. The e2e tests
-//! use 23000-25599 and 30000-30999, scripts/bench.sh 31000-31299.
+//! Each test that publishes a port takes its own block from `support::ports`, which never hands
+//! a port to two tests of a run, so the tests run in parallel.
 
 use std::net::TcpListener;
 
 use serde_json::Value;
 
 use crate::support::{
-    Client, FakeMcp, Outcome, REC_CONTAINER, Response, Test, assert_ports_free, listening, rec_inspect,
-    rec_inspect_as, rec_missing, rec_missing_as, strip_ansi, wait_not_listening,
+    Client, FakeMcp, Outcome, REC_CONTAINER, Response, Test, assert_ports_free, listening, ports,
+    rec_inspect, rec_inspect_as, rec_missing, rec_missing_as, strip_ansi, wait_not_listening,
 };
 
 // ---- helpers ----------------------------------------------------------------------------------------
@@ -195,26 +190,27 @@ fn start_happy_path(c: Client, port: u16) {
 
 #[test]
 fn start_on_docker28() {
-    start_happy_path(Client::Docker28, 26000);
+    start_happy_path(Client::Docker28, ports(10));
 }
 
 #[test]
 fn start_on_docker20() {
-    start_happy_path(Client::Docker20, 26010);
+    start_happy_path(Client::Docker20, ports(10));
 }
 
 #[test]
 fn start_on_podman_builds_with_docker_format() {
-    start_happy_path(Client::Podman, 26020);
+    start_happy_path(Client::Podman, ports(10));
 }
 
 #[test]
 fn start_when_already_running_changes_nothing() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26030);
-    let o = t.run(&["start", "--base-port", "26030"]);
+    let port = ports(10);
+    let t = deployed(Client::Docker28, "inspect-healthy", port);
+    let o = t.run(&["start", "--base-port", &port.to_string()]);
     o.code(0)
         .stdout_has("⚠ Container already running")
-        .stdout_has("→ MCP endpoint: http://localhost:26030/mcp")
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"))
         .no_call("build")
         .no_call("run")
         .no_call("stop")
@@ -223,7 +219,7 @@ fn start_when_already_running_changes_nothing() {
 
 #[test]
 fn start_removes_a_stopped_container_first() {
-    let port = 26040;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     t.answer(
         "container-inspect",
@@ -241,7 +237,7 @@ fn start_removes_a_stopped_container_first() {
 
 #[test]
 fn start_uses_the_saved_port_and_moves_when_it_is_taken() {
-    let base = 26050;
+    let base = ports(10);
     assert_ports_free(base, 10);
     let t = fresh(Client::Docker28, base);
     write_state(&t, &format!("{{\"port\": {}, \"note\": \"kept\"}}", base + 5));
@@ -267,7 +263,7 @@ fn start_uses_the_saved_port_and_moves_when_it_is_taken() {
 
 #[test]
 fn start_from_another_dir_with_project_dir_flag() {
-    let port = 26070;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     let elsewhere = t.root.join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
@@ -292,12 +288,12 @@ fn project_dir_that_does_not_exist() {
 
 #[test]
 fn start_fails_when_nothing_answers_mcp() {
-    let port = 26080;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     t.answer("run", &[Response::recorded(Client::Docker28, "run-running")]); // no server
-    let o = t.run(&["start", "--base-port", "26080", "--ready-timeout", "1"]);
+    let o = t.run(&["start", "--base-port", &port.to_string(), "--ready-timeout", "1"]);
     o.code(1)
-        .stderr_has("✗ Not ready: no MCP answer from http://localhost:26080/mcp within 1.0 s: the last attempt got connection refused")
+        .stderr_has(&format!("✗ Not ready: no MCP answer from http://localhost:{port}/mcp within 1.0 s: the last attempt got connection refused"))
         .stderr_has("→ Fix: check the log lines above")
         .stderr_has("Serving HTTP on 0.0.0.0 port 3001");
     // Reported once, at the end: the log lines, the cause, the fix.
@@ -308,7 +304,7 @@ fn start_fails_when_nothing_answers_mcp() {
 
 #[test]
 fn start_fails_when_the_container_exits_while_waiting() {
-    let port = 26090;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     t.answer("run", &[Response::recorded(Client::Docker28, "run-exited")]);
     t.answer(
@@ -321,11 +317,32 @@ fn start_fails_when_the_container_exits_while_waiting() {
     assert!(o.stderr.ends_with("✗ The container exited with code 3 before answering MCP\n"), "{}", o.dump());
 }
 
+/// Podman writes an exited container's log a moment after the exit: an empty answer is asked
+/// again, and the lines it then has are shown.
+#[test]
+fn the_log_of_an_exited_container_is_read_once_the_engine_has_it() {
+    let port = ports(10);
+    let t = fresh(Client::Podman, port);
+    t.answer("run", &[Response::recorded(Client::Podman, "run-exited")]);
+    t.answer(
+        "container-inspect",
+        &[rec_missing(Client::Podman), rec_inspect(Client::Podman, "inspect-exited", port)],
+    );
+    t.answer(
+        "logs",
+        &[Response::ok(""), Response::ok("\n"), Response::ok("Traceback (most recent call last):\nboom\n")],
+    );
+    let o = run(&t, &start_args(port));
+    o.code(1)
+        .stderr_has("→ Last 2 log lines of rec-mcp:\n    Traceback (most recent call last):\n    boom\n");
+    assert_eq!(o.calls_to("logs").len(), 3, "{}", o.dump());
+}
+
 // ---- stop -------------------------------------------------------------------------------------------
 
 #[test]
 fn stop_stops_and_removes_and_keeps_volumes() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26100);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let o = t.run(&["stop"]);
     o.code(0)
         .stdout_has("→ Stopping container...")
@@ -339,7 +356,7 @@ fn stop_stops_and_removes_and_keeps_volumes() {
 
 #[test]
 fn stop_of_an_exited_container_only_removes_it() {
-    let t = deployed(Client::Podman, "inspect-exited", 26110);
+    let t = deployed(Client::Podman, "inspect-exited", ports(10));
     let o = t.run(&["stop"]);
     o.code(0).no_call("stop");
     assert_eq!(o.only_call("rm"), &s(&["rm", "rec-mcp"]));
@@ -357,7 +374,7 @@ fn stop_when_not_deployed() {
 
 #[test]
 fn stop_that_fails_is_reported() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26120);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     t.answer(
         "stop",
         &[Response::fail(
@@ -372,7 +389,7 @@ fn stop_that_fails_is_reported() {
 
 #[test]
 fn stop_uses_stop_timeout_from_config() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26130)
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10))
         .file("pyproject.toml", "[project]\nname = \"rec\"\n[tool.mcpctl]\nstop-timeout = 3\n");
     let o = t.run(&["stop"]);
     o.code(0);
@@ -381,7 +398,7 @@ fn stop_uses_stop_timeout_from_config() {
 
 #[test]
 fn quiet_stop_prints_only_results() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26140);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let o = t.run(&["stop", "-q"]);
     o.code(0)
         .stdout_has("✓ Container stopped and removed")
@@ -393,12 +410,13 @@ fn quiet_stop_prints_only_results() {
 
 #[test]
 fn restart_stops_and_runs_again_on_the_saved_port_without_building() {
-    let port = 26200;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     run(&t, &start_args(port)).code(0);
     assert!(listening(port));
     // The base port moved: restart must keep the saved port, not go back to the base.
-    let o = t.run(&["restart", "--base-port", "26210", "--ready-timeout", "20"]);
+    let moved = ports(10).to_string();
+    let o = t.run(&["restart", "--base-port", &moved, "--ready-timeout", "20"]);
     o.code(0)
         .stdout_has("✓ Container stopped")
         .stdout_has("✓ Container restarted successfully")
@@ -413,7 +431,7 @@ fn restart_stops_and_runs_again_on_the_saved_port_without_building() {
 
 #[test]
 fn restart_when_missing_runs_on_the_saved_port() {
-    let base = 26220;
+    let base = ports(10);
     let t = fresh(Client::Podman, base);
     write_state(&t, &format!("{{\"port\": {}}}", base + 1));
     let o = run(&t, &["restart".into(), "--base-port".into(), base.to_string()]);
@@ -534,7 +552,7 @@ fn watching(name: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn update_rebuilds_then_replaces_the_container_on_the_same_port() {
-    let port = 26230;
+    let port = ports(10);
     let c = Client::Docker20;
     let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
     let o = t.run(&["update", "--ready-timeout", "20"]);
@@ -575,7 +593,7 @@ fn update_rebuilds_then_replaces_the_container_on_the_same_port() {
 
 #[test]
 fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
-    let port = 27200;
+    let port = ports(10);
     let c = Client::Docker28;
     // The new container starts but never serves; the old one, started again, does.
     let (t, old_id) =
@@ -617,7 +635,7 @@ fn update_puts_the_old_container_back_when_the_new_one_never_answers() {
 /// container that is still being stopped is a no-op, and then nothing serves).
 #[test]
 fn ctrl_c_during_the_stop_waits_for_it_to_settle_before_putting_back() {
-    let port = 27290;
+    let port = ports(10);
     let c = Client::Docker28;
     let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp\n").serving()]);
     let healthy = rec_inspect(c, "inspect-healthy", port);
@@ -664,7 +682,7 @@ fn started_and_unchanged(c: Client, port: u16) -> (Test, String) {
 
 #[test]
 fn update_with_nothing_changed_touches_nothing() {
-    let port = 27300;
+    let port = ports(10);
     let c = Client::Podman;
     let (t, _) = started_and_unchanged(c, port);
     let o = t.run(&["update"]);
@@ -685,7 +703,7 @@ fn update_with_nothing_changed_touches_nothing() {
 
 #[test]
 fn update_with_the_same_image_and_other_settings_replaces_the_container() {
-    let port = 27310;
+    let port = ports(10);
     let c = Client::Docker28;
     let (t, _) = started_and_unchanged(c, port);
     let o = t.run(&["update", "-e", "FEATURE=on"]);
@@ -704,7 +722,7 @@ fn update_with_the_same_image_and_other_settings_replaces_the_container() {
 
 #[test]
 fn update_rebuild_builds_and_replaces_even_when_nothing_changed() {
-    let port = 27320;
+    let port = ports(10);
     let c = Client::Docker20;
     let (t, _) = started_and_unchanged(c, port);
     let o = t.run(&["update", "--rebuild"]);
@@ -717,7 +735,7 @@ fn update_rebuild_builds_and_replaces_even_when_nothing_changed() {
 /// builds, and says what changed (all of it with -v).
 #[test]
 fn start_skips_the_build_when_nothing_changed_and_names_what_did() {
-    let port = 27330;
+    let port = ports(10);
     let c = Client::Docker28;
     let t = fresh(c, port);
     run(&t, &start_args(port)).code(0).only_call("build");
@@ -765,7 +783,7 @@ fn start_skips_the_build_when_nothing_changed_and_names_what_did() {
 
 #[test]
 fn update_without_a_deployment_runs_start() {
-    let port = 26240;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     // update looks once, then start looks again.
     let c = Client::Docker28;
@@ -782,8 +800,9 @@ fn update_without_a_deployment_runs_start() {
 
 #[test]
 fn update_with_a_broken_build_leaves_the_running_container_alone() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26250);
-    write_state(&t, "{\"port\": 26250}");
+    let port = ports(10);
+    let t = deployed(Client::Docker28, "inspect-healthy", port);
+    write_state(&t, &format!("{{\"port\": {port}}}"));
     t.answer("build", &[Response::recorded(Client::Docker28, "build-fail")]);
     let o = t.run(&["update"]);
     o.code(1).stderr_has("Failed to build image rec-mcp").no_call("stop").no_call("rm").no_call("run");
@@ -793,7 +812,7 @@ fn update_with_a_broken_build_leaves_the_running_container_alone() {
 
 #[test]
 fn rollback_without_a_previous_image() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 27210);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     t.answer("image-inspect", &[Response::recorded(Client::Docker28, "image-inspect-missing")]);
     let o = t.run(&["rollback"]);
     o.code(1).one_stderr_line(
@@ -832,7 +851,7 @@ fn down_steps() -> Vec<Step> {
 
 #[test]
 fn down_removes_the_container_and_keeps_volumes() {
-    let t = deployed_with_volumes(27220);
+    let t = deployed_with_volumes(ports(10));
     let o = t.run(&["down"]);
     o.code(0)
         .stdout_has("✓ Container removed")
@@ -843,7 +862,7 @@ fn down_removes_the_container_and_keeps_volumes() {
 
 #[test]
 fn down_volumes_refuses_without_yes_when_stdin_is_not_a_terminal() {
-    let t = deployed_with_volumes(27230);
+    let t = deployed_with_volumes(ports(10));
     let o = t.run(&["down", "--volumes"]);
     // Refused before anything changes: the container is not even stopped.
     o.code(2).one_stderr_line(
@@ -856,7 +875,7 @@ fn down_volumes_refuses_without_yes_when_stdin_is_not_a_terminal() {
 
 #[test]
 fn down_volumes_yes_deletes_each_volume() {
-    let t = deployed_with_volumes(27240);
+    let t = deployed_with_volumes(ports(10));
     let o = t.run(&["down", "--volumes", "--yes"]);
     o.code(0);
     assert_eq!(o.stderr, "", "{}", o.dump());
@@ -869,7 +888,7 @@ fn down_volumes_yes_deletes_each_volume() {
     assert_call_steps(&o, &steps);
 
     // A volume that does not exist is neither listed nor deleted.
-    let t = deployed_with_volumes(27240);
+    let t = deployed_with_volumes(ports(10));
     t.answer(
         "volume-inspect",
         &[
@@ -907,7 +926,7 @@ fn hold_lock(t: &Test) -> std::fs::File {
 
 #[test]
 fn no_wait_fails_at_once_naming_the_lock_holder() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 27250);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let _held = hold_lock(&t);
     let lock = t.home.join(".config/rec/docker.json.lock");
     let o = t.run(&["--no-wait", "stop"]);
@@ -921,7 +940,7 @@ fn no_wait_fails_at_once_naming_the_lock_holder() {
 
 #[test]
 fn a_second_mcpctl_waits_for_the_lock() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 27260);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let held = hold_lock(&t);
     let log = t.engine.log.clone();
     let releaser = std::thread::spawn(move || {
@@ -966,7 +985,7 @@ fn a_second_mcpctl_waits_for_the_lock() {
 #[test]
 fn a_running_next_container_alone_gets_the_real_name() {
     let c = Client::Docker28;
-    let port = 27270;
+    let port = ports(10);
     let t = deployed(c, "inspect-healthy", port);
     // Interrupted after the old one was removed, before the rename.
     t.answer("container-inspect", &[rec_missing(c), rec_inspect(c, "inspect-healthy", port)]);
@@ -992,7 +1011,7 @@ fn a_running_next_container_alone_gets_the_real_name() {
 #[test]
 fn an_exited_next_container_is_removed() {
     let c = Client::Podman;
-    let port = 27280;
+    let port = ports(10);
     let t = deployed(c, "inspect-healthy", port);
     t.answer("container-inspect-next", &[rec_inspect_as(c, "inspect-exited", port, "rec-mcp-next")]);
     let o = t.run(&["stop"]);
@@ -1046,7 +1065,7 @@ fn status_not_deployed() {
 
 #[test]
 fn status_running_probes_mcp() {
-    let port = 26300;
+    let port = ports(10);
     assert_ports_free(port, 1);
     let _server = FakeMcp::start(port);
     let t = deployed(Client::Docker28, "inspect-healthy", port);
@@ -1067,7 +1086,7 @@ fn status_running_probes_mcp() {
 /// Podman never advances a HEALTHCHECK without systemd: status says why it stays "starting".
 #[test]
 fn status_on_podman_explains_a_health_check_that_never_runs() {
-    let port = 26305;
+    let port = ports(10);
     assert_ports_free(port, 1);
     let _server = FakeMcp::start(port);
     let t = deployed(Client::Podman, "inspect-starting", port);
@@ -1081,7 +1100,7 @@ fn status_on_podman_explains_a_health_check_that_never_runs() {
 
 #[test]
 fn status_json_running() {
-    let port = 26310;
+    let port = ports(10);
     assert_ports_free(port, 1);
     let _server = FakeMcp::start(port);
     let t = deployed(Client::Podman, "inspect-healthy", port);
@@ -1111,18 +1130,19 @@ fn status_json_running() {
 fn status_json_not_deployed_shows_the_saved_port() {
     let t = Test::new(Client::Docker20);
     t.answer("container-inspect", &[rec_missing(Client::Docker20)]);
-    write_state(&t, "{\"port\": 26320}");
+    let port = ports(10);
+    write_state(&t, &format!("{{\"port\": {port}}}"));
     let o = t.run(&["status", "--json"]);
     o.code(0);
     let v = json_stdout(&o);
     assert_eq!(v["state"], "not-deployed");
-    assert_eq!(v["port"], 26320);
+    assert_eq!(v["port"], port);
     assert_eq!(v["mcp"], Value::Null);
 }
 
 #[test]
 fn status_of_an_exited_container() {
-    let t = deployed(Client::Docker28, "inspect-exited", 26330);
+    let t = deployed(Client::Docker28, "inspect-exited", ports(10));
     t.run(&["status"]).code(0).stdout_has("⚠ Status: stopped (exited with code 3)");
     let v = json_stdout(&t.run(&["status", "--json"]));
     assert_eq!(v["state"], "stopped");
@@ -1132,7 +1152,7 @@ fn status_of_an_exited_container() {
 
 #[test]
 fn status_unhealthy_and_not_answering() {
-    let port = 26340;
+    let port = ports(10);
     assert_ports_free(port, 1);
     let t = deployed(Client::Podman, "inspect-unhealthy", port);
     let o = t.run(&["status"]);
@@ -1146,7 +1166,7 @@ fn status_unhealthy_and_not_answering() {
 
 #[test]
 fn status_without_healthcheck_on_podman() {
-    let port = 26350;
+    let port = ports(10);
     assert_ports_free(port, 1);
     let t = deployed(Client::Podman, "inspect-nohc", port);
     t.run(&["status"]).code(0).stdout_has("Status: running (no health check)");
@@ -1159,7 +1179,7 @@ fn status_of_a_foreign_container() {
     let t = Test::new(Client::Docker28);
     t.answer(
         "container-inspect",
-        &[rec_inspect(Client::Docker28, "inspect-healthy", 26360)
+        &[rec_inspect(Client::Docker28, "inspect-healthy", ports(10))
             .replace("\"io.mcpctl.project\": \"rec\",", "")],
     );
     t.run(&["status"])
@@ -1173,7 +1193,7 @@ fn status_of_a_foreign_container() {
 
 #[test]
 fn logs_no_follow_passes_the_engine_output_through() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26400);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let o = t.run(&["logs", "--no-follow"]);
     o.code(0)
         .stdout_has("Serving HTTP on 0.0.0.0 port 3001 (http://0.0.0.0:3001/) ...")
@@ -1184,7 +1204,7 @@ fn logs_no_follow_passes_the_engine_output_through() {
 
 #[test]
 fn logs_tail_and_follow_argv() {
-    let t = deployed(Client::Podman, "inspect-exited", 26410);
+    let t = deployed(Client::Podman, "inspect-exited", ports(10));
     let o = t.run(&["logs", "--no-follow", "--tail", "5"]);
     o.code(0);
     assert_eq!(o.only_call("logs"), &s(&["logs", "--tail", "5", "rec-mcp"]));
@@ -1205,7 +1225,7 @@ fn logs_of_a_missing_container() {
 
 #[test]
 fn logs_that_fail() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26420);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     t.answer(
         "logs",
         &[Response::fail(
@@ -1291,7 +1311,7 @@ fn list_when_the_engine_is_not_running() {
 
 #[test]
 fn color_always_never_and_no_color() {
-    let t = deployed(Client::Docker28, "inspect-healthy", 26500);
+    let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let o = t.run(&["stop", "--color", "always"]);
     o.code(0).stdout_has("\u{1b}[");
     let plain = strip_ansi(&o.stdout);
@@ -1310,11 +1330,12 @@ fn color_always_never_and_no_color() {
         assert!(!o.stderr.contains('\u{1b}'), "{}", o.dump());
     }
     // NO_COLOR turns auto off, CLICOLOR_FORCE turns it on, an explicit flag beats both.
-    let no_color =
-        deployed(Client::Docker28, "inspect-healthy", 26500).env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1");
+    let no_color = deployed(Client::Docker28, "inspect-healthy", ports(10))
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1");
     no_color.run(&["stop"]).code(0).stdout_lacks("\u{1b}");
     no_color.run(&["stop", "--color", "always"]).code(0).stdout_has("\u{1b}[");
-    let forced = deployed(Client::Docker28, "inspect-healthy", 26500).env("CLICOLOR_FORCE", "1");
+    let forced = deployed(Client::Docker28, "inspect-healthy", ports(10)).env("CLICOLOR_FORCE", "1");
     forced.run(&["stop"]).code(0).stdout_has("\u{1b}[");
 }
 
@@ -1345,7 +1366,7 @@ fn verbose_prints_engine_commands_shell_quoted() {
 
 #[test]
 fn verbose_start_shows_run_line_and_streams_build_output() {
-    let port = 26510;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     let mut args = start_args(port);
     args.extend(["-v".into(), "-e".into(), "GREETING=hello world".into(), "-e".into(), "API_TOKEN".into()]);
@@ -1499,14 +1520,14 @@ fn engine_that_is_not_an_engine() {
     t.answer("--help", &[Response::ok("usage: mytool [flags]\n")]);
     let o = t.run(&["status", "--engine", &odd.display().to_string()]);
     o.code(2).one_stderr_line(
-        "this binary does not look like docker, podman or nerdctl (its --version printed 'mytool 1.0')",
+        "this binary does not look like docker, podman or nerdctl (its --version printed \"mytool 1.0\")",
     );
     assert_eq!(o.call_keys(), ["--version", "--help"]);
 }
 
 #[test]
 fn docker_that_is_podman_is_treated_as_podman() {
-    let port = 26600;
+    let port = ports(10);
     assert_ports_free(port, 2);
     let t = Test::bare().pyproject("rec").dockerfile().engine("docker", Client::Podman);
     script_lifecycle(&t, Client::Podman, port);
@@ -1563,8 +1584,8 @@ fn base_port_out_of_range_or_not_a_number() {
             "base port 70000 is out of range: mcpctl tries 100 ports from it, so use 1-65436",
         ),
         (&["start", "--base-port", "65500"], &[], "base port 65500 is out of range"),
-        (&["start", "--base-port", "abc"], &[], "base port 'abc' is not a number: use 1-65436, e.g. 19000"),
-        (&["start"], &[("MCPCTL_BASE_PORT", "abc")], "base port 'abc' is not a number"),
+        (&["start", "--base-port", "abc"], &[], "base port \"abc\" is not a number: use 1-65436, e.g. 19000"),
+        (&["start"], &[("MCPCTL_BASE_PORT", "abc")], "base port \"abc\" is not a number"),
     ];
     for (args, env, msg) in cases {
         let o = t.run_with_env(env, args);
@@ -1581,19 +1602,13 @@ fn base_port_out_of_range_or_not_a_number() {
     assert!(o.calls.is_empty());
 }
 
-/// Bind 100 listeners on 127.0.0.1 from a base where all 100 are free.
+/// Bind 100 listeners on 127.0.0.1: a block of ports no other test is given.
 fn hold_100_ports() -> (u16, Vec<TcpListener>) {
-    'bases: for base in (28000..29900).step_by(200) {
-        let mut held = Vec::new();
-        for p in base..base + 100 {
-            match TcpListener::bind(("127.0.0.1", p)) {
-                Ok(l) => held.push(l),
-                Err(_) => continue 'bases,
-            }
-        }
-        return (base, held);
-    }
-    panic!("no range of 100 free ports in 28000-29999");
+    let base = ports(100);
+    let held = (base..base + 100)
+        .map(|p| TcpListener::bind(("127.0.0.1", p)).unwrap_or_else(|e| panic!("cannot hold port {p}: {e}")))
+        .collect();
+    (base, held)
 }
 
 #[test]
@@ -1617,7 +1632,7 @@ fn fresh_without_port_check(c: Client, port: u16) -> Test {
 
 #[test]
 fn corrupt_state_file_warns_and_is_rewritten() {
-    let port = 26700;
+    let port = ports(10);
     let t = fresh(Client::Docker28, port);
     write_state(&t, "{not json");
     let o = run(&t, &start_args(port));
@@ -1665,7 +1680,7 @@ fn foreign(label_line: &str) -> Test {
     let t = Test::new(Client::Docker28);
     t.answer(
         "container-inspect",
-        &[rec_inspect(Client::Docker28, "inspect-healthy", 26800)
+        &[rec_inspect(Client::Docker28, "inspect-healthy", ports(10))
             .replace("\"io.mcpctl.project\": \"rec\",", label_line)],
     );
     t.answer("stop", &[Response::ok("rec-mcp\n")]);
@@ -1681,30 +1696,34 @@ fn foreign_container_is_never_stopped_or_removed() {
     for cmd in ["stop", "start", "restart", "update"] {
         let o = t.run(&[cmd]);
         o.code(2).one_stderr_line(
-            "✗ a container named rec-mcp exists but mcpctl did not create it for 'rec' (it has no io.mcpctl.project label): mcpctl never stops or removes it; remove it yourself (`docker rm -f rec-mcp`) or pick another name with --name",
+            "✗ a container named rec-mcp exists but mcpctl did not create it for \"rec\" (it has no io.mcpctl.project label): mcpctl never stops or removes it; remove it yourself (`docker rm -f rec-mcp`) or pick another name with --name",
         );
         o.no_call("stop").no_call("rm").no_call("run").no_call("build");
     }
     let t = foreign("\"io.mcpctl.project\": \"other\",");
     let o = t.run(&["stop"]);
-    o.code(2).one_stderr_line("(it belongs to mcpctl project 'other')").no_call("stop").no_call("rm");
+    o.code(2).one_stderr_line("(it belongs to mcpctl project \"other\")").no_call("stop").no_call("rm");
 }
 
 #[test]
 fn invalid_names_are_rejected_before_any_engine_call() {
     let t = Test::new(Client::Docker28);
     let o = t.run(&["start", "--name", "bad name!"]);
-    o.code(2).one_stderr_line("✗ project name 'bad name!' cannot name a container");
+    o.code(2).one_stderr_line("✗ project name \"bad name!\" cannot name a container");
     assert!(o.calls.is_empty(), "{}", o.dump());
+    // A name with a newline stays on one line, escaped, so the error is not split in two.
+    let o = t.run(&["start", "--name", "a\nbind :1"]);
+    o.code(2).one_stderr_line("✗ project name \"a\\nbind :1\" cannot name a container");
+    assert_eq!(o.stderr.lines().filter(|l| !l.trim().is_empty()).count(), 1, "{}", o.dump());
 
     let cases = [
-        ("volumes = { \"bad/key\" = \"/x\" }", "volume name 'rec-mcp_bad/key'"),
+        ("volumes = { \"bad/key\" = \"/x\" }", "volume name \"rec-mcp_bad/key\""),
         ("volumes = { data = \"relative/path\" }", "the path in the container must be absolute"),
         ("volumes = { data = \"/a:b\" }", "contain no ':'"),
-        ("container = \"has space\"", "container name 'has space'"),
-        ("image = \"UPPER\"", "image name 'UPPER' is not a valid image reference"),
-        ("restart = \"sometimes\"", "restart policy 'sometimes'"),
-        ("publish-address = \"everywhere\"", "publish address 'everywhere' is not an IP address"),
+        ("container = \"has space\"", "container name \"has space\""),
+        ("image = \"UPPER\"", "image name \"UPPER\" is not a valid image reference"),
+        ("restart = \"sometimes\"", "restart policy \"sometimes\""),
+        ("publish-address = \"everywhere\"", "publish address \"everywhere\" is not an IP address"),
     ];
     for (line, msg) in cases {
         let t = Test::new(Client::Docker28)
@@ -1714,7 +1733,7 @@ fn invalid_names_are_rejected_before_any_engine_call() {
         assert!(o.calls.is_empty(), "{line}\n{}", o.dump());
     }
     // A good custom volume reaches the run argv.
-    let port = 26810;
+    let port = ports(10);
     assert_ports_free(port, 2);
     let t = Test::new(Client::Docker28).file(
         "pyproject.toml",
@@ -1759,7 +1778,7 @@ fn build_failure_shows_the_last_lines() {
 
 #[test]
 fn run_failure_shows_the_engine_error() {
-    let port = 26900;
+    let port = ports(10);
     assert_ports_free(port, 2);
     let t = fresh_without_port_check(Client::Podman, port);
     t.answer(
@@ -1778,7 +1797,7 @@ fn run_failure_shows_the_engine_error() {
 
 #[test]
 fn run_with_a_missing_image_says_to_build() {
-    let port = 26910;
+    let port = ports(10);
     assert_ports_free(port, 2);
     let t = deployed(Client::Podman, "inspect-exited", port);
     t.answer(
@@ -1795,7 +1814,7 @@ fn run_with_a_missing_image_says_to_build() {
 #[test]
 fn run_failure_on_docker_shows_the_error_not_the_help_hint() {
     for c in [Client::Docker28, Client::Docker20] {
-        let port = 26920;
+        let port = ports(10);
         assert_ports_free(port, 2);
         let t = fresh_without_port_check(c, port);
         t.answer("run", &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")]);
@@ -1809,7 +1828,7 @@ fn run_failure_on_docker_shows_the_error_not_the_help_hint() {
 #[test]
 fn run_name_conflict_does_not_remove_the_other_container() {
     for c in Client::ALL {
-        let port = 26930;
+        let port = ports(10);
         assert_ports_free(port, 2);
         let t = fresh_without_port_check(c, port);
         t.answer("run", &[Response::recorded(c, "run-name-taken").replace("rec-running", "rec-mcp")]);
@@ -1845,22 +1864,22 @@ fn port_taken_retry(c: Client, base: u16) {
 
 #[test]
 fn port_taken_retry_docker28() {
-    port_taken_retry(Client::Docker28, 27000);
+    port_taken_retry(Client::Docker28, ports(10));
 }
 
 #[test]
 fn port_taken_retry_docker20() {
-    port_taken_retry(Client::Docker20, 27010);
+    port_taken_retry(Client::Docker20, ports(10));
 }
 
 #[test]
 fn port_taken_retry_podman() {
-    port_taken_retry(Client::Podman, 27020);
+    port_taken_retry(Client::Podman, ports(10));
 }
 
 #[test]
 fn publishing_on_all_interfaces_warns() {
-    let port = 27100;
+    let port = ports(10);
     assert_ports_free(port, 2);
     let t = fresh(Client::Docker28, port);
     let mut args = start_args(port);
@@ -1896,7 +1915,7 @@ fn front_settings_that_cannot_work() {
         (
             &["start", "--front", "--tls", "bogus"],
             "",
-            "tls 'bogus' is not one mcpctl knows: use off or self-signed",
+            "tls \"bogus\" is not one mcpctl knows: use off or self-signed",
         ),
         (
             &["start", "--front", "--tls-cert", "missing.pem"],
@@ -1958,13 +1977,13 @@ fn hosts_mcpctl_cannot_use_are_refused_before_any_engine_call() {
     assert_eq!(o.code, 0, "{}", o.dump());
     assert!(o.stdout.contains("not deployed"), "{}", o.dump());
     let o = t.run(&["--host", "ssh://", "status"]);
-    o.code(2).one_stderr_line("--host 'ssh://' names no usable host");
+    o.code(2).one_stderr_line("--host \"ssh://\" names no usable host");
     let o = t.run(&["--host", "ssh://-oProxyCommand=touch", "status"]);
     o.code(2).one_stderr_line("names no usable host");
     let o = t.run(&["--host", "box.example", "status"]);
     o.code(2).one_stderr_line("is not an ssh:// URL");
     let o = t.run_with_env(&[("DOCKER_CONTEXT", "prod")], &["status"]);
-    o.code(2).one_stderr_line("the docker context 'prod' is in use but its endpoint cannot be read");
+    o.code(2).one_stderr_line("the docker context \"prod\" is in use but its endpoint cannot be read");
 }
 
 #[test]
@@ -2005,6 +2024,6 @@ fn an_unreachable_host_is_one_line_and_nothing_is_saved() {
 fn a_run_image_that_is_not_a_reference_is_refused() {
     let t = Test::new(Client::Docker28);
     let o = t.run(&["--run-image", "my image", "start"]);
-    o.code(2).one_stderr_line("run image 'my image' is not a valid image reference");
+    o.code(2).one_stderr_line("run image \"my image\" is not a valid image reference");
     o.no_call("run").no_call("pull").no_call("build");
 }

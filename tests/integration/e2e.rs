@@ -855,14 +855,18 @@ mod secrets {
     #[test]
     fn podman_build_secret_stays_out_of_the_image() {
         if super::engine_available("podman") {
-            super::timed("private_deps", "podman", || super::private_deps("podman", 27300));
+            super::timed("private_deps", "podman", || {
+                super::private_deps("podman", crate::support::ports(100))
+            });
         }
     }
 
     #[test]
     fn docker_builtin_buildkit_client_build_secret_stays_out_of_the_image() {
         if super::engine_available("docker") && std::path::Path::new("/usr/bin/docker").is_file() {
-            super::timed("private_deps", "/usr/bin/docker", || super::private_deps("/usr/bin/docker", 27400));
+            super::timed("private_deps", "/usr/bin/docker", || {
+                super::private_deps("/usr/bin/docker", crate::support::ports(100))
+            });
         } else if std::env::var("MCPCTL_E2E").as_deref() == Ok("required") {
             panic!("MCPCTL_E2E=required: Debian's docker client /usr/bin/docker (docker.io) is missing");
         }
@@ -871,7 +875,9 @@ mod secrets {
     #[test]
     fn docker_client_without_buildx_says_so() {
         if super::engine_available("docker") {
-            super::timed("private_deps_no_buildkit", "docker", || super::private_deps("docker", 27500));
+            super::timed("private_deps_no_buildkit", "docker", || {
+                super::private_deps("docker", crate::support::ports(100))
+            });
         }
     }
 }
@@ -883,13 +889,13 @@ use crate::init::{
 };
 
 macro_rules! on_both_engines {
-    ($($scenario:ident => $docker_base:expr, $podman_base:expr;)*) => {
+    ($($scenario:ident;)*) => {
         mod docker {
             $(
                 #[test]
                 fn $scenario() {
                     if super::engine_available("docker") {
-                        super::timed(stringify!($scenario), "docker", || super::$scenario("docker", $docker_base));
+                        super::timed(stringify!($scenario), "docker", || super::$scenario("docker", crate::support::ports(100)));
                     }
                 }
             )*
@@ -899,7 +905,7 @@ macro_rules! on_both_engines {
                 #[test]
                 fn $scenario() {
                     if super::engine_available("podman") {
-                        super::timed(stringify!($scenario), "podman", || super::$scenario("podman", $podman_base));
+                        super::timed(stringify!($scenario), "podman", || super::$scenario("podman", crate::support::ports(100)));
                     }
                 }
             )*
@@ -907,31 +913,31 @@ macro_rules! on_both_engines {
     };
 }
 
-// Port ranges are disjoint per test and engine so everything can run at once.
+// Each scenario gets its own 100 ports (support::ports), so everything can run at once.
 on_both_engines! {
-    lifecycle => 23000, 23100;
-    digest_skips => 25400, 25500;
-    two_projects => 23200, 23300;
-    sse => 23400, 23500;
-    broken_bind => 23600, 23700;
-    crash => 23800, 23900;
-    rebinding => 24000, 24100;
-    broken_update_and_foreign => 24200, 24300;
-    safe_updates => 24400, 24500;
-    concurrent_starts => 24600, 24700;
-    interrupts => 24800, 24900;
-    publish_and_client => 27000, 27100;
-    sigterm_without_handler => 27600, 27700;
-    init_start_echo => 25000, 25100;
-    init_start_sse => 25200, 25300;
-    quickstart_mcp1 => 30000, 30100;
-    quickstart_standalone_fastmcp => 30200, 30300;
-    quickstart_mcp2 => 30400, 30500;
-    stdio_bridge => 30600, 30700;
-    stdio_exit_diagnosed => 30800, 30900;
-    front_updates => 22000, 22100;
-    front_sigkill => 22200, 22300;
-    front_token_tls => 22400, 22500;
-    front_shared => 22600, 22700;
-    front_on_off => 22800, 22900;
+    lifecycle;
+    digest_skips;
+    two_projects;
+    sse;
+    broken_bind;
+    crash;
+    rebinding;
+    broken_update_and_foreign;
+    safe_updates;
+    concurrent_starts;
+    interrupts;
+    publish_and_client;
+    sigterm_without_handler;
+    init_start_echo;
+    init_start_sse;
+    quickstart_mcp1;
+    quickstart_standalone_fastmcp;
+    quickstart_mcp2;
+    stdio_bridge;
+    stdio_exit_diagnosed;
+    front_updates;
+    front_sigkill;
+    front_token_tls;
+    front_shared;
+    front_on_off;
 }

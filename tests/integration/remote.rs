@@ -430,12 +430,12 @@ fn remote_bad_inputs(engine: &'static str, base: u16, n: u8) {
 }
 
 macro_rules! remote_tests {
-    ($($scenario:ident => $engine:literal, $base:expr, $n:expr;)*) => {
+    ($($scenario:ident => $engine:literal, $n:expr;)*) => {
         $(
             #[test]
             fn $scenario() {
                 if engine_available($engine) {
-                    timed(stringify!($scenario), $engine, || super::$scenario($engine, $base, $n));
+                    timed(stringify!($scenario), $engine, || super::$scenario($engine, crate::support::ports(100), $n));
                 }
             }
         )*
@@ -445,15 +445,15 @@ macro_rules! remote_tests {
 pub(crate) mod docker {
     use super::*;
     remote_tests! {
-        remote_lifecycle => "docker", 27200, 41;
-        remote_two_hosts => "docker", 27300, 42;
-        remote_bad_inputs => "docker", 27400, 44;
+        remote_lifecycle => "docker", 41;
+        remote_two_hosts => "docker", 42;
+        remote_bad_inputs => "docker", 44;
     }
 }
 
 pub(crate) mod podman {
     use super::*;
     remote_tests! {
-        remote_lifecycle => "podman", 27500, 45;
+        remote_lifecycle => "podman", 45;
     }
 }

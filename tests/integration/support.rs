@@ -731,6 +731,35 @@ impl Outcome {
 
 // ---- ports and servers ------------------------------------------------------------------------------
 
+/// Where test ports come from: below Linux's default ephemeral range (32768-60999), where the
+/// source port of any outgoing connection (a probe of another test's server) could hold a test's
+/// port for a moment. scripts/bench.sh uses 31000-31299.
+const TEST_PORTS: std::ops::Range<u16> = 20000..31000;
+
+/// The first port not handed out yet in this run.
+static NEXT_PORT: std::sync::Mutex<u16> = std::sync::Mutex::new(TEST_PORTS.start);
+
+/// `count` consecutive ports, free on this host now and never handed to another test of this
+/// run: the one place tests get ports, so two tests running at once never share one.
+pub fn ports(count: u16) -> u16 {
+    let mut next = NEXT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let base = *next;
+        assert!(
+            u32::from(base) + u32::from(count) <= u32::from(TEST_PORTS.end),
+            "no {count} free ports left in {TEST_PORTS:?} for this test run"
+        );
+        *next = base + count;
+        let free =
+            |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok() && TcpListener::bind(("0.0.0.0", p)).is_ok();
+        // A block with a port in use (another program, a container left from an earlier run) is
+        // skipped whole: a test may use any port of its block.
+        if (base..base + count).all(free) {
+            return base;
+        }
+    }
+}
+
 /// Fail the test early (with a clear message) when a port it relies on is in use on this host.
 #[track_caller]
 pub fn assert_ports_free(base: u16, count: u16) {
