@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::Overrides;
+pub use crate::ui::ColorChoice;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -94,13 +95,6 @@ pub struct PublishArgs {
     /// Print the commands and the version they would publish; change nothing
     #[arg(long)]
     pub dry_run: bool,
-}
-
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Subcommand, Debug)]

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use mcpctl::cli::{Cli, Command};
+use mcpctl::engine::endpoint;
 use mcpctl::error::{self, usage};
 use mcpctl::flows::{self, Ctx};
 use mcpctl::ui::{self, Ui};
@@ -91,10 +92,10 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         return flows::init::init(&settings, ui, args);
     }
     let mut engine = engine::detect(settings.engine.as_deref())?;
-    let spec = host::resolve(settings.host.as_deref(), engine.kind, &host::EngineEnv::read(&home))?;
+    let spec = endpoint::resolve(settings.host.as_deref(), engine.kind, &endpoint::EngineEnv::read(&home))?;
     let mut settings = settings.for_host(spec.key().as_deref());
     engine.host =
-        host::Host::connect(&spec, engine.kind, settings.ssh_config.as_deref(), &host::runtime_dir(&home))?;
+        endpoint::connect(engine.kind, &spec, settings.ssh_config.as_deref(), &host::runtime_dir(&home))?;
     settings.host_name = engine.host.endpoint_name(settings.publish_address);
     settings.front.cert_host = (!engine.host.is_local()).then(|| engine.host.public_name());
     let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };

@@ -15,37 +15,7 @@ use crate::config::TransportSetting;
 
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Transport {
-    StreamableHttp,
-    Sse,
-}
-
-impl Transport {
-    pub fn name(self) -> &'static str {
-        match self {
-            Transport::StreamableHttp => "streamable-http",
-            Transport::Sse => "sse",
-        }
-    }
-
-    /// What MCP clients (Claude Code's `--transport`, `.mcp.json`'s `type`) call it.
-    pub fn client_kind(self) -> &'static str {
-        match self {
-            Transport::StreamableHttp => "http",
-            Transport::Sse => "sse",
-        }
-    }
-
-    /// The endpoint path servers use by default for this transport.
-    pub fn path(self) -> &'static str {
-        match self {
-            Transport::StreamableHttp => "/mcp",
-            Transport::Sse => "/sse",
-        }
-    }
-}
+pub use crate::config::Transport;
 
 /// Why a probe failed, in terms a diagnosis can use.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,6 +144,13 @@ pub struct Tls {
 }
 
 impl Target {
+    /// The same request sent to `local` instead (a forward to it), with the Host header clients
+    /// send to the address it stands for.
+    pub fn via(&self, local: std::net::SocketAddr) -> Target {
+        let host = self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port));
+        Target { addr: local.ip(), port: local.port(), host: Some(host), ..self.clone() }
+    }
+
     pub fn new(port: u16, path: &str, transport: TransportSetting) -> Target {
         Target {
             addr: std::net::Ipv4Addr::LOCALHOST.into(),

@@ -70,7 +70,7 @@ pub fn wait_for_target(
         shown_on(engine, target)
     ));
     let original = target;
-    let target = &engine.host.reach(original)?;
+    let target = &reach(&engine.host, original)?;
     // Engine calls are slow (podman: 0.1-0.3 s each), so the container is watched from another
     // thread and the probe loop never waits for them.
     let watch = Watcher::start(engine, s, name);
@@ -341,6 +341,14 @@ fn fail(
 ) -> anyhow::Error {
     let (cause, fix) = diagnose(s, port, err, loopback.as_deref());
     anyhow::Error::new(with_logs(Explained::new(format!("Not ready: {cause}")).fix(fix), engine, name))
+}
+
+/// `t` as this machine reaches it: itself here; through a forward from another host.
+pub fn reach(host: &crate::host::Host, t: &Target) -> anyhow::Result<Target> {
+    Ok(match host.reach(t.addr, t.port)? {
+        Some(local) => t.via(local),
+        None => t.clone(),
+    })
 }
 
 /// The container's last log lines are what shows why it did not answer.

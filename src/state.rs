@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::probe::Transport;
+use crate::config::Transport;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {

@@ -10,8 +10,6 @@ use std::time::Duration;
 
 use console::{Style, style};
 
-use crate::cli::ColorChoice;
-
 #[derive(Debug, Clone)]
 pub struct Ui {
     quiet: bool,
@@ -19,6 +17,14 @@ pub struct Ui {
     to_stderr: bool,
     /// Spinners: only on a terminal, and never in quiet or verbose mode.
     spinners: bool,
+}
+
+/// `--color`: when to color the output.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Decide colors once, for the whole process (console's switch is global).

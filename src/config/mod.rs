@@ -175,6 +175,39 @@ impl TransportSetting {
     }
 }
 
+/// The transport a server was found to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    StreamableHttp,
+    Sse,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "streamable-http",
+            Transport::Sse => "sse",
+        }
+    }
+
+    /// What MCP clients (Claude Code's `--transport`, `.mcp.json`'s `type`) call it.
+    pub fn client_kind(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "http",
+            Transport::Sse => "sse",
+        }
+    }
+
+    /// The endpoint path servers use by default for this transport.
+    pub fn path(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "/mcp",
+            Transport::Sse => "/sse",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
     pub name: String,

@@ -70,7 +70,9 @@ impl Engine {
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString>,
     {
-        Cmd::new(&self.program).args(self.host.engine_args(self.kind)).args(args)
+        let remote =
+            self.host.engine_socket().map(|s| self.kind.remote_socket_args(&s.display().to_string()));
+        Cmd::new(&self.program).args(remote.unwrap_or_default()).args(args)
     }
 
     pub fn name(&self) -> &'static str {

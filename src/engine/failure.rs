@@ -106,9 +106,26 @@ fn remote_start(kind: EngineKind) -> &'static str {
     }
 }
 
+/// No engine socket at `socket` on the host `label` (`ssh://…`) reached as `destination`.
+pub fn not_running_there(kind: EngineKind, label: &str, destination: &str, socket: &str) -> anyhow::Error {
+    let start = match kind {
+        EngineKind::Podman => {
+            "start its service there (systemctl enable --now podman.socket, or `podman system service --time=0`)"
+        }
+        _ => "start it there (systemctl start docker)",
+    };
+    anyhow::Error::new(
+        crate::error::Explained::new(format!(
+            "{} on {label} is not running: no socket at {socket} there",
+            kind.name()
+        ))
+        .fix(format!("{start}, or name its socket in the URL: --host ssh://{destination}/path/to/socket")),
+    )
+}
+
 fn unreachable_fix(kind: EngineKind) -> &'static str {
     match kind {
-        EngineKind::Docker => "start dockerd (systemctl start docker, or scripts/engines-up.sh here)",
+        EngineKind::Docker => "start dockerd (systemctl start docker, or run `dockerd` as root)",
         EngineKind::Podman => "check `podman info` and `podman system connection list`",
         EngineKind::Nerdctl => "start containerd (systemctl start containerd)",
     }

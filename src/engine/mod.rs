@@ -8,6 +8,8 @@
 //! * here: the kinds, detection, and the checked engine call (`Engine::run`);
 //! * `argv.rs`: the argv of every engine call;
 //! * `failure.rs`: what a non-zero exit means (error texts), and the fix to suggest;
+//! * `endpoint.rs`: where the engine is (`--host`, the engine client's own environment) and its
+//!   socket on another host;
 //! * `parse.rs`: the engines' output shapes (inspect, ps, image inspect).
 
 use std::path::{Path, PathBuf};
@@ -19,6 +21,7 @@ use crate::error::usage;
 use crate::process::Cmd;
 
 mod argv;
+pub mod endpoint;
 mod failure;
 mod parse;
 
@@ -71,6 +74,22 @@ impl EngineKind {
         match self {
             EngineKind::Podman => vec!["--remote".into(), "--url".into(), format!("unix://{socket}")],
             _ => vec!["-H".into(), format!("unix://{socket}")],
+        }
+    }
+
+    /// The engine's socket on another host when its URL names none: what the variables there
+    /// say, else the engine's default for that user.
+    pub fn remote_socket(self, f: &crate::host::Facts) -> String {
+        let from = |v: &str| v.strip_prefix("unix://").map(str::to_string);
+        match self {
+            EngineKind::Podman => from(&f.container_host).unwrap_or_else(|| {
+                if f.uid == "0" || f.xdg_runtime_dir.is_empty() {
+                    "/run/podman/podman.sock".into()
+                } else {
+                    format!("{}/podman/podman.sock", f.xdg_runtime_dir)
+                }
+            }),
+            _ => from(&f.docker_host).unwrap_or_else(|| "/var/run/docker.sock".into()),
         }
     }
 

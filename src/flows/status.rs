@@ -76,7 +76,8 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     out["state"] = json!("running");
     let behind = state.front.is_some();
     let target = if behind { ctx.front().target(port) } else { ready::target(&ctx.s, port) };
-    let probe = ctx.engine.host.reach(&target).map_err(|e| probe::ProbeError::Other(format!("{e:#}")));
+    let probe =
+        ready::reach(&ctx.engine.host, &target).map_err(|e| probe::ProbeError::Other(format!("{e:#}")));
     let probe = probe.and_then(|t| probe::probe(&t, Duration::from_secs(3)));
     let transport = probe.as_ref().map(|r| r.transport).unwrap_or(ctx.saved_transport(state));
     let endpoint = ctx.endpoint(port, transport, behind);

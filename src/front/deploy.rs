@@ -61,7 +61,7 @@ fn start_and_probe(
 
 /// Until the front answers MCP for this project, as a client would reach it.
 fn probe_through(front: &Front, port: u16, ui: &Ui) -> anyhow::Result<Transport> {
-    let t = front.engine.host.reach(&front.target(port))?;
+    let t = crate::ready::reach(&front.engine.host, &front.target(port))?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match probe::probe(&t, Duration::from_secs(5)) {

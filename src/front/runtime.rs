@@ -717,7 +717,9 @@ mod tests {
             assert!(err.unwrap_err().contains("no complete answer within 300ms"));
             assert!(took < Duration::from_secs(2), "took {took:?}");
         }
-        stop.send(()).unwrap();
+        // The server may have ended already: once the client gave up on the trickle, its next
+        // write fails (under load that comes before this line).
+        let _ = stop.send(());
         server.join().unwrap();
     }
 

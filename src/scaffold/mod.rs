@@ -61,7 +61,7 @@ impl Deps {
 }
 
 /// The transport the generated files serve (the probe's enum: one list of transports).
-pub use crate::probe::Transport;
+pub use crate::config::Transport;
 
 /// Everything the templates need, decided (detected or given) before any file is rendered.
 #[derive(Debug, Clone)]
