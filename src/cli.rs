@@ -179,25 +179,6 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Start { .. } => "Start",
-            Command::Stop => "Stop",
-            Command::Restart => "Restart",
-            Command::Update { .. } => "Update",
-            Command::Status { .. } => "Status",
-            Command::Logs { .. } => "Logs",
-            Command::List { .. } => "List",
-            Command::Rollback => "Rollback",
-            Command::Init(_) => "Init",
-            Command::Publish(_) => "Publish",
-            Command::Client { .. } => "Client",
-            Command::Down { .. } => "Down",
-            Command::Completions { .. } => "Completions",
-            Command::Man => "Man",
-        }
-    }
-
     pub fn json(&self) -> bool {
         matches!(self, Command::Status { json: true } | Command::List { json: true })
     }

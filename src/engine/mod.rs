@@ -239,8 +239,13 @@ mod tests {
         use EngineKind::*;
         assert_eq!(EngineKind::from_self_description("Docker version 28.2.2, build e6534b4"), Some(Docker));
         assert_eq!(EngineKind::from_self_description("podman version 4.3.1"), Some(Podman));
-        // podman-docker's `docker` wrapper prints podman's version.
-        assert_eq!(EngineKind::from_self_description("podman version 4.3.1\n"), Some(Podman));
+        // podman-docker's `docker` wrapper says so, then prints podman's version.
+        assert_eq!(
+            EngineKind::from_self_description(
+                "Emulate Docker CLI using podman. Create /etc/containers/nodocker to quiet msg.\npodman version 4.3.1\n"
+            ),
+            Some(Podman)
+        );
         assert_eq!(EngineKind::from_self_description("nerdctl version 1.7.6"), Some(Nerdctl));
         assert_eq!(EngineKind::from_self_description("GNU coreutils 9.1"), None);
     }
