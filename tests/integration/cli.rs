@@ -942,29 +942,21 @@ fn no_wait_fails_at_once_naming_the_lock_holder() {
 fn a_second_mcpctl_waits_for_the_lock() {
     let t = deployed(Client::Docker28, "inspect-healthy", ports(10));
     let held = hold_lock(&t);
-    let log = t.engine.log.clone();
-    let releaser = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(1000));
-        // What the waiting mcpctl did before it had the lock.
-        let before = crate::support::parse_call_log(&std::fs::read_to_string(&log).unwrap());
+    // The lock is let go only once mcpctl says it waits: on a loaded machine it may take longer
+    // than any fixed delay to get there.
+    let mut before = Vec::new();
+    let o = t.run_then_at(&["stop"], "Waiting for mcpctl update (pid 1) to finish", || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        before = t.engine.calls();
         drop(held);
-        before
     });
-    let t0 = std::time::Instant::now();
-    let o = t.run(&["stop"]);
-    let took = t0.elapsed();
-    let before = releaser.join().unwrap();
     o.code(0)
         .stdout_has("→ Waiting for mcpctl update (pid 1) to finish...")
         .stdout_has("✓ Container stopped and removed");
+    // What it did before it had the lock: nothing but asking the engine what it is.
     assert!(
         before.iter().all(|c| c == &s(&["--version"])),
         "engine calls while the lock was held: {before:?}"
-    );
-    assert!(
-        took >= std::time::Duration::from_millis(900),
-        "stop took {took:?}: it did not wait\n{}",
-        o.dump()
     );
     assert_call_steps(
         &o,

@@ -495,6 +495,50 @@ impl Test {
         }
     }
 
+    /// Run mcpctl; once a line containing `needle` is on its stdout, call `then` and let the run
+    /// finish. For a step that must happen
+    /// while mcpctl waits, however long the machine takes to get it there.
+    pub fn run_then_at(&self, args: &[&str], needle: &str, then: impl FnOnce()) -> Outcome {
+        use std::io::BufRead;
+        let before = self.engine.calls().len();
+        let t0 = Instant::now();
+        let mut child = self.command(&[], args).spawn().expect("cannot start mcpctl");
+        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let t_err = std::thread::spawn(move || read_all(err));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let needle_owned = needle.to_string();
+        let t_out = std::thread::spawn(move || {
+            let mut seen = String::new();
+            let mut told = false;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                seen.push_str(&line);
+                seen.push('\n');
+                if !told && line.contains(&needle_owned) {
+                    told = true;
+                    let _ = tx.send(());
+                }
+            }
+            seen
+        });
+        match rx.recv_timeout(RUN_TIMEOUT) {
+            Ok(()) => then(),
+            Err(_) => {
+                let _ = child.kill();
+            }
+        }
+        let code = child.wait().unwrap().code().unwrap_or(-1);
+        let (stdout, stderr) = (t_out.join().unwrap(), t_err.join().unwrap());
+        assert!(stdout.contains(needle), "mcpctl never printed {needle:?}\n{stdout}\n{stderr}");
+        Outcome {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code,
+            stdout,
+            stderr,
+            calls: self.engine.calls().split_off(before),
+            took: t0.elapsed(),
+        }
+    }
+
     /// The command line of one mcpctl run: the fake engine's directory is the whole PATH.
     fn command(&self, env: &[(&str, &str)], args: &[&str]) -> Command {
         let mut run = Mcpctl::new(&self.home).cwd(&self.cwd).env("PATH", &self.engine.bin);
