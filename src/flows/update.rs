@@ -44,12 +44,24 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (build, built) = (image.took, image.id);
 
     // The same image, run the same way: replacing it would only cost the clients their sessions.
+    // The same image is also one built anew from the engine's cache with another digest label
+    // (a file the Dockerfile never copies changed): the tag keeps the new one, whose label
+    // matches the context, so the next update skips the build; the container keeps the one it
+    // runs, which stays what a later update keeps as `:previous`.
     let deployed_behind = state.front.is_some();
-    if let Some(c) = old.filter(|c| c.running && !c.restarting && c.image_id == built && !rebuild) {
+    let running = old.filter(|c| c.running && !c.restarting && !rebuild);
+    let same = match running {
+        Some(c) => container::same_image(engine, &c.image_id, &built)?,
+        None => false,
+    };
+    if let Some(c) = running.filter(|_| same) {
         let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
         if behind == deployed_behind
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
         {
+            if c.image_id != built {
+                ui.info("The build gave the image the container runs (the same layers and settings)");
+            }
             if behind {
                 // The front's own settings (token, TLS) may have changed; it reloads if they did.
                 crate::front::deploy::refresh(engine, s, ui, c, port)?;
@@ -69,7 +81,9 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
 
     ui.header("Step 2: Replacing Container");
     let swapped = match old {
-        Some(c) => replace(ctx, c, &state, before.as_deref(), &built, &s.image)?,
+        // The same image with other settings: `:previous` keeps the version before it, or a
+        // rollback would return to what already runs.
+        Some(c) => replace(ctx, c, &state, before.as_deref().filter(|_| !same), &built, &s.image)?,
         None => {
             ui.info("No container: starting one");
             if let Some(b) = before.as_deref().filter(|b| *b != built) {

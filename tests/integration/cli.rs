@@ -516,6 +516,13 @@ fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str, digest: &
         ]),
         Step::One(expected_build_argv(t, c, Some(digest))),
         one(&["image", "inspect", "rec-mcp"]),
+        // Is the new image the one that runs (the same layers and config)? Not here.
+        one(&[
+            "image",
+            "inspect",
+            old_id,
+            &t.engine.image_labelled("io.mcpctl.digest", digest).expect("the built image"),
+        ]),
         image_id_call("rec-mcp:previous"),
         one(&["tag", old_id, "rec-mcp:previous"]),
         one(&["rm", "-f", "rec-mcp-next"]),
@@ -711,6 +718,93 @@ fn update_rebuild_builds_and_replaces_even_when_nothing_changed() {
     o.code(0).stdout_has("→ Building (--rebuild)").stdout_has("✓ MCP server updated");
     o.only_call("build");
     o.only_call("create");
+}
+
+/// The labels a build call set, but its digest.
+fn build_labels_but_digest(build: &[String]) -> Vec<(String, String)> {
+    build
+        .windows(2)
+        .filter(|w| w[0] == "--label")
+        .filter_map(|w| w[1].split_once('='))
+        .filter(|(k, _)| *k != "io.mcpctl.digest")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const CACHED_LAYERS: [&str; 2] = [
+    "sha256:1a1e000000000000000000000000000000000000000000000000000000000001",
+    "sha256:1a1e000000000000000000000000000000000000000000000000000000000002",
+];
+
+/// A file the Dockerfile never copies (a note) changed: the digest differs, so update builds,
+/// and the engine's cache gives the running image's layers and config under another digest
+/// label, so another id. That is nothing changed: no container made, stopped or removed, no tag
+/// moved but the project's own; the next update says so again without a build; --rebuild
+/// still replaces the container.
+#[test]
+fn update_whose_build_gives_the_running_image_touches_nothing() {
+    let port = 32100;
+    let c = Client::Docker28;
+    let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
+    // The running image: what this project's build makes, built before the note was written.
+    let start_build = t.engine.calls().into_iter().find(|c| c[0] == "build").expect("the start's build");
+    let mut labels = build_labels_but_digest(&start_build);
+    labels.push(("io.mcpctl.digest".into(), OLD_DIGEST.into()));
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    t.engine.images(&[(BASE, BASE_ID, &[]), ("rec-mcp", &old_id, &labels)]);
+    t.engine.set_layers("rec-mcp", &CACHED_LAYERS);
+    t.engine.build_layers(&CACHED_LAYERS);
+    std::fs::write(t.project.join("NOTES.md"), "a note the Dockerfile never copies\n").unwrap();
+
+    let o = t.run(&["update"]);
+    o.code(0)
+        .stdout_has("→ The build gave the image the container runs (the same layers and settings)")
+        .stdout_has(
+            "✓ Nothing changed: rec-mcp already runs this image with these settings; nothing was touched",
+        )
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
+    let digest = digest_label(o.only_call("build")).expect("a digest label");
+    let built = t.engine.image_labelled("io.mcpctl.digest", &digest).expect("the built image");
+    assert_ne!(built, old_id);
+    o.calls_to("image-inspect").iter().find(|a| a[2..] == [old_id.clone(), built.clone()]).expect("compared");
+    for k in ["create", "run", "stop", "rm", "rename", "start", "tag", "rmi"] {
+        o.no_call(k);
+    }
+    assert!(listening(port), "the server still serves");
+    // The project's image is the new build (its label matches the context), nothing is :previous.
+    assert_eq!(t.engine.image_id("rec-mcp").as_deref(), Some(built.as_str()));
+    assert_eq!(t.engine.image_id("rec-mcp:previous"), None);
+
+    // The next update: no build, the same answer.
+    let o = t.run(&["update"]);
+    o.code(0)
+        .stdout_has("✓ Image rec-mcp is up to date")
+        .stdout_has("✓ Nothing changed")
+        .no_call("build")
+        .no_call("create")
+        .no_call("stop");
+
+    // --rebuild still builds and replaces.
+    t.answer(
+        "container-inspect-next",
+        &[rec_missing_as(c, "rec-mcp-next"), rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")],
+    );
+    let o = t.run(&["update", "--rebuild", "--ready-timeout", "20"]);
+    o.code(0).stdout_has("✓ MCP server updated");
+    o.only_call("build");
+    o.only_call("create");
+}
+
+/// A dev server's unix socket (and a fifo) in the build context: the engines build such a
+/// context, and so the digest is made; here nothing else changed.
+#[test]
+fn update_with_a_socket_in_the_context_works() {
+    let port = 32110;
+    let c = Client::Podman;
+    let (t, _) = started_and_unchanged(c, port);
+    let _listener = std::os::unix::net::UnixListener::bind(t.project.join("dev.sock")).unwrap();
+    let o = t.run(&["update"]);
+    o.code(0).stdout_has("✓ Image rec-mcp is up to date").stdout_has("✓ Nothing changed").no_call("build");
 }
 
 /// A second start with the image built from the same inputs skips the build; after a change it
