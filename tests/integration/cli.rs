@@ -1138,6 +1138,17 @@ fn status_not_deployed() {
     assert_eq!(o.call_keys(), ["--version", "container-inspect"]);
 }
 
+/// XDG_CACHE_HOME set but empty counts as unset (the XDG spec): the engine's cached answer goes
+/// under ~/.cache, not into ./mcpctl of the current directory (the project, so the build context).
+#[test]
+fn an_empty_xdg_cache_home_keeps_the_cache_out_of_the_project() {
+    let t = Test::new(Client::Docker28);
+    t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
+    t.run_with_env(&[("XDG_CACHE_HOME", "")], &["status"]).code(0);
+    assert!(!t.project.join("mcpctl").exists(), "a cache dir in the project");
+    assert!(t.home.join(".cache/mcpctl/engines.json").is_file(), "the engine's answer is cached in ~/.cache");
+}
+
 #[test]
 fn status_running_probes_mcp() {
     let port = 26300;
