@@ -60,7 +60,10 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
         {
             if c.image_id != built {
-                ui.info("The build gave the image the container runs (the same layers and settings)");
+                ui.info(&format!(
+                    "{} has the layers and settings of the image the container runs (only the digest label differs)",
+                    s.image
+                ));
             }
             if behind {
                 // The front's own settings (token, TLS) may have changed; it reloads if they did.

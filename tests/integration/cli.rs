@@ -758,7 +758,9 @@ fn update_whose_build_gives_the_running_image_touches_nothing() {
 
     let o = t.run(&["update"]);
     o.code(0)
-        .stdout_has("→ The build gave the image the container runs (the same layers and settings)")
+        .stdout_has(
+            "→ rec-mcp has the layers and settings of the image the container runs (only the digest label differs)",
+        )
         .stdout_has(
             "✓ Nothing changed: rec-mcp already runs this image with these settings; nothing was touched",
         )
