@@ -49,12 +49,11 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     // matches the context, so the next update skips the build; the container keeps the one it
     // runs, which stays what a later update keeps as `:previous`.
     let deployed_behind = state.front.is_some();
-    let running = old.filter(|c| c.running && !c.restarting && !rebuild);
-    let same = match running {
-        Some(c) => container::same_image(engine, &c.image_id, &built)?,
-        None => false,
+    let same = match before.as_deref() {
+        Some(b) if !rebuild => container::same_image(engine, b, &built)?,
+        _ => false,
     };
-    if let Some(c) = running.filter(|_| same) {
+    if let Some(c) = old.filter(|c| c.running && !c.restarting && same) {
         let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
         if behind == deployed_behind
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
@@ -83,13 +82,14 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     }
 
     ui.header("Step 2: Replacing Container");
+    // The same image (with other settings, or not running): `:previous` keeps the version
+    // before it, or a rollback would return to the image that is about to run.
+    let previous = before.as_deref().filter(|_| !same);
     let swapped = match old {
-        // The same image with other settings: `:previous` keeps the version before it, or a
-        // rollback would return to what already runs.
-        Some(c) => replace(ctx, c, &state, before.as_deref().filter(|_| !same), &built, &s.image)?,
+        Some(c) => replace(ctx, c, &state, previous, &built, &s.image)?,
         None => {
             ui.info("No container: starting one");
-            if let Some(b) = before.as_deref().filter(|b| *b != built) {
+            if let Some(b) = previous.filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
             }
             fresh(ctx, &state, behind)?

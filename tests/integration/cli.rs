@@ -741,10 +741,10 @@ const CACHED_LAYERS: [&str; 2] = [
 /// label, so another id. That is nothing changed: no container made, stopped or removed, no tag
 /// moved but the project's own; the next update says so again without a build; --rebuild
 /// still replaces the container.
-#[test]
-fn update_whose_build_gives_the_running_image_touches_nothing() {
-    let port = 32100;
-    let c = Client::Docker28;
+/// `started_for_update`, with the running image what this project's build makes (its labels and
+/// layers), built before a note the Dockerfile never copies was written: the next build gives the
+/// same layers from the cache under another digest label.
+fn started_then_a_note(c: Client, port: u16) -> (Test, String) {
     let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
     // The running image: what this project's build makes, built before the note was written.
     let start_build = t.engine.calls().into_iter().find(|c| c[0] == "build").expect("the start's build");
@@ -755,7 +755,14 @@ fn update_whose_build_gives_the_running_image_touches_nothing() {
     t.engine.set_layers("rec-mcp", &CACHED_LAYERS);
     t.engine.build_layers(&CACHED_LAYERS);
     std::fs::write(t.project.join("NOTES.md"), "a note the Dockerfile never copies\n").unwrap();
+    (t, old_id)
+}
 
+#[test]
+fn update_whose_build_gives_the_running_image_touches_nothing() {
+    let port = 32100;
+    let c = Client::Docker28;
+    let (t, old_id) = started_then_a_note(c, port);
     let o = t.run(&["update"]);
     o.code(0)
         .stdout_has(
@@ -795,6 +802,26 @@ fn update_whose_build_gives_the_running_image_touches_nothing() {
     o.code(0).stdout_has("✓ MCP server updated");
     o.only_call("build");
     o.only_call("create");
+}
+
+/// The same image with other settings replaces the container, and `:previous` stays the version
+/// before: a rollback must not "return" to an image of the same content.
+#[test]
+fn update_of_the_same_image_with_other_settings_keeps_previous() {
+    let port = 32120;
+    let c = Client::Podman;
+    let (t, old_id) = started_then_a_note(c, port);
+    let o = t.run(&["update", "-e", "FEATURE=on", "--ready-timeout", "20"]);
+    o.code(0)
+        .stdout_has("→ Same image, other settings (environment, volumes, ports, the front...): replacing the container")
+        .stdout_has("✓ MCP server updated");
+    o.only_call("create");
+    assert!(
+        !o.calls.iter().any(|a| a[0] == "tag" && a.last().map(String::as_str) == Some("rec-mcp:previous")),
+        "{}",
+        o.dump()
+    );
+    assert!(o.calls.iter().all(|a| !a.contains(&old_id) || a[0] == "image"), "{}", o.dump());
 }
 
 /// A dev server's unix socket (and a fifo) in the build context: the engines build such a
