@@ -124,7 +124,10 @@ impl Request<'_> {
             let full = self.context.join(&e.path);
             let (kind, hash) = match e.kind {
                 EntryKind::File => ("file", hash_file(&full, e.mode)?),
+                // What the image gets: an empty file of that mode (never read: it is a socket).
+                EntryKind::EmptyFile => ("file", hash_content(e.mode, &[])),
                 EntryKind::Dir => ("dir", format!("mode {:o}", e.mode)),
+                EntryKind::Fifo => ("fifo", format!("mode {:o}", e.mode)),
                 EntryKind::Symlink => {
                     let target = std::fs::read_link(&full)
                         .map_err(|err| anyhow::anyhow!("cannot read the link {}: {err}", full.display()))?;
@@ -172,6 +175,7 @@ fn shown(key: &str) -> &str {
     key.strip_prefix("file ")
         .or_else(|| key.strip_prefix("dir "))
         .or_else(|| key.strip_prefix("link "))
+        .or_else(|| key.strip_prefix("fifo "))
         .unwrap_or(key)
 }
 
@@ -194,6 +198,13 @@ fn hash_file(path: &Path, mode: u32) -> anyhow::Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex(&h.finalize()))
+}
+
+fn hash_content(mode: u32, content: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(format!("mode {mode:o}\n").as_bytes());
+    h.update(content);
+    hex(&h.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -385,6 +396,44 @@ mod tests {
         std::fs::write(d.path().join("token.txt"), "another").unwrap();
         let b = req(&secrets).digest(&text, &base, Some(&ids)).unwrap();
         assert_eq!(inputs(&b).changes_since(inputs(&a)), ["build secret pip_token changed"]);
+    }
+
+    /// A bound socket (a dev server's) and a fifo in the context: the digest is made, as the
+    /// engines build such a context; under BuildKit the socket counts as the empty file it
+    /// becomes, the same as a real empty file of that mode.
+    #[test]
+    fn a_socket_or_fifo_in_the_context_has_a_digest() {
+        let d = project(&[("Dockerfile", DF), ("app.py", "print(1)\n")]);
+        let args = BTreeMap::new();
+        let before = digest_of(d.path(), &args);
+        let _listener = std::os::unix::net::UnixListener::bind(d.path().join("dev.sock")).unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(d.path().join("pipe")).status().unwrap().success());
+        let after = digest_of(d.path(), &args);
+        assert_eq!(inputs(&after).changes_since(inputs(&before)), ["pipe added"]);
+        let text = std::fs::read_to_string(d.path().join("Dockerfile")).unwrap();
+        let base = base_images(&text, &args);
+        let secrets = BTreeMap::new();
+        let dockerfile = d.path().join("Dockerfile");
+        let buildkit = |dir: &Path| {
+            let req = Request {
+                context: dir,
+                dockerfile: &dockerfile,
+                build_args: &args,
+                secrets: &secrets,
+                platform: None,
+                labels: &[],
+                semantics: &[Semantics::Docker20BuildKit],
+            };
+            req.digest(&text, &base, Some(&["x".to_string()])).unwrap()
+        };
+        let with_socket = buildkit(d.path());
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            std::fs::symlink_metadata(d.path().join("dev.sock")).unwrap().permissions().mode() & 0o7777;
+        std::fs::remove_file(d.path().join("dev.sock")).unwrap();
+        std::fs::write(d.path().join("dev.sock"), "").unwrap();
+        std::fs::set_permissions(d.path().join("dev.sock"), std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(with_socket, buildkit(d.path()));
     }
 
     #[test]

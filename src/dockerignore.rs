@@ -448,6 +448,11 @@ pub enum EntryKind {
     File,
     Dir,
     Symlink,
+    /// A named pipe: the legacy builders' tar and podman's copier send it as a pipe (recorded).
+    Fifo,
+    /// A socket under BuildKit: fsutil sends it and the image gets an empty file with the
+    /// socket's mode (recorded); the other builders leave sockets out.
+    EmptyFile,
 }
 
 /// The mode the tar extraction (moby) and buildah's copier give a parent directory that was not sent.
@@ -465,8 +470,9 @@ pub fn ignore_file(context: &Path, candidates: &[&str]) -> Option<PathBuf> {
 /// engine has it: under BuildKit always, as it is; otherwise only when something under it is
 /// listed, with the mode 0755 the engine gives a parent it has to create (reinclude_dir_mode).
 ///
-/// I/O errors are returned, not skipped, and so are names the digest could not handle: a
-/// non-UTF-8 name, and a socket, fifo or device that is not excluded.
+/// Sockets and fifos are listed as each engine sends them (`special_entry`). I/O errors are
+/// returned, not skipped, and so are names the digest could not handle: a non-UTF-8 name, and a
+/// device that is not excluded.
 pub fn walk(context: &Path, patterns: &Patterns) -> io::Result<Vec<ContextEntry>> {
     let mut out = Vec::new();
     visit(context, "", &[], patterns, &mut out)?;
@@ -488,7 +494,10 @@ fn visit(
         let is_dir = entry.file_type()?.is_dir();
         let (excluded, info) = patterns.evaluate(&rel, parent);
         if !excluded {
-            out.push(context_entry(&entry.path(), rel.clone())?);
+            let Some(e) = context_entry(&entry.path(), rel.clone(), patterns.semantics)? else {
+                continue;
+            };
+            out.push(e);
             if is_dir {
                 visit(&entry.path(), &rel, &info, patterns, out)?;
             }
@@ -496,7 +505,11 @@ fn visit(
             let mut under = Vec::new();
             visit(&entry.path(), &rel, &info, patterns, &mut under)?;
             if patterns.semantics.sends_descended_dirs() {
-                out.push(context_entry(&entry.path(), rel)?);
+                out.push(ContextEntry {
+                    path: rel,
+                    kind: EntryKind::Dir,
+                    mode: mode_bits(&fs::symlink_metadata(entry.path())?),
+                });
             } else if !under.is_empty() {
                 out.push(ContextEntry { path: rel, kind: EntryKind::Dir, mode: IMPLIED_DIR_MODE });
             }
@@ -514,7 +527,8 @@ fn relative_name(prefix: &str, entry: &fs::DirEntry) -> io::Result<String> {
     Ok(if prefix.is_empty() { name } else { format!("{prefix}/{name}") })
 }
 
-fn context_entry(path: &Path, rel: String) -> io::Result<ContextEntry> {
+/// The entry as `semantics`' engine sends it, or None when it leaves it out.
+fn context_entry(path: &Path, rel: String, semantics: Semantics) -> io::Result<Option<ContextEntry>> {
     let meta = fs::symlink_metadata(path)?;
     let ft = meta.file_type();
     let kind = if ft.is_symlink() {
@@ -524,10 +538,42 @@ fn context_entry(path: &Path, rel: String) -> io::Result<ContextEntry> {
     } else if ft.is_file() {
         EntryKind::File
     } else {
-        let msg = format!("{}: not a file, directory or symlink", path.display());
-        return Err(io::Error::new(io::ErrorKind::Unsupported, msg));
+        match special_entry(&ft, semantics) {
+            Some(Some(kind)) => kind,
+            Some(None) => return Ok(None),
+            None => {
+                let msg = format!(
+                    "{}: a device file, not a file, directory, symlink, socket or fifo; exclude it in .dockerignore",
+                    path.display()
+                );
+                return Err(io::Error::new(io::ErrorKind::Unsupported, msg));
+            }
+        }
     };
-    Ok(ContextEntry { path: rel, kind, mode: mode_bits(&meta) })
+    Ok(Some(ContextEntry { path: rel, kind, mode: mode_bits(&meta) }))
+}
+
+/// A socket or a fifo, as real builds of a context holding both showed (`COPY . /ctx/`, then
+/// `ls -la /ctx`): docker's legacy builder (20.10 and 28 clients) logs "sockets not supported",
+/// leaves the socket out and sends the fifo; BuildKit (docker 20.10 with DOCKER_BUILDKIT=1)
+/// leaves the fifo out and makes the socket an empty file with its mode; podman 4.3 leaves the
+/// socket out and sends the fifo. `Some(None)`: left out; None: not a socket or fifo.
+#[cfg(unix)]
+fn special_entry(ft: &fs::FileType, semantics: Semantics) -> Option<Option<EntryKind>> {
+    use std::os::unix::fs::FileTypeExt;
+    let buildkit = semantics == Semantics::Docker20BuildKit;
+    if ft.is_socket() {
+        Some(buildkit.then_some(EntryKind::EmptyFile))
+    } else if ft.is_fifo() {
+        Some((!buildkit).then_some(EntryKind::Fifo))
+    } else {
+        None
+    }
+}
+
+#[cfg(not(unix))]
+fn special_entry(_: &fs::FileType, _: Semantics) -> Option<Option<EntryKind>> {
+    None
 }
 
 #[cfg(unix)]
@@ -945,6 +991,8 @@ mod tests {
             EntryKind::Symlink => {
                 ('l', format!(" -> {}", fs::read_link(ctx.join(&e.path)).unwrap().display()))
             }
+            EntryKind::Fifo => ('p', String::new()),
+            EntryKind::EmptyFile => ('f', String::new()),
         };
         format!("{kind} {:o} {}{target}", e.mode, e.path)
     }
@@ -1148,5 +1196,37 @@ mod tests {
         fs::write(ctx.path().join(name), "").unwrap();
         let err = walk(ctx.path(), &Patterns::parse("", Semantics::DockerLegacy)).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// A bound unix socket and a fifo in the context: each engine's listing, as its real build
+    /// showed (see `special_entry`); none of them is an error.
+    #[test]
+    fn sockets_and_fifos_are_listed_as_each_engine_sends_them() {
+        let ctx = tempfile::tempdir().unwrap();
+        let sock = ctx.path().join("run/dev.sock");
+        fs::create_dir(ctx.path().join("run")).unwrap();
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        chmod(&sock, 0o750);
+        let fifo = ctx.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        chmod(&fifo, 0o640);
+        let listing = |s| {
+            let lines: Vec<String> = walk(ctx.path(), &Patterns::parse("", s))
+                .unwrap()
+                .iter()
+                .map(|e| line(ctx.path(), e))
+                .collect();
+            lines
+        };
+        for s in [Semantics::DockerLegacy, Semantics::Docker20Legacy, Semantics::Podman] {
+            assert_eq!(listing(s), ["p 640 pipe", "d 755 run"], "{s:?}");
+        }
+        assert_eq!(listing(Semantics::Docker20BuildKit), ["d 755 run", "f 750 run/dev.sock"]);
+        // Excluded, they are not looked at.
+        assert!(
+            walk(ctx.path(), &Patterns::parse("run\npipe\n", Semantics::Docker20BuildKit))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -23,6 +23,7 @@ mod resolvers;
 mod values;
 
 pub use file::{FileConfig, ProjectFiles, read_project};
+pub use resolvers::cache_dir;
 pub use values::{
     normalize_name, package_name, parse_base_port, parse_env_arg, parse_key_value, parse_port,
     valid_image_ref, valid_object_name,
@@ -358,7 +359,7 @@ pub fn resolve(
     Ok(Settings {
         project_dir: project_dir.to_path_buf(),
         state_file: resolvers::state_file(home, files, &id),
-        cache_dir: resolvers::cache_dir(home),
+        cache_dir: resolvers::cache_dir(Some(home)).unwrap_or_else(|| home.join(".cache").join("mcpctl")),
         name: id.name,
         package: id.package,
         container: id.container,

@@ -82,13 +82,17 @@ pub fn state_file(home: &Path, files: &ProjectFiles, id: &Identity) -> PathBuf {
     home.join(".config").join(&id.package).join(file)
 }
 
-/// `~/.cache/mcpctl`, or under XDG_CACHE_HOME.
-pub fn cache_dir(home: &Path) -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home.join(".cache"))
-        .join("mcpctl")
+/// `~/.cache/mcpctl`, or `$XDG_CACHE_HOME/mcpctl`: where every cache of mcpctl goes (the build
+/// records, the engines' answers in engine/); None without a home or an XDG_CACHE_HOME.
+pub fn cache_dir(home: Option<&Path>) -> Option<PathBuf> {
+    cache_dir_from(std::env::var_os("XDG_CACHE_HOME"), home)
+}
+
+/// The XDG spec: an XDG_CACHE_HOME that is empty or relative is to be ignored. Taken as it is,
+/// it puts the cache under the current directory, which is the project and its build context.
+fn cache_dir_from(xdg: Option<std::ffi::OsString>, home: Option<&Path>) -> Option<PathBuf> {
+    let xdg = xdg.map(PathBuf::from).filter(|p| p.is_absolute());
+    Some(xdg.or_else(|| home.map(|h| h.join(".cache")))?.join("mcpctl"))
 }
 
 pub struct Ports {
@@ -417,4 +421,21 @@ pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>
         )));
     }
     Ok(Some(image))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_or_relative_xdg_cache_home_counts_as_unset() {
+        let home = Path::new("/home/u");
+        let at = |xdg: Option<&str>| cache_dir_from(xdg.map(Into::into), Some(home));
+        assert_eq!(at(None), Some(PathBuf::from("/home/u/.cache/mcpctl")));
+        assert_eq!(at(Some("")), Some(PathBuf::from("/home/u/.cache/mcpctl")));
+        assert_eq!(at(Some("cache")), Some(PathBuf::from("/home/u/.cache/mcpctl")));
+        assert_eq!(at(Some("/var/cache/u")), Some(PathBuf::from("/var/cache/u/mcpctl")));
+        assert_eq!(cache_dir_from(Some("".into()), None), None);
+        assert_eq!(cache_dir_from(Some("/c".into()), None), Some(PathBuf::from("/c/mcpctl")));
+    }
 }

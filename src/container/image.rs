@@ -258,6 +258,35 @@ pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine:
     Ok(engine::parse_image_inspect(&out.stdout)?.into_iter().next())
 }
 
+/// Whether two images are the same image for a container: the same id, or the same layers and
+/// config apart from mcpctl's digest label (`engine::ImageContent`). A build from a context in
+/// which only files the Dockerfile never copies changed gives every layer from the engine's cache,
+/// yet another id, because the new digest label is part of the config the id hashes. Comparing
+/// layers and config is what both engines' recorded outputs allow, in the one build update makes
+/// anyway; building once more without the label to compare ids would cost a second build.
+/// An image that is gone, or an answer without layers, is not the same: replacing is the safe side.
+pub fn same_image(engine: &Engine, a: &str, b: &str) -> anyhow::Result<bool> {
+    if a == b {
+        return Ok(true);
+    }
+    let expected = [Failure::NoSuchImage, Failure::Other];
+    let Ok(out) = engine.call_expecting(engine.images_inspect_args(&[a, b]), &expected)? else {
+        return Ok(false);
+    };
+    let found = engine::parse_image_inspect(&out.stdout)?;
+    let content = |id: &str| found.iter().find(|i| same_id(&i.id, id)).and_then(|i| i.content.clone());
+    Ok(match (content(a), content(b)) {
+        (Some(x), Some(y)) => x.same_as(&y),
+        _ => false,
+    })
+}
+
+/// Ids as the engines print them: docker with `sha256:`, podman without.
+fn same_id(x: &str, y: &str) -> bool {
+    let bare = |s: &str| s.strip_prefix("sha256:").unwrap_or(s).to_string();
+    bare(x) == bare(y)
+}
+
 /// "Step 3/12 : RUN ..." (docker) or "STEP 3/12: RUN ..." (podman) → "3/12".
 fn build_step(line: &str) -> Option<String> {
     let l = line.trim_start();

@@ -300,6 +300,13 @@ impl Engine {
         vec!["image".into(), "inspect".into(), image.into()]
     }
 
+    /// The whole descriptions of several images, in one JSON array (their layers and configs).
+    pub fn images_inspect_args(&self, images: &[&str]) -> Vec<String> {
+        let mut a: Vec<String> = vec!["image".into(), "inspect".into()];
+        a.extend(images.iter().map(|i| i.to_string()));
+        a
+    }
+
     /// Push; podman needs `--tls-verify=false` for a plain-HTTP registry on this host (docker
     /// treats 127.0.0.0/8 as insecure by itself).
     pub fn push_args(&self, image: &str) -> Vec<String> {

@@ -177,11 +177,10 @@ fn fingerprint(program: &Path) -> Option<String> {
     Some(format!("{}|{}|{}|{}", program.display(), real.display(), m.len(), mtime))
 }
 
+/// In mcpctl's cache dir, found the one way config finds it.
 fn cache_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("mcpctl").join("engines.json"))
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    Some(crate::config::cache_dir(home.as_deref())?.join("engines.json"))
 }
 
 fn read_cache(cache: &Path, key: &str, program: &Path) -> Option<Engine> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::LABEL_PROJECT;
+use crate::config::{LABEL_DIGEST, LABEL_PROJECT};
 
 use super::EngineKind;
 
@@ -158,6 +158,59 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
 pub struct ImageInfo {
     pub id: String,
     pub labels: BTreeMap<String, String>,
+    /// What it runs; only from a whole `image inspect`, None from a `--format` one.
+    pub content: Option<ImageContent>,
+}
+
+/// What an image runs: its layers (RootFS.Layers, the hashes of each layer's uncompressed content,
+/// the same whichever builder made them) and its config (command, environment, user, ports,
+/// healthcheck, labels ...). Two builds of the same files differ in id when only mcpctl's digest
+/// label differs, because the engines hash the whole config, that label included, into the id
+/// (recorded: fixtures/engine-outputs/*/image-inspect-relabelled). So "the same image" is these
+/// two compared: the same filesystem, run the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageContent {
+    pub layers: Vec<String>,
+    pub config: Value,
+}
+
+impl ImageContent {
+    /// The same filesystem, run the same way. Nothing is the same as an image whose layers
+    /// the engine did not show: replacing a container is the safe side.
+    pub fn same_as(&self, other: &ImageContent) -> bool {
+        !self.layers.is_empty() && self == other
+    }
+}
+
+/// The config less what differs between two builds of the same files: mcpctl's digest label and,
+/// from docker's legacy builder (which adds each label as a step of its own), `Config.Image`, the
+/// id of the step before the last. podman keeps the healthcheck beside `Config`, not in it. Empty
+/// values are dropped, so `null`, `{}` and absent say the same.
+fn content_of(i: &Value) -> Option<ImageContent> {
+    let layers = i.get("RootFS")?.get("Layers")?.as_array()?;
+    let layers: Vec<String> = layers.iter().filter_map(|l| l.as_str().map(str::to_string)).collect();
+    let mut config = match i.get("Config") {
+        Some(Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    config.remove("Image");
+    if let Some(Value::Object(labels)) = config.get_mut("Labels") {
+        labels.remove(LABEL_DIGEST);
+    }
+    for k in ["Healthcheck", "Architecture", "Os", "Variant"] {
+        if let Some(v) = i.get(k) {
+            config.entry(k).or_insert_with(|| v.clone());
+        }
+    }
+    let empty = |v: &Value| match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    };
+    config.retain(|_, v| !empty(v));
+    Some(ImageContent { layers, config: Value::Object(config) })
 }
 
 pub fn parse_image_inspect(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
@@ -169,6 +222,7 @@ pub fn parse_image_inspect(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
         .map(|i| ImageInfo {
             id: str_at(i, &["Id"]).to_string(),
             labels: labels_of(i.get("Config").and_then(|c| c.get("Labels"))),
+            content: content_of(i),
         })
         .collect())
 }
@@ -183,7 +237,7 @@ pub fn parse_id_labels(stdout: &str) -> anyhow::Result<Vec<ImageInfo>> {
             let (id, labels) = l.trim().split_once(' ').unwrap_or((l.trim(), "null"));
             let v: Value = serde_json::from_str(labels)
                 .map_err(|e| anyhow::anyhow!("the engine's image labels are not JSON ({e}): {labels}"))?;
-            Ok(ImageInfo { id: id.to_string(), labels: labels_of(Some(&v)) })
+            Ok(ImageInfo { id: id.to_string(), labels: labels_of(Some(&v)), content: None })
         })
         .collect()
 }

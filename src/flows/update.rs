@@ -44,12 +44,26 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (build, built) = (image.took, image.id);
 
     // The same image, run the same way: replacing it would only cost the clients their sessions.
+    // The same image is also one built anew from the engine's cache with another digest label
+    // (a file the Dockerfile never copies changed): the tag keeps the new one, whose label
+    // matches the context, so the next update skips the build; the container keeps the one it
+    // runs, which stays what a later update keeps as `:previous`.
     let deployed_behind = state.front.is_some();
-    if let Some(c) = old.filter(|c| c.running && !c.restarting && c.image_id == built && !rebuild) {
+    let same = match before.as_deref() {
+        Some(b) if !rebuild => container::same_image(engine, b, &built)?,
+        _ => false,
+    };
+    if let Some(c) = old.filter(|c| c.running && !c.restarting && same) {
         let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
         if behind == deployed_behind
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
         {
+            if c.image_id != built {
+                ui.info(&format!(
+                    "{} has the layers and settings of the image the container runs (only the digest label differs)",
+                    s.image
+                ));
+            }
             if behind {
                 // The front's own settings (token, TLS) may have changed; it reloads if they did.
                 crate::front::deploy::refresh(engine, s, ui, c, port)?;
@@ -68,11 +82,14 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     }
 
     ui.header("Step 2: Replacing Container");
+    // The same image (with other settings, or not running): `:previous` keeps the version
+    // before it, or a rollback would return to the image that is about to run.
+    let previous = before.as_deref().filter(|_| !same);
     let swapped = match old {
-        Some(c) => replace(ctx, c, &state, before.as_deref(), &built, &s.image)?,
+        Some(c) => replace(ctx, c, &state, previous, &built, &s.image)?,
         None => {
             ui.info("No container: starting one");
-            if let Some(b) = before.as_deref().filter(|b| *b != built) {
+            if let Some(b) = previous.filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
             }
             fresh(ctx, &state, behind)?

@@ -1,11 +1,14 @@
-"""The fake engine's image store (tests/fake-engine/engine.sh): images by name, each an id and its
-labels, in $FAKE_ENGINE_SCENARIO/images.json. It answers `image inspect` the way the engines do
+"""The fake engine's image store (tests/fake-engine/engine.sh): images by name, each an id, its
+labels and its layers (none unless a test gives them), in $FAKE_ENGINE_SCENARIO/images.json. It answers `image inspect` the way the engines do
 (the found images, an error line per missing one, a non-zero exit), and keeps the store in step
 with successful `build -t`, `tag` and `rmi` calls.
 
     images.py inspect ARGS...   answer `image inspect ARGS...`
     images.py build ARGS...     record what a successful `build ARGS...` made
     images.py tag SRC DST | rmi NAME
+
+A build's layers are the JSON list in $FAKE_ENGINE_SCENARIO/build-layers when there is one (the
+engine's cache giving the layers of an earlier build), else one layer of its own per id.
 """
 
 import hashlib
@@ -60,7 +63,8 @@ def inspect(args):
         img = find(images, n)
         (found.append(img) if img else missing.append(n))
     if fmt is None:
-        print(json.dumps([{"Id": img["id"], "Config": {"Labels": img["labels"] or None}} for img in found], indent=4))
+        print(json.dumps([{"Id": img["id"], "Config": {"Labels": img["labels"] or None},
+                           "RootFS": {"Type": "layers", "Layers": img.get("layers", [])}} for img in found], indent=4))
     else:
         for img in found:
             line = fmt.replace("{{.Id}}", img["id"]).replace("{{json .Config.Labels}}", json.dumps(img["labels"] or None))
@@ -81,9 +85,15 @@ def build(args):
         i += 1
     # A new image for new labels: the same inputs make the same id, as a cached build does.
     digest = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()
+    try:
+        with open(os.path.join(os.environ["FAKE_ENGINE_SCENARIO"], "build-layers")) as f:
+            layers = json.load(f)
+    except FileNotFoundError:
+        layers = ["sha256:" + hashlib.sha256(("layer of " + digest).encode()).hexdigest()]
     images = load()
     for t in tags:
-        retag(images, t if ":" in t.rsplit("/", 1)[-1] else t + ":latest", {"id": "sha256:" + digest, "labels": labels})
+        image = {"id": "sha256:" + digest, "labels": labels, "layers": layers}
+        retag(images, t if ":" in t.rsplit("/", 1)[-1] else t + ":latest", image)
     save(images)
     return 0
 

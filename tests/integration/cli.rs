@@ -534,6 +534,13 @@ fn update_steps_to_start(t: &Test, c: Client, port: u16, old_id: &str, digest: &
         ]),
         Step::One(expected_build_argv(t, c, Some(digest))),
         one(&["image", "inspect", "rec-mcp"]),
+        // Is the new image the one that runs (the same layers and config)? Not here.
+        one(&[
+            "image",
+            "inspect",
+            old_id,
+            &t.engine.image_labelled("io.mcpctl.digest", digest).expect("the built image"),
+        ]),
         image_id_call("rec-mcp:previous"),
         one(&["tag", old_id, "rec-mcp:previous"]),
         one(&["rm", "-f", "rec-mcp-next"]),
@@ -729,6 +736,122 @@ fn update_rebuild_builds_and_replaces_even_when_nothing_changed() {
     o.code(0).stdout_has("→ Building (--rebuild)").stdout_has("✓ MCP server updated");
     o.only_call("build");
     o.only_call("create");
+}
+
+/// The labels a build call set, but its digest.
+fn build_labels_but_digest(build: &[String]) -> Vec<(String, String)> {
+    build
+        .windows(2)
+        .filter(|w| w[0] == "--label")
+        .filter_map(|w| w[1].split_once('='))
+        .filter(|(k, _)| *k != "io.mcpctl.digest")
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const CACHED_LAYERS: [&str; 2] = [
+    "sha256:1a1e000000000000000000000000000000000000000000000000000000000001",
+    "sha256:1a1e000000000000000000000000000000000000000000000000000000000002",
+];
+
+/// A file the Dockerfile never copies (a note) changed: the digest differs, so update builds,
+/// and the engine's cache gives the running image's layers and config under another digest
+/// label, so another id. That is nothing changed: no container made, stopped or removed, no tag
+/// moved but the project's own; the next update says so again without a build; --rebuild
+/// still replaces the container.
+/// `started_for_update`, with the running image what this project's build makes (its labels and
+/// layers), built before a note the Dockerfile never copies was written: the next build gives the
+/// same layers from the cache under another digest label.
+fn started_then_a_note(c: Client, port: u16) -> (Test, String) {
+    let (t, old_id) = started_for_update(c, port, &[Response::ok("rec-mcp-next\n").serving()]);
+    // The running image: what this project's build makes, built before the note was written.
+    let start_build = t.engine.calls().into_iter().find(|c| c[0] == "build").expect("the start's build");
+    let mut labels = build_labels_but_digest(&start_build);
+    labels.push(("io.mcpctl.digest".into(), OLD_DIGEST.into()));
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    t.engine.images(&[(BASE, BASE_ID, &[]), ("rec-mcp", &old_id, &labels)]);
+    t.engine.set_layers("rec-mcp", &CACHED_LAYERS);
+    t.engine.build_layers(&CACHED_LAYERS);
+    std::fs::write(t.project.join("NOTES.md"), "a note the Dockerfile never copies\n").unwrap();
+    (t, old_id)
+}
+
+#[test]
+fn update_whose_build_gives_the_running_image_touches_nothing() {
+    let port = ports(10);
+    let c = Client::Docker28;
+    let (t, old_id) = started_then_a_note(c, port);
+    let o = t.run(&["update"]);
+    o.code(0)
+        .stdout_has(
+            "→ rec-mcp has the layers and settings of the image the container runs (only the digest label differs)",
+        )
+        .stdout_has(
+            "✓ Nothing changed: rec-mcp already runs this image with these settings; nothing was touched",
+        )
+        .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
+    let digest = digest_label(o.only_call("build")).expect("a digest label");
+    let built = t.engine.image_labelled("io.mcpctl.digest", &digest).expect("the built image");
+    assert_ne!(built, old_id);
+    o.calls_to("image-inspect").iter().find(|a| a[2..] == [old_id.clone(), built.clone()]).expect("compared");
+    for k in ["create", "run", "stop", "rm", "rename", "start", "tag", "rmi"] {
+        o.no_call(k);
+    }
+    assert!(listening(port), "the server still serves");
+    // The project's image is the new build (its label matches the context), nothing is :previous.
+    assert_eq!(t.engine.image_id("rec-mcp").as_deref(), Some(built.as_str()));
+    assert_eq!(t.engine.image_id("rec-mcp:previous"), None);
+
+    // The next update: no build, the same answer.
+    let o = t.run(&["update"]);
+    o.code(0)
+        .stdout_has("✓ Image rec-mcp is up to date")
+        .stdout_has("✓ Nothing changed")
+        .no_call("build")
+        .no_call("create")
+        .no_call("stop");
+
+    // --rebuild still builds and replaces.
+    t.answer(
+        "container-inspect-next",
+        &[rec_missing_as(c, "rec-mcp-next"), rec_inspect_as(c, "inspect-healthy", port, "rec-mcp-next")],
+    );
+    let o = t.run(&["update", "--rebuild", "--ready-timeout", "20"]);
+    o.code(0).stdout_has("✓ MCP server updated");
+    o.only_call("build");
+    o.only_call("create");
+}
+
+/// The same image with other settings replaces the container, and `:previous` stays the version
+/// before: a rollback must not "return" to an image of the same content.
+#[test]
+fn update_of_the_same_image_with_other_settings_keeps_previous() {
+    let port = ports(10);
+    let c = Client::Podman;
+    let (t, old_id) = started_then_a_note(c, port);
+    let o = t.run(&["update", "-e", "FEATURE=on", "--ready-timeout", "20"]);
+    o.code(0)
+        .stdout_has("→ Same image, other settings (environment, volumes, ports, the front...): replacing the container")
+        .stdout_has("✓ MCP server updated");
+    o.only_call("create");
+    assert!(
+        !o.calls.iter().any(|a| a[0] == "tag" && a.last().map(String::as_str) == Some("rec-mcp:previous")),
+        "{}",
+        o.dump()
+    );
+    assert!(o.calls.iter().all(|a| !a.contains(&old_id) || a[0] == "image"), "{}", o.dump());
+}
+
+/// A dev server's unix socket (and a fifo) in the build context: the engines build such a
+/// context, and so the digest is made; here nothing else changed.
+#[test]
+fn update_with_a_socket_in_the_context_works() {
+    let port = ports(10);
+    let c = Client::Podman;
+    let (t, _) = started_and_unchanged(c, port);
+    let _listener = std::os::unix::net::UnixListener::bind(t.project.join("dev.sock")).unwrap();
+    let o = t.run(&["update"]);
+    o.code(0).stdout_has("✓ Image rec-mcp is up to date").stdout_has("✓ Nothing changed").no_call("build");
 }
 
 /// A second start with the image built from the same inputs skips the build; after a change it
@@ -1053,6 +1176,17 @@ fn status_not_deployed() {
     let o = t.run(&["status"]);
     o.code(0).stdout_has("→ Status: not deployed").stdout_has("→ Run 'mcpctl start' to deploy");
     assert_eq!(o.call_keys(), ["--version", "container-inspect"]);
+}
+
+/// XDG_CACHE_HOME set but empty counts as unset (the XDG spec): the engine's cached answer goes
+/// under ~/.cache, not into ./mcpctl of the current directory (the project, so the build context).
+#[test]
+fn an_empty_xdg_cache_home_keeps_the_cache_out_of_the_project() {
+    let t = Test::new(Client::Docker28);
+    t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
+    t.run_with_env(&[("XDG_CACHE_HOME", "")], &["status"]).code(0);
+    assert!(!t.project.join("mcpctl").exists(), "a cache dir in the project");
+    assert!(t.home.join(".cache/mcpctl/engines.json").is_file(), "the engine's answer is cached in ~/.cache");
 }
 
 #[test]

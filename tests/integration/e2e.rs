@@ -355,23 +355,86 @@ fn digest_skips(engine: &'static str, base: u16) {
     assert_eq!(c.session_id(), Some(session.as_str()));
     c.close();
 
-    // Each of these rebuilds, and says why.
+    // Each of these builds, and says why. Only the code change makes another image: the
+    // Dockerfile copies no notes/ and declares no MCPCTL_E2E_ARG, so the other two give the
+    // running image again (from the cache) and update changes nothing.
     type Change = fn(&mut Project);
-    let rebuilds: [(&str, Change); 3] = [
-        ("notes/keep.txt changed", |p| std::fs::write(p.dir.path().join("notes/keep.txt"), "2").unwrap()),
-        ("echo_server/server.py changed", |p| add_shout_tool(p.dir.path())),
-        ("build arg MCPCTL_E2E_ARG added", |p| {
-            p.extra = vec!["--build-arg".into(), "MCPCTL_E2E_ARG=1".into()]
-        }),
+    let rebuilds: [(&str, Change, bool); 3] = [
+        (
+            "notes/keep.txt changed",
+            |p| std::fs::write(p.dir.path().join("notes/keep.txt"), "2").unwrap(),
+            false,
+        ),
+        ("echo_server/server.py changed", |p| add_shout_tool(p.dir.path()), true),
+        (
+            "build arg MCPCTL_E2E_ARG added",
+            |p| p.extra = vec!["--build-arg".into(), "MCPCTL_E2E_ARG=1".into()],
+            false,
+        ),
     ];
-    for (why, change) in rebuilds {
+    for (why, change, replaced) in rebuilds {
+        let id = p.inspect().unwrap()["Id"].clone();
         change(&mut p);
         let up = p.ok(&["update"]);
         assert!(up.stdout.contains(&format!("since {}-mcp was built, {why}", p.name)), "{why}: {up:?}");
-        assert!(up.stdout.contains("MCP server updated"), "{why}: {up:?}");
+        if replaced {
+            assert!(up.stdout.contains("MCP server updated"), "{why}: {up:?}");
+            assert_ne!(p.inspect().unwrap()["Id"], id, "{why}");
+        } else {
+            assert!(up.stdout.contains("Nothing changed"), "{why}: {up:?}");
+            assert_eq!(p.inspect().unwrap()["Id"], id, "{why}");
+        }
     }
     let mut c = p.client(TransportSetting::StreamableHttp);
     assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    c.close();
+}
+
+/// A file the Dockerfile never copies (the fixture's .dockerignore leaves out *.md, so a NOTES.txt)
+/// and a dev server's bound unix socket in the build context: update builds (the digest changed),
+/// the engine's cache gives the running image again under another digest label, and that is
+/// nothing changed: the same container, a session opened before still works, and the next update
+/// says so without a build. A real code change then swaps, and rollback returns to the version
+/// before it.
+fn unused_context_change(engine: &'static str, base: u16) {
+    let p = Project::new("echo-server", engine, "dg-unused", base);
+    let dir = p.dir.path().to_path_buf();
+    p.ok(&["start"]);
+    let id = || p.inspect().expect("container")["Id"].as_str().unwrap().to_string();
+    let before = id();
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    let session = c.session_id().expect("a session id").to_string();
+
+    std::fs::write(dir.join("NOTES.txt"), "a note the Dockerfile never copies\n").unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(dir.join("dev.sock")).unwrap();
+    let up = p.ok(&["update"]);
+    assert!(up.stdout.contains("✓ Image built"), "the digest changed, so it built: {up:?}");
+    assert!(up.stdout.contains("Nothing changed"), "{up:?}");
+    assert!(!up.stdout.contains("MCP server updated"), "{up:?}");
+    assert_eq!(id(), before, "update replaced the container");
+    assert_eq!(tools(&mut c), ["append_note", "echo"]);
+    assert_eq!(c.session_id(), Some(session.as_str()));
+
+    let again = p.ok(&["update"]);
+    assert!(again.stdout.contains("is up to date"), "no build the second time: {again:?}");
+    assert!(again.stdout.contains("Nothing changed"), "{again:?}");
+    assert_eq!(id(), before, "the second update replaced the container");
+    assert_eq!(c.session_id(), Some(session.as_str()));
+    assert_eq!(tools(&mut c), ["append_note", "echo"]);
+    c.close();
+    let st = p.ok(&["status", "--json"]);
+    assert!(st.stdout.contains("\"state\":\"running\""), "{st:?}");
+
+    add_shout_tool(&dir);
+    let up = p.ok(&["update"]);
+    assert!(up.stdout.contains("MCP server updated"), "{up:?}");
+    assert_ne!(id(), before, "a code change must replace the container");
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo", "shout"]);
+    c.close();
+    p.ok(&["rollback"]);
+    let mut c = p.client(TransportSetting::StreamableHttp);
+    assert_eq!(tools(&mut c), ["append_note", "echo"], "rollback returns to the version before the change");
     c.close();
 }
 
@@ -922,6 +985,7 @@ macro_rules! on_both_engines {
 on_both_engines! {
     lifecycle;
     digest_skips;
+    unused_context_change;
     two_projects;
     sse;
     broken_bind;

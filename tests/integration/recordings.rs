@@ -215,6 +215,36 @@ fn ids_and_labels_of_several_images() {
     }
 }
 
+/// A context built again from the cache with another digest label (a file the Dockerfile never
+/// copies changed) gives another id but the same image: the same layers and config but the label.
+/// After a change to a copied file the layers differ. On every client, and with BuildKit.
+#[test]
+fn an_image_rebuilt_with_another_digest_label_is_the_same_image() {
+    let cases = Client::ALL.iter().map(|c| (*c, "")).chain([(Client::Docker20, "-buildkit")]);
+    for (c, suffix) in cases {
+        let at = format!("{}{suffix}", c.dir());
+        let pair = |case: &str| {
+            let all = parse_image_inspect(&recording(c, &format!("{case}{suffix}"), "stdout")).unwrap();
+            assert_eq!(all.len(), 2, "{at}/{case}");
+            assert_ne!(all[0].id, all[1].id, "{at}/{case}: the label alone makes another id");
+            let content =
+                |i: usize| all[i].content.clone().unwrap_or_else(|| panic!("{at}/{case}: no layers"));
+            assert!(content(0).layers.len() >= 2, "{at}/{case}: {:?}", content(0).layers);
+            (all[0].labels["io.mcpctl.digest"].clone(), content(0), content(1))
+        };
+        let (digest, first, relabelled) = pair("image-inspect-relabelled");
+        assert_eq!(digest, "sha256:aaaa", "{at}");
+        assert!(first.same_as(&relabelled), "{at}: {first:?}\n{relabelled:?}");
+        let (_, first, changed) = pair("image-inspect-changed");
+        assert_ne!(first.layers, changed.layers, "{at}");
+        assert!(!first.same_as(&changed), "{at}");
+        // The config counts too: another command, environment or label is another image.
+        let mut other = relabelled.clone();
+        other.config["Env"].as_array_mut().unwrap().push("X=1".into());
+        assert!(!first.same_as(&other), "{at}");
+    }
+}
+
 /// `image inspect --format {{.Id}} A B`: a line per image, in order; a missing one fails the call.
 #[test]
 fn image_ids_of_several_images() {

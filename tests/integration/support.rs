@@ -275,6 +275,32 @@ impl FakeEngine {
             .unwrap();
     }
 
+    /// Give a stored image these layers (the store keeps none unless told).
+    pub fn set_layers(&self, name: &str, layers: &[&str]) {
+        let path = self.scenario.join("images.json");
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let key = if name.contains(':') { name.to_string() } else { format!("{name}:latest") };
+        v[key]["layers"] = serde_json::json!(layers);
+        std::fs::write(path, v.to_string()).unwrap();
+    }
+
+    /// What the next builds make: these layers (the engine's cache giving an earlier build's).
+    pub fn build_layers(&self, layers: &[&str]) {
+        std::fs::write(self.scenario.join("build-layers"), serde_json::json!(layers).to_string()).unwrap();
+    }
+
+    /// The id of the stored image (tagged or not) with this label value.
+    pub fn image_labelled(&self, label: &str, value: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.scenario.join("images.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v.as_object()?
+            .values()
+            .find(|i| i["labels"][label].as_str() == Some(value))
+            .and_then(|i| i["id"].as_str())
+            .map(str::to_string)
+    }
+
     /// The id the store has for an image now.
     pub fn image_id(&self, name: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.scenario.join("images.json")).ok()?;
