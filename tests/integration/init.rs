@@ -108,6 +108,43 @@ fn golden_files_for_each_fixture() {
     golden("standalone-fastmcp", "standalone-fastmcp", &["--name", "weather"]);
     golden("mcp2-mcpserver", "mcp2-mcpserver", &["--name", "weather"]);
     golden("stdio-time", "stdio-time", &["--name", "time", "--stdio", "mcp-server-time"]);
+    // git detected from the dependencies, openssh-client asked for: both in the runtime stage.
+    golden(
+        "stdio-git",
+        "stdio-git",
+        &["--name", "git", "--stdio", "python -m mcp_server_git", "--apt-package", "openssh-client"],
+    );
+}
+
+/// What init added and why; a name that is not a Debian package's is one line and nothing is written.
+#[test]
+fn init_says_which_system_packages_it_adds() {
+    let d = fixture_copy("stdio-git");
+    let home = tempfile::tempdir().unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "python -m mcp_server_git"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains(
+            "System package: git, installed in the image (mcp-server-git's GitPython runs the git executable, found in requirements.txt)"
+        ),
+        "{o:?}"
+    );
+    assert!(read(d.path(), "Dockerfile").contains("apt-get install -y --no-install-recommends git &&"));
+    for bad in ["git;id", "git curl", "Git", "git\nRUN id"] {
+        let d = fixture_copy("stdio-git");
+        let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git", "--apt-package", bad]);
+        assert_eq!(o.code, 2, "{bad:?}: {o:?}");
+        assert!(o.stderr.contains("is not a Debian package name"), "{bad:?}: {o:?}");
+        assert!(!d.path().join("Dockerfile").exists(), "{bad:?}: a Dockerfile was written");
+    }
+    // The same check for the setting, which init also reads.
+    let d = fixture_copy("stdio-git");
+    std::fs::write(d.path().join("mcpctl.toml"), "apt-packages = [\"git && curl x\"]\n").unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("apt-packages: 'git && curl x' is not a Debian package name"), "{o:?}");
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{o:?}");
+    assert!(!d.path().join("Dockerfile").exists());
 }
 
 #[test]
