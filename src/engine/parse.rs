@@ -33,6 +33,8 @@ pub struct ContainerInfo {
     pub error: String,
     /// Its address on each network it is on (the front reaches it there).
     pub networks: BTreeMap<String, String>,
+    /// The process it runs: `Path` then `Args` (entrypoint and CMD together, on every engine).
+    pub command: Vec<String>,
 }
 
 impl ContainerInfo {
@@ -149,7 +151,14 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         started_at: str_at(&state, &["StartedAt"]).to_string(),
         error: str_at(&state, &["Error"]).to_string(),
         networks: networks_of(c.get("NetworkSettings").and_then(|n| n.get("Networks"))),
+        command: command_of(c),
     }
+}
+
+fn command_of(c: &Value) -> Vec<String> {
+    let path = str_at(c, &["Path"]);
+    let args = c.get("Args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    (!path.is_empty()).then_some(path).into_iter().chain(args).map(str::to_string).collect()
 }
 
 /// An image as `image inspect` describes it: its id and labels (docker and podman both keep

@@ -9,8 +9,8 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::{
-    BRIDGE_PACKAGE, DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, LAUNCHER, LAUNCHER_FILE, Plan,
-    SECRET_FILE, SECRET_ID, Serve,
+    BRIDGE_BIN, BRIDGE_PACKAGE, DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, LAUNCHER, LAUNCHER_FILE,
+    Plan, SECRET_FILE, SECRET_ID, Serve,
 };
 use crate::config::Volume;
 
@@ -123,15 +123,8 @@ fn command(p: &Plan) -> (Vec<String>, &'static str) {
             "The launcher imports the server and serves it on 0.0.0.0 (its __main__ is not run)",
         ),
         (Serve::Bridge(cmd), _) => {
-            let mut words = vec![
-                "/opt/mcpctl-bridge/bin/mcp-proxy",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                &port,
-                "--pass-environment",
-                "--",
-            ];
+            let mut words =
+                vec![BRIDGE_BIN, "--host", "0.0.0.0", "--port", &port, "--pass-environment", "--"];
             words.extend(cmd.iter().map(String::as_str));
             (
                 quoted(&words),

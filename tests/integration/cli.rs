@@ -321,6 +321,67 @@ fn start_fails_when_the_container_exits_while_waiting() {
     assert!(o.stderr.ends_with("✗ The container exited with code 3 before answering MCP\n"), "{}", o.dump());
 }
 
+/// The stdio bridge's child (the server) dies at once, as `python -m mcp_server_git` does in an
+/// image without git: the bridge ends too (the engine saw a clean exit). Start names the child
+/// and shows its stderr, not the bridge's traceback, and does not say it "ran over stdio".
+#[test]
+fn start_names_the_bridged_child_that_exited_and_shows_its_stderr() {
+    let port = 26940;
+    let c = Client::Docker28;
+    let t = fresh(c, port);
+    t.answer("run", &[Response::recorded(c, "run-exited")]);
+    let mut exited = rec_inspect(c, "inspect-exited", port);
+    let mut v: Value = serde_json::from_str(&exited.stdout).unwrap();
+    v[0]["Path"] = "/opt/mcpctl-bridge/bin/mcp-proxy".into();
+    v[0]["Args"] = serde_json::json!([
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "3001",
+        "--pass-environment",
+        "--",
+        "python",
+        "-m",
+        "mcp_server_git"
+    ]);
+    v[0]["State"]["ExitCode"] = 0.into();
+    exited.stdout = v.to_string();
+    t.answer("container-inspect", &[rec_missing(c), exited]);
+    let bridge_traceback: String = [
+        "  + Exception Group Traceback (most recent call last):",
+        "  |   File \"/opt/mcpctl-bridge/bin/mcp-proxy\", line 8, in <module>",
+        "  |     sys.exit(main())",
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .chain((0..40).map(|i| format!("  |   frame {i} of the bridge\n")))
+    .chain(["    | mcp.shared.exceptions.McpError: Connection closed\n".to_string()])
+    .collect();
+    let child = "Traceback (most recent call last):\n  File \"<frozen runpy>\", line 189, in _run_module_as_main\n\
+                 \x20   raise ImportError(f\"Failed to initialize: {_exc}\") from _exc\n\
+                 ImportError: Failed to initialize: Bad git executable.\n\
+                 The git executable must be specified in one of the following ways:\n";
+    let log = format!(
+        "[I 2026-12-03 17:09:28,147.147 mcp_proxy.__main__] Configured default server: python -m mcp_server_git\n\
+         [I 2026-12-03 17:09:28,147.147 mcp_proxy.mcp_server] Setting up default server: python -m mcp_server_git\n\
+         {child}\n{bridge_traceback}"
+    );
+    t.answer("logs", &[Response { stderr: log, ..Default::default() }]);
+    let o = run(&t, &start_args(port));
+    o.code(1)
+        .stderr_has("✗ The container exited with code 0 before answering MCP: the stdio server `python -m mcp_server_git`, which the bridge runs as its child, exited, and the bridge with it\n")
+        .stderr_has("→ Last 5 lines `python -m mcp_server_git` wrote to stderr:\n    Traceback (most recent call last):\n")
+        .stderr_has("    ImportError: Failed to initialize: Bad git executable.\n    The git executable must be specified in one of the following ways:\n  ✗")
+        .stderr_has("→ Fix: fix what the server's error above says; a program or library the image lacks (e.g. git) is a Debian package: `mcpctl init --force --apt-package PKG`");
+    assert!(!o.stderr.contains("ran over stdio"), "{}", o.dump());
+    assert!(
+        !o.stderr.contains("McpError") && !o.stderr.contains("mcp_proxy."),
+        "the bridge's lines: {}",
+        o.dump()
+    );
+    assert!(o.calls_to("logs").iter().any(|c| c.contains(&"300".to_string())), "{}", o.dump());
+}
+
 // ---- stop -------------------------------------------------------------------------------------------
 
 #[test]
