@@ -878,8 +878,8 @@ mod secrets {
 
 use crate::front::{front_on_off, front_shared, front_sigkill, front_token_tls, front_updates};
 use crate::init::{
-    init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2, quickstart_standalone_fastmcp,
-    stdio_bridge, stdio_exit_diagnosed,
+    bridge_child_exits, init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2,
+    quickstart_standalone_fastmcp, stdio_bridge, stdio_exit_diagnosed, stdio_git_packages,
 };
 
 macro_rules! on_both_engines {
@@ -929,6 +929,8 @@ on_both_engines! {
     quickstart_mcp2 => 30400, 30500;
     stdio_bridge => 30600, 30700;
     stdio_exit_diagnosed => 30800, 30900;
+    stdio_git_packages => 33000, 33100;
+    bridge_child_exits => 33200, 33300;
     front_updates => 22000, 22100;
     front_sigkill => 22200, 22300;
     front_token_tls => 22400, 22500;

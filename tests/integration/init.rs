@@ -601,6 +601,48 @@ pub(crate) fn stdio_bridge(engine: &'static str, base: u16) {
     c.close();
 }
 
+/// A stdio server from PyPI that needs a Debian package: mcp-server-git's GitPython runs git,
+/// which the slim image lacks (its child used to die at once). init finds that in requirements.txt
+/// and installs git in the image; the server answers, and a real git_status runs git in there.
+pub(crate) fn stdio_git_packages(engine: &'static str, base: u16) {
+    let p = init_project("stdio-git", engine, "sx-git", base);
+    let init = p.ok(&["init", "--stdio", "python -m mcp_server_git"]);
+    assert!(
+        init.stdout.contains("System package: git, installed in the image (mcp-server-git's GitPython runs the git executable, found in requirements.txt)"),
+        "{init:?}"
+    );
+    p.ok(&["start"]);
+    // git is in the image, for the server's own user.
+    let repo = "/home/appuser/sx-repo";
+    let made = p.engine_cmd(&["exec", &p.container(), "git", "init", "-q", repo]);
+    assert!(made.status.success(), "git init in the container on {engine}: {made:?}");
+    let (mut c, tools) = connect(&p, engine);
+    assert!(tools.contains(&"git_status".to_string()), "{tools:?}");
+    let status = c.call_tool("git_status", serde_json::json!({"repo_path": repo})).unwrap();
+    assert!(status.contains("No commits yet"), "{status}");
+    c.close();
+}
+
+/// A bridged stdio server that fails at once: start says that the bridge's child exited, names
+/// its command and shows the child's own error, seen when it happened (not at the deadline).
+pub(crate) fn bridge_child_exits(engine: &'static str, base: u16) {
+    let p = init_project("stdio-time", engine, "sx-child-exit", base);
+    p.ok(&["init", "--stdio", "python -c \"raise RuntimeError('sx: the stdio server cannot start')\""]);
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.contains(
+            "the stdio server `python -c raise RuntimeError('sx: the stdio server cannot start')`, which the bridge runs as its child, exited"
+        ),
+        "{o:?}"
+    );
+    let shown =
+        o.stderr.split("wrote to stderr:\n").nth(1).unwrap_or_else(|| panic!("no child's stderr: {o:?}"));
+    assert!(shown.contains("    RuntimeError: sx: the stdio server cannot start\n"), "{o:?}");
+    assert!(!o.stderr.contains("ran over stdio") && !o.stderr.contains("McpError"), "{o:?}");
+    assert!(!o.all().contains("within 60.0 s"), "{o:?}");
+}
+
 /// The Dockerfile a bare-`run()` server had before (CMD python server.py): the container ends
 /// cleanly at once, and start says that it ran over stdio and how to fix it.
 pub(crate) fn stdio_exit_diagnosed(engine: &'static str, base: u16) {
