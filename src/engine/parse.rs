@@ -155,10 +155,35 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
     }
 }
 
+/// `Path` then `Args`; podman's `--init` puts its init in front (`/run/podman-init -- CMD…`), docker's
+/// does not show: left out, so the command is the image's on both.
 fn command_of(c: &Value) -> Vec<String> {
     let path = str_at(c, &["Path"]);
     let args = c.get("Args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
-    (!path.is_empty()).then_some(path).into_iter().chain(args).map(str::to_string).collect()
+    let mut command: Vec<String> =
+        (!path.is_empty()).then_some(path).into_iter().chain(args).map(str::to_string).collect();
+    if command.first().is_some_and(|p| p.ends_with("/podman-init"))
+        && command.get(1).is_some_and(|a| a == "--")
+    {
+        command.drain(..2);
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_leaves_podman_s_init_out() {
+        let inspect = |path: &str, args: &[&str]| {
+            let v = serde_json::json!([{ "Path": path, "Args": args }]);
+            parse_inspect(&v.to_string()).unwrap().remove(0).command
+        };
+        assert_eq!(inspect("/run/podman-init", &["--", "mcp-proxy", "--", "x"]), ["mcp-proxy", "--", "x"]);
+        assert_eq!(inspect("mcp-proxy", &["--", "x"]), ["mcp-proxy", "--", "x"]);
+        assert_eq!(inspect("", &[]), Vec::<String>::new());
+    }
 }
 
 /// An image as `image inspect` describes it: its id and labels (docker and podman both keep

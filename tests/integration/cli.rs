@@ -326,14 +326,19 @@ fn start_fails_when_the_container_exits_while_waiting() {
 /// and shows its stderr, not the bridge's traceback, and does not say it "ran over stdio".
 #[test]
 fn start_names_the_bridged_child_that_exited_and_shows_its_stderr() {
-    let port = 26940;
-    let c = Client::Docker28;
+    bridged_child_exited(Client::Docker28, 26940, &[]);
+    // podman's --init shows in front of the command.
+    bridged_child_exited(Client::Podman, 26950, &["/run/podman-init", "--"]);
+}
+
+fn bridged_child_exited(c: Client, port: u16, init: &[&str]) {
     let t = fresh(c, port);
     t.answer("run", &[Response::recorded(c, "run-exited")]);
     let mut exited = rec_inspect(c, "inspect-exited", port);
     let mut v: Value = serde_json::from_str(&exited.stdout).unwrap();
-    v[0]["Path"] = "/opt/mcpctl-bridge/bin/mcp-proxy".into();
-    v[0]["Args"] = serde_json::json!([
+    let mut command = init.to_vec();
+    command.extend([
+        "/opt/mcpctl-bridge/bin/mcp-proxy",
         "--host",
         "0.0.0.0",
         "--port",
@@ -342,8 +347,10 @@ fn start_names_the_bridged_child_that_exited_and_shows_its_stderr() {
         "--",
         "python",
         "-m",
-        "mcp_server_git"
+        "mcp_server_git",
     ]);
+    v[0]["Path"] = command[0].into();
+    v[0]["Args"] = serde_json::json!(command[1..]);
     v[0]["State"]["ExitCode"] = 0.into();
     exited.stdout = v.to_string();
     t.answer("container-inspect", &[rec_missing(c), exited]);
