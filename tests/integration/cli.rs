@@ -321,14 +321,33 @@ fn start_fails_when_the_container_exits_while_waiting() {
     assert!(o.stderr.ends_with("✗ The container exited with code 3 before answering MCP\n"), "{}", o.dump());
 }
 
+/// `apt-packages` is written into the Dockerfile by init: a Dockerfile that does not install them
+/// gets a warning naming them (and none once it does).
+#[test]
+fn start_warns_about_apt_packages_the_dockerfile_lacks() {
+    let port = 33920;
+    let settings = "[project]\nname = \"rec\"\n[tool.mcpctl]\napt-packages = [\"git\", \"curl\"]\n";
+    let t = fresh(Client::Docker28, port).file("pyproject.toml", settings);
+    let o = run(&t, &start_args(port));
+    o.code(0).stdout_has("⚠ apt-packages lists git, curl but ");
+    o.stdout_has("Dockerfile does not install them: `mcpctl init --force` writes them into it");
+    let t = fresh(Client::Docker28, port + 2).file("pyproject.toml", settings).file(
+        "Dockerfile",
+        "FROM python:3.11-slim\nRUN apt-get update && \\\n    apt-get install -y git curl\nCMD [\"python\"]\n",
+    );
+    let o = run(&t, &start_args(port + 2));
+    o.code(0);
+    assert!(!o.stdout.contains("apt-packages"), "{}", o.dump());
+}
+
 /// The stdio bridge's child (the server) dies at once, as `python -m mcp_server_git` does in an
 /// image without git: the bridge ends too (the engine saw a clean exit). Start names the child
 /// and shows its stderr, not the bridge's traceback, and does not say it "ran over stdio".
 #[test]
 fn start_names_the_bridged_child_that_exited_and_shows_its_stderr() {
-    bridged_child_exited(Client::Docker28, 26940, &[]);
+    bridged_child_exited(Client::Docker28, 33900, &[]);
     // podman's --init shows in front of the command.
-    bridged_child_exited(Client::Podman, 26950, &["/run/podman-init", "--"]);
+    bridged_child_exited(Client::Podman, 33910, &["/run/podman-init", "--"]);
 }
 
 fn bridged_child_exited(c: Client, port: u16, init: &[&str]) {
