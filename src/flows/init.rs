@@ -273,7 +273,7 @@ fn advise(s: &Settings, plan: &Plan, flag_packages: &[String], ui: &Ui) {
         flag_packages.iter().filter(|p| !s.apt_packages.contains(p)).map(String::as_str).collect();
     if let (Some(f), false) = (&s.config_file, unrecorded.is_empty()) {
         ui.info(&format!(
-            "--apt-package is not recorded in {} (left alone): add apt-packages = [{}] there so a later `mcpctl init --force` keeps {}",
+            "--apt-package is not recorded in {} (left alone): add {} to its apt-packages so a later `mcpctl init --force` keeps {}",
             rel(dir, f),
             unrecorded.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
             if unrecorded.len() == 1 { "it" } else { "them" }

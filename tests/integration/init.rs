@@ -137,6 +137,32 @@ fn init_says_which_system_packages_it_adds() {
         assert!(o.stderr.contains("is not a Debian package name"), "{bad:?}: {o:?}");
         assert!(!d.path().join("Dockerfile").exists(), "{bad:?}: a Dockerfile was written");
     }
+    // --apt-package is recorded in the mcpctl.toml init writes: a later init keeps the package.
+    let d = fixture_copy("stdio-git");
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git", "--apt-package", "curl"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(read(d.path(), "mcpctl.toml").contains("apt-packages = [\"curl\"]\n"), "{o:?}");
+    std::fs::remove_file(d.path().join("Dockerfile")).unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains("System package: curl, installed in the image (apt-packages in mcpctl.toml)"),
+        "{o:?}"
+    );
+    assert!(read(d.path(), "Dockerfile").contains("--no-install-recommends curl git &&"), "{o:?}");
+    // Settings that exist are left alone, and init says what to add there.
+    let o = mcpctl(
+        d.path(),
+        home.path(),
+        &["init", "--force", "--stdio", "mcp-server-git", "--apt-package", "jq"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains(
+            "--apt-package is not recorded in mcpctl.toml (left alone): add \"jq\" to its apt-packages so a later `mcpctl init --force` keeps it"
+        ),
+        "{o:?}"
+    );
     // The same check for the setting, which init also reads.
     let d = fixture_copy("stdio-git");
     std::fs::write(d.path().join("mcpctl.toml"), "apt-packages = [\"git && curl x\"]\n").unwrap();
