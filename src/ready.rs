@@ -187,7 +187,7 @@ const CHILD_LINES: usize = 25;
 fn bridge_child_exited(engine: &Engine, name: &str, how: &str, child: &[String]) -> Explained {
     let cmd = child.join(" ");
     // The bridge's own traceback after the child's is some 50 lines; read enough to get past it.
-    let stderr = crate::scaffold::bridge_child_stderr(&container::log_tail(engine, name, 300));
+    let stderr = crate::scaffold::bridge_child_stderr(&container::log_last(engine, name, 300));
     let shown = stderr[stderr.len().saturating_sub(CHILD_LINES)..].to_vec();
     let x = Explained::new(format!(
         "The container {how} before answering MCP: the stdio server `{cmd}`, which the bridge runs as its child, exited, and the bridge with it"
