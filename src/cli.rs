@@ -70,6 +70,10 @@ pub struct InitArgs {
     /// the image (e.g. --stdio "mcp-server-time")
     #[arg(long, value_name = "COMMAND")]
     pub stdio: Option<String>,
+    /// A Debian package the server needs at run time, installed in the image (repeatable, e.g.
+    /// --apt-package git); added to what init detects from the dependencies and to apt-packages
+    #[arg(long = "apt-package", value_parser = crate::config::parse_apt_package, value_name = "PKG")]
+    pub apt_packages: Vec<String>,
     /// How dependencies are installed [default: uv when uv.lock exists, else requirements.txt]
     #[arg(long, value_parser = ["uv", "requirements"], value_name = "HOW")]
     pub deps: Option<String>,

@@ -154,6 +154,9 @@ fn not_ready(
             } else {
                 format!("exited with code {}", c.exit_code)
             };
+            if let Some(child) = crate::scaffold::bridge_child(&c.command) {
+                return anyhow::Error::new(bridge_child_exited(engine, name, &how, child));
+            }
             let mut failed = Explained::new(format!("The container {how} before answering MCP"));
             if c.exit_code == 0 && matches!(last, ProbeError::Refused | ProbeError::Closed(_)) {
                 // A clean exit with nothing ever listening: the server ran over stdio.
@@ -173,6 +176,34 @@ fn not_ready(
         Verdict::EngineError(e) => anyhow::anyhow!(e),
         Verdict::Fine | Verdict::WrongAnswer => fail(engine, s, name, port, last, None),
     }
+}
+
+/// How many of the bridge's child's last stderr lines a failed start shows.
+const CHILD_LINES: usize = 25;
+
+/// The container runs the stdio bridge and stopped: its child, the stdio server, exited (the bridge
+/// ends when its child does). Not "it ran over stdio": the child's own stderr says why, so that is
+/// what is shown, out of the bridge's longer traceback.
+fn bridge_child_exited(engine: &Engine, name: &str, how: &str, child: &[String]) -> Explained {
+    let cmd = child.join(" ");
+    // The bridge's own traceback after the child's is some 50 lines; read enough to get past it.
+    let stderr = crate::scaffold::bridge_child_stderr(&container::log_last(engine, name, 300));
+    let shown = stderr[stderr.len().saturating_sub(CHILD_LINES)..].to_vec();
+    let x = Explained::new(format!(
+        "The container {how} before answering MCP: the stdio server `{cmd}`, which the bridge runs as its child, exited, and the bridge with it"
+    ))
+    .fix(
+        "fix what the server's error above says; a program or library the image lacks (e.g. git) \
+         is a Debian package: `mcpctl init --force --apt-package PKG` (or apt-packages = [\"PKG\"] in \
+         [tool.mcpctl]) installs it in the image, then `mcpctl start`",
+    );
+    if shown.is_empty() {
+        return x.evidence(
+            format!("`{cmd}` wrote nothing to stderr (`mcpctl logs` shows the whole log)"),
+            Vec::new(),
+        );
+    }
+    x.evidence(format!("Last {} lines `{cmd}` wrote to stderr:", shown.len()), shown)
 }
 
 /// What the watcher thread concluded so far.

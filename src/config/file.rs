@@ -36,6 +36,9 @@ pub struct FileConfig {
     /// Build secret id → file (relative to the project), passed as `--secret id=ID,src=FILE`.
     #[serde(alias = "build_secrets")]
     pub build_secrets: Option<BTreeMap<String, PathBuf>>,
+    /// Debian packages the runtime image installs (`init` writes them into the Dockerfile).
+    #[serde(alias = "apt_packages")]
+    pub apt_packages: Option<Vec<String>>,
     #[serde(alias = "ready_timeout")]
     pub ready_timeout: Option<f64>,
     #[serde(alias = "stop_timeout")]

@@ -25,8 +25,8 @@ mod values;
 pub use file::{FileConfig, ProjectFiles, read_project};
 pub use resolvers::cache_dir;
 pub use values::{
-    normalize_name, package_name, parse_base_port, parse_env_arg, parse_key_value, parse_port,
-    valid_image_ref, valid_object_name,
+    apt_package_error, normalize_name, package_name, parse_apt_package, parse_base_port, parse_env_arg,
+    parse_key_value, parse_port, valid_apt_package, valid_image_ref, valid_object_name,
 };
 
 pub const DEFAULT_BASE_PORT: u16 = 19000;
@@ -234,6 +234,8 @@ pub struct Settings {
     pub context: PathBuf,
     pub build_args: BTreeMap<String, String>,
     pub build_secrets: BTreeMap<String, PathBuf>,
+    /// Debian packages `init` installs in the runtime image (`apt-packages`), checked names.
+    pub apt_packages: Vec<String>,
     pub ready_timeout: Duration,
     pub stop_timeout: u32,
     pub swap_stop_timeout: u32,
@@ -375,6 +377,7 @@ pub fn resolve(
         context: build.context,
         build_args: build.build_args,
         build_secrets: build.build_secrets,
+        apt_packages: resolvers::apt_packages(f, &src)?,
         ready_timeout: timeouts.ready,
         stop_timeout: timeouts.stop,
         swap_stop_timeout: timeouts.swap_stop,
@@ -424,6 +427,29 @@ mod tests {
     fn resolve_with(pyproject: &str, o: &Overrides) -> anyhow::Result<Settings> {
         let (d, f) = files(pyproject);
         resolve(d.path(), &f, o, Path::new("/home/u"))
+    }
+
+    #[test]
+    fn apt_packages_are_checked_names() {
+        let s = resolve_with(
+            "[project]\nname = \"a\"\n[tool.mcpctl]\napt-packages = [\"git\", \"libmagic1\", \"git\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(s.apt_packages, ["git", "libmagic1"]);
+        assert!(
+            resolve_with("[project]\nname = \"a\"\n", &Overrides::default()).unwrap().apt_packages.is_empty()
+        );
+        let e = resolve_with(
+            "[project]\nname = \"a\"\n[tool.mcpctl]\napt-packages = [\"git\\nUSER root\"]\n",
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert_eq!(crate::error::exit_code(&e), 2);
+        let e = e.to_string();
+        assert!(e.contains("apt-packages: 'git\\nUSER root' is not a Debian package name"), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+        assert!(e.contains("pyproject.toml"), "{e}");
     }
 
     #[test]

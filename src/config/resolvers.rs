@@ -236,6 +236,20 @@ pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build>
     Ok(Build { dockerfile, context, build_args, build_secrets })
 }
 
+/// `apt-packages`: Debian package names, each checked (they go into the Dockerfile), duplicates dropped.
+pub fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for p in f.apt_packages.iter().flatten() {
+        if !valid_apt_package(p) {
+            return Err(usage(format!("{}; fix it in {src}", apt_package_error(p, "apt-packages:"))));
+        }
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
 pub struct Timeouts {
     pub ready: Duration,
     pub stop: u32,

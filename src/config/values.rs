@@ -44,6 +44,30 @@ pub fn parse_base_port(s: &str) -> Result<u16, String> {
     }
 }
 
+/// A Debian package name (Debian Policy 5.6.1: lowercase letters, digits, `+`, `-`, `.`, at least
+/// two characters, starting with a letter or digit). Nothing else reaches the Dockerfile's
+/// `apt-get install` line, so no name can add a shell word or a Dockerfile instruction.
+pub fn valid_apt_package(s: &str) -> bool {
+    let mut c = s.chars();
+    s.len() >= 2
+        && matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f.is_ascii_digit())
+        && c.all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "+-.".contains(ch))
+}
+
+/// The message for a name that is not a Debian package name (`from` says where it was given).
+pub fn apt_package_error(s: &str, from: &str) -> String {
+    format!(
+        "{from} '{}' is not a Debian package name: use lowercase letters, digits, '+', '-' and '.' \
+         (at least two characters, starting with a letter or digit), one package each, e.g. git",
+        s.escape_debug()
+    )
+}
+
+/// `--apt-package PKG`.
+pub fn parse_apt_package(s: &str) -> Result<String, String> {
+    if valid_apt_package(s) { Ok(s.to_string()) } else { Err(apt_package_error(s, "package")) }
+}
+
 /// `KEY=VALUE`, or `KEY` alone (the value is then read from the environment when settings resolve).
 pub fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
     match s.split_once('=') {
@@ -114,6 +138,35 @@ pub fn value_to_string(v: &toml::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debian_package_names() {
+        for ok in ["git", "libmagic1", "g++", "poppler-utils", "libstdc++6", "python3.11", "7zip"] {
+            assert!(valid_apt_package(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "g",
+            "Git",
+            "-git",
+            ".git",
+            "git curl",
+            "git;rm",
+            "git\nRUN x",
+            "git && curl",
+            "git=1:2.39",
+            "git/bookworm",
+            "$(id)",
+            "git\\",
+            "pkg_name",
+            "git*",
+        ] {
+            assert!(!valid_apt_package(bad), "{bad:?}");
+        }
+        let e = parse_apt_package("git curl").unwrap_err();
+        assert!(e.contains("'git curl' is not a Debian package name") && e.contains("e.g. git"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    }
 
     #[test]
     fn port_parsers() {

@@ -149,6 +149,7 @@ pub fn ensure_image(
     if let Some(reference) = run {
         return pull(engine, s, ui, &reference);
     }
+    warn_about_apt_packages(s, ui);
     let have_digest = have.as_ref().and_then(|i| i.labels.get(LABEL_DIGEST)).map(String::as_str);
     if let (Some(img), Some(d)) = (&have, wanted.digest())
         && have_digest == Some(d)
@@ -316,9 +317,47 @@ pub fn untag(engine: &Engine, image: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `apt-packages` is init's setting: a Dockerfile written before it, or by hand, may lack them.
+fn warn_about_apt_packages(s: &Settings, ui: &Ui) {
+    let text = std::fs::read_to_string(&s.dockerfile).unwrap_or_default();
+    let missing = not_installed(&text, &s.apt_packages);
+    if !missing.is_empty() {
+        let them = if missing.len() == 1 { "it" } else { "them" };
+        ui.warning(&format!(
+            "apt-packages lists {} but {} does not install {them}: `mcpctl init --force` writes {them} into it",
+            missing.join(", "),
+            s.dockerfile.display(),
+        ));
+    }
+}
+
+/// The packages of `wanted` that no `apt-get install` / `apt install` in the Dockerfile names.
+fn not_installed<'a>(dockerfile: &str, wanted: &'a [String]) -> Vec<&'a str> {
+    // An install may go on over `\`-continued lines: join them, then look at the install commands.
+    let joined = dockerfile.replace("\\\n", " ");
+    let installed: Vec<&str> = joined
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .flat_map(|l| l.split("&&").flat_map(|c| c.split(';')))
+        .filter(|c| c.contains("apt-get install") || c.contains("apt install"))
+        .flat_map(str::split_whitespace)
+        .collect();
+    wanted.iter().map(String::as_str).filter(|p| !installed.contains(p)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apt_packages_the_dockerfile_does_not_install() {
+        let wanted = ["git".to_string(), "curl".to_string()];
+        let df = "FROM x\n# git: for GitPython\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends \\\n      git && rm -rf /var/lib/apt/lists/*\n";
+        assert_eq!(not_installed(df, &wanted), ["curl"]);
+        assert_eq!(not_installed("RUN apt install -y curl git\n", &wanted), Vec::<&str>::new());
+        assert_eq!(not_installed("RUN echo git curl\n", &wanted), ["git", "curl"]);
+        assert!(not_installed("FROM x\n", &[]).is_empty());
+    }
 
     #[test]
     fn build_steps_from_both_builders() {

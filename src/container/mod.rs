@@ -216,7 +216,18 @@ pub fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
 
 /// The last `n` log lines, stdout and stderr together.
 pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
-    match engine.cmd(engine.logs_args(name, false, Some(n))).output() {
+    log_lines(engine, name, Some(n), n)
+}
+
+/// The last `n` lines of the whole log, read without `--tail`: podman 4.3's `--tail` joins the
+/// pieces of a line written in several writes (Python writes a traceback's last line so) out of
+/// order and without their newline. For a container that just started, whose log is short.
+pub fn log_last(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+    log_lines(engine, name, None, n)
+}
+
+fn log_lines(engine: &Engine, name: &str, tail: Option<u32>, n: u32) -> Vec<String> {
+    match engine.cmd(engine.logs_args(name, false, tail)).output() {
         Ok(out) => {
             let mut lines: Vec<String> =
                 out.stdout.lines().chain(out.stderr.lines()).map(str::to_string).collect();

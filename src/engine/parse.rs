@@ -33,6 +33,8 @@ pub struct ContainerInfo {
     pub error: String,
     /// Its address on each network it is on (the front reaches it there).
     pub networks: BTreeMap<String, String>,
+    /// The process it runs: `Path` then `Args` (entrypoint and CMD together, on every engine).
+    pub command: Vec<String>,
 }
 
 impl ContainerInfo {
@@ -149,6 +151,38 @@ fn container_from_inspect(c: &Value) -> ContainerInfo {
         started_at: str_at(&state, &["StartedAt"]).to_string(),
         error: str_at(&state, &["Error"]).to_string(),
         networks: networks_of(c.get("NetworkSettings").and_then(|n| n.get("Networks"))),
+        command: command_of(c),
+    }
+}
+
+/// `Path` then `Args`; podman's `--init` puts its init in front (`/run/podman-init -- CMD…`), docker's
+/// does not show: left out, so the command is the image's on both.
+fn command_of(c: &Value) -> Vec<String> {
+    let path = str_at(c, &["Path"]);
+    let args = c.get("Args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    let mut command: Vec<String> =
+        (!path.is_empty()).then_some(path).into_iter().chain(args).map(str::to_string).collect();
+    if command.first().is_some_and(|p| p.ends_with("/podman-init"))
+        && command.get(1).is_some_and(|a| a == "--")
+    {
+        command.drain(..2);
+    }
+    command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_leaves_podman_s_init_out() {
+        let inspect = |path: &str, args: &[&str]| {
+            let v = serde_json::json!([{ "Path": path, "Args": args }]);
+            parse_inspect(&v.to_string()).unwrap().remove(0).command
+        };
+        assert_eq!(inspect("/run/podman-init", &["--", "mcp-proxy", "--", "x"]), ["mcp-proxy", "--", "x"]);
+        assert_eq!(inspect("mcp-proxy", &["--", "x"]), ["mcp-proxy", "--", "x"]);
+        assert_eq!(inspect("", &[]), Vec::<String>::new());
     }
 }
 

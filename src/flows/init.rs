@@ -36,10 +36,10 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
         ui.warning("--interactive ignored: stdin is not a terminal, so nothing is asked");
     }
     let plan = decide(s, ui, args, interactive)?;
-    let outputs = outputs(s, &plan)?;
+    let outputs = outputs(s, &plan, &args.apt_packages)?;
     let changes = compare(s, &outputs, args.force, ui)?;
     write(s, &outputs, &changes, ui)?;
-    advise(s, &plan, ui);
+    advise(s, &plan, &args.apt_packages, ui);
     Ok(())
 }
 
@@ -85,6 +85,14 @@ fn decide(s: &Settings, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::
         _ => choose_transport(dir, s, &code, &entry, ui, interactive)?,
     };
     ui.info(&format!("Serving: {}", serve.describe(transport)));
+    let bridged = match &serve {
+        Serve::Bridge(cmd) => Some(cmd.as_slice()),
+        _ => None,
+    };
+    let apt_packages = choose_apt_packages(s, args, scaffold::detect_apt_packages(dir, bridged));
+    for p in &apt_packages {
+        ui.info(&format!("System package: {}, installed in the image ({})", p.name, p.why));
+    }
     Ok(Plan {
         name: s.name.clone(),
         container: s.container.clone(),
@@ -109,7 +117,33 @@ fn decide(s: &Settings, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::
         private_deps: args.private_deps,
         registry: args.registry.clone(),
         venv_in_root: dir.join("pyvenv.cfg").is_file(),
+        apt_packages,
     })
+}
+
+/// The Debian packages for the runtime image: `apt-packages` from the settings, then
+/// `--apt-package`, then what the dependencies need (detected); each once, with why.
+fn choose_apt_packages(
+    s: &Settings,
+    args: &InitArgs,
+    detected: Vec<scaffold::AptPackage>,
+) -> Vec<scaffold::AptPackage> {
+    let file = s.config_file.as_deref().and_then(|f| f.file_name()).map(|f| f.to_string_lossy().into_owned());
+    let from_file = s.apt_packages.iter().map(|n| scaffold::AptPackage {
+        name: n.clone(),
+        why: format!("apt-packages in {}", file.as_deref().unwrap_or("the settings")),
+    });
+    let from_flags = args
+        .apt_packages
+        .iter()
+        .map(|n| scaffold::AptPackage { name: n.clone(), why: "--apt-package".into() });
+    let mut out: Vec<scaffold::AptPackage> = Vec::new();
+    for p in from_file.chain(from_flags).chain(detected) {
+        if !out.iter().any(|o| o.name == p.name) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn served_framework(serve: &Serve) -> Option<scaffold::Framework> {
@@ -209,7 +243,7 @@ fn write(s: &Settings, outputs: &[Output], changes: &[Change], ui: &Ui) -> anyho
 }
 
 /// What to do next, and what init could not do for the user.
-fn advise(s: &Settings, plan: &Plan, ui: &Ui) {
+fn advise(s: &Settings, plan: &Plan, flag_packages: &[String], ui: &Ui) {
     let dir = s.project_dir.as_path();
     let code = match &plan.entry {
         Entry::Module { dir: d, .. } => scaffold::python_code(&dir.join(d)),
@@ -235,6 +269,16 @@ fn advise(s: &Settings, plan: &Plan, ui: &Ui) {
     if let Serve::Bridge(_) = plan.serve {
         ui.info("The stdio server gets the container's environment: API keys go in with `mcpctl start -e KEY` (never into the image)");
     }
+    let unrecorded: Vec<&str> =
+        flag_packages.iter().filter(|p| !s.apt_packages.contains(p)).map(String::as_str).collect();
+    if let (Some(f), false) = (&s.config_file, unrecorded.is_empty()) {
+        ui.info(&format!(
+            "--apt-package is not recorded in {} (left alone): add {} to its apt-packages so a later `mcpctl init --force` keeps {}",
+            rel(dir, f),
+            unrecorded.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", "),
+            if unrecorded.len() == 1 { "it" } else { "them" }
+        ));
+    }
     if plan.private_deps {
         ui.info(&format!(
             "Private dependencies: put the token in {} and build with --secret id={},src={} \
@@ -251,7 +295,7 @@ fn advise(s: &Settings, plan: &Plan, ui: &Ui) {
 }
 
 /// The files, in the order they are reported.
-fn outputs(s: &Settings, plan: &Plan) -> anyhow::Result<Vec<Output>> {
+fn outputs(s: &Settings, plan: &Plan, flag_packages: &[String]) -> anyhow::Result<Vec<Output>> {
     let dir = s.project_dir.as_path();
     let file = |path: PathBuf, content: String| Output { path, content, appended: Vec::new() };
     let mut v = vec![
@@ -270,7 +314,7 @@ fn outputs(s: &Settings, plan: &Plan) -> anyhow::Result<Vec<Output>> {
         let files = config::read_project(dir)?;
         let name = files.project_name.is_none().then_some(s.name.as_str());
         let base = (s.base_port != DEFAULT_BASE_PORT).then_some(s.base_port);
-        v.push(file(dir.join("mcpctl.toml"), scaffold::mcpctl_toml(plan, name, base)));
+        v.push(file(dir.join("mcpctl.toml"), scaffold::mcpctl_toml(plan, name, base, flag_packages)));
     }
 
     let gi = dir.join(".gitignore");

@@ -142,6 +142,102 @@ pub fn detect_deps(dir: &Path) -> Option<Deps> {
     }
 }
 
+/// Python dependencies that need a program or library from Debian at run time, and the Debian
+/// package that brings it. Only what a slim image lacks and a dependency cannot bring itself:
+/// the Python package runs an executable or loads a shared library that no wheel contains.
+const APT_FOR_DEPENDENCY: &[(&str, &str, &str)] = &[
+    ("gitpython", "git", "GitPython runs the git executable"),
+    ("mcp-server-git", "git", "mcp-server-git's GitPython runs the git executable"),
+    ("python-magic", "libmagic1", "python-magic loads libmagic"),
+    ("pdf2image", "poppler-utils", "pdf2image runs poppler's pdftoppm"),
+    ("pytesseract", "tesseract-ocr", "pytesseract runs the tesseract executable"),
+    ("pydub", "ffmpeg", "pydub runs ffmpeg to decode and encode"),
+];
+
+/// A Debian package for the runtime image, and why it is there (one line, for init's output and
+/// a Dockerfile comment: made only of constants and checked names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AptPackage {
+    pub name: String,
+    pub why: String,
+}
+
+/// The Debian packages the dependencies need at run time (see `APT_FOR_DEPENDENCY`), from the
+/// names in uv.lock (every package, transitive ones too), requirements.txt, pyproject.toml's
+/// `[project].dependencies` and the `--stdio` command (`mcp-server-git`, `python -m mcp_server_git`).
+pub fn detect_apt_packages(dir: &Path, stdio: Option<&[String]>) -> Vec<AptPackage> {
+    let mut found: Vec<(String, &'static str)> = Vec::new();
+    let mut add = |names: Vec<String>, from: &'static str| {
+        for n in names {
+            if !found.iter().any(|(m, _)| *m == n) {
+                found.push((n, from));
+            }
+        }
+    };
+    add(uv_lock_names(&read(&dir.join("uv.lock"))), "uv.lock");
+    add(requirement_names(&read(&dir.join("requirements.txt"))), "requirements.txt");
+    add(pyproject_dependency_names(&read(&dir.join("pyproject.toml"))), "pyproject.toml");
+    add(stdio.map(command_package).into_iter().flatten().collect(), "the --stdio command");
+    let mut out: Vec<AptPackage> = Vec::new();
+    for (dep, pkg, what) in APT_FOR_DEPENDENCY {
+        let Some((_, from)) = found.iter().find(|(n, _)| n == dep) else { continue };
+        // The first dependency that needs a package gives the reason.
+        if !out.iter().any(|p| p.name == *pkg) {
+            out.push(AptPackage { name: pkg.to_string(), why: format!("{what}, found in {from}") });
+        }
+    }
+    out
+}
+
+/// PEP 503's normal form of a distribution name: lowercase, runs of `-_.` made one `-`.
+fn normal_dist_name(s: &str) -> String {
+    crate::config::normalize_name(s)
+}
+
+/// The distribution name a requirement starts with (`GitPython>=3`, `mcp[cli]`, `x @ https://...`).
+fn requirement_name(line: &str) -> Option<String> {
+    let name: String =
+        line.trim().chars().take_while(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c)).collect();
+    (!name.is_empty()).then(|| normal_dist_name(&name))
+}
+
+fn requirement_names(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        // Options (-r, -e, --index-url) and URLs name no distribution we look for.
+        .filter(|l| !l.starts_with('-') && !l.contains("://"))
+        .filter_map(requirement_name)
+        .collect()
+}
+
+fn pyproject_dependency_names(text: &str) -> Vec<String> {
+    let Ok(doc) = text.parse::<toml::Table>() else { return Vec::new() };
+    let deps = doc.get("project").and_then(|p| p.get("dependencies")).and_then(|d| d.as_array());
+    deps.into_iter().flatten().filter_map(|d| d.as_str()).filter_map(requirement_name).collect()
+}
+
+fn uv_lock_names(text: &str) -> Vec<String> {
+    let Ok(doc) = text.parse::<toml::Table>() else { return Vec::new() };
+    let packages = doc.get("package").and_then(|p| p.as_array());
+    packages
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("name").and_then(|n| n.as_str()))
+        .map(normal_dist_name)
+        .collect()
+}
+
+/// The distribution a stdio command most likely runs: `python -m mod_name` → mod-name, a
+/// console script `mcp-server-git` → itself.
+fn command_package(cmd: &[String]) -> Option<String> {
+    let word = match cmd {
+        [py, m, module, ..] if py.starts_with("python") && m == "-m" => module.split('.').next()?,
+        [first, ..] => first.rsplit('/').next()?,
+        [] => return None,
+    };
+    requirement_name(word)
+}
+
 /// The Python source of a file, or of every `.py` file under a directory (a few levels deep).
 pub fn python_code(path: &Path) -> String {
     fn walk(p: &Path, depth: u32, out: &mut String) {

@@ -89,6 +89,8 @@ pub struct Plan {
     pub extra_code: Vec<String>,
     /// A virtualenv lives in the project root (pyvenv.cfg): keep bin/ lib/ include/ out.
     pub venv_in_root: bool,
+    /// Debian packages installed in the runtime image (checked names), with why.
+    pub apt_packages: Vec<AptPackage>,
 }
 
 mod detect;
@@ -149,6 +151,7 @@ mod tests {
             registry: None,
             extra_code: vec![],
             venv_in_root: false,
+            apt_packages: vec![],
         }
     }
 
@@ -427,7 +430,7 @@ mod tests {
     #[test]
     fn mcpctl_toml_parses_as_mcpctl_config() {
         let p = plan(Entry::File { file: "s.py".into() }, Deps::Requirements, Transport::Sse);
-        let t = mcpctl_toml(&p, Some("sse-server"), Some(19100));
+        let t = mcpctl_toml(&p, Some("sse-server"), Some(19100), &[]);
         let cfg: crate::config::FileConfig = toml::from_str(&t).unwrap();
         assert_eq!(cfg.name.as_deref(), Some("sse-server"));
         assert_eq!(cfg.base_port, Some(19100));
@@ -438,8 +441,88 @@ mod tests {
         // Private dependencies: the secret file is wired into the build, as a secret.
         let mut p = plan(Entry::File { file: "s.py".into() }, Deps::Requirements, Transport::Sse);
         p.private_deps = true;
-        let cfg: crate::config::FileConfig = toml::from_str(&mcpctl_toml(&p, None, None)).unwrap();
+        let cfg: crate::config::FileConfig = toml::from_str(&mcpctl_toml(&p, None, None, &[])).unwrap();
         assert_eq!(cfg.build_secrets.unwrap()[SECRET_ID], std::path::PathBuf::from(SECRET_FILE));
+        // Packages given with --apt-package are kept for a later `init --force`.
+        let t = mcpctl_toml(&p, None, None, &["git".into(), "g++".into()]);
+        let cfg: crate::config::FileConfig = toml::from_str(&t).unwrap();
+        assert_eq!(cfg.apt_packages.unwrap(), ["git", "g++"]);
+        assert!(!mcpctl_toml(&p, None, None, &[]).contains("apt-packages"));
+    }
+
+    #[test]
+    fn system_packages_are_detected_from_the_dependencies() {
+        let names = |v: Vec<AptPackage>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
+        // requirements.txt: mcp-server-git brings GitPython, which runs git.
+        let d = tree(&[("requirements.txt", "# the server\nmcp-server-git==2026.10.19  # pinned\n")]);
+        let found = detect_apt_packages(d.path(), None);
+        assert_eq!(names(found.clone()), ["git"]);
+        assert!(
+            found[0].why == "mcp-server-git's GitPython runs the git executable, found in requirements.txt",
+            "{found:?}"
+        );
+        // uv.lock lists transitive ones too (GitPython under another name's server).
+        let lock = "version = 1\n[[package]]\nname = \"some-server\"\nversion = \"1\"\n\n\
+                    [[package]]\nname = \"GitPython\"\nversion = \"3.1.45\"\n\n\
+                    [[package]]\nname = \"python_magic\"\nversion = \"0.4\"\n";
+        let d = tree(&[("uv.lock", lock), ("pyproject.toml", "[project]\nname = \"x\"\n")]);
+        let found = detect_apt_packages(d.path(), None);
+        assert_eq!(names(found.clone()), ["git", "libmagic1"]);
+        assert!(found[0].why == "GitPython runs the git executable, found in uv.lock", "{found:?}");
+        // pyproject's dependencies, with extras and markers; one package for two reasons.
+        let d = tree(&[(
+            "pyproject.toml",
+            "[project]\nname = \"x\"\ndependencies = [\"pdf2image>=1.17\", \"PyTesseract ; python_version>'3'\", \"mcp[cli]\", \"gitpython\", \"mcp-server-git\"]\n",
+        )]);
+        assert_eq!(names(detect_apt_packages(d.path(), None)), ["git", "poppler-utils", "tesseract-ocr"]);
+        // The --stdio command names the server's distribution.
+        let d = tree(&[("requirements.txt", "-r base.txt\nhttpx\ngit+https://github.com/o/r.git\n")]);
+        assert!(detect_apt_packages(d.path(), None).is_empty());
+        for cmd in [&["python", "-m", "mcp_server_git", "--repository", "/r"][..], &["mcp-server-git"][..]] {
+            let cmd: Vec<String> = cmd.iter().map(|w| w.to_string()).collect();
+            let found = detect_apt_packages(d.path(), Some(&cmd));
+            assert_eq!(names(found.clone()), ["git"], "{cmd:?}");
+            assert!(found[0].why.ends_with("found in the --stdio command"), "{found:?}");
+        }
+        // Broken files are no dependencies, not an error.
+        let d = tree(&[("uv.lock", "[[package"), ("pyproject.toml", "dependencies = 3")]);
+        assert!(detect_apt_packages(d.path(), None).is_empty());
+    }
+
+    #[test]
+    fn the_table_installs_only_valid_debian_names() {
+        let d = tree(&[(
+            "requirements.txt",
+            "gitpython\nmcp-server-git\npython-magic\npdf2image\npytesseract\npydub\n",
+        )]);
+        let found = detect_apt_packages(d.path(), None);
+        assert_eq!(found.len(), 5, "{found:?}");
+        assert!(found.iter().all(|p| crate::config::valid_apt_package(&p.name)), "{found:?}");
+    }
+
+    #[test]
+    fn system_packages_go_into_the_runtime_stage() {
+        let mut p = plan(echo_module(), Deps::UvLocked, Transport::StreamableHttp);
+        let plain = dockerfile(&p);
+        assert!(!plain.contains("apt-get"), "{plain}");
+        p.apt_packages = vec![
+            AptPackage { name: "git".into(), why: "GitPython runs the git executable".into() },
+            AptPackage { name: "curl".into(), why: "--apt-package\nUSER root".into() },
+        ];
+        let df = dockerfile(&p);
+        let runtime = df.split("AS runtime\n").nth(1).unwrap();
+        assert!(
+            runtime.starts_with(
+                "# Debian packages the server needs at run time:\n#   git: GitPython runs the git executable\n\
+                 #   curl: --apt-package USER root\nRUN apt-get update && \\\n    \
+                 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git curl && \\\n    \
+                 rm -rf /var/lib/apt/lists/*\nRUN groupadd"
+            ),
+            "{df}"
+        );
+        // Installed as root, before the image switches to appuser.
+        assert!(df.find("apt-get install").unwrap() < df.find("USER appuser").unwrap());
+        assert!(!df.split("AS runtime").next().unwrap().contains("apt-get"), "not in the build stage: {df}");
     }
 
     /// Python's caches and editor files in any package stay out of the context on every engine

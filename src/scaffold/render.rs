@@ -9,8 +9,8 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use super::{
-    BRIDGE_PACKAGE, DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, LAUNCHER, LAUNCHER_FILE, Plan,
-    SECRET_FILE, SECRET_ID, Serve,
+    BRIDGE_BIN, BRIDGE_PACKAGE, DEFAULT_PYTHON_IMAGE, DEFAULT_UV_IMAGE, Deps, Entry, LAUNCHER, LAUNCHER_FILE,
+    Plan, SECRET_FILE, SECRET_ID, Serve,
 };
 use crate::config::Volume;
 
@@ -123,15 +123,8 @@ fn command(p: &Plan) -> (Vec<String>, &'static str) {
             "The launcher imports the server and serves it on 0.0.0.0 (its __main__ is not run)",
         ),
         (Serve::Bridge(cmd), _) => {
-            let mut words = vec![
-                "/opt/mcpctl-bridge/bin/mcp-proxy",
-                "--host",
-                "0.0.0.0",
-                "--port",
-                &port,
-                "--pass-environment",
-                "--",
-            ];
+            let mut words =
+                vec![BRIDGE_BIN, "--host", "0.0.0.0", "--port", &port, "--pass-environment", "--"];
             words.extend(cmd.iter().map(String::as_str));
             (
                 quoted(&words),
@@ -163,6 +156,9 @@ struct DockerfileContext<'a> {
     cmd_comment: &'static str,
     launcher: Option<&'static str>,
     bridge: Option<&'static str>,
+    apt_packages: Vec<&'a str>,
+    /// `NAME: why`, one per package, for the comment above the install.
+    apt_reasons: Vec<String>,
 }
 
 pub fn dockerfile(p: &Plan) -> String {
@@ -204,6 +200,13 @@ pub fn dockerfile(p: &Plan) -> String {
             cmd_comment,
             launcher: matches!(p.serve, Serve::Launcher(..)).then_some(LAUNCHER_FILE),
             bridge: matches!(p.serve, Serve::Bridge(_)).then_some(BRIDGE_PACKAGE),
+            apt_packages: p.apt_packages.iter().map(|a| a.name.as_str()).collect(),
+            // One comment line each, whatever a reason holds.
+            apt_reasons: p
+                .apt_packages
+                .iter()
+                .map(|a| format!("{}: {}", a.name, a.why).replace(['\n', '\r'], " "))
+                .collect(),
         },
     )
 }
@@ -368,15 +371,25 @@ pub fn nginx(p: &Plan) -> String {
 
 /// A new mcpctl.toml: DNS-rebinding protection on, with the allowed hosts of whatever port mcpctl
 /// publishes on (`{port}`), plus what flags decided that a later `mcpctl start` must repeat.
-pub fn mcpctl_toml(p: &Plan, name: Option<&str>, base_port: Option<u16>) -> String {
+/// `apt_packages`: the ones `--apt-package` gave (detected ones are detected again).
+pub fn mcpctl_toml(p: &Plan, name: Option<&str>, base_port: Option<u16>, apt_packages: &[String]) -> String {
     #[derive(Serialize)]
     struct Ctx<'a> {
         #[serde(flatten)]
         common: Common<'a>,
         toml_name: Option<&'a str>,
         toml_base_port: Option<u16>,
+        toml_apt_packages: &'a [String],
     }
-    render("mcpctl.toml", Ctx { common: common(p), toml_name: name, toml_base_port: base_port })
+    render(
+        "mcpctl.toml",
+        Ctx {
+            common: common(p),
+            toml_name: name,
+            toml_base_port: base_port,
+            toml_apt_packages: apt_packages,
+        },
+    )
 }
 
 /// The lines of `wanted` that `existing` (a .gitignore) does not already ignore.

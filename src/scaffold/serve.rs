@@ -11,6 +11,9 @@ use super::{Entry, Transport};
 /// The stdio-to-HTTP bridge installed in the image, in a venv of its own (it needs mcp 1.x, while
 /// the servers it runs may need mcp 2.x). Pure Python, so the image needs no Node.js.
 pub const BRIDGE_PACKAGE: &str = "mcp-proxy==0.13.0";
+/// The bridge's executable in the image. It passes its own stderr to its child, so what the child
+/// prints (a traceback, a missing program) is in the container's log.
+pub const BRIDGE_BIN: &str = "/opt/mcpctl-bridge/bin/mcp-proxy";
 /// Where the launcher goes in the project (and in the image, under /mcpctl).
 pub const LAUNCHER_FILE: &str = ".mcpctl/launch.py";
 pub const LAUNCHER: &str = include_str!("templates/launch.py");
@@ -217,6 +220,36 @@ fn is_identifier(s: &str) -> bool {
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
+/// The stdio command the bridge runs, when a container's process (`command`) is the bridge as
+/// init writes it (`mcp-proxy [OPTIONS] -- COMMAND ARGS`).
+pub fn bridge_child(command: &[String]) -> Option<&[String]> {
+    let (first, rest) = command.split_first()?;
+    if first != BRIDGE_BIN && first.rsplit('/').next() != Some("mcp-proxy") {
+        return None;
+    }
+    let child = &rest[rest.iter().position(|a| a == "--")? + 1..];
+    (!child.is_empty()).then_some(child)
+}
+
+/// What the bridge's child wrote to stderr in its last run, from the container's log lines: what
+/// follows the bridge's own last log line (`[I 2026-… mcp_proxy.mcp_server] Setting up …`) up to
+/// the traceback the bridge prints when its child is gone (the one through the bridge's own
+/// executable). A restarted container's log holds several runs; only the last counts.
+pub fn bridge_child_stderr(lines: &[String]) -> Vec<String> {
+    let bridge_frame = format!("File \"{BRIDGE_BIN}\"");
+    let end = match lines.iter().rposition(|l| l.contains(&bridge_frame)) {
+        Some(i) if i > 0 && lines[i - 1].contains("Traceback (most recent call last)") => i - 1,
+        Some(i) => i,
+        None => lines.len(),
+    };
+    let own_log = |l: &String| l.starts_with('[') && l.contains(" mcp_proxy.");
+    let start = lines[..end].iter().rposition(own_log).map_or(0, |i| i + 1);
+    let child = &lines[start..end];
+    let first = child.iter().position(|l| !l.trim().is_empty()).unwrap_or(child.len());
+    let last = child.iter().rposition(|l| !l.trim().is_empty()).map_or(first, |i| i + 1);
+    child[first..last].to_vec()
+}
+
 /// Split `--stdio "COMMAND ARGS"` like a shell would split words: spaces, '…' and "…" quotes.
 pub fn split_command(s: &str) -> Result<Vec<String>, String> {
     let (mut words, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
@@ -342,6 +375,54 @@ mod tests {
         let code = std::fs::read_to_string(d.path().join("s.py")).unwrap();
         assert_eq!(detect_serve(d.path(), &file, &code), Serve::Bridge(vec!["python".into(), "s.py".into()]));
         assert_eq!(detect_serve(d.path(), &file, "print(1)"), Serve::Env);
+    }
+
+    #[test]
+    fn the_bridge_s_child_is_read_from_the_container_s_command() {
+        let words = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let bridged = words(&[BRIDGE_BIN, "--host", "0.0.0.0", "--port", "3001", "--pass-environment", "--"]);
+        let mut cmd = bridged.clone();
+        cmd.extend(words(&["python", "-m", "mcp_server_git"]));
+        assert_eq!(bridge_child(&cmd), Some(&words(&["python", "-m", "mcp_server_git"])[..]));
+        assert_eq!(bridge_child(&bridged), None, "no child");
+        assert_eq!(bridge_child(&words(&["python", "-m", "echo_server", "--", "x"])), None);
+        assert_eq!(bridge_child(&[]), None);
+    }
+
+    /// The log of a bridged child that failed twice (the container restarted): mcp-proxy's lines,
+    /// the child's traceback, mcp-proxy's own traceback; then the same again.
+    #[test]
+    fn the_child_s_stderr_is_what_lies_between_the_bridge_s_lines() {
+        let run = |n: u32| {
+            vec![
+                "[I 2026-12-03 17:09:28,147.147 mcp_proxy.__main__] Configured default server: python -m m"
+                    .into(),
+                "[I 2026-12-03 17:09:28,147.147 mcp_proxy.mcp_server] Setting up default server: python -m m"
+                    .into(),
+                "Traceback (most recent call last):".into(),
+                "  File \"/app/.venv/lib/python3.11/site-packages/m/__init__.py\", line 5, in <module>"
+                    .into(),
+                format!("RuntimeError: run {n} cannot start"),
+                "".into(),
+                "  + Exception Group Traceback (most recent call last):".into(),
+                format!("  |   File \"{BRIDGE_BIN}\", line 8, in <module>"),
+                "  |     sys.exit(main())".into(),
+                "    | mcp.shared.exceptions.McpError: Connection closed".into(),
+                "    +------------------------------------".into(),
+            ]
+        };
+        let mut log: Vec<String> = run(1);
+        log.extend(run(2));
+        let got = bridge_child_stderr(&log);
+        assert_eq!(got[0], "Traceback (most recent call last):");
+        assert_eq!(got.last().unwrap(), "RuntimeError: run 2 cannot start");
+        assert_eq!(got.len(), 3, "{got:?}");
+        // A tail that starts inside the child's output, and a child that printed nothing.
+        assert_eq!(bridge_child_stderr(&log[15..]), ["RuntimeError: run 2 cannot start"]);
+        let silent: Vec<String> = log[..2].iter().chain(&log[6..11]).cloned().collect();
+        assert!(bridge_child_stderr(&silent).is_empty(), "{:?}", bridge_child_stderr(&silent));
+        // No bridge traceback (yet): everything after the bridge's last line.
+        assert_eq!(bridge_child_stderr(&log[..5]).len(), 3);
     }
 
     #[test]

@@ -338,6 +338,94 @@ fn the_log_of_an_exited_container_is_read_once_the_engine_has_it() {
     assert_eq!(o.calls_to("logs").len(), 3, "{}", o.dump());
 }
 
+/// `apt-packages` is written into the Dockerfile by init: a Dockerfile that does not install them
+/// gets a warning naming them (and none once it does).
+#[test]
+fn start_warns_about_apt_packages_the_dockerfile_lacks() {
+    let port = ports(10);
+    let settings = "[project]\nname = \"rec\"\n[tool.mcpctl]\napt-packages = [\"git\", \"curl\"]\n";
+    let t = fresh(Client::Docker28, port).file("pyproject.toml", settings);
+    let o = run(&t, &start_args(port));
+    o.code(0).stdout_has("⚠ apt-packages lists git, curl but ");
+    o.stdout_has("Dockerfile does not install them: `mcpctl init --force` writes them into it");
+    let t = fresh(Client::Docker28, port + 2).file("pyproject.toml", settings).file(
+        "Dockerfile",
+        "FROM python:3.11-slim\nRUN apt-get update && \\\n    apt-get install -y git curl\nCMD [\"python\"]\n",
+    );
+    let o = run(&t, &start_args(port + 2));
+    o.code(0);
+    assert!(!o.stdout.contains("apt-packages"), "{}", o.dump());
+}
+
+/// The stdio bridge's child (the server) dies at once, as `python -m mcp_server_git` does in an
+/// image without git: the bridge ends too (the engine saw a clean exit). Start names the child
+/// and shows its stderr, not the bridge's traceback, and does not say it "ran over stdio".
+#[test]
+fn start_names_the_bridged_child_that_exited_and_shows_its_stderr() {
+    bridged_child_exited(Client::Docker28, ports(10), &[]);
+    // podman's --init shows in front of the command.
+    bridged_child_exited(Client::Podman, ports(10), &["/run/podman-init", "--"]);
+}
+
+fn bridged_child_exited(c: Client, port: u16, init: &[&str]) {
+    let t = fresh(c, port);
+    t.answer("run", &[Response::recorded(c, "run-exited")]);
+    let mut exited = rec_inspect(c, "inspect-exited", port);
+    let mut v: Value = serde_json::from_str(&exited.stdout).unwrap();
+    let mut command = init.to_vec();
+    command.extend([
+        "/opt/mcpctl-bridge/bin/mcp-proxy",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "3001",
+        "--pass-environment",
+        "--",
+        "python",
+        "-m",
+        "mcp_server_git",
+    ]);
+    v[0]["Path"] = command[0].into();
+    v[0]["Args"] = serde_json::json!(command[1..]);
+    v[0]["State"]["ExitCode"] = 0.into();
+    exited.stdout = v.to_string();
+    t.answer("container-inspect", &[rec_missing(c), exited]);
+    let bridge_traceback: String = [
+        "  + Exception Group Traceback (most recent call last):",
+        "  |   File \"/opt/mcpctl-bridge/bin/mcp-proxy\", line 8, in <module>",
+        "  |     sys.exit(main())",
+    ]
+    .iter()
+    .map(|l| format!("{l}\n"))
+    .chain((0..40).map(|i| format!("  |   frame {i} of the bridge\n")))
+    .chain(["    | mcp.shared.exceptions.McpError: Connection closed\n".to_string()])
+    .collect();
+    let child = "Traceback (most recent call last):\n  File \"<frozen runpy>\", line 189, in _run_module_as_main\n\
+                 \x20   raise ImportError(f\"Failed to initialize: {_exc}\") from _exc\n\
+                 ImportError: Failed to initialize: Bad git executable.\n\
+                 The git executable must be specified in one of the following ways:\n";
+    let log = format!(
+        "[I 2026-12-03 17:09:28,147.147 mcp_proxy.__main__] Configured default server: python -m mcp_server_git\n\
+         [I 2026-12-03 17:09:28,147.147 mcp_proxy.mcp_server] Setting up default server: python -m mcp_server_git\n\
+         {child}\n{bridge_traceback}"
+    );
+    t.answer("logs", &[Response { stderr: log, ..Default::default() }]);
+    let o = run(&t, &start_args(port));
+    o.code(1)
+        .stderr_has("✗ The container exited with code 0 before answering MCP: the stdio server `python -m mcp_server_git`, which the bridge runs as its child, exited, and the bridge with it\n")
+        .stderr_has("→ Last 5 lines `python -m mcp_server_git` wrote to stderr:\n    Traceback (most recent call last):\n")
+        .stderr_has("    ImportError: Failed to initialize: Bad git executable.\n    The git executable must be specified in one of the following ways:\n  ✗")
+        .stderr_has("→ Fix: fix what the server's error above says; a program or library the image lacks (e.g. git) is a Debian package: `mcpctl init --force --apt-package PKG`");
+    assert!(!o.stderr.contains("ran over stdio"), "{}", o.dump());
+    assert!(
+        !o.stderr.contains("McpError") && !o.stderr.contains("mcp_proxy."),
+        "the bridge's lines: {}",
+        o.dump()
+    );
+    // The whole log: podman's --tail garbles a line Python wrote in pieces.
+    assert!(o.calls_to("logs").contains(&&s(&["logs", "rec-mcp"])), "{}", o.dump());
+}
+
 // ---- stop -------------------------------------------------------------------------------------------
 
 #[test]

@@ -952,8 +952,8 @@ mod secrets {
 
 use crate::front::{front_on_off, front_shared, front_sigkill, front_token_tls, front_updates};
 use crate::init::{
-    init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2, quickstart_standalone_fastmcp,
-    stdio_bridge, stdio_exit_diagnosed,
+    bridge_child_exits, init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2,
+    quickstart_standalone_fastmcp, stdio_bridge, stdio_exit_diagnosed, stdio_git_packages,
 };
 
 macro_rules! on_both_engines {
@@ -1004,6 +1004,8 @@ on_both_engines! {
     quickstart_mcp2;
     stdio_bridge;
     stdio_exit_diagnosed;
+    stdio_git_packages;
+    bridge_child_exits;
     front_updates;
     front_sigkill;
     front_token_tls;

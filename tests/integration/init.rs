@@ -108,6 +108,69 @@ fn golden_files_for_each_fixture() {
     golden("standalone-fastmcp", "standalone-fastmcp", &["--name", "weather"]);
     golden("mcp2-mcpserver", "mcp2-mcpserver", &["--name", "weather"]);
     golden("stdio-time", "stdio-time", &["--name", "time", "--stdio", "mcp-server-time"]);
+    // git detected from the dependencies, openssh-client asked for: both in the runtime stage.
+    golden(
+        "stdio-git",
+        "stdio-git",
+        &["--name", "git", "--stdio", "python -m mcp_server_git", "--apt-package", "openssh-client"],
+    );
+}
+
+/// What init added and why; a name that is not a Debian package's is one line and nothing is written.
+#[test]
+fn init_says_which_system_packages_it_adds() {
+    let d = fixture_copy("stdio-git");
+    let home = tempfile::tempdir().unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "python -m mcp_server_git"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains(
+            "System package: git, installed in the image (mcp-server-git's GitPython runs the git executable, found in requirements.txt)"
+        ),
+        "{o:?}"
+    );
+    assert!(read(d.path(), "Dockerfile").contains("apt-get install -y --no-install-recommends git &&"));
+    for bad in ["git;id", "git curl", "Git", "git\nRUN id"] {
+        let d = fixture_copy("stdio-git");
+        let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git", "--apt-package", bad]);
+        assert_eq!(o.code, 2, "{bad:?}: {o:?}");
+        assert!(o.stderr.contains("is not a Debian package name"), "{bad:?}: {o:?}");
+        assert!(!d.path().join("Dockerfile").exists(), "{bad:?}: a Dockerfile was written");
+    }
+    // --apt-package is recorded in the mcpctl.toml init writes: a later init keeps the package.
+    let d = fixture_copy("stdio-git");
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git", "--apt-package", "curl"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(read(d.path(), "mcpctl.toml").contains("apt-packages = [\"curl\"]\n"), "{o:?}");
+    std::fs::remove_file(d.path().join("Dockerfile")).unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains("System package: curl, installed in the image (apt-packages in mcpctl.toml)"),
+        "{o:?}"
+    );
+    assert!(read(d.path(), "Dockerfile").contains("--no-install-recommends curl git &&"), "{o:?}");
+    // Settings that exist are left alone, and init says what to add there.
+    let o = mcpctl(
+        d.path(),
+        home.path(),
+        &["init", "--force", "--stdio", "mcp-server-git", "--apt-package", "jq"],
+    );
+    assert_eq!(o.code, 0, "{o:?}");
+    assert!(
+        o.stdout.contains(
+            "--apt-package is not recorded in mcpctl.toml (left alone): add \"jq\" to its apt-packages so a later `mcpctl init --force` keeps it"
+        ),
+        "{o:?}"
+    );
+    // The same check for the setting, which init also reads.
+    let d = fixture_copy("stdio-git");
+    std::fs::write(d.path().join("mcpctl.toml"), "apt-packages = [\"git && curl x\"]\n").unwrap();
+    let o = mcpctl(d.path(), home.path(), &["init", "--stdio", "mcp-server-git"]);
+    assert_eq!(o.code, 2, "{o:?}");
+    assert!(o.stderr.contains("apt-packages: 'git && curl x' is not a Debian package name"), "{o:?}");
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{o:?}");
+    assert!(!d.path().join("Dockerfile").exists());
 }
 
 #[test]
@@ -562,6 +625,48 @@ pub(crate) fn stdio_bridge(engine: &'static str, base: u16) {
     assert!(tools.contains(&"get_current_time".to_string()), "{tools:?}");
     assert!(c.call_tool("get_current_time", serde_json::json!({"timezone": "UTC"})).unwrap().contains("UTC"));
     c.close();
+}
+
+/// A stdio server from PyPI that needs a Debian package: mcp-server-git's GitPython runs git,
+/// which the slim image lacks (its child used to die at once). init finds that in requirements.txt
+/// and installs git in the image; the server answers, and a real git_status runs git in there.
+pub(crate) fn stdio_git_packages(engine: &'static str, base: u16) {
+    let p = init_project("stdio-git", engine, "sx-git", base);
+    let init = p.ok(&["init", "--stdio", "python -m mcp_server_git"]);
+    assert!(
+        init.stdout.contains("System package: git, installed in the image (mcp-server-git's GitPython runs the git executable, found in requirements.txt)"),
+        "{init:?}"
+    );
+    p.ok(&["start"]);
+    // git is in the image, for the server's own user.
+    let repo = "/home/appuser/sx-repo";
+    let made = p.engine_cmd(&["exec", &p.container(), "git", "init", "-q", repo]);
+    assert!(made.status.success(), "git init in the container on {engine}: {made:?}");
+    let (mut c, tools) = connect(&p, engine);
+    assert!(tools.contains(&"git_status".to_string()), "{tools:?}");
+    let status = c.call_tool("git_status", serde_json::json!({"repo_path": repo})).unwrap();
+    assert!(status.contains("No commits yet"), "{status}");
+    c.close();
+}
+
+/// A bridged stdio server that fails at once: start says that the bridge's child exited, names
+/// its command and shows the child's own error, seen when it happened (not at the deadline).
+pub(crate) fn bridge_child_exits(engine: &'static str, base: u16) {
+    let p = init_project("stdio-time", engine, "sx-child-exit", base);
+    p.ok(&["init", "--stdio", "python -c \"raise RuntimeError('sx: the stdio server cannot start')\""]);
+    let o = p.mcpctl(&["start"]);
+    assert_eq!(o.code, 1, "{o:?}");
+    assert!(
+        o.stderr.contains(
+            "the stdio server `python -c raise RuntimeError('sx: the stdio server cannot start')`, which the bridge runs as its child, exited"
+        ),
+        "{o:?}"
+    );
+    let shown =
+        o.stderr.split("wrote to stderr:\n").nth(1).unwrap_or_else(|| panic!("no child's stderr: {o:?}"));
+    assert!(shown.contains("    RuntimeError: sx: the stdio server cannot start\n"), "{o:?}");
+    assert!(!o.stderr.contains("ran over stdio") && !o.stderr.contains("McpError"), "{o:?}");
+    assert!(!o.all().contains("within 60.0 s"), "{o:?}");
 }
 
 /// The Dockerfile a bare-`run()` server had before (CMD python server.py): the container ends

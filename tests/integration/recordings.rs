@@ -114,6 +114,8 @@ fn inspect_exited_container() {
         // It was run without -p.
         assert_eq!(i.host_port(3001), None, "{at}");
         assert!(i.ports.is_empty(), "{at}: {:?}", i.ports);
+        // What it ran, entrypoint and CMD together (the bridge's child is read from it).
+        assert_eq!(i.command, ["python3", "-c", "import sys; print(\"bye\"); sys.exit(3)"], "{at}");
     }
 }
 
