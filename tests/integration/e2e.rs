@@ -65,6 +65,10 @@ impl Project {
             mcpctl_env: Vec::new(),
         };
         p.cleanup();
+        // An image left by an earlier run that was cut short would make the first build a
+        // "nothing changed": each test starts from no image of its own.
+        let image = p.container();
+        let _ = p.engine_cmd(&["rmi", "-f", &image, &format!("{image}:previous")]);
         p
     }
 
