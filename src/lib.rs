@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod deploy;
 pub mod digest;
 pub mod dockerfile;
 pub mod dockerignore;
@@ -22,6 +23,5 @@ pub mod process;
 pub mod ready;
 pub mod scaffold;
 pub mod state;
-pub mod swap;
 pub mod template;
 pub mod ui;

@@ -1,6 +1,5 @@
-//! Our container on one engine: look it up (and finish what an interrupted command left,
-//! `recover.rs`), build its image when its inputs changed (`image.rs`), run it on a free port,
-//! stop and remove it. Flows call these; none of them prints a header or an error, so each flow
+//! Our container on one engine: look it up, build its image when its inputs changed
+//! (`image.rs`), run it on a free port, stop and remove it. Flows call these; none of them prints a header or an error, so each flow
 //! reads top-down like the original script's `cmd_*`.
 
 use std::collections::BTreeSet;
@@ -14,10 +13,8 @@ use crate::ports;
 use crate::ui::Ui;
 
 mod image;
-mod recover;
 
 pub use image::*;
-pub use recover::*;
 
 /// What exists under our container's name.
 #[derive(Debug, Clone)]

@@ -18,10 +18,9 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
             "refusing to delete volumes without confirmation: there is no terminal to ask on; pass --yes to confirm",
         ));
     }
-    let _lock = ctx.lock("down")?;
     ui.title("Down", &ctx.project_on_host());
-    let state = ctx.load_state();
-    let found = ctx.recover_and_lookup(&state)?;
+    let opened = ctx.open_to_remove("down")?;
+    let (state, found) = (&opened.state, opened.found.clone());
     if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {
         ctx.front().remove_project(ui)?;
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::cli::Command;
 use crate::config::Settings;
 use crate::container::{ImagePlan, Lookup};
+use crate::deploy::Deploy;
 use crate::engine::Engine;
+use crate::lock::ProjectLock;
 use crate::probe::Transport;
 use crate::state::{self, State};
 use crate::ui::{Ui, secs};
@@ -23,6 +25,14 @@ pub mod start;
 pub mod status;
 pub mod stop;
 pub mod update;
+
+/// What a changing command holds once opened: the project's lock (until this is dropped), the
+/// saved state and our container.
+pub struct Opened {
+    _lock: ProjectLock,
+    pub state: State,
+    pub found: Lookup,
+}
 
 pub struct Ctx {
     pub s: Settings,
@@ -76,23 +86,52 @@ impl Ctx {
         state::save(&self.s.state_file, &st)
     }
 
-    /// Our container (after recovering what an interrupted command left) and, beside it, what
-    /// a build would read and what the engine has: independent engine calls, side by side.
-    pub fn lookup_and_plan(&self, state: &State) -> (anyhow::Result<Lookup>, anyhow::Result<ImagePlan>) {
-        std::thread::scope(|sc| {
-            let plan = sc.spawn(|| crate::container::image_plan(&self.engine, &self.s));
-            let found = self.recover_and_lookup(state);
-            (found, plan.join().unwrap_or_else(|_| Err(anyhow::anyhow!("looking at the image failed"))))
-        })
+    /// The opening of every command that changes what serves: the project's lock, the saved
+    /// state (behind a front, the front's settings checked before anything is touched: a token
+    /// asked for but missing is one line), and our container, after what an interrupted command
+    /// left is finished or cleaned up. A same-named container mcpctl did not create stops it here.
+    pub fn open(&self, what: &str) -> anyhow::Result<Opened> {
+        let lock = self.lock(what)?;
+        let state = self.load_state_checked()?;
+        let found = self.deploy(&state).recover()?;
+        self.refuse_foreign(&found)?;
+        Ok(Opened { _lock: lock, state, found })
     }
 
-    /// Our container, after finishing or cleaning up what an interrupted command left (behind
-    /// the front first the front's way).
-    pub fn recover_and_lookup(&self, state: &State) -> anyhow::Result<Lookup> {
-        if state.front.is_some() {
-            crate::front::deploy::recover(&self.engine, &self.s, &self.ui)?;
+    /// [`Ctx::open`], with what a build would read and what the engine has looked at beside the
+    /// lookup: independent engine calls, side by side.
+    pub fn open_to_build(&self, what: &str) -> anyhow::Result<(Opened, anyhow::Result<ImagePlan>)> {
+        let lock = self.lock(what)?;
+        let state = self.load_state_checked()?;
+        let (found, plan) = std::thread::scope(|sc| {
+            let plan = sc.spawn(|| crate::container::image_plan(&self.engine, &self.s));
+            let found = self.deploy(&state).recover();
+            (found, plan.join().unwrap_or_else(|_| Err(anyhow::anyhow!("looking at the image failed"))))
+        });
+        let found = found?;
+        self.refuse_foreign(&found)?;
+        Ok((Opened { _lock: lock, state, found }, plan))
+    }
+
+    /// The opening of stop and down: the front's settings are not needed to leave it, and a
+    /// foreign container is theirs to refuse (after this project left the front).
+    pub fn open_to_remove(&self, what: &str) -> anyhow::Result<Opened> {
+        let lock = self.lock(what)?;
+        let state = self.load_state();
+        let found = self.deploy(&state).recover()?;
+        Ok(Opened { _lock: lock, state, found })
+    }
+
+    fn refuse_foreign(&self, found: &Lookup) -> anyhow::Result<()> {
+        match found {
+            Lookup::Foreign(c) => Err(crate::container::foreign_error(&self.engine, &self.s, c)),
+            _ => Ok(()),
         }
-        crate::container::recover_and_lookup(&self.engine, &self.s, &self.ui)
+    }
+
+    /// How what serves is replaced, decided from the state and the settings.
+    pub fn deploy<'a>(&'a self, state: &'a State) -> Deploy<'a> {
+        Deploy::new(&self.engine, &self.s, &self.ui, state)
     }
 
     /// Whether this command serves through the front: as asked, else as deployed.
@@ -102,44 +141,12 @@ impl Ctx {
 
     /// The saved state, and when the project runs behind a front, that front's settings checked
     /// before anything is touched (a token asked for but missing is one line, exit 2).
-    pub fn load_state_checked(&self) -> anyhow::Result<State> {
+    fn load_state_checked(&self) -> anyhow::Result<State> {
         let state = self.load_state();
         if self.behind(&state) {
             self.front().check_settings()?;
         }
         Ok(state)
-    }
-
-    pub fn front(&self) -> crate::front::Front<'_> {
-        crate::front::Front::new(&self.engine, &self.s)
-    }
-
-    /// The host port the front publishes: a shared front's; a front of its own keeps the
-    /// project's port (the saved one if free, else the first free one).
-    pub fn front_port(&self, state: &State) -> anyhow::Result<u16> {
-        if let (true, Some(p)) = (self.s.front.shared, self.s.front.port) {
-            return Ok(p);
-        }
-        let own_front_runs = self.front().lookup()?.is_some_and(|c| c.running);
-        match state.port {
-            Some(p) if own_front_runs => Ok(p),
-            _ => {
-                let free = self.engine.host.port_checker()?;
-                crate::ports::choose(
-                    self.s.publish_address,
-                    self.s.base_port,
-                    state.port,
-                    &Default::default(),
-                    |a, p| free.is_free(a, p),
-                )
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "no free port from {} for the front: free one, or set another base port",
-                        self.s.base_port
-                    )
-                })
-            }
-        }
     }
 
     /// How the container on `port` is run with these settings (see `digest::run_digest`).
@@ -158,6 +165,10 @@ impl Ctx {
         loaded.state
     }
 
+    pub fn front(&self) -> crate::front::Front<'_> {
+        crate::front::Front::new(&self.engine, &self.s)
+    }
+
     /// The transport the last deploy found (for the endpoint when nothing is probed).
     pub fn saved_transport(&self, state: &State) -> Transport {
         state.transport.unwrap_or(Transport::StreamableHttp)
@@ -166,7 +177,7 @@ impl Ctx {
     /// The port clients use now: the one our container publishes (what their URL points at);
     /// for a container that is gone, the saved one, so the URL survives stop and start.
     pub fn serving_port(&self, c: Option<&crate::engine::ContainerInfo>, state: &State) -> Option<u16> {
-        c.and_then(|c| c.host_port(self.s.container_port)).or(state.port)
+        self.deploy(state).serving_port(c)
     }
 
     /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`;

@@ -3,20 +3,16 @@
 
 use anyhow::anyhow;
 
-use crate::container::{self, Lookup};
-use crate::flows::{Ctx, update};
-use crate::swap;
+use crate::container;
+use crate::flows::Ctx;
 
 pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let _lock = ctx.lock("rollback")?;
     ui.title("Rollback", &ctx.project_on_host());
-    let state = ctx.load_state_checked()?;
-    let behind = ctx.behind(&state);
-    let found = ctx.recover_and_lookup(&state)?;
-    if let Lookup::Foreign(c) = &found {
-        return Err(container::foreign_error(engine, s, c));
-    }
+    let opened = ctx.open("rollback")?;
+    let (state, found) = (&opened.state, &opened.found);
+    let deploy = ctx.deploy(state);
+    let behind = deploy.mode.behind();
     let previous_tag = ctx.previous_tag();
     let Some(previous) = container::image_id(engine, &previous_tag)? else {
         return Err(anyhow!(
@@ -33,37 +29,21 @@ pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     }
     ui.info(&format!("Returning to {previous_tag} ({})", short(&previous)));
 
-    let (port, swap, ready, transport) = match found.ours() {
-        Some(c) => update::swap_to(ctx, c, &state, &previous)?,
-        None if behind => {
-            container::tag(engine, &previous, &s.image)?;
-            update::fresh(ctx, &state, true)?
-        }
-        None => {
-            let free = engine.host.port_checker()?;
-            let port = crate::ports::choose(
-                s.publish_address,
-                s.base_port,
-                state.port,
-                &Default::default(),
-                |a, p| free.is_free(a, p),
-            )
-            .ok_or_else(|| anyhow!("no free port from {} for the rolled-back container", s.base_port))?;
-            let sw = swap::replace(engine, s, ui, None, &previous, port)?;
-            (port, sw.swap, sw.ready, sw.transport)
-        }
+    let d = match found.ours() {
+        Some(c) => deploy.replace(c, &previous)?,
+        None => deploy.fresh_of(&previous)?,
     };
     // Swap the tags, so restart runs what now serves and a second rollback comes back.
     container::tag(engine, &previous, &s.image)?;
     if let Some(c) = current.filter(|c| *c != previous) {
         container::tag(engine, &c, &previous_tag)?;
     }
-    ctx.save_deploy(port, Some(&previous), transport, behind)?;
+    ctx.save_deploy(d.port, Some(&previous), d.transport, behind)?;
 
     ui.header("Rollback Complete");
     ui.result_success("The previous version is serving");
-    ctx.print_endpoint(port, transport, behind);
-    ctx.print_timings(&[("swap", swap), ("ready", ready)]);
+    ctx.print_endpoint(d.port, d.transport, behind);
+    ctx.print_timings(&[("swap", d.swap), ("ready", d.ready)]);
     Ok(())
 }
 

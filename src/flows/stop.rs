@@ -5,10 +5,9 @@ use crate::flows::Ctx;
 
 pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let _lock = ctx.lock("stop")?;
     ui.title("Stop", &ctx.project_on_host());
-    let state = ctx.load_state();
-    let found = ctx.recover_and_lookup(&state)?;
+    let opened = ctx.open_to_remove("stop")?;
+    let (state, found) = (&opened.state, opened.found.clone());
     if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {
         // The front stops routing first: no request reaches a container that is going.
         ctx.front().remove_project(ui)?;

@@ -1,32 +1,24 @@
 //! `mcpctl update`: rebuild and replace the container on the saved port. The image is built while
 //! the old container keeps serving (a broken build leaves it untouched); the new container is made
-//! beside it and swapped in; if it does not answer MCP, the old one is put back (`swap.rs`).
-
-use std::time::Duration;
+//! beside it and swapped in; if it does not answer MCP, the old one is put back (`deploy/`).
 
 use crate::container::{self, Lookup};
+use crate::deploy::{Deploy, Deployed};
 use crate::engine::ContainerInfo;
 use crate::flows::{Ctx, start};
-use crate::probe::Transport;
-use crate::state::State;
-use crate::swap;
 
 pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let _lock = ctx.lock("update")?;
-    let state = ctx.load_state_checked()?;
-    let behind = ctx.behind(&state);
-    let (found, plan) = ctx.lookup_and_plan(&state);
-    let found = found?;
-    if let Lookup::Foreign(c) = &found {
-        return Err(container::foreign_error(engine, s, c));
-    }
-    if matches!(found, Lookup::Missing) && state.port.is_none() {
+    let (opened, plan) = ctx.open_to_build("update")?;
+    if matches!(opened.found, Lookup::Missing) && opened.state.port.is_none() {
         ui.warning("No existing deployment found");
         ui.info("Running 'start' instead...");
-        drop(_lock);
+        drop(opened);
         return start::start(ctx, rebuild);
     }
+    let (state, found) = (&opened.state, &opened.found);
+    let deploy = ctx.deploy(state);
+    let behind = deploy.mode.behind();
     ui.title("Update", &ctx.project_on_host());
     ui.info("Rebuilds the image from the latest code, then replaces the container");
     let old = found.ours();
@@ -54,7 +46,7 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
         _ => false,
     };
     if let Some(c) = old.filter(|c| c.running && !c.restarting && same) {
-        let port = ctx.serving_port(Some(c), &state).unwrap_or(s.base_port);
+        let port = deploy.serving_port(Some(c)).unwrap_or(s.base_port);
         if behind == deployed_behind
             && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
         {
@@ -64,16 +56,13 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
                     s.image
                 ));
             }
-            if behind {
-                // The front's own settings (token, TLS) may have changed; it reloads if they did.
-                crate::front::deploy::refresh(engine, s, ui, c, port)?;
-            }
+            deploy.refresh_front(c, port)?;
             ui.header("Update Complete");
             ui.result_success(&format!(
                 "Nothing changed: {} already runs this image with these settings; nothing was touched",
                 s.container
             ));
-            ctx.print_endpoint(port, ctx.saved_transport(&state), behind);
+            ctx.print_endpoint(port, ctx.saved_transport(state), behind);
             return Ok(());
         }
         ui.info(
@@ -85,67 +74,23 @@ pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     // The same image (with other settings, or not running): `:previous` keeps the version
     // before it, or a rollback would return to the image that is about to run.
     let previous = before.as_deref().filter(|_| !same);
-    let swapped = match old {
-        Some(c) => replace(ctx, c, &state, previous, &built, &s.image)?,
+    let d = match old {
+        Some(c) => replace(ctx, &deploy, c, previous, &built)?,
         None => {
             ui.info("No container: starting one");
             if let Some(b) = previous.filter(|b| *b != built) {
                 container::tag(engine, b, &ctx.previous_tag())?;
             }
-            fresh(ctx, &state, behind)?
+            deploy.fresh(state.port, "Waiting Until It Answers MCP", |_| Ok(()))?
         }
     };
-    let (port, swap, ready, transport) = swapped;
-    ctx.save_deploy(port, Some(&built), transport, behind)?;
+    ctx.save_deploy(d.port, Some(&built), d.transport, behind)?;
 
     ui.header("Update Complete");
     ui.result_success("MCP server updated with latest code!");
-    ctx.print_endpoint(port, transport, behind);
-    ctx.print_timings(&[("build", build), ("swap", swap), ("ready", ready)]);
+    ctx.print_endpoint(d.port, d.transport, behind);
+    ctx.print_timings(&[("build", build), ("swap", d.swap), ("ready", d.ready)]);
     Ok(())
-}
-
-/// No container to replace: start one, published or behind the front.
-pub fn fresh(ctx: &Ctx, state: &State, behind: bool) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
-    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    if behind {
-        let port = ctx.front_port(state)?;
-        let sw = crate::front::deploy::start(engine, s, ui, port)?;
-        return Ok((port, sw.swap, sw.ready, sw.transport));
-    }
-    let t = std::time::Instant::now();
-    let port = container::run_on_free_port(engine, s, ui, state.port)?;
-    let swap = t.elapsed();
-    let r = crate::ready::wait(engine, s, ui, port)?;
-    Ok((port, swap, r.took, r.report.transport))
-}
-
-/// Replace `old` with a container of `image`, the way the deployment asks: a swap on the
-/// published port, through the front (no client notices), or turning the front on or off.
-pub fn swap_to(
-    ctx: &Ctx,
-    old: &ContainerInfo,
-    state: &State,
-    image: &str,
-) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
-    let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
-    let port = ctx.serving_port(Some(old), state).unwrap_or(s.base_port);
-    let sw = match (ctx.behind(state), state.front.is_some()) {
-        (true, true) => crate::front::deploy::replace(engine, s, ui, old, image, port)?,
-        (true, false) => {
-            ui.info("Turning the front on: it takes the port, the container moves behind it");
-            // A front of its own takes the old container's port once that one stops.
-            let front_port = if s.front.shared { ctx.front_port(state)? } else { port };
-            crate::front::deploy::switch_on(engine, s, ui, Some(old), image, front_port)?
-        }
-        (false, true) => {
-            ui.info("Turning the front off: the container publishes the port itself again");
-            crate::front::deploy::switch_off(engine, s, ui, old, image, port)?
-        }
-        (false, false) => swap::replace(engine, s, ui, Some(old), image, port)?,
-    };
-    let port = if ctx.behind(state) { ctx.front_port(state).unwrap_or(port) } else { port };
-    Ok((port, sw.swap, sw.ready, sw.transport))
 }
 
 /// Swap `old` for a container of the new image on the same port, keeping the image it ran as
@@ -153,18 +98,17 @@ pub fn swap_to(
 /// restart) and `:previous` is put back as it was.
 fn replace(
     ctx: &Ctx,
+    deploy: &Deploy,
     old: &ContainerInfo,
-    state: &State,
     before: Option<&str>,
     built: &str,
-    image: &str,
-) -> anyhow::Result<(u16, Duration, Duration, Transport)> {
+) -> anyhow::Result<Deployed> {
     let (s, engine) = (&ctx.s, &ctx.engine);
     let previous_tag = container::image_id(engine, &ctx.previous_tag())?;
     if let Some(b) = before.filter(|b| *b != built) {
         container::tag(engine, b, &ctx.previous_tag())?;
     }
-    match swap_to(ctx, old, state, image) {
+    match deploy.replace(old, &s.image) {
         Ok(done) => Ok(done),
         Err(e) => {
             crate::process::shielded(|| {

@@ -9,7 +9,6 @@
 //! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload.
 
 pub mod config;
-pub mod deploy;
 pub mod files;
 pub mod runtime;
 

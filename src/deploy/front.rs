@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use super::Front;
-use crate::config::Settings;
+use super::{Deployed, clear_next, next_name};
+use crate::config::{Settings, Transport};
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine, RunOptions};
-use crate::probe::{self, Transport};
+use crate::front::Front;
+use crate::probe;
 use crate::process::shielded;
 use crate::ready;
-use crate::swap::Swapped;
 use crate::ui::{Ui, secs};
 
 /// Create (not start) a container of `image` named `name` on the front's network.
@@ -60,8 +60,14 @@ fn start_and_probe(
 }
 
 /// Until the front answers MCP for this project, as a client would reach it.
-fn probe_through(front: &Front, port: u16, ui: &Ui) -> anyhow::Result<Transport> {
-    let t = crate::ready::reach(&front.engine.host, &front.target(port))?;
+fn probe_through(
+    engine: &Engine,
+    s: &Settings,
+    front: &Front,
+    port: u16,
+    ui: &Ui,
+) -> anyhow::Result<Transport> {
+    let t = crate::ready::reach(&engine.host, &front.target(port))?;
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         match probe::probe(&t, Duration::from_secs(5)) {
@@ -72,7 +78,7 @@ fn probe_through(front: &Front, port: u16, ui: &Ui) -> anyhow::Result<Transport>
             Err(e) if Instant::now() >= deadline => {
                 return Err(anyhow!(
                     "the front does not answer MCP at {}: {e}",
-                    front.endpoint(port, &front.s.mcp_path)
+                    front.endpoint(port, &s.mcp_path)
                 ));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
@@ -81,7 +87,7 @@ fn probe_through(front: &Front, port: u16, ui: &Ui) -> anyhow::Result<Transport>
 }
 
 /// A fresh start: our container behind the front on `port`.
-pub fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Swapped> {
+pub fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
@@ -91,12 +97,9 @@ pub fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Resul
     let (c, r) = start_and_probe(engine, s, ui, &front, &s.container, port)?;
     let swap = t0.elapsed();
     front.put(port, &c, ui)?;
-    let transport = probe_through(&front, port, ui)?;
-    Ok(Swapped {
-        swap,
-        ready: r.took,
-        transport: if r.report.transport == transport { transport } else { r.report.transport },
-    })
+    // What clients get is what the front serves.
+    let transport = probe_through(engine, s, &front, port, ui)?;
+    Ok(Deployed { port, swap, ready: r.took, transport, image_id: None })
 }
 
 /// Replace `old`, serving behind the front, with a container of `image`: no client notices.
@@ -108,11 +111,11 @@ pub fn replace(
     old: &ContainerInfo,
     image: &str,
     port: u16,
-) -> anyhow::Result<Swapped> {
+) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     ensure_front(&front, old, port, ui)?;
-    let next = container::clear_next(engine, s);
+    let next = clear_next(engine, s);
     let t0 = Instant::now();
     ui.info("Starting the new container beside the old one (the front keeps routing to the old)...");
     create(engine, s, &front, &next, image, port)?;
@@ -128,7 +131,7 @@ pub fn replace(
     };
     let swap = t0.elapsed();
     shielded(|| finish(engine, s, ui, &front, &c, Some(old)))?;
-    Ok(Swapped { swap, ready: r.took, transport: r.report.transport })
+    Ok(Deployed { port, swap, ready: r.took, transport: r.report.transport, image_id: None })
 }
 
 /// The front serves this project from `old`, with the settings asked for now (its token, TLS):
@@ -190,11 +193,11 @@ pub fn switch_on(
     old: Option<&ContainerInfo>,
     image: &str,
     port: u16,
-) -> anyhow::Result<Swapped> {
+) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
-    let next = container::clear_next(engine, s);
+    let next = clear_next(engine, s);
     let t0 = Instant::now();
     create(engine, s, &front, &next, image, port)?;
     let (c, r) = start_and_probe(engine, s, ui, &front, &next, port).inspect_err(|_| {
@@ -204,7 +207,7 @@ pub fn switch_on(
         ui.info("Stopping the old container: the front takes its port...");
         container::stop(engine, &o.name, s.swap_stop_timeout)?;
     }
-    let put = front.put(port, &c, ui).and_then(|_| probe_through(&front, port, ui));
+    let put = front.put(port, &c, ui).and_then(|_| probe_through(engine, s, &front, port, ui));
     let transport = match put {
         Ok(t) => t,
         Err(e) => {
@@ -224,7 +227,7 @@ pub fn switch_on(
         }
         container::rename(engine, &next, &s.container)
     })?;
-    Ok(Swapped { swap: t0.elapsed(), ready: r.took, transport })
+    Ok(Deployed { port, swap: t0.elapsed(), ready: r.took, transport, image_id: None })
 }
 
 /// Turning the front off: this project leaves it (a front of its own goes, freeing the port),
@@ -236,9 +239,9 @@ pub fn switch_off(
     old: &ContainerInfo,
     image: &str,
     port: u16,
-) -> anyhow::Result<Swapped> {
+) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
-    let next = container::clear_next(engine, s);
+    let next = clear_next(engine, s);
     let t0 = Instant::now();
     let o = RunOptions {
         create_only: true,
@@ -256,7 +259,13 @@ pub fn switch_off(
                 container::remove(engine, &old.name)?;
                 container::rename(engine, &next, &s.container)
             })?;
-            Ok(Swapped { swap: t0.elapsed(), ready: r.took, transport: r.report.transport })
+            Ok(Deployed {
+                port,
+                swap: t0.elapsed(),
+                ready: r.took,
+                transport: r.report.transport,
+                image_id: None,
+            })
         }
         Err(e) => {
             shielded(|| {
@@ -274,7 +283,7 @@ pub fn switch_off(
 pub fn recover(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<()> {
     let front = Front::new(engine, s);
     let Some(serving) = front.serving_container()? else { return Ok(()) };
-    let next = container::next_name(s);
+    let next = next_name(s);
     let mut both = container::lookup_many(engine, s, &[&s.container, &next])?;
     let (main, next_found) = (both.remove(0), both.remove(0));
     if let Lookup::Ours(n) = next_found

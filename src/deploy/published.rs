@@ -6,20 +6,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::config::Settings;
+use super::{Deployed, clear_next};
+use crate::config::{Settings, Transport};
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine, RunOptions};
 use crate::error::Explained;
-use crate::probe::Transport;
 use crate::process::{check_interrupt, shielded};
 use crate::ready;
 use crate::ui::{Ui, secs};
-
-pub struct Swapped {
-    pub swap: Duration,
-    pub ready: Duration,
-    pub transport: Transport,
-}
 
 /// Replace `old` (ours; running, stopped or none) with a container of `image` on `port`.
 pub fn replace(
@@ -29,8 +23,8 @@ pub fn replace(
     old: Option<&ContainerInfo>,
     image: &str,
     port: u16,
-) -> anyhow::Result<Swapped> {
-    let next = container::clear_next(engine, s);
+) -> anyhow::Result<Deployed> {
+    let next = clear_next(engine, s);
     let t0 = Instant::now();
 
     ui.info(&format!("Creating the new container on port {port} while the old one serves..."));
@@ -73,7 +67,7 @@ pub fn replace(
                 container::rename(engine, &next, &s.container)
             })?;
             ui.success(&format!("The new container serves on port {port}"));
-            Ok(Swapped { swap, ready, transport })
+            Ok(Deployed { port, swap, ready, transport, image_id: None })
         }
         // The new one failed (or Ctrl-C): put the old one back, then report why, once.
         Err(e) => match shielded(|| put_back(engine, s, ui, old, stop_sent, &next, port)) {

@@ -1,11 +1,12 @@
-//! The lookup every changing command starts with: our container and its `-next`, in one engine
-//! call, after finishing or cleaning up what an interrupted update, rollback or run left.
+//! What an interrupted command left: our container and its `-next`, looked up in one engine
+//! call, the replacement finished or cleaned up. (Behind the front, `front::recover` finishes
+//! a switch the front had made first.)
 
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::ui::Ui;
 
-use super::{Lookup, force_remove, lookup, lookup_many, rename, start_existing};
+use crate::container::{Lookup, force_remove, lookup, lookup_many, rename, start_existing};
 
 /// The name the new container has until it replaces the old one.
 pub fn next_name(s: &Settings) -> String {
