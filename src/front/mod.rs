@@ -104,6 +104,33 @@ impl<'a> Front<'a> {
         Ok(())
     }
 
+    /// The front's image is on the engine's host, pulled if it is not. Checked before anything is
+    /// changed: an image that cannot be had leaves the project as it was (its container serving
+    /// on its port, or nothing made), and says why in one line.
+    pub fn check_image(&self, ui: &Ui) -> anyhow::Result<()> {
+        let (e, image) = (self.engine, &self.spec.image);
+        let have = e.call_expecting(e.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?;
+        if have.is_ok() {
+            return Ok(());
+        }
+        let on = e.host.label().map(|h| format!(" on {h}")).unwrap_or_default();
+        ui.info(&format!("Pulling the front's image {image}{on}..."));
+        let expected =
+            [Failure::RegistryUnreachable, Failure::NotInRegistry, Failure::NoSuchImage, Failure::Other];
+        let Err(failed) = e.call_expecting(e.pull_args(image), &expected)? else { return Ok(()) };
+        let why = match failed.failure {
+            Failure::RegistryUnreachable => "its registry cannot be reached",
+            Failure::NotInRegistry | Failure::NoSuchImage => "its registry has no such image",
+            _ => "the pull failed",
+        };
+        Err(anyhow!(
+            "the front's image {image} is not here{on} and cannot be pulled: {why} ({}); pass \
+             --front-image IMAGE naming an image the engine has (`{} images` lists them); nothing was changed",
+            failed.reason(),
+            e.name()
+        ))
+    }
+
     /// The URL clients use.
     pub fn endpoint(&self, port: u16, path: &str) -> String {
         let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
@@ -158,24 +185,30 @@ impl<'a> Front<'a> {
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
         st.image = self.spec.image.clone();
         st.tls = self.spec.tls != FrontTls::Off;
-        st.token = self.spec.token.is_some();
         let b = st.projects.entry(self.s.name.clone()).or_default();
         b.prefix = self.prefix();
         b.port = self.s.container_port;
+        b.token = self.spec.token.is_some();
         let slot = b.serving().map(|(n, _)| n.to_string()).unwrap_or_else(|| "blue".into());
         b.slots.clear();
         b.slots.insert(
             slot,
             Slot { container: serving.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
         );
-        self.apply(&st, ui)
+        self.apply(&st, ui, true)
     }
 
-    /// Write the state and the config, then make the front run it: started, or reloaded.
-    fn apply(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
+    /// Write the state and the config, then make the front run it: started, or reloaded. `own`:
+    /// this project is put with its settings (the front's TLS, its token); otherwise it leaves,
+    /// and the other projects' files stay as they are.
+    fn apply(&self, st: &FrontState, ui: &Ui, own: bool) -> anyhow::Result<()> {
         self.dirs.create()?;
         let before = files::Snapshot::take(&self.dirs.config);
-        files::provision(&self.dirs, self.spec)?;
+        if own {
+            files::provision(&self.dirs, self.spec)?;
+        }
+        let token = self.spec.token.as_ref().filter(|_| own).map(|t| (self.s.name.as_str(), t));
+        files::tokens(&self.dirs, st, token)?;
         let cfg = self.dirs.config.join("haproxy.cfg");
         let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
@@ -467,13 +500,15 @@ impl<'a> Front<'a> {
             return Ok(false);
         }
         if !st.projects.is_empty() {
-            self.apply(&st, ui)?;
+            self.apply(&st, ui, false)?;
             return Ok(false);
         }
         if let Some(c) = self.lookup()? {
             container::stop_and_remove(self.engine, self.s, &c)?;
         }
         self.remove_network()?;
+        // No project left to protect: no token file stays behind.
+        files::tokens(&self.dirs, &st, None)?;
         config::save(&self.dirs.state(), &st)?;
         ui.success(&format!("Removed the front {}, which routes nothing any more", self.name()));
         Ok(true)

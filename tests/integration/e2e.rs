@@ -876,7 +876,10 @@ mod secrets {
     }
 }
 
-use crate::front::{front_on_off, front_shared, front_sigkill, front_token_tls, front_updates};
+use crate::front::{
+    front_image_missing, front_mixed_tokens, front_on_off, front_shared, front_sigkill, front_token_tls,
+    front_updates,
+};
 use crate::init::{
     init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2, quickstart_standalone_fastmcp,
     stdio_bridge, stdio_exit_diagnosed,
@@ -934,4 +937,6 @@ on_both_engines! {
     front_token_tls => 22400, 22500;
     front_shared => 22600, 22700;
     front_on_off => 22800, 22900;
+    front_mixed_tokens => 31000, 31100;
+    front_image_missing => 31200, 31300;
 }
