@@ -232,6 +232,8 @@ impl<'a> Front<'a> {
             container::stop_and_remove(self.engine, self.s, c)?;
             found = None;
         }
+        // The worker serving before a reload: the reload is in effect once another one answers.
+        let mut replaced = None;
         match found {
             // Nothing it reads changed: a reload would only cost a little.
             Some(c) if c.running && before.same_as(&files::Snapshot::take(&self.dirs.config)) => {}
@@ -241,6 +243,7 @@ impl<'a> Front<'a> {
                     return Err(restore(e));
                 }
                 ui.info(&format!("Reloading the front {} (its config changed)...", self.name()));
+                replaced = self.runtime().worker_pid().ok();
                 self.engine
                     .call(self.engine.kill_args(self.name(), "USR2"))
                     .context("cannot reload the front")?;
@@ -260,7 +263,7 @@ impl<'a> Front<'a> {
             }
         }
         config::save(&self.dirs.state(), st)?;
-        self.wait_routing(st)
+        self.wait_routing(st, replaced)
     }
 
     fn front_run(&self, st: &FrontState) -> anyhow::Result<FrontRun> {
@@ -321,30 +324,37 @@ impl<'a> Front<'a> {
         }
     }
 
-    /// Until the runtime API answers and shows this project's backend (a reload or a start has
-    /// taken effect).
-    fn wait_routing(&self, st: &FrontState) -> anyhow::Result<()> {
+    /// Until the runtime API answers from a worker other than `replaced` (the one before a
+    /// reload) and shows this project's backend up, or, once it leaves, no longer shows it: the
+    /// new config (its routes, its tokens) is in effect when the command returns.
+    fn wait_routing(&self, st: &FrontState, replaced: Option<u32>) -> anyhow::Result<()> {
         let be = self.backend_name();
+        let routed = st.projects.contains_key(&self.s.name);
         let want = st.projects.get(&self.s.name).and_then(|b| b.serving()).map(|(n, _)| n.to_string());
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = String::new();
         while Instant::now() < deadline {
             check_interrupt()?;
-            match self.runtime().stats() {
-                Ok(rows) => {
+            let rt = self.runtime();
+            match rt.worker_pid().and_then(|pid| Ok((pid, rt.stats()?))) {
+                Ok((pid, _)) if Some(pid) == replaced => last = "the reload has not taken effect yet".into(),
+                Ok((_, rows)) => {
                     let up = rows.iter().any(|r| {
                         r.backend == be && Some(&r.server) == want.as_ref() && r.status.starts_with("UP")
                     });
-                    if up || want.is_none() {
+                    let shown = rows.iter().any(|r| r.backend == be);
+                    if up || (want.is_none() && routed) || (!routed && !shown) {
                         return Ok(());
                     }
-                    last = format!("{be} is not up yet");
+                    last =
+                        if routed { format!("{be} is not up yet") } else { format!("{be} is still routed") };
                 }
                 Err(e) => last = format!("{e:#}"),
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(self.down_error(&format!("the front does not route {} ({last})", self.s.name)))
+        let what = if routed { "does not route" } else { "still routes" };
+        Err(self.down_error(&format!("the front {what} {} ({last})", self.s.name)))
     }
 
     /// The front's failure in one line, with its last log lines to show why.
