@@ -88,7 +88,14 @@ pub enum RunFailure {
 /// Run the container on `port`. A failed run leaves a "created" container behind on every
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
 pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
-    let expected = [Failure::NameTaken, Failure::PortTaken, Failure::NoSuchImage, Failure::Other];
+    let expected = [
+        Failure::NameTaken,
+        Failure::PortTaken,
+        Failure::NoSuchImage,
+        Failure::RegistryUnreachable,
+        Failure::NotInRegistry,
+        Failure::Other,
+    ];
     let failed = match engine.run_expecting(&engine.run_or_create(s, &RunOptions::new(s, port)), &expected) {
         Ok(Ok(out)) => return Ok(out.stdout.trim().to_string()),
         Ok(Err(failed)) => failed,

@@ -23,6 +23,11 @@ pub enum Failure {
     PortTaken,
     /// `run`/`create`/`rename`: a container has that name already.
     NameTaken,
+    /// `pull`: the registry cannot be reached (no network, its name does not resolve).
+    RegistryUnreachable,
+    /// `pull`: the registry has no such image or refuses it (podman: a short name no registry
+    /// is configured to resolve).
+    NotInRegistry,
     /// Build secrets need BuildKit, and this docker client has it only with the buildx plugin.
     NeedsBuildx,
     Other,
@@ -43,6 +48,10 @@ impl Failure {
             Failure::PortTaken
         } else if is_name_taken(text) {
             Failure::NameTaken
+        } else if is_registry_unreachable(text) {
+            Failure::RegistryUnreachable
+        } else if is_not_in_registry(text) {
+            Failure::NotInRegistry
         } else if text.contains("buildx component is missing") {
             Failure::NeedsBuildx
         } else {
@@ -257,6 +266,33 @@ pub fn is_port_taken(stderr: &str) -> bool {
     s.contains("port is already allocated") || s.contains("address already in use")
 }
 
+/// A pull that never reached its registry (docker: "dial tcp: lookup registry-1.docker.io ...:
+/// no such host"; podman: "pinging container registry ...").
+pub fn is_registry_unreachable(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("pinging container registry")
+        || s.contains("dial tcp")
+        || s.contains("no such host")
+        || s.contains("i/o timeout")
+        || s.contains("tls handshake timeout")
+        || s.contains("network is unreachable")
+        || s.contains("temporary failure in name resolution")
+}
+
+/// A pull the registry answered with no image (docker: "pull access denied ... repository does
+/// not exist", "manifest unknown", "not found"; podman: "manifest unknown", or a short name
+/// that "did not resolve to an alias and no unqualified-search registries are defined").
+pub fn is_not_in_registry(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("manifest unknown")
+        || s.contains("pull access denied")
+        || s.contains("repository does not exist")
+        || s.contains("requested access to the resource is denied")
+        || (s.contains("manifest for") && s.contains("not found"))
+        || s.contains("did not resolve to an alias")
+        || s.contains("short-name resolution enforced")
+}
+
 /// `run` failed because the container name exists.
 pub fn is_name_taken(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
@@ -289,6 +325,31 @@ mod tests {
             Failure::NeedsBuildx
         );
         assert_eq!(Failure::of("something else"), Failure::Other);
+        // Pulls with no registry at hand, as docker 20.10 and podman 4.3 word them.
+        assert_eq!(
+            Failure::of(
+                "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"
+            ),
+            Failure::RegistryUnreachable
+        );
+        assert_eq!(
+            Failure::of(
+                "Error: initializing source docker://haproxy:2.6: pinging container registry registry-1.docker.io: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"
+            ),
+            Failure::RegistryUnreachable
+        );
+        assert_eq!(
+            Failure::of(
+                "Error: short-name \"haproxy:2.6\" did not resolve to an alias and no unqualified-search registries are defined in \"/etc/containers/registries.conf\""
+            ),
+            Failure::NotInRegistry
+        );
+        assert_eq!(
+            Failure::of(
+                "Error response from daemon: pull access denied for some-missing, repository does not exist or may require 'docker login'"
+            ),
+            Failure::NotInRegistry
+        );
     }
 
     fn engine() -> Engine {

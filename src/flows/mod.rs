@@ -139,12 +139,15 @@ impl Ctx {
         self.s.front_wanted.unwrap_or(state.front.is_some())
     }
 
-    /// The saved state, and when the project runs behind a front, that front's settings checked
-    /// before anything is touched (a token asked for but missing is one line, exit 2).
+    /// The saved state, and when the project runs behind a front, that front's settings and
+    /// image checked before anything is touched (a token asked for but missing is one line, exit
+    /// 2; an image that cannot be pulled is one line, and the project stays as it was).
     fn load_state_checked(&self) -> anyhow::Result<State> {
         let state = self.load_state();
         if self.behind(&state) {
-            self.front().check_settings()?;
+            let front = self.front();
+            front.check_settings()?;
+            front.check_image(&self.ui)?;
         }
         Ok(state)
     }

@@ -23,8 +23,12 @@ pub struct FrontState {
     /// The image it runs (a change makes the container again).
     #[serde(default)]
     pub image: String,
+    /// HTTPS is the front's, for every project it routes.
     pub tls: bool,
-    pub token: bool,
+    /// A state written before tokens were per project: one token for the whole front. Read only,
+    /// to keep every project it routed protected (see `load`).
+    #[serde(default, rename = "token", skip_serializing)]
+    pub legacy_token: bool,
     pub projects: BTreeMap<String, Backend>,
 }
 
@@ -34,6 +38,10 @@ pub struct Backend {
     pub prefix: String,
     /// The container port the servers listen on.
     pub port: u16,
+    /// Whether this project's requests need its bearer token (in its own file, `token_file`).
+    /// Per project: on a shared front one project's token never opens or closes another.
+    #[serde(default)]
+    pub token: bool,
     pub slots: BTreeMap<String, Slot>,
 }
 
@@ -73,14 +81,27 @@ impl Backend {
     }
 }
 
+/// The file, in the front's config directory, holding project `name`'s "Bearer TOKEN" line.
+pub fn token_file(name: &str) -> String {
+    format!("token-{name}.acl")
+}
+
 pub fn load(path: &Path) -> anyhow::Result<FrontState> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "the front's state {} is damaged ({e}): remove the front with `mcpctl down` and start again",
-                path.display()
-            )
-        }),
+        Ok(text) => {
+            let mut st: FrontState = serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "the front's state {} is damaged ({e}): remove the front with `mcpctl down` and start again",
+                    path.display()
+                )
+            })?;
+            if std::mem::take(&mut st.legacy_token) {
+                // The old front-wide token protected every project: each stays protected (with
+                // that token, files::tokens) until its own next start or update says otherwise.
+                st.projects.values_mut().for_each(|b| b.token = true);
+            }
+            Ok(st)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FrontState::default()),
         Err(e) => Err(anyhow::anyhow!("cannot read {}: {e}", path.display())),
     }
@@ -102,6 +123,8 @@ struct ProjectCtx {
     name: String,
     prefix: String,
     port: u16,
+    /// Its token file, when its requests need a token.
+    token_file: Option<String>,
     servers: Vec<ServerLine>,
 }
 
@@ -114,6 +137,7 @@ pub fn render(name: &str, st: &FrontState) -> String {
             name: pname.clone(),
             prefix: b.prefix.clone(),
             port: b.port,
+            token_file: b.token.then(|| format!("{FRONT_CONFIG_IN}/{}", token_file(pname))),
             servers: SLOTS
                 .iter()
                 .map(|slot| match b.slots.get(*slot) {
@@ -133,7 +157,6 @@ pub fn render(name: &str, st: &FrontState) -> String {
     let ctx = serde_json::json!({
         "name": name,
         "tls": st.tls,
-        "token": st.token,
         "listen": LISTEN,
         "config_dir": FRONT_CONFIG_IN,
         "socket_dir": FRONT_SOCKET_IN,
@@ -162,21 +185,23 @@ mod tests {
 
     fn state() -> FrontState {
         let slot = |ip: &str, state| Slot { container: format!("id-{ip}"), ip: ip.into(), state };
-        let mut echo = Backend { prefix: "/echo".into(), port: 3001, slots: BTreeMap::new() };
+        let mut echo = Backend { prefix: "/echo".into(), port: 3001, token: true, slots: BTreeMap::new() };
         echo.slots.insert("blue".into(), slot("172.18.0.2", SlotState::Drain));
         echo.slots.insert("green".into(), slot("172.18.0.5", SlotState::Ready));
-        let mut sse = Backend { prefix: "/sse".into(), port: 3001, slots: BTreeMap::new() };
+        // A shared front with one protected project and one open one.
+        let mut sse = Backend { prefix: "/sse".into(), port: 3001, token: false, slots: BTreeMap::new() };
         sse.slots.insert("blue".into(), slot("172.18.0.3", SlotState::Ready));
         FrontState {
             publish: "127.0.0.1:19443".into(),
             image: "haproxy:2.6".into(),
             tls: true,
-            token: true,
+            legacy_token: false,
             projects: [("echo".to_string(), echo), ("sse".to_string(), sse)].into(),
         }
     }
 
-    /// The whole file, compared with tests/golden/front/haproxy.cfg (UPDATE_GOLDEN=1 rewrites it).
+    /// The whole file, compared with tests/golden/front/haproxy.cfg (UPDATE_GOLDEN=1 rewrites it):
+    /// TLS, a drain, and a mixed group (echo with a token, sse without).
     #[test]
     fn a_shared_front_with_tls_a_token_and_a_drain_renders_whole() {
         let got = render("mcpctl-front-main", &state());
@@ -197,18 +222,79 @@ mod tests {
         let echo = st.projects.get_mut("echo").unwrap();
         echo.prefix.clear();
         echo.slots.remove("blue");
+        echo.token = false;
         st.tls = false;
-        st.token = false;
         let cfg = render("echo-front", &st);
         assert!(cfg.contains("    bind :8080\n"), "{cfg}");
         assert!(cfg.contains("    default_backend be_echo\n"), "{cfg}");
         assert!(!cfg.contains("use_backend"), "{cfg}");
-        assert!(!cfg.contains("token.acl") && !cfg.contains("ssl"), "{cfg}");
+        assert!(!cfg.contains(".acl") && !cfg.contains("authorization") && !cfg.contains("ssl"), "{cfg}");
         assert!(
             cfg.contains("    server blue 127.0.0.1:3001 disabled\n    server green 172.18.0.5:3001\n"),
             "{cfg}"
         );
         assert!(!cfg.contains("replace-path"), "{cfg}");
+    }
+
+    /// The lines of one section (`frontend fe_mcp`, `backend be_x`) of a rendered config.
+    fn section<'c>(cfg: &'c str, head: &str) -> &'c str {
+        let start = cfg.find(&format!("\n{head}\n")).unwrap_or_else(|| panic!("no {head}: {cfg}")) + 1;
+        let rest = &cfg[start..];
+        let end = rest[1..].find("\n\n").map(|e| e + 1).unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    /// A mixed group: only the project with a token is closed, by its own file; the frontend
+    /// (every project's way in) checks no token, so one project's setting never reaches another.
+    #[test]
+    fn a_token_protects_its_own_project_only() {
+        let cfg = render("mcpctl-front-main", &state());
+        let (fe, echo, sse) = (
+            section(&cfg, "frontend fe_mcp"),
+            section(&cfg, "backend be_echo"),
+            section(&cfg, "backend be_sse"),
+        );
+        assert!(!fe.contains("authorization") && !fe.contains(".acl"), "{fe}");
+        assert!(!sse.contains("authorization") && !sse.contains(".acl") && !sse.contains("401"), "{sse}");
+        assert!(echo.contains("-f /usr/local/etc/haproxy/token-echo.acl"), "{echo}");
+        // One Authorization header only, its scheme in any case, the token exactly.
+        assert!(echo.contains("acl one_auth req.fhdr_cnt(authorization) eq 1\n"), "{echo}");
+        assert!(
+            echo.contains(r#"req.fhdr(authorization),regsub("^bearer +","Bearer ",i) -m str -f"#),
+            "{echo}"
+        );
+        assert!(echo.contains("unless one_auth token_ok\n"), "{echo}");
+        // Checked before anything else the backend does, and never passed on.
+        let check = echo.find("http-request return status 401").unwrap();
+        assert!(check < echo.find("replace-path").unwrap(), "{echo}");
+        assert!(echo.contains("http-request del-header authorization\n"), "{echo}");
+        // The other way round: sse's token closes sse only.
+        let mut st = state();
+        st.projects.get_mut("echo").unwrap().token = false;
+        st.projects.get_mut("sse").unwrap().token = true;
+        let cfg = render("mcpctl-front-main", &st);
+        assert!(section(&cfg, "backend be_sse").contains("token-sse.acl"), "{cfg}");
+        assert!(!section(&cfg, "backend be_echo").contains("authorization"), "{cfg}");
+        // Once a project is gone, nothing names its file.
+        st.projects.remove("sse");
+        let cfg = render("mcpctl-front-main", &st);
+        assert!(!cfg.contains(".acl") && !cfg.contains("be_sse"), "{cfg}");
+    }
+
+    /// A state from before tokens were per project keeps every project it routed closed.
+    #[test]
+    fn a_front_wide_token_of_an_older_state_stays_on_every_project() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("state.json");
+        let old = r#"{"publish":"127.0.0.1:1","image":"haproxy:2.6","tls":false,"token":true,
+            "projects":{"a":{"prefix":"/a","port":3001,"slots":{}},"b":{"prefix":"/b","port":3001,"slots":{}}}}"#;
+        std::fs::write(&p, old).unwrap();
+        let st = load(&p).unwrap();
+        assert!(st.projects.values().all(|b| b.token), "{st:?}");
+        save(&p, &st).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(!text.contains("\"token\": true,\n  \"projects"), "{text}");
+        assert_eq!(load(&p).unwrap(), st);
     }
 
     #[test]

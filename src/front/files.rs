@@ -1,7 +1,8 @@
 //! The front's directory on this machine, `~/.config/mcpctl/fronts/NAME/`:
 //!
 //! * `config/` — mounted read-only as the front's config directory: haproxy.cfg, the Lua
-//!   filter, `token.acl` and the certificate (`site.pem`, its key `site.pem.key`);
+//!   filter, a token file per protected project (`token-NAME.acl`) and the certificate
+//!   (`site.pem`, its key `site.pem.key`);
 //! * `run/` — mounted read-write: the runtime API's socket;
 //! * `tls/` — the self-signed certificate mcpctl made, kept across fronts;
 //! * `state.json` — what the front routes (config.rs).
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 
-use crate::config::{FrontSettings, FrontTls};
+use super::config::{FrontState, token_file};
+use crate::config::{FrontSettings, FrontTls, Secret};
 
 pub struct Dirs {
     pub root: PathBuf,
@@ -108,17 +110,14 @@ impl Snapshot {
     }
 }
 
-/// Put the token, the certificate and the Lua filter where the front reads them. Returns the PEM
-/// of the certificate the probe may trust (the self-signed one), if any.
+/// The front-wide token file of fronts made before tokens were per project.
+const LEGACY_TOKEN: &str = "token.acl";
+
+/// Put the certificate and the Lua filter (the front's, whichever project it serves) where the
+/// front reads them. Returns the PEM of the certificate the probe may trust (the self-signed
+/// one), if any.
 pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec<u8>>> {
     write_private(&dirs.config.join("mcp_sse.lua"), super::config::SSE_LUA)?;
-    let acl = dirs.config.join("token.acl");
-    match &spec.token {
-        Some(t) => write_private(&acl, &format!("Bearer {}\n", t.0))?,
-        None => {
-            let _ = std::fs::remove_file(&acl);
-        }
-    }
     let (site, key) = (dirs.config.join("site.pem"), dirs.config.join("site.pem.key"));
     match &spec.tls {
         FrontTls::Off => {
@@ -137,6 +136,38 @@ pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec
             write_private(&key, &key_pem)?;
             Ok(Some(cert_pem.into_bytes()))
         }
+    }
+}
+
+/// A token file for each project `st` protects, and no other. `own` is the project being put
+/// now with the token its settings give: its file is written; every other protected project keeps
+/// the file its own start wrote. So one project's start, update or removal never changes whether
+/// or how another is protected, and the config never names a file that is not there.
+pub fn tokens(dirs: &Dirs, st: &FrontState, own: Option<(&str, &Secret)>) -> anyhow::Result<()> {
+    let legacy = dirs.config.join(LEGACY_TOKEN);
+    for name in st.projects.iter().filter(|(_, b)| b.token).map(|(n, _)| n) {
+        let path = dirs.config.join(token_file(name));
+        match own {
+            Some((n, t)) if n == name => write_private(&path, &format!("Bearer {}\n", t.0))?,
+            _ if path.exists() => {}
+            // Protected before tokens were per project: the front-wide token still applies. With
+            // no file at all, an empty one lets no request through (closed, never open).
+            _ => write_private(&path, &std::fs::read_to_string(&legacy).unwrap_or_default())?,
+        }
+    }
+    for entry in std::fs::read_dir(&dirs.config).into_iter().flatten().flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(name) = file.strip_prefix("token-").and_then(|f| f.strip_suffix(".acl")) else { continue };
+        if !st.projects.get(name).is_some_and(|b| b.token) {
+            std::fs::remove_file(entry.path())
+                .map_err(|e| anyhow!("cannot remove {}: {e}", entry.path().display()))?;
+        }
+    }
+    match std::fs::remove_file(&legacy) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(anyhow!("cannot remove {}: {e}", legacy.display()))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -214,26 +245,82 @@ mod tests {
     }
 
     #[test]
-    fn token_and_certificate_are_private_and_the_certificate_is_kept() {
+    fn the_certificate_is_private_and_kept() {
         let d = tempfile::tempdir().unwrap();
         let s = spec(d.path(), FrontTls::SelfSigned);
         let dirs = Dirs::of(&s);
         dirs.create().unwrap();
         let pem = provision(&dirs, &s).unwrap().expect("a certificate to trust");
-        let acl = dirs.config.join("token.acl");
-        assert_eq!(std::fs::read_to_string(&acl).unwrap(), "Bearer s3cr3t\n");
-        for f in [acl, dirs.config.join("site.pem.key"), dirs.tls.join("localhost.key")] {
+        for f in [dirs.config.join("site.pem.key"), dirs.tls.join("localhost.key")] {
             assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
         }
         assert_eq!(std::fs::metadata(&dirs.root).unwrap().permissions().mode() & 0o777, 0o700);
         assert!(String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"));
         // Made once: the same certificate the next time.
         assert_eq!(provision(&dirs, &s).unwrap().unwrap(), pem);
-        // Without a token or TLS, their files go.
-        let mut plain = spec(d.path(), FrontTls::Off);
-        plain.token = None;
-        provision(&dirs, &plain).unwrap();
-        assert!(!dirs.config.join("token.acl").exists() && !dirs.config.join("site.pem").exists());
+        // Without TLS, its files go.
+        provision(&dirs, &spec(d.path(), FrontTls::Off)).unwrap();
+        assert!(!dirs.config.join("site.pem").exists() && !dirs.config.join("site.pem.key").exists());
         assert!(dirs.owner().unwrap().contains(':'));
+    }
+
+    fn group(projects: &[(&str, bool)]) -> FrontState {
+        let backend = |token| super::super::config::Backend { token, ..Default::default() };
+        FrontState {
+            projects: projects.iter().map(|(n, t)| (n.to_string(), backend(*t))).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn read_token(dirs: &Dirs, name: &str) -> Option<String> {
+        std::fs::read_to_string(dirs.config.join(token_file(name))).ok()
+    }
+
+    /// Each protected project has its own private file; a project's start, update or removal
+    /// touches its own file only.
+    #[test]
+    fn one_private_token_file_per_protected_project() {
+        let d = tempfile::tempdir().unwrap();
+        let dirs = Dirs::of(&spec(d.path(), FrontTls::Off));
+        dirs.create().unwrap();
+        let (ta, tc) = (Secret("tok-A".into()), Secret("tok-C".into()));
+        // a starts with its token, then b without one, then c with another.
+        tokens(&dirs, &group(&[("a", true)]), Some(("a", &ta))).unwrap();
+        tokens(&dirs, &group(&[("a", true), ("b", false)]), None).unwrap();
+        let abc = group(&[("a", true), ("b", false), ("c", true)]);
+        tokens(&dirs, &abc, Some(("c", &tc))).unwrap();
+        assert_eq!(read_token(&dirs, "a").as_deref(), Some("Bearer tok-A\n"));
+        assert_eq!(read_token(&dirs, "c").as_deref(), Some("Bearer tok-C\n"));
+        assert_eq!(read_token(&dirs, "b"), None);
+        let mode = std::fs::metadata(dirs.config.join(token_file("a"))).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // a's update without a token opens a alone.
+        tokens(&dirs, &group(&[("a", false), ("b", false), ("c", true)]), None).unwrap();
+        assert_eq!(read_token(&dirs, "a"), None);
+        assert_eq!(read_token(&dirs, "c").as_deref(), Some("Bearer tok-C\n"));
+        // c leaves: its file goes with it; when nobody is left, no file is.
+        tokens(&dirs, &group(&[("a", false), ("b", false)]), None).unwrap();
+        assert_eq!(read_token(&dirs, "c"), None);
+        tokens(&dirs, &group(&[("a", true)]), Some(("a", &ta))).unwrap();
+        tokens(&dirs, &group(&[]), None).unwrap();
+        let left: Vec<_> =
+            std::fs::read_dir(&dirs.config).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// The one token file of an older front becomes each protected project's until its next
+    /// start; a protected project with no token anywhere gets an empty file, which lets nothing in.
+    #[test]
+    fn an_older_front_wide_token_file_is_carried_over() {
+        let d = tempfile::tempdir().unwrap();
+        let dirs = Dirs::of(&spec(d.path(), FrontTls::Off));
+        dirs.create().unwrap();
+        write_private(&dirs.config.join("token.acl"), "Bearer old\n").unwrap();
+        tokens(&dirs, &group(&[("a", true), ("b", true)]), Some(("b", &Secret("new".into())))).unwrap();
+        assert_eq!(read_token(&dirs, "a").as_deref(), Some("Bearer old\n"));
+        assert_eq!(read_token(&dirs, "b").as_deref(), Some("Bearer new\n"));
+        assert!(!dirs.config.join("token.acl").exists());
+        tokens(&dirs, &group(&[("a", true), ("x", true)]), None).unwrap();
+        assert_eq!(read_token(&dirs, "x").as_deref(), Some(""));
     }
 }

@@ -103,6 +103,33 @@ impl<'a> Front<'a> {
         Ok(())
     }
 
+    /// The front's image is on the engine's host, pulled if it is not. Checked before anything is
+    /// changed: an image that cannot be had leaves the project as it was (its container serving
+    /// on its port, or nothing made), and says why in one line.
+    pub fn check_image(&self, ui: &Ui) -> anyhow::Result<()> {
+        let (e, image) = (self.engine, &self.spec.image);
+        let have = e.call_expecting(e.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?;
+        if have.is_ok() {
+            return Ok(());
+        }
+        let on = e.host.label().map(|h| format!(" on {h}")).unwrap_or_default();
+        ui.info(&format!("Pulling the front's image {image}{on}..."));
+        let expected =
+            [Failure::RegistryUnreachable, Failure::NotInRegistry, Failure::NoSuchImage, Failure::Other];
+        let Err(failed) = e.call_expecting(e.pull_args(image), &expected)? else { return Ok(()) };
+        let why = match failed.failure {
+            Failure::RegistryUnreachable => "its registry cannot be reached",
+            Failure::NotInRegistry | Failure::NoSuchImage => "its registry has no such image",
+            _ => "the pull failed",
+        };
+        Err(anyhow!(
+            "the front's image {image} is not here{on} and cannot be pulled: {why} ({}); pass \
+             --front-image IMAGE naming an image the engine has (`{} images` lists them); nothing was changed",
+            failed.reason(),
+            e.name()
+        ))
+    }
+
     /// The URL clients use.
     pub fn endpoint(&self, port: u16, path: &str) -> String {
         let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
@@ -157,24 +184,30 @@ impl<'a> Front<'a> {
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
         st.image = self.spec.image.clone();
         st.tls = self.spec.tls != FrontTls::Off;
-        st.token = self.spec.token.is_some();
         let b = st.projects.entry(self.s.name.clone()).or_default();
         b.prefix = self.prefix();
         b.port = self.s.container_port;
+        b.token = self.spec.token.is_some();
         let slot = b.serving().map(|(n, _)| n.to_string()).unwrap_or_else(|| "blue".into());
         b.slots.clear();
         b.slots.insert(
             slot,
             Slot { container: serving.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
         );
-        self.apply(&st, ui)
+        self.apply(&st, ui, true)
     }
 
-    /// Write the state and the config, then make the front run it: started, or reloaded.
-    fn apply(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
+    /// Write the state and the config, then make the front run it: started, or reloaded. `own`:
+    /// this project is put with its settings (the front's TLS, its token); otherwise it leaves,
+    /// and the other projects' files stay as they are.
+    fn apply(&self, st: &FrontState, ui: &Ui, own: bool) -> anyhow::Result<()> {
         self.dirs.create()?;
         let before = files::Snapshot::take(&self.dirs.config);
-        files::provision(&self.dirs, self.spec)?;
+        if own {
+            files::provision(&self.dirs, self.spec)?;
+        }
+        let token = self.spec.token.as_ref().filter(|_| own).map(|t| (self.s.name.as_str(), t));
+        files::tokens(&self.dirs, st, token)?;
         let cfg = self.dirs.config.join("haproxy.cfg");
         let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
@@ -198,6 +231,8 @@ impl<'a> Front<'a> {
             container::stop_and_remove(self.engine, self.s, c)?;
             found = None;
         }
+        // The worker serving before a reload: the reload is in effect once another one answers.
+        let mut replaced = None;
         match found {
             // Nothing it reads changed: a reload would only cost a little.
             Some(c) if c.running && before.same_as(&files::Snapshot::take(&self.dirs.config)) => {}
@@ -207,6 +242,7 @@ impl<'a> Front<'a> {
                     return Err(restore(e));
                 }
                 ui.info(&format!("Reloading the front {} (its config changed)...", self.name()));
+                replaced = self.runtime().worker_pid().ok();
                 self.engine
                     .call(self.engine.kill_args(self.name(), "USR2"))
                     .context("cannot reload the front")?;
@@ -226,7 +262,7 @@ impl<'a> Front<'a> {
             }
         }
         config::save(&self.dirs.state(), st)?;
-        self.wait_routing(st)
+        self.wait_routing(st, replaced)
     }
 
     fn front_run(&self, st: &FrontState) -> anyhow::Result<FrontRun> {
@@ -287,30 +323,37 @@ impl<'a> Front<'a> {
         }
     }
 
-    /// Until the runtime API answers and shows this project's backend (a reload or a start has
-    /// taken effect).
-    fn wait_routing(&self, st: &FrontState) -> anyhow::Result<()> {
+    /// Until the runtime API answers from a worker other than `replaced` (the one before a
+    /// reload) and shows this project's backend up, or, once it leaves, no longer shows it: the
+    /// new config (its routes, its tokens) is in effect when the command returns.
+    fn wait_routing(&self, st: &FrontState, replaced: Option<u32>) -> anyhow::Result<()> {
         let be = self.backend_name();
+        let routed = st.projects.contains_key(&self.s.name);
         let want = st.projects.get(&self.s.name).and_then(|b| b.serving()).map(|(n, _)| n.to_string());
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = String::new();
         while Instant::now() < deadline {
             check_interrupt()?;
-            match self.runtime().stats() {
-                Ok(rows) => {
+            let rt = self.runtime();
+            match rt.worker_pid().and_then(|pid| Ok((pid, rt.stats()?))) {
+                Ok((pid, _)) if Some(pid) == replaced => last = "the reload has not taken effect yet".into(),
+                Ok((_, rows)) => {
                     let up = rows.iter().any(|r| {
                         r.backend == be && Some(&r.server) == want.as_ref() && r.status.starts_with("UP")
                     });
-                    if up || want.is_none() {
+                    let shown = rows.iter().any(|r| r.backend == be);
+                    if up || (want.is_none() && routed) || (!routed && !shown) {
                         return Ok(());
                     }
-                    last = format!("{be} is not up yet");
+                    last =
+                        if routed { format!("{be} is not up yet") } else { format!("{be} is still routed") };
                 }
                 Err(e) => last = format!("{e:#}"),
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(self.down_error(&format!("the front does not route {} ({last})", self.s.name)))
+        let what = if routed { "does not route" } else { "still routes" };
+        Err(self.down_error(&format!("the front {what} {} ({last})", self.s.name)))
     }
 
     /// The front's failure in one line, with its last log lines to show why.
@@ -466,13 +509,15 @@ impl<'a> Front<'a> {
             return Ok(false);
         }
         if !st.projects.is_empty() {
-            self.apply(&st, ui)?;
+            self.apply(&st, ui, false)?;
             return Ok(false);
         }
         if let Some(c) = self.lookup()? {
             container::stop_and_remove(self.engine, self.s, &c)?;
         }
         self.remove_network()?;
+        // No project left to protect: no token file stays behind.
+        files::tokens(&self.dirs, &st, None)?;
         config::save(&self.dirs.state(), &st)?;
         ui.success(&format!("Removed the front {}, which routes nothing any more", self.name()));
         Ok(true)

@@ -169,6 +169,12 @@ impl Runtime {
         Ok(String::from_utf8_lossy(&answer).into_owned())
     }
 
+    /// The pid of the worker that answers (`show info`): a reload starts a new one, so a
+    /// different pid says the new config is in effect.
+    pub fn worker_pid(&self) -> Result<u32> {
+        parse_pid(&self.command("show info")?)
+    }
+
     /// `show stat`: one row per frontend, backend and server.
     pub fn stats(&self) -> Result<Vec<ServerStat>> {
         parse_stat(&self.command("show stat")?)
@@ -326,6 +332,14 @@ impl StatColumns {
 
 /// Parses `show stat`'s CSV ("# pxname,svname,..." then one line per row). Columns are looked up
 /// by their header names, so a HAProxy that adds or moves columns still parses.
+/// The `Pid:` line of `show info`.
+pub fn parse_pid(info: &str) -> Result<u32> {
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| anyhow!("`show info` names no pid"))
+}
+
 pub fn parse_stat(csv: &str) -> Result<Vec<ServerStat>> {
     let mut records = csv_records(csv).into_iter().filter(|r| !(r.len() == 1 && r[0].is_empty()));
     let mut header = records.next().ok_or_else(|| unexpected("show stat", csv))?;
@@ -437,6 +451,15 @@ mod tests {
     use std::thread;
 
     use super::*;
+
+    #[test]
+    fn the_worker_pid_is_read_from_show_info() {
+        for engine in ENGINES {
+            let pid = parse_pid(&read(engine, "show-info.txt")).unwrap();
+            assert!(pid > 0, "{engine}");
+        }
+        assert!(parse_pid("Name: HAProxy\n").is_err());
+    }
 
     const ENGINES: [&str; 2] = ["", "podman/"];
     const EXPIRE: Duration = Duration::from_secs(30 * 60);

@@ -2241,3 +2241,45 @@ fn a_run_image_that_is_not_a_reference_is_refused() {
     o.code(2).one_stderr_line("run image \"my image\" is not a valid image reference");
     o.no_call("run").no_call("pull").no_call("build");
 }
+
+/// A front image that is not here and cannot be pulled (no registry at hand, or none that has it):
+/// one line saying which image, why, and `--front-image`; exit 1; nothing built, made or run.
+#[test]
+fn a_front_image_that_cannot_be_pulled_changes_nothing() {
+    // The engines' own words on this kind of machine (docker 20.10, podman 4.3).
+    let cases = [
+        (
+            Client::Docker28,
+            "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host",
+            "its registry cannot be reached",
+        ),
+        (
+            Client::Podman,
+            "Error: short-name \"some-missing:tag\" did not resolve to an alias and no unqualified-search registries are defined in \"/etc/containers/registries.conf\"",
+            "its registry has no such image",
+        ),
+    ];
+    for (client, pull_error, why) in cases {
+        let t = Test::new(client);
+        t.answer("image-inspect", &[Response::recorded(client, "image-inspect-missing")]);
+        t.answer("pull", &[Response::fail(125, pull_error)]);
+        let o = t.run(&["start", "--front", "--front-image", "some-missing:tag"]);
+        o.code(1).one_stderr_line(&format!(
+            "the front's image some-missing:tag is not here and cannot be pulled: {why}"
+        ));
+        o.stderr_has("pass --front-image IMAGE naming an image the engine has")
+            .stderr_has("nothing was changed");
+        assert_eq!(o.only_call("image-inspect").last().map(String::as_str), Some("some-missing:tag"));
+        assert_eq!(o.only_call("pull")[1..], ["some-missing:tag".to_string()]);
+        for key in ["build", "run", "create", "network-create", "network-inspect", "container-inspect", "rm"]
+        {
+            o.no_call(key);
+        }
+        assert!(!t.state_file("rec").exists(), "a state was saved: {}", o.dump());
+        // An image that is there: no pull, and the start goes on past the check.
+        t.answer("image-inspect@some-missing:tag", &[Response::recorded(client, "image-inspect")]);
+        let o = t.run(&["start", "--front", "--front-image", "some-missing:tag"]);
+        o.no_call("pull");
+        assert!(!o.calls_to("container-inspect").is_empty(), "{}", o.dump());
+    }
+}

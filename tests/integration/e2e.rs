@@ -954,7 +954,10 @@ mod secrets {
     }
 }
 
-use crate::front::{front_on_off, front_shared, front_sigkill, front_token_tls, front_updates};
+use crate::front::{
+    front_image_missing, front_mixed_tokens, front_on_off, front_shared, front_sigkill, front_token_tls,
+    front_updates,
+};
 use crate::init::{
     bridge_child_exits, init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2,
     quickstart_standalone_fastmcp, stdio_bridge, stdio_exit_diagnosed, stdio_git_packages,
@@ -1015,4 +1018,6 @@ on_both_engines! {
     front_token_tls;
     front_shared;
     front_on_off;
+    front_mixed_tokens;
+    front_image_missing;
 }

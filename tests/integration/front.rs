@@ -654,3 +654,192 @@ impl Drop for FrontGuard {
         self.remove();
     }
 }
+
+/// The status of an MCP initialize sent through the front on `port` at `path`, with exactly these
+/// Authorization header lines, written as given (two of them, or a lowercase scheme, which an
+/// HTTP client library would not send).
+fn status_with(port: u16, path: &str, auth: &[&str]) -> u16 {
+    use std::io::{Read, Write};
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for a in auth {
+        req.push_str(&format!("Authorization: {a}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    s.write_all(req.as_bytes()).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n") && s.read(&mut byte).unwrap_or(0) == 1 {
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status from {path}: {line:?}"))
+}
+
+/// Two projects in one front group, `a` with a token and `b` without, through starts, updates
+/// and downs of either: `a` stays closed (one Authorization header, the scheme in any case, the
+/// token exactly) and `b` stays open; each `down` exits 0 and the last one takes the shared front
+/// and its network with it.
+pub(crate) fn front_mixed_tokens(engine: &'static str, base: u16) {
+    front_image_present(engine);
+    let group = format!("ft-mixed-{}", engine.trim_start_matches('/').replace('/', "-"));
+    let front = format!("mcpctl-front-{group}");
+    let front_port = base + 90;
+    let cleanup = FrontGuard { engine, name: front.clone() };
+    cleanup.remove();
+    let mut a = Project::new("echo-server", engine, "ftmxa", base);
+    let mut b = a.beside("echo-server", "ftmxb", base + 10);
+    let token = format!("tok-{}-{}-Aa", std::process::id(), base);
+    std::fs::write(a.dir.path().join("front.token"), format!("{token}\n")).unwrap();
+    for (p, toml) in [
+        (&mut a, format!("front-port = {front_port}\ntoken-file = \"front.token\"\n")),
+        (&mut b, format!("front-port = {front_port}\n")),
+    ] {
+        p.extra = ["--front", "--front-image", FRONT_IMAGE, "--front-group", &group, "--drain-timeout", "3"]
+            .map(String::from)
+            .to_vec();
+        std::fs::write(p.dir.path().join("mcpctl.toml"), toml).unwrap();
+    }
+    let (pa, pb) = (format!("/{}/mcp", a.name), format!("/{}/mcp", b.name));
+    let right = format!("Bearer {token}");
+    // The scheme is case-insensitive, the token is not.
+    let (lower_scheme, upper_token) = (format!("bearer {token}"), format!("Bearer {}", token.to_uppercase()));
+    let config = a.home().join(format!(".config/mcpctl/fronts/{front}/config"));
+    let a_file = config.join(format!("token-{}.acl", a.name));
+    let b_file = config.join(format!("token-{}.acl", b.name));
+    let a_closed = |when: &str| {
+        let cases: [(&str, Vec<&str>, u16); 8] = [
+            ("no token", vec![], 401),
+            ("a wrong token", vec!["Bearer wrong"], 401),
+            ("the token in the wrong case", vec![&upper_token], 401),
+            ("the token without its scheme", vec![&token], 401),
+            ("a wrong header, then the right one", vec!["Bearer wrong", &right], 401),
+            ("the right header, then a wrong one", vec![&right, "Bearer wrong"], 401),
+            ("the token", vec![&right], 200),
+            ("the scheme in lowercase", vec![&lower_scheme], 200),
+        ];
+        for (what, headers, want) in cases {
+            let got = status_with(front_port, &pa, &headers);
+            assert_eq!(got, want, "{when}: a with {what} answered {got}, not {want}");
+        }
+        let mode =
+            std::fs::metadata(&a_file).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
+        assert_eq!(mode.ok().map(|m| m & 0o777), Some(0o600), "{when}: a's token file {}", a_file.display());
+    };
+    let b_open = |when: &str| {
+        assert_eq!(status_with(front_port, &pb, &[]), 200, "{when}: b needs no token, yet refused");
+        assert!(!b_file.exists(), "{when}: b has a token file");
+    };
+    let gone = |path: &str, when: &str| {
+        assert_eq!(status_with(front_port, path, &[]), 404, "{when}: {path} is still routed");
+    };
+
+    a.ok(&["start"]);
+    a_closed("a started");
+    b.ok(&["start"]);
+    a_closed("b started");
+    b_open("b started");
+    assert!(!config.join("token.acl").exists(), "a front-wide token file");
+    // Each one's update leaves the other as it was.
+    add_shout_tool(a.dir.path());
+    a.ok(&["update"]);
+    a_closed("a updated");
+    b_open("a updated");
+    std::fs::write(b.dir.path().join("echo_server/extra.py"), "# a change\n").unwrap();
+    b.ok(&["update"]);
+    a_closed("b updated");
+    b_open("b updated");
+    // b goes (volumes too): a stays closed; b comes back open.
+    let o = b.mcpctl(&["down", "--volumes", "--yes"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    a_closed("b down");
+    gone(&pb, "b down");
+    b.ok(&["start"]);
+    a_closed("b started again");
+    b_open("b started again");
+    // a goes: b stays open, and a's token file goes with it; a comes back closed.
+    a.ok(&["down"]);
+    b_open("a down");
+    gone(&pa, "a down");
+    assert!(!a_file.exists(), "a's token file outlived a");
+    assert!(a.engine_cmd(&["container", "inspect", &front]).status.success(), "a's down took the front");
+    a.ok(&["start"]);
+    a_closed("a started again");
+    b_open("a started again");
+    front_healthy(&a, &front);
+    // b goes, then a, the last: the front and its network go too.
+    b.ok(&["down", "--volumes", "--yes"]);
+    a_closed("b down again");
+    let o = a.ok(&["down"]);
+    assert!(o.stdout.contains("routes nothing any more"), "{o:?}");
+    assert!(
+        !a.engine_cmd(&["container", "inspect", &front]).status.success(),
+        "the last down left the front"
+    );
+    assert!(
+        !a.engine_cmd(&["network", "inspect", &front]).status.success(),
+        "the last down left the front's network"
+    );
+    assert!(!a_file.exists(), "a token file outlived the front");
+}
+
+/// A front image that cannot be pulled: `start --front` and `update --front` fail in one line
+/// naming --front-image, and leave the project as it was (nothing made, or the container still
+/// serving on its port).
+pub(crate) fn front_image_missing(engine: &'static str, base: u16) {
+    const MISSING: &str = "mcpctl-e2e-missing/haproxy:none";
+    let mut p = Project::new("echo-server", engine, "ftimg", base);
+    let front = format!("{}-front", p.name);
+    let one_line = |o: &crate::support::Outcome| {
+        assert_eq!(o.code, 1, "{o:?}");
+        let lines: Vec<&str> = o.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line says why: {o:?}");
+        assert!(lines[0].contains(&format!("the front's image {MISSING} is not here")), "{o:?}");
+        assert!(lines[0].contains("--front-image IMAGE"), "{o:?}");
+    };
+    let nothing_of_the_front = |p: &Project| {
+        assert!(!p.engine_cmd(&["container", "inspect", &front]).status.success(), "a front was made");
+        assert!(!p.engine_cmd(&["network", "inspect", &front]).status.success(), "a network was made");
+    };
+    p.extra = ["--front-image", MISSING].map(String::from).to_vec();
+    // Nothing there yet: nothing is made.
+    let o = p.mcpctl(&["start", "--front"]);
+    one_line(&o);
+    assert!(p.containers().is_empty(), "containers were made: {:?}", p.containers());
+    nothing_of_the_front(&p);
+    // Serving on its own port: it serves on, untouched.
+    p.extra.clear();
+    p.ok(&["start"]);
+    let port = p.state_port();
+    let ins = p.inspect().unwrap();
+    let id = ins["Id"].clone();
+    let started = ins["State"]["StartedAt"].clone();
+    let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+    p.extra = ["--front-image", MISSING].map(String::from).to_vec();
+    for args in [&["update", "--front"][..], &["start", "--front"]] {
+        let o = p.mcpctl(args);
+        one_line(&o);
+        // Never stopped: the same container, running since it started, answers.
+        let ins = p.inspect().unwrap();
+        assert_eq!((&ins["Id"], &ins["State"]["Running"]), (&id, &json!(true)), "{args:?} touched it");
+        mcpctl::probe::probe(&target, Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("after {args:?} the container does not serve: {e}"));
+    }
+    assert_eq!(p.containers(), [p.container()], "leftover containers");
+    assert_eq!(p.inspect().unwrap()["State"]["StartedAt"], started, "the container was restarted");
+    assert_eq!(p.state_port(), port);
+    nothing_of_the_front(&p);
+    let c = connect(&target);
+    assert_eq!(c.server.name, "echo-server");
+    c.close();
+}
