@@ -12,7 +12,7 @@ use crate::config::{LABEL_DIGEST, LABEL_PROJECT};
 use super::EngineKind;
 
 /// A container as `container inspect` describes it, the same shape for every engine.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ContainerInfo {
     pub id: String,
     pub name: String,

@@ -570,6 +570,9 @@ fn alert_line(stdout: &str, stderr: &str) -> String {
 }
 
 #[cfg(test)]
+mod switch_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
