@@ -3,6 +3,11 @@
 //!
 //! Each test that publishes a port takes its own block from `support::ports`, which never hands
 //! a port to two tests of a run, so the tests run in parallel.
+//!
+//! Sections, in order: start, ready, stop, restart and update, rollback, down, the project
+//! lock, recovery from an interrupted swap, status, logs, list, colors and -v, bad input:
+//! engine, bad input: project and settings, bad input: engine failures, the front: bad input,
+//! --host: which machine the engine is on.
 
 use std::net::TcpListener;
 

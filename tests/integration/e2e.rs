@@ -2,9 +2,34 @@
 //! and a real MCP client (mcpctl's own probe) talks to them.
 //!
 //! With MCPCTL_E2E=required (CI sets it) an engine that cannot be reached fails these tests;
-//! without it they skip with one loud line. Each test has its own project name, HOME and port
-//! range, so they run in parallel, and a guard removes its containers and volumes even when the
+//! without it they skip with one loud line. Each test has its own project name, HOME and ports
+//! (`support::ports`), so they run in parallel, and a guard removes its containers and volumes even when the
 //! test fails.
+//!
+//! Scenarios (each on docker and on podman, registered in `on_both_engines!` below):
+//! * `lifecycle`: start → status/logs → data → update (new tool, same port, data kept) →
+//!   restart → stop → start
+//! * `digest_skips`: Builds are skipped when nothing they read changed
+//! * `unused_context_change`: A file the Dockerfile never copies (the fixture's .dockerignore
+//!   leaves out *.md, so a NOTES.txt) and a dev server's bound unix socket in the build
+//!   context
+//! * `two_projects`: Two projects from the same base port
+//! * `sse`: A one-file SSE server (transport from MCP_TRANSPORT) becomes ready (transport
+//!   detected) and answers over SSE
+//! * `broken_bind`: A server bound to 127.0.0.1 inside the container is diagnosed, well
+//!   before the deadline
+//! * `crash`: A server that exits at once
+//! * `rebinding`: DNS-rebinding protection with a wrong allowed host
+//! * `broken_update_and_foreign`: A broken build during update leaves the running server
+//!   answering
+//! * `safe_updates`: Updates never take a working server down for a broken build or a broken
+//!   version
+//! * `concurrent_starts`: Two `start` at once on one project end with one container on one
+//!   port
+//! * `interrupts`: Ctrl-C during the build and during the swap
+//! * `sigterm_without_handler`: A server with no SIGTERM handler
+//! * `publish_and_client`: publish twice → tags 1, 2 and latest, pullable back
+//! * `private_deps`: `init --private-deps` + a build secret
 
 use std::path::Path;
 use std::process::Command;
@@ -442,7 +467,7 @@ fn unused_context_change(engine: &'static str, base: u16) {
     c.close();
 }
 
-/// Two projects from the same base port: different ports, both answer./// Two projects from the same base port: different ports, both answer.
+/// Two projects from the same base port: different ports, both answer.
 fn two_projects(engine: &'static str, base: u16) {
     let a = Project::new("echo-server", engine, "twin-a", base);
     let b = Project::new("echo-server", engine, "twin-b", base);

@@ -2,6 +2,18 @@
 //! no client notices, failures that keep serving, mcpctl killed at any moment of a switch, the
 //! bearer token and HTTPS at the front, several projects behind one front by path, and the front
 //! turned on and off.
+//!
+//! Scenarios (each on docker and on podman, registered in e2e.rs):
+//! * `front_updates`: Update after a code change with a probe every 50 ms, a session opened
+//!   before, and a 5 s call in flight
+//! * `front_sigkill`: mcpctl killed with SIGKILL before, during and after the switch
+//! * `front_token_tls`: 401 without the token and with a wrong one, 200 with it
+//! * `front_shared`: Two projects behind one front by path (/NAME/mcp and /NAME/sse, the SSE
+//!   one's endpoint event prefixed), each updated while the other is probed
+//! * `front_on_off`: Turning the front on and off keeps the port, the volumes and their data
+//! * `front_mixed_tokens`: Two projects in one front group, `a` with a token and `b` without,
+//!   through starts, updates and downs of either
+//! * `front_image_missing`: A front image that cannot be pulled
 
 use std::io::BufRead;
 use std::path::Path;

@@ -3,6 +3,15 @@
 //! through `docker-compose config`, compared with the settings mcpctl resolves; the nginx block
 //! through `nginx -t` where nginx is installed; and end to end on docker AND podman: init, then
 //! `mcpctl start` builds the generated Dockerfile and a real MCP client lists the tools.
+//!
+//! End-to-end scenarios (each on docker and on podman, registered in e2e.rs):
+//! * `init_start_echo`: The echo package
+//! * `init_start_sse`: The one-file SSE server
+//! * `stdio_bridge`: A stdio-only server from PyPI behind the bridge
+//! * `stdio_git_packages`: A stdio server from PyPI that needs a Debian package
+//! * `bridge_child_exits`: A bridged stdio server that fails at once
+//! * `stdio_exit_diagnosed`: The Dockerfile a bare-`run()` server had before (CMD python
+//!   server.py)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -6,6 +6,12 @@
 //!
 //! Each test has its own host (its own namespace index), project names and ports, so they run in
 //! parallel with everything else.
+//!
+//! Scenarios:
+//! * `remote_lifecycle`: The whole path on another host
+//! * `remote_two_hosts`: The same project here and on two hosts at once
+//! * `remote_bad_inputs`: Each bad host is one clear line and a non-zero exit, and nothing is
+//!   made on either machine
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
