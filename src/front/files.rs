@@ -24,8 +24,9 @@ pub struct Dirs {
 }
 
 impl Dirs {
-    pub fn of(spec: &FrontSettings) -> Dirs {
-        let root = spec.dir.clone();
+    /// The front's directory (`Paths::front_dir`).
+    pub fn of(root: &Path) -> Dirs {
+        let root = root.to_path_buf();
         Dirs { config: root.join("config"), run: root.join("run"), tls: root.join("tls"), root }
     }
 
@@ -110,7 +111,12 @@ impl Snapshot {
 
 /// Put the token, the certificate and the Lua filter where the front reads them. Returns the PEM
 /// of the certificate the probe may trust (the self-signed one), if any.
-pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec<u8>>> {
+/// `cert_host`: the other host the front runs on, for the certificate mcpctl makes.
+pub fn provision(
+    dirs: &Dirs,
+    spec: &FrontSettings,
+    cert_host: Option<&str>,
+) -> anyhow::Result<Option<Vec<u8>>> {
     write_private(&dirs.config.join("mcp_sse.lua"), super::config::SSE_LUA)?;
     let acl = dirs.config.join("token.acl");
     match &spec.token {
@@ -132,7 +138,7 @@ pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec
             Ok(None)
         }
         FrontTls::SelfSigned => {
-            let (cert_pem, key_pem) = self_signed(dirs, spec.cert_host.as_deref())?;
+            let (cert_pem, key_pem) = self_signed(dirs, cert_host)?;
             write_private(&site, &cert_pem)?;
             write_private(&key, &key_pem)?;
             Ok(Some(cert_pem.into_bytes()))
@@ -166,7 +172,7 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
-    fn spec(dir: &Path, tls: FrontTls) -> FrontSettings {
+    fn spec(tls: FrontTls) -> FrontSettings {
         FrontSettings {
             name: "x-front".into(),
             shared: false,
@@ -176,16 +182,14 @@ mod tests {
             token: Some(Secret("s3cr3t".into())),
             token_file: None,
             token_problem: None,
-            cert_host: None,
             drain_timeout: std::time::Duration::from_secs(30),
-            dir: dir.join("fronts/x-front"),
         }
     }
 
     #[test]
     fn the_certificate_names_the_remote_host_too() {
         let d = tempfile::tempdir().unwrap();
-        let dirs = Dirs::of(&spec(d.path(), FrontTls::SelfSigned));
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
         let (pem, _) = self_signed(&dirs, Some("10.231.9.2")).unwrap();
         let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -216,10 +220,10 @@ mod tests {
     #[test]
     fn token_and_certificate_are_private_and_the_certificate_is_kept() {
         let d = tempfile::tempdir().unwrap();
-        let s = spec(d.path(), FrontTls::SelfSigned);
-        let dirs = Dirs::of(&s);
+        let s = spec(FrontTls::SelfSigned);
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
-        let pem = provision(&dirs, &s).unwrap().expect("a certificate to trust");
+        let pem = provision(&dirs, &s, None).unwrap().expect("a certificate to trust");
         let acl = dirs.config.join("token.acl");
         assert_eq!(std::fs::read_to_string(&acl).unwrap(), "Bearer s3cr3t\n");
         for f in [acl, dirs.config.join("site.pem.key"), dirs.tls.join("localhost.key")] {
@@ -228,11 +232,11 @@ mod tests {
         assert_eq!(std::fs::metadata(&dirs.root).unwrap().permissions().mode() & 0o777, 0o700);
         assert!(String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"));
         // Made once: the same certificate the next time.
-        assert_eq!(provision(&dirs, &s).unwrap().unwrap(), pem);
+        assert_eq!(provision(&dirs, &s, None).unwrap().unwrap(), pem);
         // Without a token or TLS, their files go.
-        let mut plain = spec(d.path(), FrontTls::Off);
+        let mut plain = spec(FrontTls::Off);
         plain.token = None;
-        provision(&dirs, &plain).unwrap();
+        provision(&dirs, &plain, None).unwrap();
         assert!(!dirs.config.join("token.acl").exists() && !dirs.config.join("site.pem").exists());
         assert!(dirs.owner().unwrap().contains(':'));
     }

@@ -43,7 +43,7 @@ pub struct Front<'a> {
 
 impl<'a> Front<'a> {
     pub fn new(engine: &'a Engine, s: &'a Settings) -> Front<'a> {
-        Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.front) }
+        Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.paths.front_dir) }
     }
 
     pub fn name(&self) -> &str {
@@ -61,12 +61,12 @@ impl<'a> Front<'a> {
 
     /// `/NAME` on a shared front; the root on one of its own.
     pub fn prefix(&self) -> String {
-        if self.spec.shared { format!("/{}", self.s.name) } else { String::new() }
+        self.s.front_prefix()
     }
 
     /// The host port clients use: a shared front's, or the project's own.
     pub fn port(&self, project_port: u16) -> u16 {
-        self.spec.port.filter(|_| self.spec.shared).unwrap_or(project_port)
+        self.spec.client_port(project_port)
     }
 
     fn runtime(&self) -> Runtime {
@@ -102,13 +102,6 @@ impl<'a> Front<'a> {
             return Err(crate::error::usage(p.clone()));
         }
         Ok(())
-    }
-
-    /// The URL clients use.
-    pub fn endpoint(&self, port: u16, path: &str) -> String {
-        let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
-        let host = self.engine.host.endpoint_name(self.s.publish_address);
-        format!("{scheme}://{host}:{}{}{path}", self.port(port), self.prefix())
     }
 
     /// A probe of the project through the front, as a client sees it (TLS, token, prefix).
@@ -175,7 +168,7 @@ impl<'a> Front<'a> {
     fn apply(&self, st: &FrontState, ui: &Ui) -> anyhow::Result<()> {
         self.dirs.create()?;
         let before = files::Snapshot::take(&self.dirs.config);
-        files::provision(&self.dirs, self.spec)?;
+        files::provision(&self.dirs, self.spec, self.s.cert_host.as_deref())?;
         let cfg = self.dirs.config.join("haproxy.cfg");
         let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
