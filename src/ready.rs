@@ -414,6 +414,47 @@ fn with_logs(x: Explained, engine: &Engine, name: &str) -> Explained {
 mod tests {
     use super::*;
 
+    fn settings(publish: &str, remote: Option<&str>) -> Settings {
+        let files = crate::config::ProjectFiles { project_name: Some("echo".into()), ..Default::default() };
+        let o = crate::config::Overrides { publish_address: Some(publish.into()), ..Default::default() };
+        let project = crate::config::resolve(std::path::Path::new("/p"), &files, &o).unwrap();
+        let host = crate::config::HostFacts {
+            key: remote.map(|r| format!("ops@{r}")),
+            remote_name: remote.map(str::to_string),
+        };
+        Settings::resolve(project, std::path::Path::new("/h"), &host)
+    }
+
+    #[test]
+    fn the_diagnosis_names_the_url_clients_use() {
+        let refused = ProbeError::Refused;
+        let rebinding = ProbeError::Status { code: 421, body: String::new() };
+        // On another host, published on its network: its name, and both Host headers allowed.
+        let s = settings("0.0.0.0", Some("prod.example"));
+        let clients = s.endpoint(19000, Transport::StreamableHttp, false);
+        let (cause, _) = diagnose(&s, &clients, &refused, None);
+        assert!(cause.starts_with("no MCP answer from http://prod.example:19000/mcp within"), "{cause}");
+        let (cause, fix) = diagnose(&s, &clients, &rebinding, None);
+        assert!(
+            cause.contains("clients of http://prod.example:19000/mcp send 'prod.example:19000'"),
+            "{cause}"
+        );
+        assert!(
+            fix.contains("MCP_ALLOWED_HOSTS=localhost:19000,127.0.0.1:19000,prod.example:19000 "),
+            "{fix}"
+        );
+        // Here, or on that host's loopback: localhost, as before.
+        for s in [settings("127.0.0.1", None), settings("127.0.0.1", Some("prod.example"))] {
+            let clients = s.endpoint(19000, Transport::StreamableHttp, false);
+            let (cause, fix) = diagnose(&s, &clients, &rebinding, None);
+            assert!(
+                cause.ends_with("rejects the Host header 'localhost:19000' that clients of http://localhost:19000/mcp send"),
+                "{cause}"
+            );
+            assert!(fix.contains("MCP_ALLOWED_HOSTS=localhost:19000,127.0.0.1:19000 "), "{fix}");
+        }
+    }
+
     #[test]
     fn loopback_bind_is_found_in_uvicorn_logs() {
         let logs = vec![
