@@ -1,10 +1,10 @@
-//! One mcpctl at a time per project: a file lock beside the state file. A second mcpctl waits
+//! One mcpctl at a time per project: a file lock beside the state file (config/paths.rs). A second mcpctl waits
 //! with a spinner naming the holder, or fails at once with `--no-wait`. The kernel drops the lock
 //! when its holder exits, however it exits, so a crash never leaves the project locked.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -16,12 +16,6 @@ pub struct ProjectLock {
     _file: File,
 }
 
-pub fn lock_path(state_file: &Path) -> PathBuf {
-    let mut p = state_file.as_os_str().to_owned();
-    p.push(".lock");
-    PathBuf::from(p)
-}
-
 fn holder(file: &mut File) -> String {
     let mut s = String::new();
     let _ = file.seek(SeekFrom::Start(0));
@@ -30,8 +24,7 @@ fn holder(file: &mut File) -> String {
     if s.is_empty() { "another mcpctl".into() } else { s.to_string() }
 }
 
-pub fn acquire(state_file: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Result<ProjectLock> {
-    let path = lock_path(state_file);
+pub fn acquire(path: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Result<ProjectLock> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     }
@@ -40,7 +33,7 @@ pub fn acquire(state_file: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Re
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
+        .open(path)
         .map_err(|e| anyhow!("cannot open the project lock {}: {e}", path.display()))?;
     let mut spinner = None;
     loop {
@@ -85,7 +78,7 @@ mod tests {
     #[test]
     fn second_lock_fails_without_wait_and_names_the_holder() {
         let d = tempfile::tempdir().unwrap();
-        let state = d.path().join("pkg/docker.json");
+        let state = d.path().join("pkg/docker.json.lock");
         let ui = Ui::new(true, false, false);
         let held = acquire(&state, "update", true, &ui).unwrap();
         // File locks are per open file description, so a second open in this process conflicts.

@@ -83,21 +83,22 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         .ok_or_else(|| usage("HOME is not set: mcpctl keeps its state in ~/.config; set HOME"))?;
     let files = config::read_project(&dir)?;
     let overrides = &cli.global.settings;
-    let settings = match &cli.command {
-        Command::Init(_) => config::resolve_for_init(&dir, &files, overrides, &home)?,
-        _ => config::resolve(&dir, &files, overrides, &home)?,
+    // Every value is checked before any engine call: a bad one is one line, nothing touched.
+    let project = match &cli.command {
+        Command::Init(_) => config::resolve_for_init(&dir, &files, overrides)?,
+        _ => config::resolve(&dir, &files, overrides)?,
     };
     if let Command::Init(args) = &cli.command {
         // Writing files needs no engine.
-        return flows::init::init(&settings, ui, args);
+        return flows::init::init(&project, ui, args);
     }
-    let mut engine = engine::detect(settings.engine.as_deref())?;
-    let spec = endpoint::resolve(settings.host.as_deref(), engine.kind, &endpoint::EngineEnv::read(&home))?;
-    let mut settings = settings.for_host(spec.key().as_deref());
+    let place = config::EngineHost::resolve(&dir, &files, overrides);
+    let mut engine = engine::detect(place.engine.as_deref())?;
+    let spec = endpoint::resolve(place.host.as_deref(), engine.kind, &endpoint::EngineEnv::read(&home))?;
     engine.host =
-        endpoint::connect(engine.kind, &spec, settings.ssh_config.as_deref(), &host::runtime_dir(&home))?;
-    settings.host_name = engine.host.endpoint_name(settings.publish_address);
-    settings.front.cert_host = (!engine.host.is_local()).then(|| engine.host.public_name());
+        endpoint::connect(engine.kind, &spec, place.ssh_config.as_deref(), &host::runtime_dir(&home))?;
+    let facts = config::HostFacts { key: spec.key(), remote_name: engine.host.remote_name() };
+    let settings = config::Settings::resolve(project, &home, &facts);
     let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };
     flows::run(&cli.command, &ctx)
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::Settings;
+use crate::config::{Endpoint, Settings, Transport};
 use crate::container;
 use crate::engine::ContainerInfo;
 use crate::engine::Engine;
@@ -48,10 +48,11 @@ pub fn wait_for(
     port: u16,
     timeout: Duration,
 ) -> anyhow::Result<Ready> {
-    wait_for_target(engine, s, ui, name, &target(s, port), port, timeout)
+    let clients = s.endpoint(port, Transport::StreamableHttp, false);
+    wait_for_target(engine, s, ui, name, &target(s, port), &clients, timeout)
 }
 
-/// Wait until `target` answers MCP while watching the container `name`; `port` is the host port
+/// Wait until `target` answers MCP while watching the container `name`; `clients` is the URL
 /// clients use (for the diagnoses: the allowed hosts of DNS-rebinding protection name it).
 pub fn wait_for_target(
     engine: &Engine,
@@ -59,7 +60,7 @@ pub fn wait_for_target(
     ui: &Ui,
     name: &str,
     target: &Target,
-    port: u16,
+    clients: &Endpoint,
     timeout: Duration,
 ) -> anyhow::Result<Ready> {
     let t0 = Instant::now();
@@ -103,7 +104,7 @@ pub fn wait_for_target(
         if !matches!(verdict, Verdict::Fine) || Instant::now() >= deadline {
             spinner.finish();
             watch.stop_and_join();
-            return Err(not_ready(engine, s, name, port, &last, verdict));
+            return Err(not_ready(engine, s, name, clients, &last, verdict));
         }
         std::thread::sleep(POLL.saturating_sub(attempt.elapsed()));
     }
@@ -143,7 +144,7 @@ fn not_ready(
     engine: &Engine,
     s: &Settings,
     name: &str,
-    port: u16,
+    clients: &Endpoint,
     last: &ProbeError,
     v: Verdict,
 ) -> anyhow::Error {
@@ -172,9 +173,9 @@ fn not_ready(
             anyhow::Error::new(with_logs(failed, engine, name))
         }
         Verdict::Gone => anyhow::anyhow!("The container disappeared while mcpctl waited for it"),
-        Verdict::Loopback(line) => fail(engine, s, name, port, last, Some(line)),
+        Verdict::Loopback(line) => fail(engine, s, name, clients, last, Some(line)),
         Verdict::EngineError(e) => anyhow::anyhow!(e),
-        Verdict::Fine | Verdict::WrongAnswer => fail(engine, s, name, port, last, None),
+        Verdict::Fine | Verdict::WrongAnswer => fail(engine, s, name, clients, last, None),
     }
 }
 
@@ -335,9 +336,16 @@ pub fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
         .cloned()
 }
 
-/// The diagnosis for a server that did not become ready: cause and fix, then the logs.
-pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str>) -> (String, String) {
-    let endpoint = s.endpoint(port);
+/// The diagnosis for a server that did not become ready: cause and fix, then the logs. `clients`
+/// is the URL clients use (behind the front, the front's; on another host, its name).
+pub fn diagnose(
+    s: &Settings,
+    clients: &Endpoint,
+    err: &ProbeError,
+    loopback: Option<&str>,
+) -> (String, String) {
+    let endpoint = clients.url();
+    let port = clients.port;
     if let Some(line) = loopback {
         return (
             format!("the server listens on 127.0.0.1 inside the container, so the published port cannot reach it (log: {})", line.trim()),
@@ -345,12 +353,23 @@ pub fn diagnose(s: &Settings, port: u16, err: &ProbeError, loopback: Option<&str
         );
     }
     match err {
-        ProbeError::Status { code: 421, .. } => (
-            format!("HTTP 421: DNS-rebinding protection rejects the Host header 'localhost:{port}' that clients of {endpoint} send"),
-            format!(
-                "allow it: MCP_ALLOWED_HOSTS=localhost:{port},127.0.0.1:{port} (for example `-e MCP_ALLOWED_HOSTS=localhost:{port},127.0.0.1:{port}` or env in [tool.mcpctl]), then `mcpctl restart`"
-            ),
-        ),
+        ProbeError::Status { code: 421, .. } => {
+            // mcpctl's probe sends localhost:PORT (through a forward from another host too);
+            // clients of another host's name send theirs: both must be allowed.
+            let mut allowed = format!("localhost:{port},127.0.0.1:{port}");
+            let who = if clients.host == "localhost" {
+                format!("that clients of {endpoint} send")
+            } else {
+                allowed.push_str(&format!(",{}", clients.authority()));
+                format!("mcpctl's probe sent (clients of {endpoint} send '{}')", clients.authority())
+            };
+            (
+                format!("HTTP 421: DNS-rebinding protection rejects the Host header 'localhost:{port}' {who}"),
+                format!(
+                    "allow it: MCP_ALLOWED_HOSTS={allowed} (for example `-e MCP_ALLOWED_HOSTS={allowed}` or env in [tool.mcpctl]), then `mcpctl restart`"
+                ),
+            )
+        }
         ProbeError::Status { code: code @ (404 | 405 | 406 | 400), .. } => (
             format!("HTTP {code} from {endpoint}: this is not a streamable-HTTP MCP endpoint at {}", s.mcp_path),
             "if the server speaks SSE, set transport = \"sse\" (endpoint /sse); otherwise set mcp-path to the path it serves".into(),
@@ -366,11 +385,11 @@ fn fail(
     engine: &Engine,
     s: &Settings,
     name: &str,
-    port: u16,
+    clients: &Endpoint,
     err: &ProbeError,
     loopback: Option<String>,
 ) -> anyhow::Error {
-    let (cause, fix) = diagnose(s, port, err, loopback.as_deref());
+    let (cause, fix) = diagnose(s, clients, err, loopback.as_deref());
     anyhow::Error::new(with_logs(Explained::new(format!("Not ready: {cause}")).fix(fix), engine, name))
 }
 
@@ -394,6 +413,47 @@ fn with_logs(x: Explained, engine: &Engine, name: &str) -> Explained {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(publish: &str, remote: Option<&str>) -> Settings {
+        let files = crate::config::ProjectFiles { project_name: Some("echo".into()), ..Default::default() };
+        let o = crate::config::Overrides { publish_address: Some(publish.into()), ..Default::default() };
+        let project = crate::config::resolve(std::path::Path::new("/p"), &files, &o).unwrap();
+        let host = crate::config::HostFacts {
+            key: remote.map(|r| format!("ops@{r}")),
+            remote_name: remote.map(str::to_string),
+        };
+        Settings::resolve(project, std::path::Path::new("/h"), &host)
+    }
+
+    #[test]
+    fn the_diagnosis_names_the_url_clients_use() {
+        let refused = ProbeError::Refused;
+        let rebinding = ProbeError::Status { code: 421, body: String::new() };
+        // On another host, published on its network: its name, and both Host headers allowed.
+        let s = settings("0.0.0.0", Some("prod.example"));
+        let clients = s.endpoint(19000, Transport::StreamableHttp, false);
+        let (cause, _) = diagnose(&s, &clients, &refused, None);
+        assert!(cause.starts_with("no MCP answer from http://prod.example:19000/mcp within"), "{cause}");
+        let (cause, fix) = diagnose(&s, &clients, &rebinding, None);
+        assert!(
+            cause.contains("clients of http://prod.example:19000/mcp send 'prod.example:19000'"),
+            "{cause}"
+        );
+        assert!(
+            fix.contains("MCP_ALLOWED_HOSTS=localhost:19000,127.0.0.1:19000,prod.example:19000 "),
+            "{fix}"
+        );
+        // Here, or on that host's loopback: localhost, as before.
+        for s in [settings("127.0.0.1", None), settings("127.0.0.1", Some("prod.example"))] {
+            let clients = s.endpoint(19000, Transport::StreamableHttp, false);
+            let (cause, fix) = diagnose(&s, &clients, &rebinding, None);
+            assert!(
+                cause.ends_with("rejects the Host header 'localhost:19000' that clients of http://localhost:19000/mcp send"),
+                "{cause}"
+            );
+            assert!(fix.contains("MCP_ALLOWED_HOSTS=localhost:19000,127.0.0.1:19000 "), "{fix}");
+        }
+    }
 
     #[test]
     fn loopback_bind_is_found_in_uvicorn_logs() {

@@ -221,7 +221,7 @@ mod tests {
         )
         .unwrap();
         let f = read_project(d.path()).unwrap();
-        let s = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap();
+        let s = resolve(d.path(), &f, &Overrides::default()).unwrap();
         assert_eq!(s.image, "reg.local:5000/a/b:1");
         assert_eq!(s.volumes, vec![Volume { name: "a-mcp_cache".into(), path: "/cache".into() }]);
         std::fs::write(d.path().join("pyproject.toml"), "[project]\nname='a'\n[tool.mcpctl]\nname='b'\n")

@@ -2,7 +2,17 @@
 //! clap), then `[tool.mcpctl]` in pyproject.toml or `mcpctl.toml`, then defaults derived from the
 //! project (`[project].name`). Nothing reads flags, variables or files after this.
 //!
-//! * here: the `Settings` flows read, the `Overrides` flags give, and `resolve`;
+//! Resolved in three steps, each value made once and never changed after:
+//!
+//! 1. `resolve` (and `resolve_for_init`): the `Project`, everything the files and flags say,
+//!    checked before any engine call (a bad value is one line, no engine touched);
+//! 2. `EngineHost::resolve`: what finds the engine and its host (engine, host, ssh config);
+//! 3. `Settings::resolve`: the project on the host main connected to, given what that host says
+//!    (`HostFacts`): its per-host paths and the names clients reach it by.
+//!
+//! * here: `Project`, `Settings` flows read, the `Overrides` flags give, and the resolvers;
+//! * `paths.rs`: where the project's files are on this machine (state, lock, front, cache);
+//! * `endpoint.rs`: the URL clients use;
 //! * `file.rs`: reading pyproject.toml / mcpctl.toml, and their errors;
 //! * `resolvers.rs`: one small resolver per concern (names, ports, volumes, env, build, timeouts,
 //!   transport);
@@ -18,12 +28,15 @@ use std::time::Duration;
 
 use clap::Args;
 
+mod endpoint;
 mod file;
+mod paths;
 mod resolvers;
 mod values;
 
+pub use endpoint::{Endpoint, host_name};
 pub use file::{FileConfig, ProjectFiles, read_project};
-pub use resolvers::cache_dir;
+pub use paths::{Paths, cache_dir};
 pub use values::{
     apt_package_error, normalize_name, package_name, parse_apt_package, parse_base_port, parse_env_arg,
     parse_key_value, parse_port, valid_apt_package, valid_image_ref, valid_object_name,
@@ -215,9 +228,9 @@ pub struct Volume {
     pub path: String,
 }
 
-/// Everything a flow needs to know, validated.
+/// Everything the project's files and flags say, validated; nothing here depends on the host.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub struct Project {
     pub project_dir: PathBuf,
     pub name: String,
     pub package: String,
@@ -242,50 +255,99 @@ pub struct Settings {
     pub init: bool,
     pub transport: TransportSetting,
     pub mcp_path: String,
-    pub engine: Option<String>,
     pub registry: Option<String>,
     pub platform: Option<String>,
     pub token_env: Option<String>,
     /// The front, as it would be set up; `front_wanted` says whether to use it (None: as deployed).
     pub front: FrontSettings,
     pub front_wanted: Option<bool>,
+    /// A published image to run instead of building one.
+    pub run_image: Option<String>,
+    /// The state file's name under `~/.config/PACKAGE` on this host (paths.rs).
+    pub state_name: String,
+    /// Where file settings came from, for messages.
+    pub config_file: Option<PathBuf>,
+}
+
+impl Project {
+    /// `/NAME` on a shared front; the root on one of its own.
+    pub fn front_prefix(&self) -> String {
+        if self.front.shared { format!("/{}", self.name) } else { String::new() }
+    }
+}
+
+/// What finds the engine and the machine it runs on: needed before anything else connects.
+#[derive(Debug, Clone, Default)]
+pub struct EngineHost {
+    pub engine: Option<String>,
     /// Where the engine is, as asked (--host, MCPCTL_HOST, `host`); None: as the engine's own
     /// environment says (host.rs).
     pub host: Option<String>,
     pub ssh_config: Option<PathBuf>,
-    /// A published image to run instead of building one.
-    pub run_image: Option<String>,
-    /// The name clients use for the host (`{host}` in env values): localhost here, the remote
-    /// host's name when the server is published on its network.
-    pub host_name: String,
-    pub state_file: PathBuf,
-    /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
-    pub cache_dir: PathBuf,
-    /// Where file settings came from, for messages.
-    pub config_file: Option<PathBuf>,
+}
+
+impl EngineHost {
+    pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> EngineHost {
+        let f = &files.config;
+        EngineHost {
+            engine: o.engine.clone().or_else(|| f.engine.clone()),
+            host: pick_str(o.host.clone(), f.host.clone()),
+            ssh_config: o.ssh_config.clone().or_else(|| f.ssh_config.as_ref().map(|c| project_dir.join(c))),
+        }
+    }
 }
 
 fn pick_str(flag: Option<String>, file: Option<String>) -> Option<String> {
     flag.or(file).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-impl Settings {
-    /// The project deployed on another host keeps its own state (and lock) and its own front:
-    /// `docker@HOST.json`, `fronts/NAME@HOST`.
-    pub fn for_host(mut self, key: Option<&str>) -> Settings {
-        if let Some(k) = key {
-            let stem =
-                self.state_file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            self.state_file.set_file_name(format!("{stem}@{k}.json"));
-            let front =
-                self.front.dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            self.front.dir.set_file_name(format!("{front}@{k}"));
-        }
-        self
-    }
+/// What the connected host says that settings depend on.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// A file-name-safe name of another host (`user@host_port`); None for this machine.
+    pub key: Option<String>,
+    /// The name clients on other machines use for another host (its ssh HostName); None here.
+    pub remote_name: Option<String>,
+}
 
-    pub fn endpoint(&self, port: u16) -> String {
-        format!("http://localhost:{port}{}", self.mcp_path)
+/// The project on the host it is deployed on: what every flow reads. Made once, by
+/// `Settings::resolve`, after main has connected to the host; the project's own settings read
+/// through (`s.name`, `s.front`, ...).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    project: Project,
+    pub paths: Paths,
+    /// The name clients use for the host (`{host}` in env values): localhost here, the remote
+    /// host's name when the server is published on its network.
+    pub host_name: String,
+    /// The name of the host the front runs on, when that is another machine: also in the
+    /// certificate mcpctl makes.
+    pub cert_host: Option<String>,
+}
+
+impl std::ops::Deref for Settings {
+    type Target = Project;
+    fn deref(&self) -> &Project {
+        &self.project
+    }
+}
+
+impl Settings {
+    /// `home` is where `~/.config` and `~/.cache` are.
+    pub fn resolve(project: Project, home: &Path, host: &HostFacts) -> Settings {
+        let paths = Paths::resolve(
+            home,
+            &project.package,
+            &project.state_name,
+            &project.front.name,
+            host.key.as_deref(),
+        );
+        Settings {
+            paths,
+            host_name: host_name(host.remote_name.as_deref(), project.publish_address),
+            cert_host: host.remote_name.clone(),
+            project,
+        }
     }
 }
 
@@ -305,12 +367,14 @@ pub struct FrontSettings {
     pub token_file: Option<PathBuf>,
     /// Why the token could not be had, when one was asked for (reported when the front is used).
     pub token_problem: Option<String>,
-    /// The name of the host the front runs on, when that is another machine: also in the
-    /// certificate mcpctl makes.
-    pub cert_host: Option<String>,
     pub drain_timeout: Duration,
-    /// `~/.config/mcpctl/fronts/NAME`: its config, certificate and runtime socket.
-    pub dir: PathBuf,
+}
+
+impl FrontSettings {
+    /// The host port clients use: a shared front's, or the project's own.
+    pub fn client_port(&self, project_port: u16) -> u16 {
+        self.port.filter(|_| self.shared).unwrap_or(project_port)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,13 +403,8 @@ pub const DEFAULT_DRAIN_TIMEOUT: f64 = 30.0;
 /// A shared front's port unless `front-port` says otherwise.
 pub const DEFAULT_SHARED_FRONT_PORT: u16 = 19443;
 
-/// Resolve the settings. `home` is where `~/.config/<package>/docker.json` lives.
-pub fn resolve(
-    project_dir: &Path,
-    files: &ProjectFiles,
-    o: &Overrides,
-    home: &Path,
-) -> anyhow::Result<Settings> {
+/// Resolve the project's settings, checking every value.
+pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyhow::Result<Project> {
     let f = &files.config;
     let src = resolvers::source(files);
     let id = resolvers::identity(project_dir, files, o, &src)?;
@@ -358,10 +417,9 @@ pub fn resolve(
     let build = resolvers::build(project_dir, o, f)?;
     let timeouts = resolvers::timeouts(o, f, &src)?;
     let (transport, mcp_path) = resolvers::transport(o, f)?;
-    Ok(Settings {
+    Ok(Project {
         project_dir: project_dir.to_path_buf(),
-        state_file: resolvers::state_file(home, files, &id),
-        cache_dir: resolvers::cache_dir(Some(home)).unwrap_or_else(|| home.join(".cache").join("mcpctl")),
+        state_name: resolvers::state_name(files, &id),
         name: id.name,
         package: id.package,
         container: id.container,
@@ -384,33 +442,24 @@ pub fn resolve(
         init: f.init.unwrap_or(true),
         transport,
         mcp_path,
-        engine: o.engine.clone().or_else(|| f.engine.clone()),
         registry: f.registry.clone(),
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
         front_wanted: resolvers::front_wanted(o, f),
-        front: resolvers::front(project_dir, o, f, &id_name, home, &src)?,
-        host: pick_str(o.host.clone(), f.host.clone()),
-        ssh_config: o.ssh_config.clone().or_else(|| f.ssh_config.as_ref().map(|c| project_dir.join(c))),
+        front: resolvers::front(project_dir, o, f, &id_name, &src)?,
         run_image: resolvers::run_image(o, f)?,
-        host_name: "localhost".into(),
         config_file: files.config_file.clone(),
     })
 }
 
 /// `resolve` for `init`: a one-file server has no pyproject, so without a name from the flags or
 /// the file it is named after its directory (and init records that name in the mcpctl.toml it writes).
-pub fn resolve_for_init(
-    dir: &Path,
-    files: &ProjectFiles,
-    o: &Overrides,
-    home: &Path,
-) -> anyhow::Result<Settings> {
+pub fn resolve_for_init(dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyhow::Result<Project> {
     let mut o = o.clone();
     if o.name.is_none() && files.config.name.is_none() && files.project_name.is_none() {
         o.name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
     }
-    resolve(dir, files, &o, home)
+    resolve(dir, files, &o)
 }
 
 #[cfg(test)]
@@ -426,7 +475,7 @@ mod tests {
 
     fn resolve_with(pyproject: &str, o: &Overrides) -> anyhow::Result<Settings> {
         let (d, f) = files(pyproject);
-        resolve(d.path(), &f, o, Path::new("/home/u"))
+        Ok(Settings::resolve(resolve(d.path(), &f, o)?, Path::new("/home/u"), &HostFacts::default()))
     }
 
     #[test]
@@ -463,7 +512,7 @@ mod tests {
         assert_eq!(s.container_port, 3001);
         assert_eq!(s.publish_address.to_string(), "127.0.0.1");
         assert_eq!(s.restart, "unless-stopped");
-        assert_eq!(s.state_file, Path::new("/home/u/.config/echo_server/docker.json"));
+        assert_eq!(s.paths.state_file, Path::new("/home/u/.config/echo_server/docker.json"));
         assert_eq!(
             s.volumes,
             vec![
@@ -504,15 +553,14 @@ mod tests {
         // Renaming the container keeps the package's data paths, and gets its own state file.
         assert_eq!(s.package, "demo");
         assert_eq!(s.volumes[0].path, "/home/appuser/.demo");
-        assert_eq!(s.state_file, Path::new("/home/u/.config/demo/docker-flag.json"));
+        assert_eq!(s.paths.state_file, Path::new("/home/u/.config/demo/docker-flag.json"));
         assert_eq!(s.env.get("LOG_LEVEL").unwrap(), "WARNING");
     }
 
     #[test]
     fn no_name_is_a_usage_error() {
         let d = tempfile::tempdir().unwrap();
-        let e =
-            resolve(d.path(), &ProjectFiles::default(), &Overrides::default(), Path::new("/h")).unwrap_err();
+        let e = resolve(d.path(), &ProjectFiles::default(), &Overrides::default()).unwrap_err();
         assert_eq!(crate::error::exit_code(&e), 2);
         assert!(e.to_string().starts_with("no project name"), "{e}");
     }
@@ -548,11 +596,11 @@ mod tests {
         )
         .unwrap();
         let f = read_project(d.path()).unwrap();
-        let e = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap_err();
+        let e = resolve(d.path(), &f, &Overrides::default()).unwrap_err();
         assert_eq!(crate::error::exit_code(&e), 2);
         assert!(e.to_string().contains("build secret pip_token"), "{e}");
         std::fs::write(d.path().join("token.txt"), "t").unwrap();
-        let s = resolve(d.path(), &f, &Overrides::default(), Path::new("/h")).unwrap();
+        let s = resolve(d.path(), &f, &Overrides::default()).unwrap();
         assert_eq!(s.build_secrets["pip_token"], d.path().join("token.txt"));
     }
 }

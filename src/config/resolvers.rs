@@ -74,25 +74,11 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     Ok(Identity { name, package, container, image })
 }
 
-/// `~/.config/PACKAGE/docker.json`, `scripts/docker.py`'s path; a second instance of the same package
-/// under another name gets its own file.
-pub fn state_file(home: &Path, files: &ProjectFiles, id: &Identity) -> PathBuf {
+/// The state file's name: `docker.json`, `scripts/docker.py`'s; a second instance of the same
+/// package under another name gets its own file (paths.rs puts it under `~/.config/PACKAGE`).
+pub fn state_name(files: &ProjectFiles, id: &Identity) -> String {
     let same_project = files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == id.name);
-    let file = if same_project { "docker.json".to_string() } else { format!("docker-{}.json", id.name) };
-    home.join(".config").join(&id.package).join(file)
-}
-
-/// `~/.cache/mcpctl`, or `$XDG_CACHE_HOME/mcpctl`: where every cache of mcpctl goes (the build
-/// records, the engines' answers in engine/); None without a home or an XDG_CACHE_HOME.
-pub fn cache_dir(home: Option<&Path>) -> Option<PathBuf> {
-    cache_dir_from(std::env::var_os("XDG_CACHE_HOME"), home)
-}
-
-/// The XDG spec: an XDG_CACHE_HOME that is empty or relative is to be ignored. Taken as it is,
-/// it puts the cache under the current directory, which is the project and its build context.
-fn cache_dir_from(xdg: Option<std::ffi::OsString>, home: Option<&Path>) -> Option<PathBuf> {
-    let xdg = xdg.map(PathBuf::from).filter(|p| p.is_absolute());
-    Some(xdg.or_else(|| home.map(|h| h.join(".cache")))?.join("mcpctl"))
+    if same_project { "docker.json".to_string() } else { format!("docker-{}.json", id.name) }
 }
 
 pub struct Ports {
@@ -305,7 +291,6 @@ pub fn front(
     o: &Overrides,
     f: &FileConfig,
     name: &str,
-    home: &Path,
     src: &str,
 ) -> anyhow::Result<FrontSettings> {
     let group = pick(o.front_group.clone(), f.front_group.clone(), String::new);
@@ -330,7 +315,6 @@ pub fn front(
     }
     let (token, token_problem) = front_token(dir, f);
     Ok(FrontSettings {
-        dir: home.join(".config").join("mcpctl").join("fronts").join(&front_name),
         name: front_name,
         shared: !group.is_empty(),
         image,
@@ -339,7 +323,6 @@ pub fn front(
         token,
         token_file: f.token_file.as_ref().map(|t| dir.join(t)),
         token_problem,
-        cert_host: None,
         drain_timeout: Duration::from_secs_f64(drain),
     })
 }
@@ -435,21 +418,4 @@ pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>
         )));
     }
     Ok(Some(image))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_or_relative_xdg_cache_home_counts_as_unset() {
-        let home = Path::new("/home/u");
-        let at = |xdg: Option<&str>| cache_dir_from(xdg.map(Into::into), Some(home));
-        assert_eq!(at(None), Some(PathBuf::from("/home/u/.cache/mcpctl")));
-        assert_eq!(at(Some("")), Some(PathBuf::from("/home/u/.cache/mcpctl")));
-        assert_eq!(at(Some("cache")), Some(PathBuf::from("/home/u/.cache/mcpctl")));
-        assert_eq!(at(Some("/var/cache/u")), Some(PathBuf::from("/var/cache/u/mcpctl")));
-        assert_eq!(cache_dir_from(Some("".into()), None), None);
-        assert_eq!(cache_dir_from(Some("/c".into()), None), Some(PathBuf::from("/c/mcpctl")));
-    }
 }

@@ -165,7 +165,7 @@ pub fn ensure_image(
     let opts = BuildOptions { digest: wanted.digest().map(str::to_string), ..Default::default() };
     let took = build(engine, s, ui, &opts)?;
     if let BuildDigest::Known { digest, inputs } = &wanted {
-        digest::remember(&s.cache_dir, digest, inputs);
+        digest::remember(&s.paths.cache_dir, digest, inputs);
     }
     let id = image_info(engine, &s.image)?.map(|i| i.id).unwrap_or_default();
     Ok(Image { id, took, built: true })
@@ -209,7 +209,7 @@ fn explain_build(s: &Settings, ui: &Ui, wanted: &BuildDigest, have: Option<&str>
         }
         (BuildDigest::Known { .. }, None) => {}
         (BuildDigest::Known { inputs, .. }, Some(old)) => {
-            let Some(before) = digest::recall(&s.cache_dir, old) else {
+            let Some(before) = digest::recall(&s.paths.cache_dir, old) else {
                 ui.info(&format!("Building: {} was built from other inputs", s.image));
                 return;
             };

@@ -54,8 +54,16 @@ fn start_and_probe(
 ) -> anyhow::Result<(ContainerInfo, ready::Ready)> {
     container::start_existing(engine, name)?;
     let c = ours(engine, s, name)?;
-    let r =
-        ready::wait_for_target(engine, s, ui, name, &front.direct_target(&c, port)?, port, s.ready_timeout)?;
+    let clients = s.endpoint(port, Transport::StreamableHttp, true);
+    let r = ready::wait_for_target(
+        engine,
+        s,
+        ui,
+        name,
+        &front.direct_target(&c, port)?,
+        &clients,
+        s.ready_timeout,
+    )?;
     Ok((c, r))
 }
 
@@ -78,7 +86,7 @@ fn probe_through(
             Err(e) if Instant::now() >= deadline => {
                 return Err(anyhow!(
                     "the front does not answer MCP at {}: {e}",
-                    front.endpoint(port, &s.mcp_path)
+                    s.endpoint(port, Transport::StreamableHttp, true)
                 ));
             }
             Err(_) => std::thread::sleep(Duration::from_millis(100)),

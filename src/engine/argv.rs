@@ -420,10 +420,17 @@ mod tests {
     use crate::config::{Overrides, ProjectFiles, resolve};
 
     fn settings() -> Settings {
+        settings_with(|_| {})
+    }
+
+    /// The settings with the project's changed first (Settings are never changed once made).
+    fn settings_with(change: impl FnOnce(&mut crate::config::Project)) -> Settings {
         let files = ProjectFiles { project_name: Some("echo-server".into()), ..Default::default() };
         let o =
             Overrides { build_args: vec![("PYTHON_IMAGE".into(), "base:1".into())], ..Default::default() };
-        resolve(Path::new("/p"), &files, &o, Path::new("/h")).unwrap()
+        let mut project = resolve(Path::new("/p"), &files, &o).unwrap();
+        change(&mut project);
+        Settings::resolve(project, Path::new("/h"), &Default::default())
     }
 
     fn engine(kind: EngineKind) -> Engine {
@@ -501,9 +508,10 @@ mod tests {
         let n = engine(EngineKind::Nerdctl).run_args(&s, &RunOptions::new(&s, 19000));
         assert_eq!(n, a.iter().filter(|x| *x != "--init").cloned().collect::<Vec<_>>());
         // `{port}` in an env value is the host port.
-        let mut with_hosts = s.clone();
-        with_hosts.env.insert("MCP_ALLOWED_HOSTS".into(), "localhost:{port},127.0.0.1:{port}".into());
-        with_hosts.env.insert("API_TOKEN".into(), "s3cr3t".into());
+        let with_hosts = settings_with(|p| {
+            p.env.insert("MCP_ALLOWED_HOSTS".into(), "localhost:{port},127.0.0.1:{port}".into());
+            p.env.insert("API_TOKEN".into(), "s3cr3t".into());
+        });
         let h = engine(EngineKind::Docker).run_or_create(&with_hosts, &RunOptions::new(&with_hosts, 19007));
         let env = h.envs();
         assert!(
@@ -604,8 +612,9 @@ mod tests {
 
     #[test]
     fn build_secrets_are_secrets_never_build_args() {
-        let mut s = settings();
-        s.build_secrets.insert("pip_token".into(), PathBuf::from("/p/token.txt"));
+        let s = settings_with(|p| {
+            p.build_secrets.insert("pip_token".into(), PathBuf::from("/p/token.txt"));
+        });
         for k in [EngineKind::Docker, EngineKind::Podman] {
             let a = engine(k).build_args(&s, &BuildOptions::default());
             let i = a.iter().position(|x| x == "--secret").unwrap();

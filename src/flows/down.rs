@@ -38,10 +38,10 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         ctx.front().remove_network()?;
         // Nothing is deployed behind it any more: the next start is as its flags and settings say
         // (the port is kept, so a client's URL survives).
-        let mut st = crate::state::load(&s.state_file).state;
+        let mut st = crate::state::load(&s.paths.state_file).state;
         st.front = None;
         st.run_digest = None;
-        crate::state::save(&s.state_file, &st)?;
+        crate::state::save(&s.paths.state_file, &st)?;
     }
     if !volumes {
         ui.info("Volumes kept (add --volumes to delete them and their data)");

@@ -10,7 +10,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
-use crate::config::{self, DEFAULT_BASE_PORT, Settings, TransportSetting};
+use crate::config::{self, DEFAULT_BASE_PORT, Project, TransportSetting};
 use crate::error::usage;
 use crate::scaffold::{self, Deps, Entry, EntryDetection, Plan, Serve, Transport};
 use crate::ui::Ui;
@@ -29,7 +29,7 @@ enum Change {
     Differs,
 }
 
-pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
+pub fn init(s: &Project, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
     ui.title("Init", &s.name);
     let interactive = args.interactive && std::io::stdin().is_terminal();
     if args.interactive && !interactive {
@@ -45,7 +45,7 @@ pub fn init(s: &Settings, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
 
 /// Entry point, dependencies, transport and how the container serves the server: detected,
 /// given by flags, or (with --interactive) asked; each said in one line.
-fn decide(s: &Settings, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::Result<Plan> {
+fn decide(s: &Project, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::Result<Plan> {
     let dir = s.project_dir.as_path();
     let stdio = args.stdio.as_deref().map(scaffold::split_command).transpose().map_err(|e| {
         usage(format!(
@@ -124,7 +124,7 @@ fn decide(s: &Settings, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::
 /// The Debian packages for the runtime image: `apt-packages` from the settings, then
 /// `--apt-package`, then what the dependencies need (detected); each once, with why.
 fn choose_apt_packages(
-    s: &Settings,
+    s: &Project,
     args: &InitArgs,
     detected: Vec<scaffold::AptPackage>,
 ) -> Vec<scaffold::AptPackage> {
@@ -182,7 +182,7 @@ fn object_from_flag(dir: &Path, e: &str) -> anyhow::Result<Serve> {
 
 /// What each output would do to the file there now; a file that differs stops init (exit 2,
 /// nothing written) unless `--force`.
-fn compare(s: &Settings, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Result<Vec<Change>> {
+fn compare(s: &Project, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Result<Vec<Change>> {
     let dir = s.project_dir.as_path();
     let mut changes = Vec::new();
     for o in outputs {
@@ -218,7 +218,7 @@ fn compare(s: &Settings, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Re
     Ok(changes)
 }
 
-fn write(s: &Settings, outputs: &[Output], changes: &[Change], ui: &Ui) -> anyhow::Result<()> {
+fn write(s: &Project, outputs: &[Output], changes: &[Change], ui: &Ui) -> anyhow::Result<()> {
     for (o, c) in outputs.iter().zip(changes) {
         let name = rel(&s.project_dir, &o.path);
         if matches!(c, Change::Unchanged) {
@@ -243,7 +243,7 @@ fn write(s: &Settings, outputs: &[Output], changes: &[Change], ui: &Ui) -> anyho
 }
 
 /// What to do next, and what init could not do for the user.
-fn advise(s: &Settings, plan: &Plan, flag_packages: &[String], ui: &Ui) {
+fn advise(s: &Project, plan: &Plan, flag_packages: &[String], ui: &Ui) {
     let dir = s.project_dir.as_path();
     let code = match &plan.entry {
         Entry::Module { dir: d, .. } => scaffold::python_code(&dir.join(d)),
@@ -295,7 +295,7 @@ fn advise(s: &Settings, plan: &Plan, flag_packages: &[String], ui: &Ui) {
 }
 
 /// The files, in the order they are reported.
-fn outputs(s: &Settings, plan: &Plan, flag_packages: &[String]) -> anyhow::Result<Vec<Output>> {
+fn outputs(s: &Project, plan: &Plan, flag_packages: &[String]) -> anyhow::Result<Vec<Output>> {
     let dir = s.project_dir.as_path();
     let file = |path: PathBuf, content: String| Output { path, content, appended: Vec::new() };
     let mut v = vec![
@@ -339,7 +339,7 @@ fn rel(dir: &Path, p: &Path) -> String {
 /// `--package` / `--entry`, else detection, else (interactive) a question, else a usage error.
 fn choose_entry(
     dir: &Path,
-    s: &Settings,
+    s: &Project,
     ui: &Ui,
     args: &InitArgs,
     interactive: bool,
@@ -453,7 +453,7 @@ fn choose_deps(dir: &Path, args: &InitArgs) -> anyhow::Result<Deps> {
 
 fn choose_transport(
     dir: &Path,
-    s: &Settings,
+    s: &Project,
     code: &str,
     entry: &Entry,
     ui: &Ui,

@@ -61,12 +61,6 @@ fn row(c: &PsEntry, project: &str, port: &str) {
 /// What this user's front directory says the front routes (empty when it is another user's).
 fn front_state(ctx: &Ctx, c: &PsEntry) -> FrontState {
     let name = c.labels.get(LABEL_FRONT).cloned().unwrap_or_else(|| c.name.clone());
-    let Some(fronts) = ctx.s.front.dir.parent() else { return FrontState::default() };
     // On another host the front directories are NAME@HOST, like this project's own.
-    let own = ctx.s.front.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let dir = match own.split_once('@') {
-        Some((_, host)) => format!("{name}@{host}"),
-        None => name,
-    };
-    front_config::load(&fronts.join(dir).join("state.json")).unwrap_or_default()
+    front_config::load(&ctx.s.paths.front_dir_of(&name).join("state.json")).unwrap_or_default()
 }

@@ -53,7 +53,7 @@ impl Ctx {
 
     /// One mcpctl at a time changes a project (see lock.rs).
     pub fn lock(&self, what: &str) -> anyhow::Result<crate::lock::ProjectLock> {
-        crate::lock::acquire(&self.s.state_file, what, self.wait_for_lock, &self.ui)
+        crate::lock::acquire(&self.s.paths.lock_file, what, self.wait_for_lock, &self.ui)
     }
 
     /// `<image>:previous`: the image the last update replaced, for `mcpctl rollback`.
@@ -75,7 +75,7 @@ impl Ctx {
         transport: Transport,
         behind: bool,
     ) -> anyhow::Result<()> {
-        let mut st = state::load(&self.s.state_file).state;
+        let mut st = state::load(&self.s.paths.state_file).state;
         st.port = Some(port);
         st.transport = Some(transport);
         st.run_digest = Some(self.run_digest(port, behind));
@@ -83,7 +83,7 @@ impl Ctx {
         if let Some(id) = image_id.filter(|i| !i.is_empty()) {
             st.image_id = Some(id.to_string());
         }
-        state::save(&self.s.state_file, &st)
+        state::save(&self.s.paths.state_file, &st)
     }
 
     /// The opening of every command that changes what serves: the project's lock, the saved
@@ -161,7 +161,7 @@ impl Ctx {
 
     /// The saved state; an unusable file is a warning, never a failure.
     pub fn load_state(&self) -> State {
-        let loaded = state::load(&self.s.state_file);
+        let loaded = state::load(&self.s.paths.state_file);
         if let Some(w) = loaded.warning {
             self.ui.warning(&w);
         }
@@ -183,15 +183,9 @@ impl Ctx {
         self.deploy(state).serving_port(c)
     }
 
-    /// The URL clients use: /mcp for streamable HTTP, /sse for an SSE server found by `auto`;
-    /// behind the front its scheme, port and path.
+    /// The URL clients use (`Settings::endpoint`, config/endpoint.rs).
     pub fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> String {
-        let path = match transport {
-            Transport::Sse if self.s.mcp_path == "/mcp" => "/sse",
-            _ => self.s.mcp_path.as_str(),
-        };
-        let host = self.engine.host.endpoint_name(self.s.publish_address);
-        if behind { self.front().endpoint(port, path) } else { format!("http://{host}:{port}{path}") }
+        self.s.endpoint(port, transport, behind).url()
     }
 
     /// The variable clients read the token from, when the front asks for one: token-env, or for
@@ -215,7 +209,7 @@ impl Ctx {
             ));
         }
         if behind && self.s.front.tls == crate::config::FrontTls::SelfSigned {
-            let cert = crate::front::files::Dirs::of(&self.s.front).generated_cert();
+            let cert = crate::front::files::Dirs::of(&self.s.paths.front_dir).generated_cert();
             self.ui.info(&format!(
                 "The certificate is mcpctl's own: trust {} (Node clients: NODE_EXTRA_CA_CERTS={})",
                 cert.display(),

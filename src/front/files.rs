@@ -26,8 +26,9 @@ pub struct Dirs {
 }
 
 impl Dirs {
-    pub fn of(spec: &FrontSettings) -> Dirs {
-        let root = spec.dir.clone();
+    /// The front's directory (`Paths::front_dir`).
+    pub fn of(root: &Path) -> Dirs {
+        let root = root.to_path_buf();
         Dirs { config: root.join("config"), run: root.join("run"), tls: root.join("tls"), root }
     }
 
@@ -115,8 +116,12 @@ const LEGACY_TOKEN: &str = "token.acl";
 
 /// Put the certificate and the Lua filter (the front's, whichever project it serves) where the
 /// front reads them. Returns the PEM of the certificate the probe may trust (the self-signed
-/// one), if any.
-pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec<u8>>> {
+/// one), if any. `cert_host`: the other host the front runs on, for the certificate mcpctl makes.
+pub fn provision(
+    dirs: &Dirs,
+    spec: &FrontSettings,
+    cert_host: Option<&str>,
+) -> anyhow::Result<Option<Vec<u8>>> {
     write_private(&dirs.config.join("mcp_sse.lua"), super::config::SSE_LUA)?;
     let (site, key) = (dirs.config.join("site.pem"), dirs.config.join("site.pem.key"));
     match &spec.tls {
@@ -131,7 +136,7 @@ pub fn provision(dirs: &Dirs, spec: &FrontSettings) -> anyhow::Result<Option<Vec
             Ok(None)
         }
         FrontTls::SelfSigned => {
-            let (cert_pem, key_pem) = self_signed(dirs, spec.cert_host.as_deref())?;
+            let (cert_pem, key_pem) = self_signed(dirs, cert_host)?;
             write_private(&site, &cert_pem)?;
             write_private(&key, &key_pem)?;
             Ok(Some(cert_pem.into_bytes()))
@@ -197,7 +202,7 @@ mod tests {
     use super::*;
     use crate::config::Secret;
 
-    fn spec(dir: &Path, tls: FrontTls) -> FrontSettings {
+    fn spec(tls: FrontTls) -> FrontSettings {
         FrontSettings {
             name: "x-front".into(),
             shared: false,
@@ -207,16 +212,14 @@ mod tests {
             token: Some(Secret("s3cr3t".into())),
             token_file: None,
             token_problem: None,
-            cert_host: None,
             drain_timeout: std::time::Duration::from_secs(30),
-            dir: dir.join("fronts/x-front"),
         }
     }
 
     #[test]
     fn the_certificate_names_the_remote_host_too() {
         let d = tempfile::tempdir().unwrap();
-        let dirs = Dirs::of(&spec(d.path(), FrontTls::SelfSigned));
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
         let (pem, _) = self_signed(&dirs, Some("10.231.9.2")).unwrap();
         let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -247,19 +250,19 @@ mod tests {
     #[test]
     fn the_certificate_is_private_and_kept() {
         let d = tempfile::tempdir().unwrap();
-        let s = spec(d.path(), FrontTls::SelfSigned);
-        let dirs = Dirs::of(&s);
+        let s = spec(FrontTls::SelfSigned);
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
-        let pem = provision(&dirs, &s).unwrap().expect("a certificate to trust");
+        let pem = provision(&dirs, &s, None).unwrap().expect("a certificate to trust");
         for f in [dirs.config.join("site.pem.key"), dirs.tls.join("localhost.key")] {
             assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600, "{}", f.display());
         }
         assert_eq!(std::fs::metadata(&dirs.root).unwrap().permissions().mode() & 0o777, 0o700);
         assert!(String::from_utf8_lossy(&pem).starts_with("-----BEGIN CERTIFICATE-----"));
         // Made once: the same certificate the next time.
-        assert_eq!(provision(&dirs, &s).unwrap().unwrap(), pem);
+        assert_eq!(provision(&dirs, &s, None).unwrap().unwrap(), pem);
         // Without TLS, its files go.
-        provision(&dirs, &spec(d.path(), FrontTls::Off)).unwrap();
+        provision(&dirs, &spec(FrontTls::Off), None).unwrap();
         assert!(!dirs.config.join("site.pem").exists() && !dirs.config.join("site.pem.key").exists());
         assert!(dirs.owner().unwrap().contains(':'));
     }
@@ -281,7 +284,7 @@ mod tests {
     #[test]
     fn one_private_token_file_per_protected_project() {
         let d = tempfile::tempdir().unwrap();
-        let dirs = Dirs::of(&spec(d.path(), FrontTls::Off));
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
         let (ta, tc) = (Secret("tok-A".into()), Secret("tok-C".into()));
         // a starts with its token, then b without one, then c with another.
@@ -313,7 +316,7 @@ mod tests {
     #[test]
     fn an_older_front_wide_token_file_is_carried_over() {
         let d = tempfile::tempdir().unwrap();
-        let dirs = Dirs::of(&spec(d.path(), FrontTls::Off));
+        let dirs = Dirs::of(&d.path().join("fronts/x-front"));
         dirs.create().unwrap();
         write_private(&dirs.config.join("token.acl"), "Bearer old\n").unwrap();
         tokens(&dirs, &group(&[("a", true), ("b", true)]), Some(("b", &Secret("new".into())))).unwrap();

@@ -42,7 +42,7 @@ pub struct Front<'a> {
 
 impl<'a> Front<'a> {
     pub fn new(engine: &'a Engine, s: &'a Settings) -> Front<'a> {
-        Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.front) }
+        Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.paths.front_dir) }
     }
 
     pub fn name(&self) -> &str {
@@ -60,12 +60,12 @@ impl<'a> Front<'a> {
 
     /// `/NAME` on a shared front; the root on one of its own.
     pub fn prefix(&self) -> String {
-        if self.spec.shared { format!("/{}", self.s.name) } else { String::new() }
+        self.s.front_prefix()
     }
 
     /// The host port clients use: a shared front's, or the project's own.
     pub fn port(&self, project_port: u16) -> u16 {
-        self.spec.port.filter(|_| self.spec.shared).unwrap_or(project_port)
+        self.spec.client_port(project_port)
     }
 
     fn runtime(&self) -> Runtime {
@@ -128,13 +128,6 @@ impl<'a> Front<'a> {
             failed.reason(),
             e.name()
         ))
-    }
-
-    /// The URL clients use.
-    pub fn endpoint(&self, port: u16, path: &str) -> String {
-        let scheme = if self.spec.tls == FrontTls::Off { "http" } else { "https" };
-        let host = self.engine.host.endpoint_name(self.s.publish_address);
-        format!("{scheme}://{host}:{}{}{path}", self.port(port), self.prefix())
     }
 
     /// A probe of the project through the front, as a client sees it (TLS, token, prefix).
@@ -204,7 +197,7 @@ impl<'a> Front<'a> {
         self.dirs.create()?;
         let before = files::Snapshot::take(&self.dirs.config);
         if own {
-            files::provision(&self.dirs, self.spec)?;
+            files::provision(&self.dirs, self.spec, self.s.cert_host.as_deref())?;
         }
         let token = self.spec.token.as_ref().filter(|_| own).map(|t| (self.s.name.as_str(), t));
         files::tokens(&self.dirs, st, token)?;

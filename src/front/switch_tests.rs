@@ -29,7 +29,8 @@ fn project(home: &Path, drain: f64) -> Settings {
     std::fs::write(dir.join("pyproject.toml"), "[project]\nname = \"app\"\n").unwrap();
     let files = crate::config::read_project(&dir).unwrap();
     let o = Overrides { front: true, drain_timeout: Some(drain), ..Default::default() };
-    crate::config::resolve(&dir, &files, &o, home).unwrap()
+    let project = crate::config::resolve(&dir, &files, &o).unwrap();
+    Settings::resolve(project, home, &Default::default())
 }
 
 fn engine() -> Engine {
@@ -53,7 +54,7 @@ fn container(id: &str, network: &str, ip: &str) -> ContainerInfo {
 
 /// The front routes `app` to `blue` (the old container), as a finished start leaves it.
 fn serving_blue(s: &Settings) -> Dirs {
-    let dirs = Dirs::of(&s.front);
+    let dirs = Dirs::of(&s.paths.front_dir);
     dirs.create().unwrap();
     let slots = BTreeMap::from([(
         "blue".to_string(),

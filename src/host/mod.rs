@@ -73,11 +73,12 @@ impl Host {
         }
     }
 
-    /// The name clients on other machines use for it: the ssh config's HostName, else the host.
-    pub fn public_name(&self) -> String {
+    /// The name clients on other machines use for it: the ssh config's HostName, else the host
+    /// (None for this machine).
+    pub fn remote_name(&self) -> Option<String> {
         match self {
-            Host::Local => "localhost".into(),
-            Host::Ssh(r) => r.facts().hostname.clone(),
+            Host::Local => None,
+            Host::Ssh(r) => Some(r.facts().hostname.clone()),
         }
     }
 
@@ -86,16 +87,6 @@ impl Host {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(r.spec().ssh_line(&format!("-N -L {port}:127.0.0.1:{port}"))),
-        }
-    }
-
-    /// The host name in the URLs clients use for a server published on `publish`: localhost for
-    /// this machine or that host's loopback, else the host's name (or the address given).
-    pub fn endpoint_name(&self, publish: IpAddr) -> String {
-        match self {
-            Host::Ssh(r) if publish.is_unspecified() => r.facts().hostname.clone(),
-            Host::Ssh(_) if !publish.is_loopback() => publish.to_string(),
-            _ => "localhost".into(),
         }
     }
 

@@ -307,6 +307,36 @@ fn start_fails_when_nothing_answers_mcp() {
     assert!(o.calls_to("logs").iter().all(|c| c.contains(&"--tail".to_string())), "{}", o.dump());
 }
 
+/// Behind a shared front with TLS, clients use the front's URL (its scheme, port and /NAME
+/// prefix): the diagnosis of a server that never answers names that one, not the project's port.
+#[test]
+fn start_behind_the_front_that_never_answers_names_the_front_s_url() {
+    let base = ports(3);
+    let (front_port, container_port) = (base + 1, base + 2);
+    let t = fresh(Client::Docker28, base).file(
+        "mcpctl.toml",
+        &format!("front-group = \"pagrp\"\nfront-port = {front_port}\ntls = \"self-signed\"\n"),
+    );
+    // The container, on the front's network at 127.0.0.1, where nothing listens on its port.
+    let on_front = rec_inspect(Client::Docker28, "inspect-healthy", base)
+        .replace("\"bridge\":", "\"mcpctl-front-pagrp\":")
+        .replace("172.17.0.3", "127.0.0.1");
+    t.answer("container-inspect", &[rec_missing(Client::Docker28), on_front]);
+    t.answer("network-inspect", &[Response::ok("[{}]\n")]);
+    t.answer("create", &[Response::ok("0123456789ab\n")]);
+    t.answer("start", &[Response::ok("rec-mcp\n")]);
+    // The front's image is here (it is checked before anything changes).
+    let haproxy_id = "sha256:4a9c0000000000000000000000000000000000000000000000000000000000fe";
+    t.engine.images(&[(BASE, BASE_ID, &[]), ("haproxy:2.6", haproxy_id, &[])]);
+    let cp = container_port.to_string();
+    let o = t.run(&["start", "--front", "--container-port", &cp, "--ready-timeout", "1"]);
+    o.code(1).stderr_has(&format!(
+        "✗ Not ready: no MCP answer from https://localhost:{front_port}/rec/mcp within 1.0 s: the last attempt got connection refused"
+    ));
+    assert!(!o.stderr.contains(&format!("localhost:{front_port}/mcp")), "{}", o.dump());
+    o.no_call("run");
+}
+
 #[test]
 fn start_fails_when_the_container_exits_while_waiting() {
     let port = ports(10);

@@ -204,7 +204,7 @@ fn init_writes_every_file_for_the_echo_package() {
     ));
     // The generated mcpctl.toml is read back by mcpctl as its settings: protection on, hosts follow the port.
     let files = config::read_project(d.path()).unwrap();
-    let s = config::resolve(d.path(), &files, &Overrides::default(), home.path()).unwrap();
+    let s = config::resolve(d.path(), &files, &Overrides::default()).unwrap();
     assert_eq!(s.env["MCP_DNS_REBINDING_PROTECTION"], "true");
     assert_eq!(s.env["MCP_ALLOWED_HOSTS"], "localhost:{port},127.0.0.1:{port}");
     assert_eq!(s.name, "echo-server");
@@ -245,7 +245,7 @@ fn init_one_file_sse_server() {
     assert_eq!(read(d.path(), ".mcpctl/launch.py"), mcpctl::scaffold::LAUNCHER);
     assert!(read(d.path(), "nginx/sse-server.conf").contains("/messages/"));
     let files = config::read_project(d.path()).unwrap();
-    let s = config::resolve(d.path(), &files, &Overrides::default(), home.path()).unwrap();
+    let s = config::resolve(d.path(), &files, &Overrides::default()).unwrap();
     assert_eq!(s.name, "sse-server");
     assert_eq!(s.transport, TransportSetting::Sse);
 }
@@ -420,7 +420,7 @@ fn compose_file_passes_docker_compose_config() {
             env: if fixture == "sse-server" { vec![("API_KEY".into(), Some("a$b".into()))] } else { vec![] },
             ..Default::default()
         };
-        let s = config::resolve(d.path(), &files, &ov, home.path()).unwrap();
+        let s = config::resolve(d.path(), &files, &ov).unwrap();
         let svc = &v["services"][&s.name];
         assert_eq!(svc["container_name"], s.container.as_str(), "{v}");
         assert_eq!(svc["image"], s.image.as_str(), "{v}");
