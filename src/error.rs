@@ -28,7 +28,7 @@ impl std::error::Error for Interrupted {}
 ///
 /// Bad input (a flag, a config file, a project the tool cannot work with) exits 2 and prints as one
 /// line, `what: why; fix`; a failure exits 1 and prints its evidence, `what: why`, then the fix.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Explained {
     pub what: String,
     pub why: Option<String>,
@@ -131,9 +131,13 @@ mod tests {
 
     #[test]
     fn bad_input_is_one_line_what_why_fix_in_order() {
-        let all = Explained::usage("--engine /x").why("no such file").fix("give the path of docker or podman");
+        let all =
+            Explained::usage("--engine /x").why("no such file").fix("give the path of docker or podman");
         assert_eq!(all.to_string(), "--engine /x: no such file; give the path of docker or podman");
-        assert_eq!(Explained::usage("HOME is not set").fix("set HOME").to_string(), "HOME is not set; set HOME");
+        assert_eq!(
+            Explained::usage("HOME is not set").fix("set HOME").to_string(),
+            "HOME is not set; set HOME"
+        );
         assert_eq!(Explained::usage("port 0").why("out of range").to_string(), "port 0: out of range");
         assert_eq!(Explained::usage("no answer").to_string(), "no answer");
         // The context a caller adds stays in front, on the same line.

@@ -78,9 +78,9 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
             .why(e.to_string())
             .fix("pass an existing directory with -C")
     })?;
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .ok_or_else(|| Explained::usage("HOME is not set").why("mcpctl keeps its state in ~/.config").fix("set HOME"))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| {
+        Explained::usage("HOME is not set").why("mcpctl keeps its state in ~/.config").fix("set HOME")
+    })?;
     let files = config::read_project(&dir)?;
     let overrides = &cli.global.settings;
     let settings = match &cli.command {

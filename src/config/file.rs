@@ -172,7 +172,10 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
             .fix("see the README's settings table for the keys mcpctl knows")
             .into();
     }
-    Explained::usage(format!("{} is not valid TOML{line}", path.display())).why(msg).fix("fix the file and try again").into()
+    Explained::usage(format!("{} is not valid TOML{line}", path.display()))
+        .why(msg)
+        .fix("fix the file and try again")
+        .into()
 }
 
 /// serde's "invalid type: string \"x\", expected i64" on valid TOML: name the key and the type it

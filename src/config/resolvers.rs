@@ -60,9 +60,11 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     };
     let container = f.container.clone().unwrap_or_else(|| format!("{name}-mcp"));
     if !valid_object_name(&container) {
-        return Err(Explained::usage(format!("container name {container:?} ({src}) is not one the engine accepts"))
-            .fix("use letters, digits, '-', '_' or '.', starting with a letter or digit")
-            .into());
+        return Err(Explained::usage(format!(
+            "container name {container:?} ({src}) is not one the engine accepts"
+        ))
+        .fix("use letters, digits, '-', '_' or '.', starting with a letter or digit")
+        .into());
     }
     let image = pick(o.image.clone(), f.image.clone(), || container.to_lowercase());
     if !valid_image_ref(&image) {
@@ -104,7 +106,8 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
     // File values are numbers of any size: checked like the flags are (`what` names the key
     // where the parser's message does not).
     let from_file = |v: Option<i64>, parse: fn(&str) -> Result<u16, String>, what: &str| {
-        v.map(|p| parse(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: {what}{e}")))).transpose()
+        v.map(|p| parse(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: {what}{e}"))))
+            .transpose()
     };
     let base_port = pick(o.base_port, from_file(f.base_port, parse_base_port, "")?, || DEFAULT_BASE_PORT);
     let container_port =
@@ -136,9 +139,12 @@ pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<V
     };
     for v in &volumes {
         if !valid_object_name(&v.name) {
-            return Err(Explained::usage(format!("volume name {:?} ({src}) is not one the engine accepts", v.name))
-                .fix("volume keys may use letters, digits, '-', '_' and '.'")
-                .into());
+            return Err(Explained::usage(format!(
+                "volume name {:?} ({src}) is not one the engine accepts",
+                v.name
+            ))
+            .fix("volume keys may use letters, digits, '-', '_' and '.'")
+            .into());
         }
         if !v.path.starts_with('/') || v.path.contains(':') {
             return Err(Explained::usage(format!("volume {:?} ({src}) mounts on {:?}", v.name, v.path))
@@ -237,7 +243,9 @@ pub fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for p in f.apt_packages.iter().flatten() {
         if !valid_apt_package(p) {
-            return Err(Explained::usage(apt_package_error(p, "apt-packages:")).fix(format!("fix it in {src}")).into());
+            return Err(Explained::usage(apt_package_error(p, "apt-packages:"))
+                .fix(format!("fix it in {src}"))
+                .into());
         }
         if !out.contains(p) {
             out.push(p.clone());
@@ -261,7 +269,9 @@ pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Time
     }
     let seconds = |v: Option<i64>, key: &str, default: u32| match v {
         Some(t) if (0..=600).contains(&t) => Ok(t as u32),
-        Some(t) => Err(Explained::usage(format!("{src}: {key} {t} is out of range")).fix("use 0-600 seconds")),
+        Some(t) => {
+            Err(Explained::usage(format!("{src}: {key} {t} is out of range")).fix("use 0-600 seconds"))
+        }
         None => Ok(default),
     };
     Ok(Timeouts {
@@ -316,13 +326,16 @@ pub fn front(
     let front_name = if group.is_empty() { format!("{name}-front") } else { format!("mcpctl-front-{group}") };
     let image = pick(o.front_image.clone(), f.front_image.clone(), || DEFAULT_FRONT_IMAGE.into());
     if !valid_image_ref(&image) {
-        return Err(
-            Explained::usage(format!("front image {image:?} is not a valid image reference, e.g. haproxy:2.6")).into()
-        );
+        return Err(Explained::usage(format!(
+            "front image {image:?} is not a valid image reference, e.g. haproxy:2.6"
+        ))
+        .into());
     }
     let port = f
         .front_port
-        .map(|p| parse_port(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: front-port")).why(e)))
+        .map(|p| {
+            parse_port(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: front-port")).why(e))
+        })
         .transpose()?
         .or((!group.is_empty()).then_some(DEFAULT_SHARED_FRONT_PORT));
     let drain = pick(o.drain_timeout, f.drain_timeout, || DEFAULT_DRAIN_TIMEOUT);
@@ -365,9 +378,12 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
             }
             let has = |p: &Path, block: &str| std::fs::read_to_string(p).is_ok_and(|t| t.contains(block));
             if !has(&cert, "-----BEGIN CERTIFICATE-----") {
-                return Err(Explained::usage(format!("tls-cert {} holds no PEM certificate", cert.display()))
-                    .fix("give the certificate (and its chain) in PEM")
-                    .into());
+                return Err(Explained::usage(format!(
+                    "tls-cert {} holds no PEM certificate",
+                    cert.display()
+                ))
+                .fix("give the certificate (and its chain) in PEM")
+                .into());
             }
             if !has(&key, "PRIVATE KEY-----") {
                 return Err(Explained::usage(format!("tls-key {} holds no PEM private key", key.display()))
@@ -388,38 +404,52 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
 
 /// The bearer token: from the variable token-env names, or from token-file. Only visible ASCII
 /// (what a header carries whole, and one line of the front's token file).
-fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<Explained>) {
     match read_token(dir, f) {
         (Some(t), _) if !t.0.bytes().all(|b| b.is_ascii_graphic()) => (
             None,
             Some(
-                "the bearer token holds spaces or control characters: use letters, digits and -._~+/= only"
-                    .into(),
+                Explained::usage("the bearer token holds spaces or control characters")
+                    .fix("use letters, digits and -._~+/= only"),
             ),
         ),
         other => other,
     }
 }
 
-fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<Explained>) {
     if let Some(file) = &f.token_file {
         let p = dir.join(file);
         return match std::fs::read_to_string(&p) {
             Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
-            Ok(_) => (None, Some(format!("token file {} is empty: put the token in it", p.display()))),
-            Err(e) => (None, Some(format!("cannot read the token file {}: {e}", p.display()))),
+            Ok(_) => (
+                None,
+                Some(
+                    Explained::usage(format!("token file {} is empty", p.display()))
+                        .fix("put the token in it"),
+                ),
+            ),
+            Err(e) => (
+                None,
+                Some(
+                    Explained::usage(format!("cannot read the token file {}", p.display()))
+                        .why(e.to_string()),
+                ),
+            ),
         };
     }
     match &f.token_env {
-        Some(var) => match std::env::var(var) {
-            Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
-            _ => (
-                None,
-                Some(format!(
-                    "token-env names {var}, but it is not set: export {var}=TOKEN, or drop token-env to run the front without a token"
-                )),
-            ),
-        },
+        Some(var) => {
+            match std::env::var(var) {
+                Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
+                _ => (
+                    None,
+                    Some(Explained::usage(format!("token-env names {var}, but it is not set")).fix(format!(
+                        "export {var}=TOKEN, or drop token-env to run the front without a token"
+                    ))),
+                ),
+            }
+        }
         None => (None, None),
     }
 }

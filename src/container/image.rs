@@ -9,23 +9,21 @@ use anyhow::{Context, anyhow};
 use crate::config::{LABEL_DIGEST, Settings};
 use crate::digest::{self, BuildDigest};
 use crate::engine::{self, BuildOptions, Engine, Failure};
-use crate::error::{Explained, usage};
+use crate::error::Explained;
 use crate::process;
 use crate::ui::Ui;
 
 pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
     if !s.dockerfile.is_file() {
-        return Err(usage(format!(
-            "no Dockerfile at {}: mcpctl builds the image from it; write one (the README has a \
-             template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]",
-            s.dockerfile.display()
-        )));
+        return Err(Explained::usage(format!("no Dockerfile at {}", s.dockerfile.display()))
+            .why("mcpctl builds the image from it")
+            .fix("write one (the README has a template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]")
+            .into());
     }
     if !s.context.is_dir() {
-        return Err(usage(format!(
-            "build context {} is not a directory: fix --context or context in [tool.mcpctl]",
-            s.context.display()
-        )));
+        return Err(Explained::usage(format!("build context {} is not a directory", s.context.display()))
+            .fix("fix --context or context in [tool.mcpctl]")
+            .into());
     }
     Ok(())
 }
@@ -58,11 +56,7 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     })?;
     spinner.finish();
     if !out.success() && Failure::of(&out.stdout) == Failure::NeedsBuildx {
-        return Err(usage(
-            "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
-             install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
-             Debian 12), or build with podman",
-        ));
+        return Err(engine::needs_buildx().into());
     }
     if !out.success() {
         let failed = Explained::new(format!(

@@ -111,7 +111,9 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
         return SshSpec::parse(r).map(HostSpec::Ssh).map_err(|e| {
             let named = if kind == EngineKind::Podman { "podman connection" } else { "docker context" };
             Explained::usage(format!("--host {e}"))
-                .fix(format!("give ssh://user@host[:port], the name of a {named} (or `local` for this machine)"))
+                .fix(format!(
+                    "give ssh://user@host[:port], the name of a {named} (or `local` for this machine)"
+                ))
                 .into()
         });
     }

@@ -223,7 +223,9 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
             Ok(Engine { kind, program: program.to_path_buf(), version: first, host: Default::default() })
         }
         None => Err(Explained::usage(format!("--engine {}", program.display()))
-            .why(format!("this binary does not look like docker, podman or nerdctl (its --version printed {first:?})"))
+            .why(format!(
+                "this binary does not look like docker, podman or nerdctl (its --version printed {first:?})"
+            ))
             .fix("point --engine at one of those")
             .into()),
     }

@@ -503,7 +503,9 @@ fn ask(question: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     let n = std::io::stdin().lock().read_line(&mut line)?;
     if n == 0 {
-        return Err(Explained::usage("no answer (end of input)").fix("pass the value as a flag instead").into());
+        return Err(Explained::usage("no answer (end of input)")
+            .fix("pass the value as a flag instead")
+            .into());
     }
     Ok(line.trim().to_string())
 }

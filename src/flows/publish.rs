@@ -22,9 +22,9 @@ pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
         Ok(text) => {
             let t = text.trim();
             if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
-                t.parse::<u64>()
-                    .map(|n| (n, false))
-                    .map_err(|_| Explained::usage(format!("{}: {t} is too large a version number", path.display())).into())
+                t.parse::<u64>().map(|n| (n, false)).map_err(|_| {
+                    Explained::usage(format!("{}: {t} is too large a version number", path.display())).into()
+                })
             } else {
                 let held = t.chars().take(40).collect::<String>();
                 Err(Explained::usage(format!("{} holds {held:?}, not a number", path.display()))

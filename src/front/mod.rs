@@ -98,7 +98,7 @@ impl<'a> Front<'a> {
     /// The settings' problems that stop the front, in one line (a token asked for but missing).
     pub fn check_settings(&self) -> anyhow::Result<()> {
         if let Some(p) = &self.spec.token_problem {
-            return Err(crate::error::usage(p.clone()));
+            return Err(p.clone().into());
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Explained, usage};
+use crate::error::Explained;
 use crate::process::Cmd;
 
 /// How long the ssh master stays up after the last command that used it.
@@ -162,16 +162,15 @@ impl Remote {
         runtime_dir: &Path,
     ) -> anyhow::Result<Remote> {
         let ssh = which::which("ssh").map_err(|_| {
-            usage(format!(
-                "--host {}: the ssh client is not installed; install it (Debian: apt-get install openssh-client)",
-                spec.label()
-            ))
+            Explained::usage(format!("--host {}", spec.label()))
+                .why("the ssh client is not installed")
+                .fix("install it (Debian: apt-get install openssh-client)")
         })?;
         if let Some(c) = config.filter(|c| !c.is_file()) {
-            return Err(usage(format!(
-                "ssh config {}: no such file; fix ssh-config or MCPCTL_SSH_CONFIG",
-                c.display()
-            )));
+            return Err(Explained::usage(format!("ssh config {}", c.display()))
+                .why("no such file")
+                .fix("fix ssh-config or MCPCTL_SSH_CONFIG")
+                .into());
         }
         let dir = runtime_dir.join(short_hash(&format!(
             "{}|{:?}|{:?}|{}",
