@@ -1,7 +1,7 @@
-//! Exit codes and the error kinds that choose them.
+//! Exit codes, the one shape of an explained error (what, why, fix), and how it chooses its code.
 //!
-//! Every failure reaches `main` as an `anyhow::Error`; `exit_code` looks for the markers below in
-//! its chain. Anything unmarked is a plain failure (exit 1).
+//! Every failure reaches `main` as an `anyhow::Error`; `exit_code` looks in its chain for an
+//! [`Explained`] marked bad input (exit 2) or [`Interrupted`] (130). Anything else exits 1.
 
 use std::fmt;
 use std::process::ExitCode;

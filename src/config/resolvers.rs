@@ -106,8 +106,11 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
     // File values are numbers of any size: checked like the flags are (`what` names the key
     // where the parser's message does not).
     let from_file = |v: Option<i64>, parse: fn(&str) -> Result<u16, String>, what: &str| {
-        v.map(|p| parse(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: {what}{e}"))))
-            .transpose()
+        v.map(|p| {
+            parse(&p.to_string())
+                .map_err(|e| anyhow::Error::from(Explained::usage(format!("{src}: {what}{e}"))))
+        })
+        .transpose()
     };
     let base_port = pick(o.base_port, from_file(f.base_port, parse_base_port, "")?, || DEFAULT_BASE_PORT);
     let container_port =
@@ -269,9 +272,9 @@ pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Time
     }
     let seconds = |v: Option<i64>, key: &str, default: u32| match v {
         Some(t) if (0..=600).contains(&t) => Ok(t as u32),
-        Some(t) => {
-            Err(Explained::usage(format!("{src}: {key} {t} is out of range")).fix("use 0-600 seconds"))
-        }
+        Some(t) => Err(anyhow::Error::from(
+            Explained::usage(format!("{src}: {key} {t} is out of range")).fix("use 0-600 seconds"),
+        )),
         None => Ok(default),
     };
     Ok(Timeouts {
@@ -334,7 +337,8 @@ pub fn front(
     let port = f
         .front_port
         .map(|p| {
-            parse_port(&p.to_string()).map_err(|e| Explained::usage(format!("{src}: front-port")).why(e))
+            parse_port(&p.to_string())
+                .map_err(|e| anyhow::Error::from(Explained::usage(format!("{src}: front-port")).why(e)))
         })
         .transpose()?
         .or((!group.is_empty()).then_some(DEFAULT_SHARED_FRONT_PORT));

@@ -60,11 +60,12 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     }
     if !out.success() {
         let failed = Explained::new(format!(
-            "Failed to build image {} ({} exited with {}): fix the error above and run again",
+            "Failed to build image {} ({} exited with {})",
             name,
             engine.name(),
             out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
-        ));
+        ))
+        .fix("fix the error above and run again");
         // With -v the whole output has just streamed by.
         let lines: Vec<String> = tail.into_iter().filter(|l| !l.trim().is_empty()).collect();
         return Err(anyhow::Error::new(if verbose {
@@ -177,7 +178,7 @@ fn pull(engine: &Engine, s: &Settings, ui: &Ui, reference: &str) -> anyhow::Resu
     spinner.finish();
     res.map_err(|e| {
         anyhow::Error::new(
-            Explained::new(format!("cannot pull {reference}{on}: {}", engine::engine_reason(&e))).fix(
+            Explained::new(format!("cannot pull {reference}{on}")).why(engine::engine_reason(&e)).fix(
                 format!(
                     "check the reference; for a private registry log in first with `{} login REGISTRY` here: \
                      the engine client sends that login with the pull, never in argv",

@@ -130,7 +130,8 @@ pub fn not_running_there(kind: EngineKind, label: &str, destination: &str, socke
         _ => "start it there (systemctl start docker)",
     };
     anyhow::Error::new(
-        Explained::new(format!("{} on {label} is not running: no socket at {socket} there", kind.name()))
+        Explained::new(format!("{} on {label} is not running", kind.name()))
+            .why(format!("no socket at {socket} there"))
             .fix(format!(
                 "{start}, or name its socket in the URL: --host ssh://{destination}/path/to/socket"
             )),

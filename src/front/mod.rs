@@ -290,12 +290,14 @@ impl<'a> Front<'a> {
             Ok(_) => Ok(()),
             Err(failed) => {
                 let _ = container::force_remove(e, self.name());
-                Err(anyhow!(
-                    "cannot start the front {} on {}: {}; free the port, or set another base port",
+                Err(crate::error::Explained::new(format!(
+                    "cannot start the front {} on {}",
                     self.name(),
-                    st.publish,
-                    failed.reason()
+                    st.publish
                 ))
+                .why(failed.reason())
+                .fix("free the port, or set another base port")
+                .into())
             }
         }
     }

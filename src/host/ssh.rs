@@ -288,18 +288,18 @@ impl Remote {
         let dest = dest.trim_start_matches("ssh ");
         let e = match SshFailure::of(&out.stderr) {
             SshFailure::HostKey => Explained::new(format!(
-                "the host key of {label} is not known here, or has changed ({line}): mcpctl never \
-                 accepts a host key it cannot check, since whoever answered would get your engine"
+                "the host key of {label} is not known here, or has changed ({line})"
             ))
+            .why("mcpctl never accepts a host key it cannot check, since whoever answered would get your engine")
             .fix(format!(
                 "compare the key's fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub \
                  there), then add it: `ssh {dest}` once and answer yes"
             )),
-            SshFailure::Auth => Explained::new(format!("{label} refused the ssh login: {line}")).fix(format!(
+            SshFailure::Auth => Explained::new(format!("{label} refused the ssh login")).why(line.clone()).fix(format!(
                 "mcpctl logs in with your ssh keys and ~/.ssh/config as they are: add your public key to \
                  the host's ~/.ssh/authorized_keys or name the key (IdentityFile) in ~/.ssh/config; check with `ssh {dest}`"
             )),
-            SshFailure::Unreachable => Explained::new(format!("cannot reach {label} over ssh: {line}")).fix(format!(
+            SshFailure::Unreachable => Explained::new(format!("cannot reach {label} over ssh")).why(line.clone()).fix(format!(
                 "check the address and port, and that sshd runs there; check with `ssh {dest}`"
             )),
         };
