@@ -7,7 +7,7 @@ use clap::Parser;
 
 use mcpctl::cli::{Cli, Command};
 use mcpctl::engine::endpoint;
-use mcpctl::error::{self, usage};
+use mcpctl::error::{self, Explained};
 use mcpctl::flows::{self, Ctx};
 use mcpctl::ui::{self, Ui};
 use mcpctl::{config, engine, host, process};
@@ -36,7 +36,8 @@ fn main() -> ExitCode {
 
 /// The one place an error is printed: what shows why, the cause in one line, then the fix.
 fn report(ui: &Ui, e: &anyhow::Error, verbose: bool) {
-    match error::explained(e) {
+    // Bad input prints as one line, like any unexplained error.
+    match error::explained(e).filter(|x| !x.bad_input) {
         Some(x) => {
             if let Some(title) = &x.evidence_title {
                 ui.error_detail_title(title);
@@ -47,7 +48,7 @@ fn report(ui: &Ui, e: &anyhow::Error, verbose: bool) {
             // The context the flow added ("Update"), then the cause.
             let outer: Vec<String> =
                 e.chain().take_while(|c| !c.is::<error::Explained>()).map(|c| c.to_string()).collect();
-            let cause = outer.into_iter().chain([x.cause.clone()]).collect::<Vec<_>>().join(": ");
+            let cause = outer.into_iter().chain([x.cause()]).collect::<Vec<_>>().join(": ");
             ui.error(&cause);
             if let Some(fix) = &x.fix {
                 ui.error_fix(fix);
@@ -73,14 +74,13 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
         None => std::env::current_dir()?,
     };
     let dir = dir.canonicalize().map_err(|e| {
-        usage(format!(
-            "project directory {} cannot be used: {e}; pass an existing directory with -C",
-            dir.display()
-        ))
+        Explained::usage(format!("project directory {} cannot be used", dir.display()))
+            .why(e.to_string())
+            .fix("pass an existing directory with -C")
     })?;
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .ok_or_else(|| usage("HOME is not set: mcpctl keeps its state in ~/.config; set HOME"))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).ok_or_else(|| {
+        Explained::usage("HOME is not set").why("mcpctl keeps its state in ~/.config").fix("set HOME")
+    })?;
     let files = config::read_project(&dir)?;
     let overrides = &cli.global.settings;
     // Every value is checked before any engine call: a bad one is one line, nothing touched.

@@ -161,11 +161,12 @@ fn not_ready(
             let mut failed = Explained::new(format!("The container {how} before answering MCP"));
             if c.exit_code == 0 && matches!(last, ProbeError::Refused | ProbeError::Closed(_)) {
                 // A clean exit with nothing ever listening: the server ran over stdio.
-                failed = Explained::new(format!(
-                    "The container {how} before answering MCP: the server most likely ran over stdio \
-                     (a bare `mcp.run()`) and ended when the container's stdin closed"
-                ))
-                .fix(
+                failed = Explained::new(format!("The container {how} before answering MCP"))
+                    .why(
+                        "the server most likely ran over stdio (a bare `mcp.run()`) and ended when the \
+                         container's stdin closed",
+                    )
+                    .fix(
                     "serve it over HTTP without touching its code: `mcpctl init --force` writes a Dockerfile \
                      whose launcher does that (or make its CMD pass --transport streamable-http --host 0.0.0.0 --port 3001)",
                 );
@@ -190,14 +191,15 @@ fn bridge_child_exited(engine: &Engine, name: &str, how: &str, child: &[String])
     // The bridge's own traceback after the child's is some 50 lines; read enough to get past it.
     let stderr = crate::scaffold::bridge_child_stderr(&container::log_last(engine, name, 300));
     let shown = stderr[stderr.len().saturating_sub(CHILD_LINES)..].to_vec();
-    let x = Explained::new(format!(
-        "The container {how} before answering MCP: the stdio server `{cmd}`, which the bridge runs as its child, exited, and the bridge with it"
-    ))
-    .fix(
-        "fix what the server's error above says; a program or library the image lacks (e.g. git) \
+    let x = Explained::new(format!("The container {how} before answering MCP"))
+        .why(format!(
+            "the stdio server `{cmd}`, which the bridge runs as its child, exited, and the bridge with it"
+        ))
+        .fix(
+            "fix what the server's error above says; a program or library the image lacks (e.g. git) \
          is a Debian package: `mcpctl init --force --apt-package PKG` (or apt-packages = [\"PKG\"] in \
          [tool.mcpctl]) installs it in the image, then `mcpctl start`",
-    );
+        );
     if shown.is_empty() {
         return x.evidence(
             format!("`{cmd}` wrote nothing to stderr (`mcpctl logs` shows the whole log)"),
@@ -390,7 +392,7 @@ fn fail(
     loopback: Option<String>,
 ) -> anyhow::Error {
     let (cause, fix) = diagnose(s, clients, err, loopback.as_deref());
-    anyhow::Error::new(with_logs(Explained::new(format!("Not ready: {cause}")).fix(fix), engine, name))
+    anyhow::Error::new(with_logs(Explained::new("Not ready").why(cause).fix(fix), engine, name))
 }
 
 /// `t` as this machine reaches it: itself here; through a forward from another host.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::usage;
+use crate::error::Explained;
 
 /// `[tool.mcpctl]` in pyproject.toml, or the top level of mcpctl.toml.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -113,11 +113,14 @@ pub fn read_project(dir: &Path) -> anyhow::Result<ProjectFiles> {
     let mcpctl_toml = dir.join("mcpctl.toml");
     if let Some(text) = read_optional(&mcpctl_toml)? {
         if in_pyproject {
-            return Err(usage(format!(
-                "settings in both {} and [tool.mcpctl] of {}: mcpctl reads one place; move them into one of the two",
+            return Err(Explained::usage(format!(
+                "settings in both {} and [tool.mcpctl] of {}",
                 mcpctl_toml.display(),
                 pyproject.display()
-            )));
+            ))
+            .why("mcpctl reads one place")
+            .fix("move them into one of the two")
+            .into());
         }
         out.config = toml::from_str(&text).map_err(|e| toml_error(&mcpctl_toml, &text, e))?;
         out.config_file = Some(mcpctl_toml);
@@ -146,7 +149,10 @@ fn read_optional(p: &Path) -> anyhow::Result<Option<String>> {
     match std::fs::read_to_string(p) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(usage(format!("cannot read {}: {e}; check its permissions", p.display()))),
+        Err(e) => Err(Explained::usage(format!("cannot read {}", p.display()))
+            .why(e.to_string())
+            .fix("check its permissions")
+            .into()),
     }
 }
 
@@ -158,20 +164,22 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
         .unwrap_or_default();
     let msg = e.message().trim().replace('\n', " ");
     if let Some(m) = type_mismatch(text, e.span(), &msg) {
-        return usage(format!("{}{line}: {m}", path.display()));
+        return Explained::usage(format!("{}{line}", path.display())).why(m).fix("fix the value").into();
     }
     if msg.starts_with("unknown field") {
-        return usage(format!(
-            "{}{line}: {}; see the README's settings table for the keys mcpctl knows",
-            path.display(),
-            tidy_serde_message(&msg)
-        ));
+        return Explained::usage(format!("{}{line}", path.display()))
+            .why(tidy_serde_message(&msg))
+            .fix("see the README's settings table for the keys mcpctl knows")
+            .into();
     }
-    usage(format!("{} is not valid TOML{line}: {msg}; fix the file and try again", path.display()))
+    Explained::usage(format!("{} is not valid TOML{line}", path.display()))
+        .why(msg)
+        .fix("fix the file and try again")
+        .into()
 }
 
 /// serde's "invalid type: string \"x\", expected i64" on valid TOML: name the key and the type it
-/// takes, in TOML's words rather than Rust's.
+/// takes, in TOML's words rather than Rust's (the why of the error).
 fn type_mismatch(text: &str, span: Option<std::ops::Range<usize>>, msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("invalid type: ")?;
     let (found, expected) = rest.rsplit_once(", expected ")?;
@@ -184,7 +192,7 @@ fn type_mismatch(text: &str, span: Option<std::ops::Range<usize>>, msg: &str) ->
         other => other,
     };
     let key = span.and_then(|s| key_before(text, s.start)).unwrap_or_else(|| "this setting".into());
-    Some(format!("{key} takes {wanted}, not {found}; fix the value"))
+    Some(format!("{key} takes {wanted}, not {found}"))
 }
 
 /// The key of the `key = value` whose value starts at byte `at`.

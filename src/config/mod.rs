@@ -366,7 +366,7 @@ pub struct FrontSettings {
     /// The file the token was read from (token-file), to tell clients where it is.
     pub token_file: Option<PathBuf>,
     /// Why the token could not be had, when one was asked for (reported when the front is used).
-    pub token_problem: Option<String>,
+    pub token_problem: Option<crate::error::Explained>,
     pub drain_timeout: Duration,
 }
 

@@ -12,7 +12,7 @@ use super::values::{
     valid_restart, value_to_string,
 };
 use super::*;
-use crate::error::usage;
+use crate::error::Explained;
 
 /// The highest layer that says something, else the default: a flag (or its MCPCTL_* variable),
 /// then the config file.
@@ -37,18 +37,19 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     let f = &files.config;
     let Some(raw_name) = o.name.clone().or_else(|| f.name.clone()).or_else(|| files.project_name.clone())
     else {
-        return Err(usage(format!(
-            "no project name: {} has no pyproject.toml with [project].name; run mcpctl in your \
-             server's directory, pass -C DIR, or give --name",
-            dir.display()
-        )));
+        return Err(Explained::usage("no project name")
+            .why(format!("{} has no pyproject.toml with [project].name", dir.display()))
+            .fix("run mcpctl in your server's directory, pass -C DIR, or give --name")
+            .into());
     };
     let name = normalize_name(&raw_name);
     if name.is_empty() || !valid_object_name(&name) {
-        return Err(usage(format!(
-            "project name {raw_name:?} cannot name a container: use letters, digits, '-', '_' or '.', \
-             starting with a letter or digit (set --name or name in [tool.mcpctl])"
-        )));
+        return Err(Explained::usage(format!("project name {raw_name:?} cannot name a container"))
+            .fix(
+                "use letters, digits, '-', '_' or '.', starting with a letter or digit (set --name or name in \
+                 [tool.mcpctl])",
+            )
+            .into());
     }
     // The Python package (data directories, state dir) comes from the project, not from a
     // renamed container: `--name` must not move where the server keeps its data.
@@ -59,17 +60,17 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
     };
     let container = f.container.clone().unwrap_or_else(|| format!("{name}-mcp"));
     if !valid_object_name(&container) {
-        return Err(usage(format!(
-            "container name {container:?} ({src}) is not one the engine accepts: use letters, \
-             digits, '-', '_' or '.', starting with a letter or digit"
-        )));
+        return Err(Explained::usage(format!(
+            "container name {container:?} ({src}) is not one the engine accepts"
+        ))
+        .fix("use letters, digits, '-', '_' or '.', starting with a letter or digit")
+        .into());
     }
     let image = pick(o.image.clone(), f.image.clone(), || container.to_lowercase());
     if !valid_image_ref(&image) {
-        return Err(usage(format!(
-            "image name {image:?} is not a valid image reference: use lowercase letters, digits, \
-             '.', '_', '-' and '/', with an optional :tag"
-        )));
+        return Err(Explained::usage(format!("image name {image:?} is not a valid image reference"))
+            .fix("use lowercase letters, digits, '.', '_', '-' and '/', with an optional :tag")
+            .into());
     }
     Ok(Identity { name, package, container, image })
 }
@@ -91,7 +92,11 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
     // File values are numbers of any size: checked like the flags are (`what` names the key
     // where the parser's message does not).
     let from_file = |v: Option<i64>, parse: fn(&str) -> Result<u16, String>, what: &str| {
-        v.map(|p| parse(&p.to_string()).map_err(|e| usage(format!("{src}: {what}{e}")))).transpose()
+        v.map(|p| {
+            parse(&p.to_string())
+                .map_err(|e| anyhow::Error::from(Explained::usage(format!("{src}: {what}{e}"))))
+        })
+        .transpose()
     };
     let base_port = pick(o.base_port, from_file(f.base_port, parse_base_port, "")?, || DEFAULT_BASE_PORT);
     let container_port =
@@ -100,9 +105,8 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
         });
     let addr = pick(o.publish_address.clone(), f.publish_address.clone(), || "127.0.0.1".into());
     let publish_address: IpAddr = addr.parse().map_err(|_| {
-        usage(format!(
-            "publish address {addr:?} is not an IP address: use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)"
-        ))
+        Explained::usage(format!("publish address {addr:?} is not an IP address"))
+            .fix("use 127.0.0.1 (this machine only) or 0.0.0.0 (the network)")
     })?;
     Ok(Ports { base_port, container_port, publish_address })
 }
@@ -124,17 +128,17 @@ pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<V
     };
     for v in &volumes {
         if !valid_object_name(&v.name) {
-            return Err(usage(format!(
-                "volume name {:?} ({src}) is not one the engine accepts: volume keys may use \
-                 letters, digits, '-', '_' and '.'",
+            return Err(Explained::usage(format!(
+                "volume name {:?} ({src}) is not one the engine accepts",
                 v.name
-            )));
+            ))
+            .fix("volume keys may use letters, digits, '-', '_' and '.'")
+            .into());
         }
         if !v.path.starts_with('/') || v.path.contains(':') {
-            return Err(usage(format!(
-                "volume {:?} ({src}) mounts on {:?}: the path in the container must be absolute and contain no ':'",
-                v.name, v.path
-            )));
+            return Err(Explained::usage(format!("volume {:?} ({src}) mounts on {:?}", v.name, v.path))
+                .why("the path in the container must be absolute and contain no ':'")
+                .into());
         }
     }
     Ok(volumes)
@@ -153,15 +157,17 @@ pub fn env(o: &Overrides, f: &FileConfig, container_port: u16) -> anyhow::Result
         let v = match v {
             Some(v) => v.clone(),
             None => std::env::var(k).map_err(|_| {
-                usage(format!(
-                    "-e {k}: {k} is not set in mcpctl's environment; export it first, or give -e {k}=VALUE"
-                ))
+                Explained::usage(format!("-e {k}"))
+                    .why(format!("{k} is not set in mcpctl's environment"))
+                    .fix(format!("export it first, or give -e {k}=VALUE"))
             })?,
         };
         env.insert(k.clone(), v);
     }
     if let Some(k) = env.keys().find(|k| k.is_empty() || k.contains('=') || k.contains(char::is_whitespace)) {
-        return Err(usage(format!("environment variable name {k:?} is not valid: no '=', no spaces")));
+        return Err(Explained::usage(format!("environment variable name {k:?} is not valid"))
+            .why("no '=', no spaces")
+            .into());
     }
     Ok(env)
 }
@@ -171,10 +177,9 @@ pub fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Opt
         return Ok(None);
     };
     if !p.is_file() {
-        return Err(usage(format!(
-            "env file {} does not exist: create it (see example.env) or drop the env-file setting",
-            p.display()
-        )));
+        return Err(Explained::usage(format!("env file {} does not exist", p.display()))
+            .fix("create it (see example.env) or drop the env-file setting")
+            .into());
     }
     Ok(Some(p))
 }
@@ -182,9 +187,9 @@ pub fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Opt
 pub fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
     let restart = pick(o.restart.clone(), f.restart.clone(), || DEFAULT_RESTART.into());
     if !valid_restart(&restart) {
-        return Err(usage(format!(
-            "restart policy {restart:?} is not one the engines know: use no, always, unless-stopped or on-failure[:N]"
-        )));
+        return Err(Explained::usage(format!("restart policy {restart:?} is not one the engines know"))
+            .fix("use no, always, unless-stopped or on-failure[:N]")
+            .into());
     }
     Ok(restart)
 }
@@ -207,16 +212,16 @@ pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build>
     let mut build_secrets: BTreeMap<String, PathBuf> = file_secrets.chain(flag_secrets).collect();
     for (id, file) in build_secrets.iter_mut() {
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            return Err(usage(format!(
-                "build secret id {id:?} is not valid: use letters, digits, '_', '-', '.'"
-            )));
+            return Err(Explained::usage(format!("build secret id {id:?} is not valid"))
+                .fix("use letters, digits, '_', '-', '.'")
+                .into());
         }
         *file = dir.join(&*file);
         if !file.is_file() {
-            return Err(usage(format!(
-                "build secret {id}: {} does not exist: put the token in that file (keep it out of git), or drop the secret",
-                file.display()
-            )));
+            return Err(Explained::usage(format!("build secret {id}"))
+                .why(format!("{} does not exist", file.display()))
+                .fix("put the token in that file (keep it out of git), or drop the secret")
+                .into());
         }
     }
     Ok(Build { dockerfile, context, build_args, build_secrets })
@@ -227,7 +232,9 @@ pub fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for p in f.apt_packages.iter().flatten() {
         if !valid_apt_package(p) {
-            return Err(usage(format!("{}; fix it in {src}", apt_package_error(p, "apt-packages:"))));
+            return Err(Explained::usage(apt_package_error(p, "apt-packages:"))
+                .fix(format!("fix it in {src}"))
+                .into());
         }
         if !out.contains(p) {
             out.push(p.clone());
@@ -245,11 +252,15 @@ pub struct Timeouts {
 pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Timeouts> {
     let ready = pick(o.ready_timeout, f.ready_timeout, || DEFAULT_READY_TIMEOUT);
     if !(ready.is_finite() && ready > 0.0 && ready <= 3600.0) {
-        return Err(usage(format!("ready timeout {ready} s is out of range: use 0.1 to 3600 seconds")));
+        return Err(Explained::usage(format!("ready timeout {ready} s is out of range"))
+            .fix("use 0.1 to 3600 seconds")
+            .into());
     }
     let seconds = |v: Option<i64>, key: &str, default: u32| match v {
         Some(t) if (0..=600).contains(&t) => Ok(t as u32),
-        Some(t) => Err(usage(format!("{src}: {key} {t} is out of range: use 0-600 seconds"))),
+        Some(t) => Err(anyhow::Error::from(
+            Explained::usage(format!("{src}: {key} {t} is out of range")).fix("use 0-600 seconds"),
+        )),
         None => Ok(default),
     };
     Ok(Timeouts {
@@ -263,14 +274,15 @@ pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Time
 pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSetting, String)> {
     let t = pick(o.transport.clone(), f.transport.clone(), || "auto".into());
     let transport = TransportSetting::parse(&t).ok_or_else(|| {
-        usage(format!("transport {t:?} is not one mcpctl can probe: use streamable-http, sse or auto"))
+        Explained::usage(format!("transport {t:?} is not one mcpctl can probe"))
+            .fix("use streamable-http, sse or auto")
     })?;
     let mcp_path = f.mcp_path.clone().unwrap_or_else(|| match transport {
         TransportSetting::Sse => "/sse".into(),
         _ => "/mcp".into(),
     });
     if !mcp_path.starts_with('/') {
-        return Err(usage(format!("mcp-path {mcp_path:?} must start with '/', e.g. /mcp")));
+        return Err(Explained::usage(format!("mcp-path {mcp_path:?} must start with '/', e.g. /mcp")).into());
     }
     Ok((transport, mcp_path))
 }
@@ -295,23 +307,31 @@ pub fn front(
 ) -> anyhow::Result<FrontSettings> {
     let group = pick(o.front_group.clone(), f.front_group.clone(), String::new);
     if !group.is_empty() && !valid_object_name(&group) {
-        return Err(usage(format!(
-            "front group {group:?} cannot name a container: use letters, digits, '-', '_' or '.'"
-        )));
+        return Err(Explained::usage(format!("front group {group:?} cannot name a container"))
+            .fix("use letters, digits, '-', '_' or '.'")
+            .into());
     }
     let front_name = if group.is_empty() { format!("{name}-front") } else { format!("mcpctl-front-{group}") };
     let image = pick(o.front_image.clone(), f.front_image.clone(), || DEFAULT_FRONT_IMAGE.into());
     if !valid_image_ref(&image) {
-        return Err(usage(format!("front image {image:?} is not a valid image reference, e.g. haproxy:2.6")));
+        return Err(Explained::usage(format!(
+            "front image {image:?} is not a valid image reference, e.g. haproxy:2.6"
+        ))
+        .into());
     }
     let port = f
         .front_port
-        .map(|p| parse_port(&p.to_string()).map_err(|e| usage(format!("{src}: front-port: {e}"))))
+        .map(|p| {
+            parse_port(&p.to_string())
+                .map_err(|e| anyhow::Error::from(Explained::usage(format!("{src}: front-port")).why(e)))
+        })
         .transpose()?
         .or((!group.is_empty()).then_some(DEFAULT_SHARED_FRONT_PORT));
     let drain = pick(o.drain_timeout, f.drain_timeout, || DEFAULT_DRAIN_TIMEOUT);
     if !(drain.is_finite() && (0.0..=3600.0).contains(&drain)) {
-        return Err(usage(format!("drain timeout {drain} s is out of range: use 0 to 3600 seconds")));
+        return Err(Explained::usage(format!("drain timeout {drain} s is out of range"))
+            .fix("use 0 to 3600 seconds")
+            .into());
     }
     let (token, token_problem) = front_token(dir, f);
     Ok(FrontSettings {
@@ -337,71 +357,86 @@ fn front_tls(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<FrontT
         (None | Some("on"), Some(cert), Some(key)) => {
             for (what, p) in [("tls-cert", &cert), ("tls-key", &key)] {
                 if !p.is_file() {
-                    return Err(usage(format!(
-                        "{what} {} does not exist: give the PEM file of the front's {}",
-                        p.display(),
-                        if what == "tls-cert" { "certificate" } else { "private key" }
-                    )));
+                    let of = if what == "tls-cert" { "certificate" } else { "private key" };
+                    return Err(Explained::usage(format!("{what} {} does not exist", p.display()))
+                        .fix(format!("give the PEM file of the front's {of}"))
+                        .into());
                 }
             }
             let has = |p: &Path, block: &str| std::fs::read_to_string(p).is_ok_and(|t| t.contains(block));
             if !has(&cert, "-----BEGIN CERTIFICATE-----") {
-                return Err(usage(format!(
-                    "tls-cert {} holds no PEM certificate: give the certificate (and its chain) in PEM",
+                return Err(Explained::usage(format!(
+                    "tls-cert {} holds no PEM certificate",
                     cert.display()
-                )));
+                ))
+                .fix("give the certificate (and its chain) in PEM")
+                .into());
             }
             if !has(&key, "PRIVATE KEY-----") {
-                return Err(usage(format!(
-                    "tls-key {} holds no PEM private key: give the certificate's key in PEM",
-                    key.display()
-                )));
+                return Err(Explained::usage(format!("tls-key {} holds no PEM private key", key.display()))
+                    .fix("give the certificate's key in PEM")
+                    .into());
             }
             Ok(FrontTls::Files { cert, key })
         }
-        (_, Some(_), None) | (_, None, Some(_)) => Err(usage(
+        (_, Some(_), None) | (_, None, Some(_)) => Err(Explained::usage(
             "HTTPS at the front needs both --tls-cert and --tls-key (PEM files), or --tls self-signed",
-        )),
-        (Some(m), _, _) => Err(usage(format!(
-            "tls {m:?} is not one mcpctl knows: use off or self-signed, or give --tls-cert and --tls-key"
-        ))),
+        )
+        .into()),
+        (Some(m), _, _) => Err(Explained::usage(format!("tls {m:?} is not one mcpctl knows"))
+            .fix("use off or self-signed, or give --tls-cert and --tls-key")
+            .into()),
     }
 }
 
 /// The bearer token: from the variable token-env names, or from token-file. Only visible ASCII
 /// (what a header carries whole, and one line of the front's token file).
-fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+fn front_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<Explained>) {
     match read_token(dir, f) {
         (Some(t), _) if !t.0.bytes().all(|b| b.is_ascii_graphic()) => (
             None,
             Some(
-                "the bearer token holds spaces or control characters: use letters, digits and -._~+/= only"
-                    .into(),
+                Explained::usage("the bearer token holds spaces or control characters")
+                    .fix("use letters, digits and -._~+/= only"),
             ),
         ),
         other => other,
     }
 }
 
-fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<String>) {
+fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<Explained>) {
     if let Some(file) = &f.token_file {
         let p = dir.join(file);
         return match std::fs::read_to_string(&p) {
             Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
-            Ok(_) => (None, Some(format!("token file {} is empty: put the token in it", p.display()))),
-            Err(e) => (None, Some(format!("cannot read the token file {}: {e}", p.display()))),
+            Ok(_) => (
+                None,
+                Some(
+                    Explained::usage(format!("token file {} is empty", p.display()))
+                        .fix("put the token in it"),
+                ),
+            ),
+            Err(e) => (
+                None,
+                Some(
+                    Explained::usage(format!("cannot read the token file {}", p.display()))
+                        .why(e.to_string()),
+                ),
+            ),
         };
     }
     match &f.token_env {
-        Some(var) => match std::env::var(var) {
-            Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
-            _ => (
-                None,
-                Some(format!(
-                    "token-env names {var}, but it is not set: export {var}=TOKEN, or drop token-env to run the front without a token"
-                )),
-            ),
-        },
+        Some(var) => {
+            match std::env::var(var) {
+                Ok(t) if !t.trim().is_empty() => (Some(Secret(t.trim().to_string())), None),
+                _ => (
+                    None,
+                    Some(Explained::usage(format!("token-env names {var}, but it is not set")).fix(format!(
+                        "export {var}=TOKEN, or drop token-env to run the front without a token"
+                    ))),
+                ),
+            }
+        }
         None => (None, None),
     }
 }
@@ -413,9 +448,10 @@ pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>
         return Ok(None);
     };
     if !valid_image_ref(&image) {
-        return Err(usage(format!(
+        return Err(Explained::usage(format!(
             "run image {image:?} is not a valid image reference, e.g. registry.example:5000/team/server:3"
-        )));
+        ))
+        .into());
     }
     Ok(Some(image))
 }

@@ -9,23 +9,21 @@ use anyhow::{Context, anyhow};
 use crate::config::{LABEL_DIGEST, Settings};
 use crate::digest::{self, BuildDigest};
 use crate::engine::{self, BuildOptions, Engine, Failure};
-use crate::error::{Explained, usage};
+use crate::error::Explained;
 use crate::process;
 use crate::ui::Ui;
 
 pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
     if !s.dockerfile.is_file() {
-        return Err(usage(format!(
-            "no Dockerfile at {}: mcpctl builds the image from it; write one (the README has a \
-             template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]",
-            s.dockerfile.display()
-        )));
+        return Err(Explained::usage(format!("no Dockerfile at {}", s.dockerfile.display()))
+            .why("mcpctl builds the image from it")
+            .fix("write one (the README has a template) or point to yours with --dockerfile or dockerfile in [tool.mcpctl]")
+            .into());
     }
     if !s.context.is_dir() {
-        return Err(usage(format!(
-            "build context {} is not a directory: fix --context or context in [tool.mcpctl]",
-            s.context.display()
-        )));
+        return Err(Explained::usage(format!("build context {} is not a directory", s.context.display()))
+            .fix("fix --context or context in [tool.mcpctl]")
+            .into());
     }
     Ok(())
 }
@@ -58,19 +56,16 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
     })?;
     spinner.finish();
     if !out.success() && Failure::of(&out.stdout) == Failure::NeedsBuildx {
-        return Err(usage(
-            "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
-             install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
-             Debian 12), or build with podman",
-        ));
+        return Err(engine::needs_buildx().into());
     }
     if !out.success() {
         let failed = Explained::new(format!(
-            "Failed to build image {} ({} exited with {}): fix the error above and run again",
+            "Failed to build image {} ({} exited with {})",
             name,
             engine.name(),
             out.code.map(|c| c.to_string()).unwrap_or_else(|| "a signal".into())
-        ));
+        ))
+        .fix("fix the error above and run again");
         // With -v the whole output has just streamed by.
         let lines: Vec<String> = tail.into_iter().filter(|l| !l.trim().is_empty()).collect();
         return Err(anyhow::Error::new(if verbose {
@@ -183,7 +178,7 @@ fn pull(engine: &Engine, s: &Settings, ui: &Ui, reference: &str) -> anyhow::Resu
     spinner.finish();
     res.map_err(|e| {
         anyhow::Error::new(
-            Explained::new(format!("cannot pull {reference}{on}: {}", engine::engine_reason(&e))).fix(
+            Explained::new(format!("cannot pull {reference}{on}")).why(engine::engine_reason(&e)).fix(
                 format!(
                     "check the reference; for a private registry log in first with `{} login REGISTRY` here: \
                      the engine client sends that login with the pull, never in argv",

@@ -8,7 +8,7 @@ use anyhow::{Context, anyhow};
 
 use crate::config::{LABEL_PROJECT, Settings};
 use crate::engine::{self, ContainerInfo, Engine, Failure, RunOptions};
-use crate::error::usage;
+use crate::error::Explained;
 use crate::ports;
 use crate::ui::Ui;
 
@@ -69,14 +69,17 @@ pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow
         Some(other) => format!("it belongs to mcpctl project {other:?}"),
         None => format!("it has no {LABEL_PROJECT} label"),
     };
-    usage(format!(
-        "a container named {} exists but mcpctl did not create it for {:?} ({who}): mcpctl never \
-         stops or removes it; remove it yourself (`{} rm -f {}`) or pick another name with --name",
-        s.container,
-        s.name,
+    Explained::usage(format!(
+        "a container named {} exists but mcpctl did not create it for {:?} ({who})",
+        s.container, s.name
+    ))
+    .why("mcpctl never stops or removes it")
+    .fix(format!(
+        "remove it yourself (`{} rm -f {}`) or pick another name with --name",
         engine.name(),
         s.container
     ))
+    .into()
 }
 
 /// Why `run` failed.
@@ -103,12 +106,16 @@ pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailur
     };
     if failed.failure == Failure::NameTaken {
         // Someone else's container took the name between our lookup and our run: leave it be.
-        return Err(RunFailure::Other(usage(format!(
-            "a container named {} appeared while mcpctl was starting one ({}): mcpctl does not \
-             remove it; run `mcpctl status` and try again",
-            s.container,
-            failed.reason()
-        ))));
+        return Err(RunFailure::Other(
+            Explained::usage(format!(
+                "a container named {} appeared while mcpctl was starting one ({})",
+                s.container,
+                failed.reason()
+            ))
+            .why("mcpctl does not remove it")
+            .fix("run `mcpctl status` and try again")
+            .into(),
+        ));
     }
     let _ = force_remove(engine, &s.container);
     Err(match failed.failure {

@@ -109,8 +109,9 @@ fn put_back(
 /// The new version failed and the old one did not come back: both causes, and what to do.
 fn nothing_serves(new: anyhow::Error, back: anyhow::Error) -> anyhow::Error {
     let mut x = Explained::new(format!(
-        "the new version failed ({new:#}) and the previous one did not come back ({back:#}): nothing serves now"
+        "the new version failed ({new:#}) and the previous one did not come back ({back:#})"
     ))
+    .why("nothing serves now")
     .fix("see `mcpctl logs`, then `mcpctl rollback` or `mcpctl restart`");
     if let Some(why) = crate::error::explained(&back).or(crate::error::explained(&new)) {
         x = x.evidence(why.evidence_title.clone().unwrap_or_default(), why.evidence.clone());

@@ -3,7 +3,7 @@
 //! docker context in use, CONTAINER_HOST / CONTAINER_CONNECTION); and, on another host, which
 //! socket there is the engine's. The machine itself is reached through `host`.
 
-use crate::error::usage;
+use crate::error::Explained;
 use crate::host::{EngineSocket, Facts, Host, HostSpec, SshSpec};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -109,10 +109,12 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
             }
         }
         return SshSpec::parse(r).map(HostSpec::Ssh).map_err(|e| {
-            usage(format!(
-                "--host {e}: give ssh://user@host[:port], the name of a {} (or `local` for this machine)",
-                if kind == EngineKind::Podman { "podman connection" } else { "docker context" }
-            ))
+            let named = if kind == EngineKind::Podman { "podman connection" } else { "docker context" };
+            Explained::usage(format!("--host {e}"))
+                .fix(format!(
+                    "give ssh://user@host[:port], the name of a {named} (or `local` for this machine)"
+                ))
+                .into()
         });
     }
     let from = |what: &str, url: &str, identity: Option<PathBuf>| -> anyhow::Result<HostSpec> {
@@ -131,10 +133,13 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
             }
             if let Some((name, h)) = &env.docker_context_host {
                 if h.is_empty() {
-                    return Err(usage(format!(
-                        "the docker context {name:?} is in use but its endpoint cannot be read: check \
-                         `docker context inspect {name}`, or pick one with --host or `docker context use default`"
-                    )));
+                    return Err(Explained::usage(format!(
+                        "the docker context {name:?} is in use but its endpoint cannot be read"
+                    ))
+                    .fix(format!(
+                        "check `docker context inspect {name}`, or pick one with --host or `docker context use default`"
+                    ))
+                    .into());
                 }
                 return from(&format!("the docker context {name:?}"), h, None);
             }
@@ -145,10 +150,11 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
             }
             if let Some((name, uri, identity)) = &env.podman_connection {
                 if uri.is_empty() {
-                    return Err(usage(format!(
-                        "CONTAINER_CONNECTION names {name:?}, which `podman system connection list` \
-                         does not have: add it, or pass --host ssh://user@host"
-                    )));
+                    return Err(Explained::usage(format!(
+                        "CONTAINER_CONNECTION names {name:?}, which `podman system connection list` does not have"
+                    ))
+                    .fix("add it, or pass --host ssh://user@host")
+                    .into());
                 }
                 return from(&format!("the podman connection {name:?}"), uri, identity.clone());
             }
@@ -168,11 +174,10 @@ pub fn connect(
     if let HostSpec::Ssh(s) = spec
         && kind == EngineKind::Nerdctl
     {
-        return Err(usage(format!(
-            "--host {}: nerdctl has no remote mode (it talks to containerd on this machine); \
-             use docker or podman for another host",
-            s.label()
-        )));
+        return Err(Explained::usage(format!("--host {}", s.label()))
+            .why("nerdctl has no remote mode (it talks to containerd on this machine)")
+            .fix("use docker or podman for another host")
+            .into());
     }
     let (label, destination) = match spec {
         HostSpec::Ssh(s) => (s.label(), s.destination()),
@@ -190,19 +195,21 @@ fn from_engine_url(what: &str, url: &str) -> anyhow::Result<HostSpec> {
         return Ok(HostSpec::Local);
     }
     if url.starts_with("ssh://") {
-        return SshSpec::parse(url).map(HostSpec::Ssh).map_err(|e| usage(format!("{what}: {e}")));
+        return SshSpec::parse(url).map(HostSpec::Ssh).map_err(|e| Explained::usage(what).why(e).into());
     }
     if let Some(rest) = url.strip_prefix("tcp://") {
         let host = rest.split([':', '/']).next().unwrap_or("");
         if host == "localhost" || host.parse::<IpAddr>().is_ok_and(|a| a.is_loopback()) {
             return Ok(HostSpec::Local);
         }
-        return Err(usage(format!(
-            "{what} is {url}: an engine on another machine over TCP; mcpctl must also reach the \
-             ports the server publishes there, which needs ssh: use --host ssh://user@{host}"
-        )));
+        return Err(Explained::usage(format!("{what} is {url}"))
+            .why("an engine on another machine over TCP; mcpctl must also reach the ports the server publishes there, which needs ssh")
+            .fix(format!("use --host ssh://user@{host}"))
+            .into());
     }
-    Err(usage(format!("{what} is {url:?}, which mcpctl cannot use: give ssh://user@host or unix:///path")))
+    Err(Explained::usage(format!("{what} is {url:?}, which mcpctl cannot use"))
+        .fix("give ssh://user@host or unix:///path")
+        .into())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::error::Explained;
 use crate::process::{Cmd, Output, ProcessError};
 
 use super::{Engine, EngineKind};
@@ -96,17 +97,22 @@ impl fmt::Display for EngineError {
                 self.reason(),
                 unreachable_fix(self.kind)
             ),
-            (Failure::NeedsBuildx, _) => f.write_str(
-                "build secrets need BuildKit, and this docker client has it only with the buildx plugin: \
-                 install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on \
-                 Debian 12), or build with podman",
-            ),
+            (Failure::NeedsBuildx, _) => write!(f, "{}", needs_buildx()),
             _ => f.write_str(&self.reason()),
         }
     }
 }
 
 impl std::error::Error for EngineError {}
+
+/// A build with secrets on a docker client without BuildKit: the setup is at fault, not the run
+/// (exit 2).
+pub fn needs_buildx() -> Explained {
+    Explained::usage("build secrets need BuildKit, and this docker client has it only with the buildx plugin").fix(
+        "install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on Debian 12), or build \
+         with podman",
+    )
+}
 
 fn remote_start(kind: EngineKind) -> &'static str {
     match kind {
@@ -124,11 +130,11 @@ pub fn not_running_there(kind: EngineKind, label: &str, destination: &str, socke
         _ => "start it there (systemctl start docker)",
     };
     anyhow::Error::new(
-        crate::error::Explained::new(format!(
-            "{} on {label} is not running: no socket at {socket} there",
-            kind.name()
-        ))
-        .fix(format!("{start}, or name its socket in the URL: --host ssh://{destination}/path/to/socket")),
+        Explained::new(format!("{} on {label} is not running", kind.name()))
+            .why(format!("no socket at {socket} there"))
+            .fix(format!(
+                "{start}, or name its socket in the URL: --host ssh://{destination}/path/to/socket"
+            )),
     )
 }
 

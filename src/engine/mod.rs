@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::usage;
+use crate::error::Explained;
 use crate::process::Cmd;
 
 mod argv;
@@ -125,29 +125,30 @@ const KNOWN: [&str; 3] = ["docker", "podman", "nerdctl"];
 pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
     let program = match requested.map(str::trim) {
         Some("") | None => KNOWN.iter().find_map(|n| which::which(n).ok()).ok_or_else(|| {
-            usage(
-                "no container engine found: none of docker, podman, nerdctl is on PATH; install one \
-                 (Debian: apt-get install docker.io, or podman) or pass --engine /path/to/binary",
-            )
+            Explained::usage("no container engine found")
+                .why("none of docker, podman, nerdctl is on PATH")
+                .fix("install one (Debian: apt-get install docker.io, or podman) or pass --engine /path/to/binary")
         })?,
         Some(r) if r.contains('/') => {
             let p = PathBuf::from(r);
             if !p.is_file() {
-                return Err(usage(format!(
-                    "--engine {r}: no such file; give the path of a docker, podman or nerdctl binary"
-                )));
+                return Err(Explained::usage(format!("--engine {r}"))
+                    .why("no such file")
+                    .fix("give the path of a docker, podman or nerdctl binary")
+                    .into());
             }
             p
         }
         Some(r) if KNOWN.contains(&r) => which::which(r).map_err(|_| {
-            usage(format!(
-                "--engine {r}: {r} is not on PATH; install it, or pick another with --engine docker|podman|nerdctl"
-            ))
+            Explained::usage(format!("--engine {r}"))
+                .why(format!("{r} is not on PATH"))
+                .fix("install it, or pick another with --engine docker|podman|nerdctl")
         })?,
         Some(r) => {
-            return Err(usage(format!(
-                "--engine {r}: unknown engine; use docker, podman, nerdctl or a path to one of them"
-            )));
+            return Err(Explained::usage(format!("--engine {r}"))
+                .why("unknown engine")
+                .fix("use docker, podman, nerdctl or a path to one of them")
+                .into());
         }
     };
     classify(&program)
@@ -221,11 +222,12 @@ fn classify_uncached(program: &Path) -> anyhow::Result<Engine> {
         Some(kind) => {
             Ok(Engine { kind, program: program.to_path_buf(), version: first, host: Default::default() })
         }
-        None => Err(usage(format!(
-            "--engine {}: this binary does not look like docker, podman or nerdctl (its --version \
-             printed {first:?}); point --engine at one of those",
-            program.display()
-        ))),
+        None => Err(Explained::usage(format!("--engine {}", program.display()))
+            .why(format!(
+                "this binary does not look like docker, podman or nerdctl (its --version printed {first:?})"
+            ))
+            .fix("point --engine at one of those")
+            .into()),
     }
 }
 

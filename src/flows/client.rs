@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use serde_json::{Map, Value, json};
 
 use crate::container::{self, Lookup};
-use crate::error::usage;
+use crate::error::Explained;
 use crate::flows::{Ctx, claude_add_line};
 use crate::probe::Transport;
 
@@ -20,9 +20,9 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
     if let Some(v) = token_env
         && (v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
-        return Err(usage(format!(
-            "--token-env {v}: give the name of an environment variable, e.g. MCP_TOKEN"
-        )));
+        return Err(Explained::usage(format!("--token-env {v}"))
+            .fix("give the name of an environment variable, e.g. MCP_TOKEN")
+            .into());
     }
     let transport = ctx.saved_transport(&state);
     let url = match url {
@@ -77,10 +77,10 @@ pub fn merge_into(path: &std::path::Path, name: &str, entry: Value) -> anyhow::R
         Ok(text) => match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(m)) => m,
             Ok(_) | Err(_) => {
-                return Err(usage(format!(
-                    "{} is not a JSON object: mcpctl will not overwrite it; fix it or move it away",
-                    path.display()
-                )));
+                return Err(Explained::usage(format!("{} is not a JSON object", path.display()))
+                    .why("mcpctl will not overwrite it")
+                    .fix("fix it or move it away")
+                    .into());
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Map::new(),
@@ -88,10 +88,10 @@ pub fn merge_into(path: &std::path::Path, name: &str, entry: Value) -> anyhow::R
     };
     let servers = doc.entry("mcpServers").or_insert_with(|| Value::Object(Map::new()));
     let Value::Object(servers) = servers else {
-        return Err(usage(format!(
-            "{}: mcpServers is not an object: mcpctl will not overwrite it; fix the file",
-            path.display()
-        )));
+        return Err(Explained::usage(format!("{}: mcpServers is not an object", path.display()))
+            .why("mcpctl will not overwrite it")
+            .fix("fix the file")
+            .into());
     };
     let kept = servers.keys().filter(|k| *k != name).count();
     servers.insert(name.to_string(), entry);

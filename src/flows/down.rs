@@ -7,16 +7,17 @@ use anyhow::Context;
 
 use crate::container::{self, Lookup};
 use crate::engine::Failure;
-use crate::error::usage;
+use crate::error::Explained;
 use crate::flows::Ctx;
 
 pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     if volumes && !yes && !std::io::stdin().is_terminal() {
         // Refuse before changing anything: a usage error leaves everything as it was.
-        return Err(usage(
-            "refusing to delete volumes without confirmation: there is no terminal to ask on; pass --yes to confirm",
-        ));
+        return Err(Explained::usage("refusing to delete volumes without confirmation")
+            .why("there is no terminal to ask on")
+            .fix("pass --yes to confirm")
+            .into());
     }
     ui.title("Down", &ctx.project_on_host());
     let opened = ctx.open_to_remove("down")?;
@@ -65,10 +66,12 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     ui.warning(&format!("These volumes and all their data will be deleted: {}", existing.join(", ")));
     if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(usage(format!(
-                "refusing to delete volumes {} without confirmation: pass --yes to confirm",
+            return Err(Explained::usage(format!(
+                "refusing to delete volumes {} without confirmation",
                 existing.join(", ")
-            )));
+            ))
+            .fix("pass --yes to confirm")
+            .into());
         }
         print!("  Delete them? [y/N] ");
         let _ = std::io::stdout().flush();

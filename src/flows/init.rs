@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::InitArgs;
 use crate::config::{self, DEFAULT_BASE_PORT, Project, TransportSetting};
-use crate::error::usage;
+use crate::error::Explained;
 use crate::scaffold::{self, Deps, Entry, EntryDetection, Plan, Serve, Transport};
 use crate::ui::Ui;
 
@@ -48,9 +48,9 @@ pub fn init(s: &Project, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
 fn decide(s: &Project, ui: &Ui, args: &InitArgs, interactive: bool) -> anyhow::Result<Plan> {
     let dir = s.project_dir.as_path();
     let stdio = args.stdio.as_deref().map(scaffold::split_command).transpose().map_err(|e| {
-        usage(format!(
-            "--stdio: {e}; give the command that runs the server over stdio, e.g. --stdio \"mcp-server-time\""
-        ))
+        Explained::usage("--stdio")
+            .why(e)
+            .fix("give the command that runs the server over stdio, e.g. --stdio \"mcp-server-time\"")
     })?;
     let (entry, why) = choose_entry(dir, s, ui, args, interactive, stdio.is_some())?;
     ui.info(&format!("Server code: {}", entry.describe()));
@@ -167,9 +167,10 @@ fn object_from_flag(dir: &Path, e: &str) -> anyhow::Result<Serve> {
     let (module, object) = e.split_once(':').unwrap_or((e, ""));
     let module = module.trim_end_matches(".py").replace('/', ".");
     if !scaffold::valid_module(&module) || !scaffold::valid_module(object) || object.contains('.') {
-        return Err(usage(format!(
+        return Err(Explained::usage(format!(
             "--entry {e:?} is not MODULE:OBJECT (e.g. --entry server:mcp or --entry my_pkg.app:server)"
-        )));
+        ))
+        .into());
     }
     let file = ["", "src/"]
         .iter()
@@ -193,7 +194,10 @@ fn compare(s: &Project, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Res
             Ok(_) => Change::Differs,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Change::Create,
             Err(e) => {
-                return Err(usage(format!("cannot read {}: {e}; check its permissions", o.path.display())));
+                return Err(Explained::usage(format!("cannot read {}", o.path.display()))
+                    .why(e.to_string())
+                    .fix("check its permissions")
+                    .into());
             }
         };
         changes.push(change);
@@ -209,11 +213,13 @@ fn compare(s: &Project, outputs: &[Output], force: bool, ui: &Ui) -> anyhow::Res
             ui.warning(&format!("would change: {d} (exists, differs)"));
         }
         let (s1, s2) = if differ.len() == 1 { ("s", "s") } else { ("", "") };
-        return Err(usage(format!(
-            "{} exist{s1} and differ{s2} from what mcpctl init writes: nothing was written; \
-             compare, then run `mcpctl init --force` to overwrite (other files are left alone)",
-            differ.join(", "),
-        )));
+        return Err(Explained::usage(format!(
+            "{} exist{s1} and differ{s2} from what mcpctl init writes",
+            differ.join(", ")
+        ))
+        .why("nothing was written")
+        .fix("compare, then run `mcpctl init --force` to overwrite (other files are left alone)")
+        .into());
     }
     Ok(changes)
 }
@@ -362,22 +368,19 @@ fn choose_entry(
                 "no server code here: --stdio runs a command the dependencies install".into(),
             ));
         }
-        EntryDetection::Ambiguous { candidates, flag } => format!(
-            "more than one possible entry point ({}): pass {flag} {} to choose",
-            candidates.join(", "),
-            if flag == "--package" { "PACKAGE" } else { "FILE" }
-        ),
-        EntryDetection::NotFound => format!(
-            "no entry point found in {}: no PACKAGE/__main__.py (python -m PACKAGE) and no \
-             top-level .py file that makes an MCP server; pass --package PACKAGE, --entry FILE or \
-             MODULE:OBJECT, or --stdio COMMAND for a stdio-only server",
-            dir.display()
-        ),
+        EntryDetection::Ambiguous { candidates, flag } => {
+            let what = if flag == "--package" { "PACKAGE" } else { "FILE" };
+            Explained::usage(format!("more than one possible entry point ({})", candidates.join(", ")))
+                .fix(format!("pass {flag} {what} to choose"))
+        }
+        EntryDetection::NotFound => Explained::usage(format!("no entry point found in {}", dir.display()))
+            .why("no PACKAGE/__main__.py (python -m PACKAGE) and no top-level .py file that makes an MCP server")
+            .fix("pass --package PACKAGE, --entry FILE or MODULE:OBJECT, or --stdio COMMAND for a stdio-only server"),
     };
     if !interactive {
-        return Err(usage(problem));
+        return Err(problem.into());
     }
-    ui.warning(&problem);
+    ui.warning(&problem.to_string());
     let answer = ask("Package to run with python -m, or a .py file to run")?;
     if answer.ends_with(".py") {
         Ok((file_from_flag(dir, &answer, ui)?, "answered".into()))
@@ -388,10 +391,9 @@ fn choose_entry(
 
 fn module_from_flag(dir: &Path, m: &str, ui: &Ui) -> anyhow::Result<Entry> {
     if !scaffold::valid_module(m) {
-        return Err(usage(format!(
-            "--package {m:?} is not a Python module name: use letters, digits and '_' (dots for \
-             subpackages), e.g. --package my_server"
-        )));
+        return Err(Explained::usage(format!("--package {m:?} is not a Python module name"))
+            .fix("use letters, digits and '_' (dots for subpackages), e.g. --package my_server")
+            .into());
     }
     let entry = scaffold::module_entry(dir, m);
     if let Entry::Module { dir: d, .. } = &entry
@@ -412,10 +414,10 @@ fn code_of_object(dir: &Path, e: &str) -> anyhow::Result<Entry> {
     }
     match scaffold::module_dir(dir, top) {
         Some(d) => Ok(Entry::Module { module: top.to_string(), dir: d, cli_flags: false }),
-        None => Err(usage(format!(
-            "--entry {e}: there is no {top}.py, {top}/ or src/{top}/ in {}; name a module of the project",
-            dir.display()
-        ))),
+        None => Err(Explained::usage(format!("--entry {e}"))
+            .why(format!("there is no {top}.py, {top}/ or src/{top}/ in {}", dir.display()))
+            .fix("name a module of the project")
+            .into()),
     }
 }
 
@@ -425,9 +427,10 @@ fn file_from_flag(dir: &Path, f: &str, ui: &Ui) -> anyhow::Result<Entry> {
         && p.components()
             .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir));
     if !inside || !f.ends_with(".py") || f.contains(['"', '\\']) {
-        return Err(usage(format!(
+        return Err(Explained::usage(format!(
             "--entry {f:?} must be a .py file inside the project, given relative to it, e.g. --entry server.py"
-        )));
+        ))
+        .into());
     }
     let f = f.trim_start_matches("./").to_string();
     if !dir.join(&f).is_file() {
@@ -442,11 +445,10 @@ fn choose_deps(dir: &Path, args: &InitArgs) -> anyhow::Result<Deps> {
         Some("uv") => Ok(Deps::Uv),
         Some(_) => Ok(Deps::Requirements),
         None => scaffold::detect_deps(dir).ok_or_else(|| {
-            usage(format!(
-                "no uv.lock, requirements.txt or pyproject.toml in {}: mcpctl cannot tell how to \
-                 install the dependencies; create requirements.txt (or a pyproject.toml and `uv lock`)",
-                dir.display()
-            ))
+            Explained::usage(format!("no uv.lock, requirements.txt or pyproject.toml in {}", dir.display()))
+                .why("mcpctl cannot tell how to install the dependencies")
+                .fix("create requirements.txt (or a pyproject.toml and `uv lock`)")
+                .into()
         }),
     }
 }
@@ -484,9 +486,9 @@ fn choose_transport(
                 why = "answered".into();
             }
             other => {
-                return Err(usage(format!(
-                    "transport {other:?} is not one mcpctl knows: use streamable-http or sse"
-                )));
+                return Err(Explained::usage(format!("transport {other:?} is not one mcpctl knows"))
+                    .fix("use streamable-http or sse")
+                    .into());
             }
         }
     }
@@ -501,7 +503,9 @@ fn ask(question: &str) -> anyhow::Result<String> {
     let mut line = String::new();
     let n = std::io::stdin().lock().read_line(&mut line)?;
     if n == 0 {
-        return Err(usage("no answer (end of input): pass the value as a flag instead"));
+        return Err(Explained::usage("no answer (end of input)")
+            .fix("pass the value as a flag instead")
+            .into());
     }
     Ok(line.trim().to_string())
 }

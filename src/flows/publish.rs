@@ -9,7 +9,7 @@ use crate::cli::PublishArgs;
 use crate::config::valid_image_ref;
 use crate::container;
 use crate::engine::BuildOptions;
-use crate::error::usage;
+use crate::error::Explained;
 use crate::flows::Ctx;
 
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
@@ -22,16 +22,15 @@ pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
         Ok(text) => {
             let t = text.trim();
             if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
-                t.parse::<u64>()
-                    .map(|n| (n, false))
-                    .map_err(|_| usage(format!("{}: {t} is too large a version number", path.display())))
+                t.parse::<u64>().map(|n| (n, false)).map_err(|_| {
+                    Explained::usage(format!("{}: {t} is too large a version number", path.display())).into()
+                })
             } else {
-                Err(usage(format!(
-                    "{} holds {:?}, not a number: it must hold the last published version as a \
-                     whole number (e.g. 1); fix it and run again",
-                    path.display(),
-                    t.chars().take(40).collect::<String>()
-                )))
+                let held = t.chars().take(40).collect::<String>();
+                Err(Explained::usage(format!("{} holds {held:?}, not a number", path.display()))
+                    .why("it must hold the last published version as a whole number (e.g. 1)")
+                    .fix("fix it and run again")
+                    .into())
             }
         }
     }
@@ -40,14 +39,16 @@ pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
 pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let registry = args.registry.clone().or_else(|| s.registry.clone()).ok_or_else(|| {
-        usage("no registry to publish to: pass --registry REPO (e.g. ghcr.io/org/server) or set registry in [tool.mcpctl]")
+        Explained::usage("no registry to publish to")
+            .fix("pass --registry REPO (e.g. ghcr.io/org/server) or set registry in [tool.mcpctl]")
     })?;
     let registry = registry.trim_end_matches('/').to_string();
     let has_tag = registry.rsplit_once(':').is_some_and(|(_, t)| !t.contains('/'));
     if has_tag || !valid_image_ref(&registry) {
-        return Err(usage(format!(
+        return Err(Explained::usage(format!(
             "registry {registry:?} is not an image repository without a tag, e.g. ghcr.io/org/server or 127.0.0.1:5000/server"
-        )));
+        ))
+        .into());
     }
     let platform = args.platform.clone().or_else(|| s.platform.clone()).unwrap_or(DEFAULT_PLATFORM.into());
     let version_file = s.project_dir.join("VERSION");

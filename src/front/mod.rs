@@ -98,7 +98,7 @@ impl<'a> Front<'a> {
     /// The settings' problems that stop the front, in one line (a token asked for but missing).
     pub fn check_settings(&self) -> anyhow::Result<()> {
         if let Some(p) = &self.spec.token_problem {
-            return Err(crate::error::usage(p.clone()));
+            return Err(p.clone().into());
         }
         Ok(())
     }
@@ -283,12 +283,14 @@ impl<'a> Front<'a> {
             Ok(_) => Ok(()),
             Err(failed) => {
                 let _ = container::force_remove(e, self.name());
-                Err(anyhow!(
-                    "cannot start the front {} on {}: {}; free the port, or set another base port",
+                Err(crate::error::Explained::new(format!(
+                    "cannot start the front {} on {}",
                     self.name(),
-                    st.publish,
-                    failed.reason()
+                    st.publish
                 ))
+                .why(failed.reason())
+                .fix("free the port, or set another base port")
+                .into())
             }
         }
     }

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use anyhow::anyhow;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Explained, usage};
+use crate::error::Explained;
 use crate::process::Cmd;
 
 /// How long the ssh master stays up after the last command that used it.
@@ -162,16 +162,15 @@ impl Remote {
         runtime_dir: &Path,
     ) -> anyhow::Result<Remote> {
         let ssh = which::which("ssh").map_err(|_| {
-            usage(format!(
-                "--host {}: the ssh client is not installed; install it (Debian: apt-get install openssh-client)",
-                spec.label()
-            ))
+            Explained::usage(format!("--host {}", spec.label()))
+                .why("the ssh client is not installed")
+                .fix("install it (Debian: apt-get install openssh-client)")
         })?;
         if let Some(c) = config.filter(|c| !c.is_file()) {
-            return Err(usage(format!(
-                "ssh config {}: no such file; fix ssh-config or MCPCTL_SSH_CONFIG",
-                c.display()
-            )));
+            return Err(Explained::usage(format!("ssh config {}", c.display()))
+                .why("no such file")
+                .fix("fix ssh-config or MCPCTL_SSH_CONFIG")
+                .into());
         }
         let dir = runtime_dir.join(short_hash(&format!(
             "{}|{:?}|{:?}|{}",
@@ -289,18 +288,18 @@ impl Remote {
         let dest = dest.trim_start_matches("ssh ");
         let e = match SshFailure::of(&out.stderr) {
             SshFailure::HostKey => Explained::new(format!(
-                "the host key of {label} is not known here, or has changed ({line}): mcpctl never \
-                 accepts a host key it cannot check, since whoever answered would get your engine"
+                "the host key of {label} is not known here, or has changed ({line})"
             ))
+            .why("mcpctl never accepts a host key it cannot check, since whoever answered would get your engine")
             .fix(format!(
                 "compare the key's fingerprint with the host's (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub \
                  there), then add it: `ssh {dest}` once and answer yes"
             )),
-            SshFailure::Auth => Explained::new(format!("{label} refused the ssh login: {line}")).fix(format!(
+            SshFailure::Auth => Explained::new(format!("{label} refused the ssh login")).why(line.clone()).fix(format!(
                 "mcpctl logs in with your ssh keys and ~/.ssh/config as they are: add your public key to \
                  the host's ~/.ssh/authorized_keys or name the key (IdentityFile) in ~/.ssh/config; check with `ssh {dest}`"
             )),
-            SshFailure::Unreachable => Explained::new(format!("cannot reach {label} over ssh: {line}")).fix(format!(
+            SshFailure::Unreachable => Explained::new(format!("cannot reach {label} over ssh")).why(line.clone()).fix(format!(
                 "check the address and port, and that sshd runs there; check with `ssh {dest}`"
             )),
         };

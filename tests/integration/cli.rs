@@ -2007,10 +2007,8 @@ fn build_failure_shows_the_last_lines() {
         let o = t.run(&["start"]);
         o.code(1)
             .stderr_has("→ Build output (last lines):")
-            .stderr_has(&format!(
-                "✗ Failed to build image rec-mcp ({} exited with 7): fix the error above and run again",
-                c.program()
-            ))
+            .stderr_has(&format!("✗ Failed to build image rec-mcp ({} exited with 7)\n", c.program()))
+            .stderr_has("→ Fix: fix the error above and run again")
             .no_call("run");
         let (step, reason) = match c {
             Client::Podman => (
@@ -2164,7 +2162,7 @@ fn front_settings_that_cannot_work() {
         (
             &["start", "--front", "--tls", "bogus"],
             "",
-            "tls \"bogus\" is not one mcpctl knows: use off or self-signed",
+            "tls \"bogus\" is not one mcpctl knows; use off or self-signed",
         ),
         (
             &["start", "--front", "--tls-cert", "missing.pem"],
