@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Overrides;
-pub use crate::ui::ColorChoice;
+pub(crate) use crate::ui::ColorChoice;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -17,92 +17,92 @@ pub use crate::ui::ColorChoice;
                   or nerdctl. Run it in the server's project directory (or pass -C DIR).",
     after_help = "Exit codes: 0 ok, 1 failed, 2 usage or configuration error, 130 interrupted."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct Global {
+pub(crate) struct Global {
     /// The MCP server's project directory
     #[arg(short = 'C', long = "project-dir", global = true, value_name = "DIR")]
-    pub project_dir: Option<PathBuf>,
+    pub(crate) project_dir: Option<PathBuf>,
 
     /// Print every engine command as a shell-quoted line, and stream build output
     #[arg(short, long, global = true)]
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 
     /// Fail at once when another mcpctl is working on this project, instead of waiting
     #[arg(long, global = true)]
-    pub no_wait: bool,
+    pub(crate) no_wait: bool,
 
     /// Print only warnings, errors and results
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     /// When to use colors (NO_COLOR and CLICOLOR are honoured with auto)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     #[command(flatten)]
-    pub settings: Overrides,
+    pub(crate) settings: Overrides,
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Overwrite files that exist (lists what changes either way)
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     /// Ask for what cannot be detected (only on a terminal)
     #[arg(long)]
-    pub interactive: bool,
+    pub(crate) interactive: bool,
     /// Python package to run as `python -m PACKAGE` [default: detected]
     #[arg(long, value_name = "PACKAGE")]
-    pub package: Option<String>,
+    pub(crate) package: Option<String>,
     /// The server: a file (server.py), or MODULE:OBJECT for the object the launcher serves
     /// (server:mcp, my_pkg.app:server) [default: detected]
     #[arg(long, value_name = "FILE|MODULE:OBJECT", conflicts_with = "package")]
-    pub entry: Option<String>,
+    pub(crate) entry: Option<String>,
     /// A stdio-only server: the command that runs it over stdio, served over HTTP by a bridge in
     /// the image (e.g. --stdio "mcp-server-time")
     #[arg(long, value_name = "COMMAND")]
-    pub stdio: Option<String>,
+    pub(crate) stdio: Option<String>,
     /// A Debian package the server needs at run time, installed in the image (repeatable, e.g.
     /// --apt-package git); added to what init detects from the dependencies and to apt-packages
     #[arg(long = "apt-package", value_parser = crate::config::parse_apt_package, value_name = "PKG")]
-    pub apt_packages: Vec<String>,
+    pub(crate) apt_packages: Vec<String>,
     /// How dependencies are installed [default: uv when uv.lock exists, else requirements.txt]
     #[arg(long, value_parser = ["uv", "requirements"], value_name = "HOW")]
-    pub deps: Option<String>,
+    pub(crate) deps: Option<String>,
     /// Private dependencies: install with a build secret (`--secret id=pip_token`), never a build arg
     #[arg(long)]
-    pub private_deps: bool,
+    pub(crate) private_deps: bool,
     /// Registry image for the compose file (e.g. ghcr.io/org/server) [default: the local image]
     #[arg(long, value_name = "REGISTRY")]
-    pub registry: Option<String>,
+    pub(crate) registry: Option<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]
-pub struct PublishArgs {
+pub(crate) struct PublishArgs {
     /// Registry repository, e.g. ghcr.io/org/server or 127.0.0.1:5000/server [default: registry in config]
     #[arg(long, value_name = "REPO")]
-    pub registry: Option<String>,
+    pub(crate) registry: Option<String>,
     /// Target platform [default: linux/amd64, or platform in config]
     #[arg(long, value_name = "PLATFORM")]
-    pub platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Build without the cache
     #[arg(long)]
-    pub no_cache: bool,
+    pub(crate) no_cache: bool,
     /// Print the commands and the version they would publish; change nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Build the image (unless nothing it is built from changed) and start the container
     Start {
         /// Build even when the image was built from exactly these inputs
@@ -183,13 +183,13 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         matches!(self, Command::Status { json: true } | Command::List { json: true })
     }
 }
 
 /// `completions` and `man`: from the clap definition, needing no project and no engine.
-pub fn print_self_description(cmd: &Command) -> Option<std::io::Result<()>> {
+pub(crate) fn print_self_description(cmd: &Command) -> Option<std::io::Result<()>> {
     use clap::CommandFactory;
     let mut out = std::io::stdout();
     match cmd {

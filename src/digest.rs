@@ -22,11 +22,11 @@ use crate::dockerignore::{self, EntryKind, Semantics};
 /// Every input of one build, by name ("file src/app.py", "build-arg PYTHON_IMAGE", ...), each
 /// with its own hash.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Inputs(pub BTreeMap<String, String>);
+pub(crate) struct Inputs(pub BTreeMap<String, String>);
 
 /// What a build would read, as far as it can be known before it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildDigest {
+pub(crate) enum BuildDigest {
     Known {
         digest: String,
         inputs: Inputs,
@@ -36,7 +36,7 @@ pub enum BuildDigest {
 }
 
 impl BuildDigest {
-    pub fn digest(&self) -> Option<&str> {
+    pub(crate) fn digest(&self) -> Option<&str> {
         match self {
             BuildDigest::Known { digest, .. } => Some(digest),
             BuildDigest::Unknown(_) => None,
@@ -45,20 +45,20 @@ impl BuildDigest {
 }
 
 /// What a build reads besides the context, decided by the settings and the engine.
-pub struct Request<'a> {
-    pub context: &'a Path,
-    pub dockerfile: &'a Path,
-    pub build_args: &'a BTreeMap<String, String>,
-    pub secrets: &'a BTreeMap<String, PathBuf>,
-    pub platform: Option<&'a str>,
+pub(crate) struct Request<'a> {
+    pub(crate) context: &'a Path,
+    pub(crate) dockerfile: &'a Path,
+    pub(crate) build_args: &'a BTreeMap<String, String>,
+    pub(crate) secrets: &'a BTreeMap<String, PathBuf>,
+    pub(crate) platform: Option<&'a str>,
     /// Labels the build sets (the project's), which make another image.
-    pub labels: &'a [(String, String)],
+    pub(crate) labels: &'a [(String, String)],
     /// The ignore rules of every builder the engine may use: an entry any of them sends counts.
-    pub semantics: &'a [Semantics],
+    pub(crate) semantics: &'a [Semantics],
 }
 
 /// The images the Dockerfile builds from, to be looked up on the engine (`Request::finish`).
-pub fn base_images(
+pub(crate) fn base_images(
     dockerfile_text: &str,
     build_args: &BTreeMap<String, String>,
 ) -> crate::dockerfile::External {
@@ -68,7 +68,7 @@ pub fn base_images(
 impl Request<'_> {
     /// Hash everything but the base images; `base_ids` are the engine's ids for the images
     /// `base_images` named, in the same order, or None when one is not there (it would be pulled).
-    pub fn digest(
+    pub(crate) fn digest(
         &self,
         dockerfile_text: &str,
         base: &crate::dockerfile::External,
@@ -142,7 +142,7 @@ impl Request<'_> {
 
 impl Inputs {
     /// One digest of all the inputs: `sha256:` and 64 hex digits.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         let mut h = Sha256::new();
         for (k, v) in &self.0 {
             h.update(k.as_bytes());
@@ -154,7 +154,7 @@ impl Inputs {
     }
 
     /// What differs from `before`, for people: "echo_server/server.py changed", "build arg X added".
-    pub fn changes_since(&self, before: &Inputs) -> Vec<String> {
+    pub(crate) fn changes_since(&self, before: &Inputs) -> Vec<String> {
         let mut out = Vec::new();
         for (k, v) in &self.0 {
             match before.0.get(k) {
@@ -214,7 +214,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The digest of how a container is run (its argv and environment), kept in the state file so
 /// `update` can tell that a settings change still needs a new container. Only mcpctl's own
 /// state file holds it: a hash of the environment stays off the engine's labels.
-pub fn run_digest(argv: &[String], env: &[(String, String)]) -> String {
+pub(crate) fn run_digest(argv: &[String], env: &[(String, String)]) -> String {
     let mut h = Sha256::new();
     for a in argv {
         h.update(a.as_bytes());
@@ -230,13 +230,13 @@ pub fn run_digest(argv: &[String], env: &[(String, String)]) -> String {
 // ---- the record of what each image was built from -------------------------------------------------
 
 /// Where the inputs of the build with `digest` are kept: one small file per digest.
-pub fn record_path(cache_dir: &Path, digest: &str) -> PathBuf {
+pub(crate) fn record_path(cache_dir: &Path, digest: &str) -> PathBuf {
     cache_dir.join("builds").join(format!("{}.json", digest.trim_start_matches("sha256:")))
 }
 
 /// Keep the inputs of a build that succeeded, so the next digest can say what changed. Best
 /// effort: without the record only the detail of the message is lost.
-pub fn remember(cache_dir: &Path, digest: &str, inputs: &Inputs) {
+pub(crate) fn remember(cache_dir: &Path, digest: &str, inputs: &Inputs) {
     let path = record_path(cache_dir, digest);
     if let Some(dir) = path.parent()
         && std::fs::create_dir_all(dir).is_ok()
@@ -247,7 +247,7 @@ pub fn remember(cache_dir: &Path, digest: &str, inputs: &Inputs) {
     }
 }
 
-pub fn recall(cache_dir: &Path, digest: &str) -> Option<Inputs> {
+pub(crate) fn recall(cache_dir: &Path, digest: &str) -> Option<Inputs> {
     serde_json::from_str(&std::fs::read_to_string(record_path(cache_dir, digest)).ok()?).ok()
 }
 

@@ -8,15 +8,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The outside inputs of one Dockerfile.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct External {
+pub(crate) struct External {
     /// Images the build starts from or copies from, in order of first use, deduplicated.
-    pub images: Vec<String>,
+    pub(crate) images: Vec<String>,
     /// A source the engine fetches at build time (its text), when there is one.
-    pub remote_source: Option<String>,
+    pub(crate) remote_source: Option<String>,
 }
 
 /// Read `text` with these build arguments (the ones passed with `--build-arg`).
-pub fn external(text: &str, build_args: &BTreeMap<String, String>) -> External {
+pub(crate) fn external(text: &str, build_args: &BTreeMap<String, String>) -> External {
     let mut out = External::default();
     let mut global_args: BTreeMap<String, String> = BTreeMap::new();
     let mut stages: BTreeSet<String> = BTreeSet::new();

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 /// Which engine's ignore rules apply. They differ; see the module doc and `fixtures/dockerignore`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Semantics {
+pub(crate) enum Semantics {
     /// docker CLI >= 23, legacy builder (moby/patternmatcher 0.6, go-archive).
     DockerLegacy,
     /// docker CLI 20.10, legacy builder (docker/docker 20.10 pkg/fileutils and pkg/archive).
@@ -54,7 +54,7 @@ impl Semantics {
     /// (absolute, or relative to the context). Recorded: the legacy builder reads only
     /// `.dockerignore`; BuildKit prefers `<Dockerfile>.dockerignore`; podman prefers
     /// `<Dockerfile>.dockerignore`, then `<Dockerfile>.containerignore`, then `.containerignore`.
-    pub fn ignore_candidates(self, dockerfile: &str) -> Vec<String> {
+    pub(crate) fn ignore_candidates(self, dockerfile: &str) -> Vec<String> {
         let own = |ext: &str| format!("{dockerfile}.{ext}");
         match self {
             Semantics::DockerLegacy | Semantics::Docker20Legacy => vec![".dockerignore".into()],
@@ -85,7 +85,7 @@ impl Semantics {
 
 /// An ignore file's rules, parsed for one engine.
 #[derive(Debug, Clone)]
-pub struct Patterns {
+pub(crate) struct Patterns {
     semantics: Semantics,
     rules: Vec<Rule>,
 }
@@ -117,7 +117,7 @@ impl Patterns {
     /// dropped, `**`, `?`, `*`, classes, `\` escapes), or for podman imagebuilder's `ParseIgnore`
     /// (only `/` trimmed from the raw line) plus containers/storage's matcher. A rule the engine
     /// would reject (a bare `!`) fails that engine's build, so it is dropped here.
-    pub fn parse(text: &str, semantics: Semantics) -> Patterns {
+    pub(crate) fn parse(text: &str, semantics: Semantics) -> Patterns {
         let lines = match semantics.flavor() {
             Flavor::Storage => imagebuilder_lines(text),
             _ => moby_lines(text),
@@ -128,7 +128,11 @@ impl Patterns {
 
     /// The rules `semantics`' engine applies to `context` built with the Dockerfile at
     /// `dockerfile`: its ignore file (see [`Semantics::ignore_candidates`]), or none.
-    pub fn for_context(context: &Path, dockerfile: &str, semantics: Semantics) -> io::Result<Patterns> {
+    pub(crate) fn for_context(
+        context: &Path,
+        dockerfile: &str,
+        semantics: Semantics,
+    ) -> io::Result<Patterns> {
         let candidates = semantics.ignore_candidates(dockerfile);
         let names: Vec<&str> = candidates.iter().map(String::as_str).collect();
         let text = match ignore_file(context, &names) {
@@ -138,14 +142,11 @@ impl Patterns {
         Ok(Patterns::parse(&text, semantics))
     }
 
-    pub fn semantics(&self) -> Semantics {
-        self.semantics
-    }
-
     /// Is this context-relative path (forward slashes, no leading "./") excluded? The last
     /// matching rule wins and `!` re-includes; a path under a matching directory counts as
     /// matched, in the engine's own way (which differs: see `fixtures/dockerignore`).
-    pub fn excluded(&self, rel: &str) -> bool {
+    #[cfg(test)]
+    pub(crate) fn excluded(&self, rel: &str) -> bool {
         if self.semantics.flavor() != Flavor::Patternmatcher {
             return self.evaluate(rel, &[]).0;
         }
@@ -172,7 +173,7 @@ impl Patterns {
     /// Whether the engine's walk still descends into the excluded directory `rel` because an
     /// exception may re-include something under it. The engines test the exception's text, not
     /// its meaning: `!docs/keep.md` keeps `docs` open but `!*/keep.md` does not.
-    pub fn may_reinclude_under(&self, rel: &str) -> bool {
+    pub(crate) fn may_reinclude_under(&self, rel: &str) -> bool {
         let mut exceptions = self.rules.iter().filter(|r| r.exception);
         match self.semantics.flavor() {
             Flavor::Storage => {
@@ -435,16 +436,16 @@ fn go_clean(p: &str) -> String {
 
 /// One entry the engine would send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextEntry {
+pub(crate) struct ContextEntry {
     /// Context-relative, '/'-separated.
-    pub path: String,
-    pub kind: EntryKind,
+    pub(crate) path: String,
+    pub(crate) kind: EntryKind,
     /// Permission bits including exec, setuid/setgid and sticky (`st_mode & 0o7777`).
-    pub mode: u32,
+    pub(crate) mode: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
+pub(crate) enum EntryKind {
     File,
     Dir,
     Symlink,
@@ -460,7 +461,7 @@ const IMPLIED_DIR_MODE: u32 = 0o755;
 
 /// Which ignore file applies: the first of `candidates` (names relative to `context`, or
 /// absolute paths) that exists, e.g. [`Semantics::ignore_candidates`].
-pub fn ignore_file(context: &Path, candidates: &[&str]) -> Option<PathBuf> {
+pub(crate) fn ignore_file(context: &Path, candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(|c| context.join(c)).find(|p| p.exists())
 }
 
@@ -473,7 +474,7 @@ pub fn ignore_file(context: &Path, candidates: &[&str]) -> Option<PathBuf> {
 /// Sockets and fifos are listed as each engine sends them (`special_entry`). I/O errors are
 /// returned, not skipped, and so are names the digest could not handle: a non-UTF-8 name, and a
 /// device that is not excluded.
-pub fn walk(context: &Path, patterns: &Patterns) -> io::Result<Vec<ContextEntry>> {
+pub(crate) fn walk(context: &Path, patterns: &Patterns) -> io::Result<Vec<ContextEntry>> {
     let mut out = Vec::new();
     visit(context, "", &[], patterns, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -592,7 +593,7 @@ fn mode_bits(meta: &fs::Metadata) -> u32 {
 /// \w`), groups, `|` and greedy or lazy repetition. Anything else, valid or not in Go, is `None`.
 mod goregex {
     #[derive(Debug, Clone)]
-    pub struct Regex(Node);
+    pub(crate) struct Regex(Node);
 
     #[derive(Debug, Clone)]
     enum Node {
@@ -617,7 +618,7 @@ mod goregex {
     }
 
     impl Regex {
-        pub fn parse(src: &str) -> Option<Regex> {
+        pub(crate) fn parse(src: &str) -> Option<Regex> {
             let mut p = Parser { s: src.chars().collect(), i: 0 };
             let node = p.alternation()?;
             // A ')' without its '(' stops the alternation before the end.
@@ -625,7 +626,7 @@ mod goregex {
         }
 
         /// Go's `MatchString`: a match anywhere, `^` and `$` anchoring to the text's ends.
-        pub fn is_match(&self, text: &str) -> bool {
+        pub(crate) fn is_match(&self, text: &str) -> bool {
             let t: Vec<char> = text.chars().collect();
             // Most translations are one branch starting with `^`: only the start can match.
             let anchored = match &self.0 {

@@ -6,14 +6,14 @@
 use std::fmt;
 use std::process::ExitCode;
 
-pub const OK: u8 = 0;
-pub const FAILED: u8 = 1;
-pub const USAGE: u8 = 2;
-pub const INTERRUPTED: u8 = 130;
+pub(crate) const OK: u8 = 0;
+pub(crate) const FAILED: u8 = 1;
+pub(crate) const USAGE: u8 = 2;
+pub(crate) const INTERRUPTED: u8 = 130;
 
 /// The user pressed Ctrl-C (or sent SIGINT). Exit 130.
 #[derive(Debug)]
-pub struct Interrupted;
+pub(crate) struct Interrupted;
 
 impl fmt::Display for Interrupted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -29,46 +29,46 @@ impl std::error::Error for Interrupted {}
 /// Bad input (a flag, a config file, a project the tool cannot work with) exits 2 and prints as one
 /// line, `what: why; fix`; a failure exits 1 and prints its evidence, `what: why`, then the fix.
 #[derive(Debug, Default, Clone)]
-pub struct Explained {
-    pub what: String,
-    pub why: Option<String>,
-    pub fix: Option<String>,
+pub(crate) struct Explained {
+    pub(crate) what: String,
+    pub(crate) why: Option<String>,
+    pub(crate) fix: Option<String>,
     /// What `evidence` is ("Last 20 log lines of x-mcp:").
-    pub evidence_title: Option<String>,
-    pub evidence: Vec<String>,
+    pub(crate) evidence_title: Option<String>,
+    pub(crate) evidence: Vec<String>,
     /// The user's input is wrong (exit 2), not the run (exit 1).
-    pub bad_input: bool,
+    pub(crate) bad_input: bool,
 }
 
 impl Explained {
     /// A failure (exit 1).
-    pub fn new(what: impl Into<String>) -> Explained {
+    pub(crate) fn new(what: impl Into<String>) -> Explained {
         Explained { what: what.into(), ..Default::default() }
     }
 
     /// Bad input (exit 2).
-    pub fn usage(what: impl Into<String>) -> Explained {
+    pub(crate) fn usage(what: impl Into<String>) -> Explained {
         Explained { what: what.into(), bad_input: true, ..Default::default() }
     }
 
-    pub fn why(mut self, why: impl Into<String>) -> Explained {
+    pub(crate) fn why(mut self, why: impl Into<String>) -> Explained {
         self.why = Some(why.into());
         self
     }
 
-    pub fn fix(mut self, fix: impl Into<String>) -> Explained {
+    pub(crate) fn fix(mut self, fix: impl Into<String>) -> Explained {
         self.fix = Some(fix.into());
         self
     }
 
-    pub fn evidence(mut self, title: impl Into<String>, lines: Vec<String>) -> Explained {
+    pub(crate) fn evidence(mut self, title: impl Into<String>, lines: Vec<String>) -> Explained {
         self.evidence_title = Some(title.into());
         self.evidence = lines;
         self
     }
 
     /// What went wrong and why, without the fix: the `✗` line of a failure.
-    pub fn cause(&self) -> String {
+    pub(crate) fn cause(&self) -> String {
         match &self.why {
             Some(why) => format!("{}: {why}", self.what),
             None => self.what.clone(),
@@ -88,7 +88,7 @@ impl fmt::Display for Explained {
 }
 impl std::error::Error for Explained {}
 
-pub fn exit_code(err: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<Interrupted>() {
             return INTERRUPTED;
@@ -101,11 +101,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 /// The explanation of a failure, wherever it is in the chain.
-pub fn explained(err: &anyhow::Error) -> Option<&Explained> {
+pub(crate) fn explained(err: &anyhow::Error) -> Option<&Explained> {
     err.chain().find_map(|c| c.downcast_ref::<Explained>())
 }
 
-pub fn to_exit(code: u8) -> ExitCode {
+pub(crate) fn to_exit(code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 

@@ -4,24 +4,25 @@
 //! The binary is `src/main.rs`; everything lives here so the integration tests can use the same
 //! engine, probe and config code the binary runs.
 
-pub mod cli;
+pub mod app;
+pub(crate) mod cli;
 pub mod config;
-pub mod container;
-pub mod deploy;
-pub mod digest;
-pub mod dockerfile;
-pub mod dockerignore;
+pub(crate) mod container;
+pub(crate) mod deploy;
+pub(crate) mod digest;
+pub(crate) mod dockerfile;
+pub(crate) mod dockerignore;
 pub mod engine;
-pub mod error;
-pub mod flows;
-pub mod front;
-pub mod host;
-pub mod lock;
-pub mod ports;
+pub(crate) mod error;
+pub(crate) mod flows;
+pub(crate) mod front;
+pub(crate) mod host;
+pub(crate) mod lock;
+pub(crate) mod ports;
 pub mod probe;
-pub mod process;
-pub mod ready;
+pub(crate) mod process;
+pub(crate) mod ready;
 pub mod scaffold;
-pub mod state;
-pub mod template;
-pub mod ui;
+pub(crate) mod state;
+pub(crate) mod template;
+pub(crate) mod ui;

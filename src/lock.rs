@@ -12,7 +12,7 @@ use anyhow::anyhow;
 use crate::process::check_interrupt;
 use crate::ui::Ui;
 
-pub struct ProjectLock {
+pub(crate) struct ProjectLock {
     _file: File,
 }
 
@@ -24,7 +24,7 @@ fn holder(file: &mut File) -> String {
     if s.is_empty() { "another mcpctl".into() } else { s.to_string() }
 }
 
-pub fn acquire(path: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Result<ProjectLock> {
+pub(crate) fn acquire(path: &Path, what: &str, wait: bool, ui: &Ui) -> anyhow::Result<ProjectLock> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| anyhow!("cannot create {}: {e}", dir.display()))?;
     }

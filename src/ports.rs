@@ -7,13 +7,13 @@ use std::net::{IpAddr, TcpListener};
 
 use crate::config::PORT_TRIES;
 
-pub fn is_free(addr: IpAddr, port: u16) -> bool {
+pub(crate) fn is_free(addr: IpAddr, port: u16) -> bool {
     TcpListener::bind((addr, port)).is_ok()
 }
 
 /// First free port in `base..base+100`, trying `preferred` (the saved port) first and skipping
 /// ports the engine already refused in this run.
-pub fn choose(
+pub(crate) fn choose(
     addr: IpAddr,
     base: u16,
     preferred: Option<u16>,

@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use crate::config::TransportSetting;
 
-pub const PROTOCOL_VERSION: &str = "2025-06-18";
+pub(crate) const PROTOCOL_VERSION: &str = "2025-06-18";
 
-pub use crate::config::Transport;
+pub(crate) use crate::config::Transport;
 
 /// Why a probe failed, in terms a diagnosis can use.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,19 +95,19 @@ fn from_ureq(e: ureq::Error) -> ProbeError {
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ServerInfo {
     pub name: String,
-    pub version: String,
-    pub protocol_version: String,
+    pub(crate) version: String,
+    pub(crate) protocol_version: String,
 }
 
 /// One successful probe.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeReport {
-    pub transport: Transport,
-    pub url: String,
-    pub server: ServerInfo,
-    pub tools: Vec<String>,
+    pub(crate) transport: Transport,
+    pub(crate) url: String,
+    pub(crate) server: ServerInfo,
+    pub(crate) tools: Vec<String>,
     #[serde(serialize_with = "ser_ms")]
-    pub latency: Duration,
+    pub(crate) latency: Duration,
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -120,16 +120,16 @@ fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
 pub struct Target {
     /// 127.0.0.1 for a published port; a container's address for a direct probe.
     pub addr: std::net::IpAddr,
-    pub port: u16,
-    pub path: String,
-    pub transport: TransportSetting,
+    pub(crate) port: u16,
+    pub(crate) path: String,
+    pub(crate) transport: TransportSetting,
     /// Host header to send; `localhost:PORT` unless set.
     pub host: Option<String>,
     pub tls: Option<Tls>,
     /// Sent as `Authorization: Bearer …`.
     pub bearer: Option<String>,
     /// Other headers for every request (the front's slot header for a probe through it).
-    pub headers: Vec<(String, String)>,
+    pub(crate) headers: Vec<(String, String)>,
     /// Keep connections open between requests, as SDK clients do (the latency bench); a probe
     /// opens a new one each time, so a server that stops is seen at once.
     pub keep_alive: bool,
@@ -146,7 +146,7 @@ pub struct Tls {
 impl Target {
     /// The same request sent to `local` instead (a forward to it), with the Host header clients
     /// send to the address it stands for.
-    pub fn via(&self, local: std::net::SocketAddr) -> Target {
+    pub(crate) fn via(&self, local: std::net::SocketAddr) -> Target {
         let host = self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port));
         Target { addr: local.ip(), port: local.port(), host: Some(host), ..self.clone() }
     }
@@ -187,7 +187,7 @@ impl Target {
         Ok(t)
     }
 
-    pub fn host_header(&self) -> String {
+    pub(crate) fn host_header(&self) -> String {
         self.host.clone().unwrap_or_else(|| format!("localhost:{}", self.port))
     }
 
@@ -372,11 +372,11 @@ impl Client {
         self.session_id.as_deref()
     }
 
-    pub fn transport(&self) -> Transport {
+    pub(crate) fn transport(&self) -> Transport {
         self.transport
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.target.shown_url()
     }
 
@@ -423,7 +423,7 @@ impl Client {
         Err(ProbeError::NotMcp(format!("too many redirects from {}", self.post_url)))
     }
 
-    pub fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
+    pub(crate) fn notify(&mut self, method: &str, params: Value) -> Result<(), ProbeError> {
         let body = json!({"jsonrpc": "2.0", "method": method, "params": params});
         let resp = self.post(&body)?;
         let code = resp.status().as_u16();
@@ -435,7 +435,7 @@ impl Client {
     }
 
     /// Send a request and return its `result`.
-    pub fn request(&mut self, method: &str, params: Value) -> Result<Value, ProbeError> {
+    pub(crate) fn request(&mut self, method: &str, params: Value) -> Result<Value, ProbeError> {
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
@@ -554,7 +554,7 @@ fn rpc_result(answer: Value) -> Result<Value, ProbeError> {
 }
 
 /// Read one server-sent event: (event name, data). None at the end of the stream.
-pub fn next_event(r: &mut impl BufRead) -> Result<Option<(String, String)>, ProbeError> {
+pub(crate) fn next_event(r: &mut impl BufRead) -> Result<Option<(String, String)>, ProbeError> {
     let mut event = String::new();
     let mut data: Vec<String> = Vec::new();
     let mut line = String::new();

@@ -23,17 +23,17 @@ static NEXT_CHILD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 /// Set while a rollback runs: Ctrl-C must not cut short the steps that put a server back.
 static SHIELD: AtomicBool = AtomicBool::new(false);
 
-pub fn set_verbose(on: bool) {
+pub(crate) fn set_verbose(on: bool) {
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
-pub fn verbose() -> bool {
+pub(crate) fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
 /// Install the SIGINT handler: remember the interrupt and kill the running child, so the flow
 /// returns `Interrupted` from whatever it was waiting on.
-pub fn install_interrupt_handler() {
+pub(crate) fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         if SHIELD.load(Ordering::SeqCst) {
@@ -48,12 +48,12 @@ pub fn install_interrupt_handler() {
     });
 }
 
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// Run `f` to the end even if Ctrl-C is pressed meanwhile (the interrupt is still remembered).
-pub fn shielded<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn shielded<T>(f: impl FnOnce() -> T) -> T {
     let was = SHIELD.swap(true, Ordering::SeqCst);
     let out = f();
     SHIELD.store(was, Ordering::SeqCst);
@@ -61,7 +61,7 @@ pub fn shielded<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// Fail with `Interrupted` if Ctrl-C was pressed; loops that wait call this between steps.
-pub fn check_interrupt() -> anyhow::Result<()> {
+pub(crate) fn check_interrupt() -> anyhow::Result<()> {
     if interrupted() && !SHIELD.load(Ordering::SeqCst) {
         Err(anyhow::Error::new(Interrupted))
     } else {
@@ -70,11 +70,10 @@ pub fn check_interrupt() -> anyhow::Result<()> {
 }
 
 #[derive(Clone, Debug)]
-pub struct Cmd {
+pub(crate) struct Cmd {
     program: PathBuf,
     args: Vec<OsString>,
     env: Vec<EnvVar>,
-    dir: Option<PathBuf>,
     /// Fed to the child's stdin (files written on another host through ssh); else /dev/null.
     stdin: Option<Arc<Vec<u8>>>,
 }
@@ -90,33 +89,33 @@ struct EnvVar {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Output {
+pub(crate) struct Output {
     /// Exit code; `None` when killed by a signal.
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Output {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
 }
 
 /// A command that could not be run or exited non-zero.
 #[derive(Debug)]
-pub struct ProcessError {
-    pub cmd: String,
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct ProcessError {
+    pub(crate) cmd: String,
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     /// Set when the program could not be started at all.
-    pub spawn_error: Option<String>,
+    pub(crate) spawn_error: Option<String>,
 }
 
 impl ProcessError {
     /// The engine's own words: the last non-empty stderr line (engines put the reason last).
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         if let Some(e) = &self.spawn_error {
             return e.clone();
         }
@@ -127,7 +126,7 @@ impl ProcessError {
 
 /// The line of an engine's stderr that says why: the last non-empty one, skipping docker's
 /// "Run 'docker run --help' for more information" / "See 'docker run --help'." hints.
-pub fn last_meaningful_line(text: &str) -> String {
+pub(crate) fn last_meaningful_line(text: &str) -> String {
     let hint = |l: &str| {
         (l.starts_with("Run '") && l.ends_with("--help' for more information"))
             || (l.starts_with("See '") && l.ends_with("--help'."))
@@ -147,22 +146,16 @@ impl fmt::Display for ProcessError {
 impl std::error::Error for ProcessError {}
 
 impl Cmd {
-    pub fn new(program: impl AsRef<Path>) -> Cmd {
-        Cmd {
-            program: program.as_ref().to_path_buf(),
-            args: Vec::new(),
-            env: Vec::new(),
-            dir: None,
-            stdin: None,
-        }
+    pub(crate) fn new(program: impl AsRef<Path>) -> Cmd {
+        Cmd { program: program.as_ref().to_path_buf(), args: Vec::new(), env: Vec::new(), stdin: None }
     }
 
-    pub fn arg(mut self, a: impl Into<OsString>) -> Cmd {
+    pub(crate) fn arg(mut self, a: impl Into<OsString>) -> Cmd {
         self.args.push(a.into());
         self
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Cmd
+    pub(crate) fn args<I, S>(mut self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: Into<OsString>,
@@ -171,41 +164,34 @@ impl Cmd {
         self
     }
 
-    pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
+    pub(crate) fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
         self.env.push(EnvVar { key: k.into(), value: v.into(), secret: false });
         self
     }
 
     /// Set a variable whose value never shows: not in `-v` lines, not in errors.
-    pub fn secret_env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
+    pub(crate) fn secret_env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Cmd {
         self.env.push(EnvVar { key: k.into(), value: v.into(), secret: true });
         self
     }
 
     /// The variables set for the child, values included (for tests).
-    pub fn envs(&self) -> Vec<(String, String)> {
+    #[cfg(test)]
+    pub(crate) fn envs(&self) -> Vec<(String, String)> {
         self.env
             .iter()
             .map(|e| (e.key.to_string_lossy().into_owned(), e.value.to_string_lossy().into_owned()))
             .collect()
     }
 
-    pub fn stdin_bytes(mut self, bytes: Vec<u8>) -> Cmd {
+    pub(crate) fn stdin_bytes(mut self, bytes: Vec<u8>) -> Cmd {
         self.stdin = Some(Arc::new(bytes));
         self
     }
 
-    pub fn dir(mut self, d: impl AsRef<Path>) -> Cmd {
-        self.dir = Some(d.as_ref().to_path_buf());
-        self
-    }
-
-    pub fn program(&self) -> &Path {
-        &self.program
-    }
-
-    /// The arguments after the program, as strings (for tests and messages).
-    pub fn argv(&self) -> Vec<String> {
+    /// The arguments after the program, as strings (for tests).
+    #[cfg(test)]
+    pub(crate) fn argv(&self) -> Vec<String> {
         self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
     }
 
@@ -217,9 +203,6 @@ impl Cmd {
         let mut e = duct::cmd(self.program.as_os_str(), &self.args).unchecked();
         for v in &self.env {
             e = e.env(&v.key, &v.value);
-        }
-        if let Some(d) = &self.dir {
-            e = e.dir(d);
         }
         e
     }
@@ -245,7 +228,7 @@ impl Cmd {
 
     /// Run to completion with stdout and stderr captured. A non-zero exit is not an error here:
     /// callers that read the engine's answer (inspect of a missing container) need the output.
-    pub fn output(&self) -> anyhow::Result<Output> {
+    pub(crate) fn output(&self) -> anyhow::Result<Output> {
         let e = self.expression().stdout_capture().stderr_capture();
         let e = match &self.stdin {
             Some(b) => e.stdin_bytes(b.as_slice().to_vec()),
@@ -257,14 +240,14 @@ impl Cmd {
     }
 
     /// Run captured and fail with a `ProcessError` unless it exits 0.
-    pub fn checked(&self) -> anyhow::Result<Output> {
+    pub(crate) fn checked(&self) -> anyhow::Result<Output> {
         let out = self.output()?;
         if out.success() { Ok(out) } else { Err(anyhow::Error::new(self.error(out, None))) }
     }
 
     /// Run with stderr merged into stdout, handing each line to `on_line` as it arrives (build
     /// output). Returns the status and the whole output; does not fail on a non-zero exit.
-    pub fn stream_lines(&self, mut on_line: impl FnMut(&str)) -> anyhow::Result<Output> {
+    pub(crate) fn stream_lines(&self, mut on_line: impl FnMut(&str)) -> anyhow::Result<Output> {
         let reader =
             self.expression().stderr_to_stdout().stdin_null().reader().map_err(|e| self.spawn_error(e))?;
         let reader = Arc::new(reader);
@@ -299,7 +282,7 @@ impl Cmd {
     }
 
     /// Run with the terminal attached (logs -f). Returns the exit code.
-    pub fn interactive(&self) -> anyhow::Result<Option<i32>> {
+    pub(crate) fn interactive(&self) -> anyhow::Result<Option<i32>> {
         let handle = self.expression().start().map_err(|e| self.spawn_error(e))?;
         let out = wait_registered(Arc::new(handle))?;
         Ok(out.code)
@@ -344,7 +327,7 @@ impl Drop for ReaderGuard {
 }
 
 /// Called by the SIGINT handler too (see `install_interrupt_handler`).
-pub fn kill_current_reader() {
+pub(crate) fn kill_current_reader() {
     if let Some(r) = CURRENT_READER.lock().ok().and_then(|g| g.clone()) {
         let _ = r.kill();
     }
@@ -372,7 +355,7 @@ impl fmt::Display for Cmd {
 }
 
 /// Quote one word for a POSIX shell, leaving plain words bare so the line stays readable.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=,@%+^$".contains(c))
         && !s.contains('$');

@@ -24,23 +24,23 @@ const LOG_CHECK_EVERY: Duration = Duration::from_secs(2);
 const WRONG_ANSWER_GRACE: Duration = Duration::from_secs(2);
 
 /// A server that answers: what it said, how long it took, and the image its container runs.
-pub struct Ready {
-    pub report: ProbeReport,
-    pub took: Duration,
-    pub image_id: Option<String>,
+pub(crate) struct Ready {
+    pub(crate) report: ProbeReport,
+    pub(crate) took: Duration,
+    pub(crate) image_id: Option<String>,
 }
 
-pub fn target(s: &Settings, port: u16) -> Target {
+pub(crate) fn target(s: &Settings, port: u16) -> Target {
     Target::new(port, &s.mcp_path, s.transport)
 }
 
 /// Wait until the server answers MCP on `port`, or fail with a diagnosis and the last log lines.
-pub fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Ready> {
+pub(crate) fn wait(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Ready> {
     wait_for(engine, s, ui, &s.container, port, s.ready_timeout)
 }
 
 /// The same, watching the container `name` (the new one during a swap), with its own deadline.
-pub fn wait_for(
+pub(crate) fn wait_for(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -54,7 +54,7 @@ pub fn wait_for(
 
 /// Wait until `target` answers MCP while watching the container `name`; `clients` is the URL
 /// clients use (for the diagnoses: the allowed hosts of DNS-rebinding protection name it).
-pub fn wait_for_target(
+pub(crate) fn wait_for_target(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -111,7 +111,7 @@ pub fn wait_for_target(
 }
 
 /// The URL probed, and the host it is on when that is not this machine.
-pub fn shown_on(engine: &Engine, target: &Target) -> String {
+pub(crate) fn shown_on(engine: &Engine, target: &Target) -> String {
     match engine.host.label() {
         Some(h) => format!("{} on {h}", target.shown_url()),
         None => target.shown_url(),
@@ -323,7 +323,7 @@ fn nonempty<'a>(s: &'a str, or: &'a str) -> &'a str {
 }
 
 /// A log line showing the server bound to loopback inside the container.
-pub fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
+pub(crate) fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
     lines
         .iter()
         .find(|l| {
@@ -340,7 +340,7 @@ pub fn loopback_bind(lines: &[String], container_port: u16) -> Option<String> {
 
 /// The diagnosis for a server that did not become ready: cause and fix, then the logs. `clients`
 /// is the URL clients use (behind the front, the front's; on another host, its name).
-pub fn diagnose(
+pub(crate) fn diagnose(
     s: &Settings,
     clients: &Endpoint,
     err: &ProbeError,
@@ -396,7 +396,7 @@ fn fail(
 }
 
 /// `t` as this machine reaches it: itself here; through a forward from another host.
-pub fn reach(host: &crate::host::Host, t: &Target) -> anyhow::Result<Target> {
+pub(crate) fn reach(host: &crate::host::Host, t: &Target) -> anyhow::Result<Target> {
     Ok(match host.reach(t.addr, t.port)? {
         Some(local) => t.via(local),
         None => t.clone(),

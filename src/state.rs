@@ -9,29 +9,29 @@ use serde_json::{Map, Value};
 use crate::config::Transport;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct State {
+pub(crate) struct State {
     /// `scripts/docker.py`'s key: the host port the server was last published on.
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// The transport the last deploy answered over, for the endpoint and `mcpctl client`.
-    pub transport: Option<Transport>,
+    pub(crate) transport: Option<Transport>,
     /// The image the last deploy ran.
-    pub image_id: Option<String>,
+    pub(crate) image_id: Option<String>,
     /// How that container was run (`digest::run_digest`): `update` replaces it when this differs.
-    pub run_digest: Option<String>,
+    pub(crate) run_digest: Option<String>,
     /// The front the server is deployed behind, if any (front/).
-    pub front: Option<String>,
+    pub(crate) front: Option<String>,
     /// Every other key, kept verbatim.
-    pub rest: Map<String, Value>,
+    pub(crate) rest: Map<String, Value>,
 }
 
 /// What loading found: the state, and a warning when the file was there but unusable.
 #[derive(Debug)]
-pub struct Loaded {
-    pub state: State,
-    pub warning: Option<String>,
+pub(crate) struct Loaded {
+    pub(crate) state: State,
+    pub(crate) warning: Option<String>,
 }
 
-pub fn load(path: &Path) -> Loaded {
+pub(crate) fn load(path: &Path) -> Loaded {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -81,7 +81,7 @@ fn corrupt(path: &Path, why: &str) -> Loaded {
 }
 
 /// Write atomically (temp file + rename) so a crash never leaves half a file.
-pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
+pub(crate) fn save(path: &Path, state: &State) -> anyhow::Result<()> {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let mut map = Map::new();
@@ -106,7 +106,7 @@ pub fn save(path: &Path, state: &State) -> anyhow::Result<()> {
 
 /// Write a file whole or not at all: a temp file beside it, then rename. Every file mcpctl
 /// rewrites (state, .mcp.json, VERSION, the engine cache) goes through here.
-pub fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|s| s.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.mcpctl-tmp{}", std::process::id()));

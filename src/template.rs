@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// Block tags on their own lines leave no blank line; files end with their newline; nothing here
 /// is HTML, so values are written as they are (templates quote them where the format needs it).
-pub fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
@@ -21,7 +21,7 @@ pub fn environment() -> Environment<'static> {
 }
 
 /// Render a compiled-in template; one that does not render is a bug, caught by the golden tests.
-pub fn render(env: &Environment<'static>, name: &str, ctx: impl Serialize) -> String {
+pub(crate) fn render(env: &Environment<'static>, name: &str, ctx: impl Serialize) -> String {
     env.get_template(name)
         .and_then(|t| t.render(minijinja::Value::from(Serde(ctx))))
         .unwrap_or_else(|e| panic!("template {name} does not render: {e:#}"))

@@ -11,7 +11,7 @@ use std::time::Duration;
 use console::{Style, style};
 
 #[derive(Debug, Clone)]
-pub struct Ui {
+pub(crate) struct Ui {
     quiet: bool,
     /// Progress on stderr instead of stdout (`--json`).
     to_stderr: bool,
@@ -21,14 +21,14 @@ pub struct Ui {
 
 /// `--color`: when to color the output.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 /// Decide colors once, for the whole process (console's switch is global).
-pub fn init_colors(choice: ColorChoice) {
+pub(crate) fn init_colors(choice: ColorChoice) {
     let env = |k: &str| std::env::var(k).ok();
     let on = match choice {
         ColorChoice::Always => true,
@@ -50,7 +50,7 @@ pub fn init_colors(choice: ColorChoice) {
 }
 
 impl Ui {
-    pub fn new(quiet: bool, verbose: bool, json: bool) -> Ui {
+    pub(crate) fn new(quiet: bool, verbose: bool, json: bool) -> Ui {
         let spinners = !quiet && !verbose && std::io::stdout().is_terminal() && !json;
         Ui { quiet, to_stderr: json, spinners }
     }
@@ -64,7 +64,7 @@ impl Ui {
     }
 
     /// "MCP Server - Start: NAME".
-    pub fn title(&self, command: &str, project: &str) {
+    pub(crate) fn title(&self, command: &str, project: &str) {
         if self.quiet {
             return;
         }
@@ -73,7 +73,7 @@ impl Ui {
         self.out("");
     }
 
-    pub fn header(&self, text: &str) {
+    pub(crate) fn header(&self, text: &str) {
         if self.quiet {
             return;
         }
@@ -86,71 +86,71 @@ impl Ui {
         self.out("");
     }
 
-    pub fn success(&self, text: &str) {
+    pub(crate) fn success(&self, text: &str) {
         if !self.quiet {
             self.out(&style(format!("  ✓ {text}")).green().bright().to_string());
         }
     }
 
-    pub fn info(&self, text: &str) {
+    pub(crate) fn info(&self, text: &str) {
         if !self.quiet {
             self.out(&style(format!("  → {text}")).blue().bright().to_string());
         }
     }
 
     /// Warnings show even with -q.
-    pub fn warning(&self, text: &str) {
+    pub(crate) fn warning(&self, text: &str) {
         let line = style(format!("  ⚠ {text}")).yellow().bright().to_string();
         if self.quiet { eprintln!("{line}") } else { self.out(&line) }
     }
 
     /// Errors always go to stderr.
-    pub fn error(&self, text: &str) {
+    pub(crate) fn error(&self, text: &str) {
         eprintln!("{}", style(format!("  ✗ {text}")).red().bright());
     }
 
     /// The heading of what shows why something failed (stderr, with the error).
-    pub fn error_detail_title(&self, text: &str) {
+    pub(crate) fn error_detail_title(&self, text: &str) {
         eprintln!("{}", style(format!("  → {text}")).blue().bright());
     }
 
     /// How to fix the error just printed (stderr).
-    pub fn error_fix(&self, text: &str) {
+    pub(crate) fn error_fix(&self, text: &str) {
         eprintln!("{}", style(format!("  → Fix: {text}")).blue().bright());
     }
 
     /// A result line (endpoint, status): shown even with -q.
-    pub fn result_info(&self, text: &str) {
+    pub(crate) fn result_info(&self, text: &str) {
         self.out(&style(format!("  → {text}")).blue().bright().to_string());
     }
 
-    pub fn result_success(&self, text: &str) {
+    pub(crate) fn result_success(&self, text: &str) {
         self.out(&style(format!("  ✓ {text}")).green().bright().to_string());
     }
 
     /// A command the user can copy (the `claude mcp add` line), indented.
-    pub fn command_line(&self, text: &str) {
+    pub(crate) fn command_line(&self, text: &str) {
         self.out(&format!("  {}", style(text).cyan().bright()));
     }
 
-    pub fn blank(&self) {
+    pub(crate) fn blank(&self) {
         if !self.quiet {
             self.out("");
         }
     }
 
     /// Raw lines (build output tail, log lines), dimmed, indented.
-    pub fn raw(&self, line: &str) {
+    pub(crate) fn raw(&self, line: &str) {
         let l = format!("    {line}");
         if self.to_stderr { eprintln!("{}", style(l).dim()) } else { println!("{}", style(l).dim()) }
     }
 
     /// Raw lines that belong to an error (a failed build's output): stderr.
-    pub fn raw_err(&self, line: &str) {
+    pub(crate) fn raw_err(&self, line: &str) {
         eprintln!("{}", style(format!("    {line}")).dim());
     }
 
-    pub fn spinner(&self, msg: &str) -> Spinner {
+    pub(crate) fn spinner(&self, msg: &str) -> Spinner {
         if self.spinners {
             let pb = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stdout());
             pb.set_style(
@@ -168,26 +168,26 @@ impl Ui {
     }
 }
 
-pub struct Spinner {
+pub(crate) struct Spinner {
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Spinner {
-    pub fn set_message(&self, msg: &str) {
+    pub(crate) fn set_message(&self, msg: &str) {
         if let Some(b) = &self.bar {
             b.set_message(msg.to_string());
         }
     }
 
     /// Print a line above the spinner without tearing it.
-    pub fn println(&self, ui: &Ui, line: &str) {
+    pub(crate) fn println(&self, ui: &Ui, line: &str) {
         match &self.bar {
             Some(b) => b.suspend(|| ui.raw(line)),
             None => ui.raw(line),
         }
     }
 
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
@@ -203,7 +203,7 @@ impl Drop for Spinner {
 }
 
 /// "1.2 s" / "350 ms".
-pub fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else {

@@ -8,21 +8,21 @@ use super::{FrontTls, Settings, Transport};
 
 /// Where clients reach the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub scheme: &'static str,
-    pub host: String,
-    pub port: u16,
+pub(crate) struct Endpoint {
+    pub(crate) scheme: &'static str,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// The front's prefix (`/NAME` on a shared front) and the transport's path.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 impl Endpoint {
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority(), self.path)
     }
 
     /// `host:port`: the Host header clients send.
-    pub fn authority(&self) -> String {
+    pub(crate) fn authority(&self) -> String {
         format!("{}:{}", self.host, self.port)
     }
 }
@@ -36,7 +36,7 @@ impl std::fmt::Display for Endpoint {
 /// The host name in the URLs clients use for a server published on `publish`: localhost for
 /// this machine or another host's loopback (reached through a forward), else that host's name
 /// (`remote`, None for this machine) or the address given.
-pub fn host_name(remote: Option<&str>, publish: IpAddr) -> String {
+pub(crate) fn host_name(remote: Option<&str>, publish: IpAddr) -> String {
     match remote {
         Some(name) if publish.is_unspecified() => name.to_string(),
         Some(_) if !publish.is_loopback() => publish.to_string(),
@@ -47,7 +47,7 @@ pub fn host_name(remote: Option<&str>, publish: IpAddr) -> String {
 impl Settings {
     /// The URL clients use for the server on `port` (the project's port): /mcp for streamable
     /// HTTP, /sse for an SSE server found by `auto`; behind the front its scheme, port and prefix.
-    pub fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> Endpoint {
+    pub(crate) fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> Endpoint {
         let path = match transport {
             Transport::Sse if self.mcp_path == "/mcp" => "/sse",
             _ => self.mcp_path.as_str(),

@@ -13,87 +13,87 @@ use crate::error::Explained;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileConfig {
-    pub name: Option<String>,
-    pub package: Option<String>,
-    pub container: Option<String>,
-    pub image: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) package: Option<String>,
+    pub(crate) container: Option<String>,
+    pub(crate) image: Option<String>,
     #[serde(alias = "base_port")]
-    pub base_port: Option<i64>,
+    pub(crate) base_port: Option<i64>,
     #[serde(alias = "container_port")]
-    pub container_port: Option<i64>,
+    pub(crate) container_port: Option<i64>,
     #[serde(alias = "publish_address")]
-    pub publish_address: Option<String>,
+    pub(crate) publish_address: Option<String>,
     /// Volume suffix → path in the container; the volume is named `<container>_<suffix>`.
-    pub volumes: Option<BTreeMap<String, String>>,
-    pub env: Option<BTreeMap<String, toml::Value>>,
+    pub(crate) volumes: Option<BTreeMap<String, String>>,
+    pub(crate) env: Option<BTreeMap<String, toml::Value>>,
     #[serde(alias = "env_file")]
-    pub env_file: Option<PathBuf>,
-    pub restart: Option<String>,
-    pub dockerfile: Option<PathBuf>,
-    pub context: Option<PathBuf>,
+    pub(crate) env_file: Option<PathBuf>,
+    pub(crate) restart: Option<String>,
+    pub(crate) dockerfile: Option<PathBuf>,
+    pub(crate) context: Option<PathBuf>,
     #[serde(alias = "build_args")]
-    pub build_args: Option<BTreeMap<String, toml::Value>>,
+    pub(crate) build_args: Option<BTreeMap<String, toml::Value>>,
     /// Build secret id → file (relative to the project), passed as `--secret id=ID,src=FILE`.
     #[serde(alias = "build_secrets")]
-    pub build_secrets: Option<BTreeMap<String, PathBuf>>,
+    pub(crate) build_secrets: Option<BTreeMap<String, PathBuf>>,
     /// Debian packages the runtime image installs (`init` writes them into the Dockerfile).
     #[serde(alias = "apt_packages")]
-    pub apt_packages: Option<Vec<String>>,
+    pub(crate) apt_packages: Option<Vec<String>>,
     #[serde(alias = "ready_timeout")]
-    pub ready_timeout: Option<f64>,
+    pub(crate) ready_timeout: Option<f64>,
     #[serde(alias = "stop_timeout")]
-    pub stop_timeout: Option<i64>,
+    pub(crate) stop_timeout: Option<i64>,
     /// Stop timeout for the old container during update/rollback: short, clients are waiting.
     #[serde(alias = "swap_stop_timeout")]
-    pub swap_stop_timeout: Option<i64>,
+    pub(crate) swap_stop_timeout: Option<i64>,
     /// Run with an init as PID 1 (`--init`) so SIGTERM is handled and stops are fast.
-    pub init: Option<bool>,
-    pub transport: Option<String>,
+    pub(crate) init: Option<bool>,
+    pub(crate) transport: Option<String>,
     #[serde(alias = "mcp_path")]
-    pub mcp_path: Option<String>,
-    pub engine: Option<String>,
+    pub(crate) mcp_path: Option<String>,
+    pub(crate) engine: Option<String>,
     /// Registry repository for `mcpctl publish` (e.g. ghcr.io/org/server).
-    pub registry: Option<String>,
+    pub(crate) registry: Option<String>,
     /// Platform for `mcpctl publish` builds (default linux/amd64).
-    pub platform: Option<String>,
+    pub(crate) platform: Option<String>,
     /// Environment variable holding the client's bearer token, for `mcpctl client`.
     #[serde(alias = "token_env")]
-    pub token_env: Option<String>,
+    pub(crate) token_env: Option<String>,
     /// A file holding the bearer token the front asks for (instead of token-env).
     #[serde(alias = "token_file")]
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Serve through the front (see the README).
-    pub front: Option<bool>,
+    pub(crate) front: Option<bool>,
     #[serde(alias = "front_group")]
-    pub front_group: Option<String>,
+    pub(crate) front_group: Option<String>,
     #[serde(alias = "front_image")]
-    pub front_image: Option<String>,
+    pub(crate) front_image: Option<String>,
     /// A shared front's host port.
     #[serde(alias = "front_port")]
-    pub front_port: Option<i64>,
+    pub(crate) front_port: Option<i64>,
     /// "off" or "self-signed"; or give tls-cert and tls-key.
-    pub tls: Option<String>,
+    pub(crate) tls: Option<String>,
     #[serde(alias = "tls_cert")]
-    pub tls_cert: Option<PathBuf>,
+    pub(crate) tls_cert: Option<PathBuf>,
     #[serde(alias = "tls_key")]
-    pub tls_key: Option<PathBuf>,
+    pub(crate) tls_key: Option<PathBuf>,
     #[serde(alias = "drain_timeout")]
-    pub drain_timeout: Option<f64>,
+    pub(crate) drain_timeout: Option<f64>,
     /// ssh://user@host[:port]: the machine whose engine runs the server.
-    pub host: Option<String>,
+    pub(crate) host: Option<String>,
     #[serde(alias = "ssh_config")]
-    pub ssh_config: Option<PathBuf>,
+    pub(crate) ssh_config: Option<PathBuf>,
     /// A published image to run instead of building.
     #[serde(alias = "run_image")]
-    pub run_image: Option<String>,
+    pub(crate) run_image: Option<String>,
 }
 
 /// The project as found on disk: its pyproject name and its mcpctl config, if any.
 #[derive(Debug, Default)]
 pub struct ProjectFiles {
-    pub project_name: Option<String>,
-    pub config: FileConfig,
-    pub config_file: Option<PathBuf>,
+    pub(crate) project_name: Option<String>,
+    pub(crate) config: FileConfig,
+    pub(crate) config_file: Option<PathBuf>,
 }
 
 /// Read pyproject.toml and mcpctl.toml from `dir`. A missing file is fine; a broken one is not.

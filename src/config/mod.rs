@@ -34,28 +34,29 @@ mod paths;
 mod resolvers;
 mod values;
 
-pub use endpoint::{Endpoint, host_name};
+pub(crate) use endpoint::{Endpoint, host_name};
 pub use file::{FileConfig, ProjectFiles, read_project};
-pub use paths::{Paths, cache_dir};
-pub use values::{
-    apt_package_error, normalize_name, package_name, parse_apt_package, parse_base_port, parse_env_arg,
-    parse_key_value, parse_port, valid_apt_package, valid_image_ref, valid_object_name,
+pub(crate) use paths::{Paths, cache_dir};
+pub use values::normalize_name;
+pub(crate) use values::{
+    apt_package_error, parse_apt_package, parse_base_port, parse_env_arg, parse_key_value, parse_port,
+    valid_apt_package, valid_image_ref,
 };
 
-pub const DEFAULT_BASE_PORT: u16 = 19000;
-pub const PORT_TRIES: u16 = 100;
-pub const DEFAULT_CONTAINER_PORT: u16 = 3001;
-pub const DEFAULT_RESTART: &str = "unless-stopped";
-pub const DEFAULT_READY_TIMEOUT: f64 = 60.0;
-pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
-pub const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
-pub const LABEL_PROJECT: &str = "io.mcpctl.project";
-pub const LABEL_PORT: &str = "io.mcpctl.port";
-pub const LABEL_DIR: &str = "io.mcpctl.project-dir";
+pub(crate) const DEFAULT_BASE_PORT: u16 = 19000;
+pub(crate) const PORT_TRIES: u16 = 100;
+pub(crate) const DEFAULT_CONTAINER_PORT: u16 = 3001;
+pub(crate) const DEFAULT_RESTART: &str = "unless-stopped";
+pub(crate) const DEFAULT_READY_TIMEOUT: f64 = 60.0;
+pub(crate) const DEFAULT_STOP_TIMEOUT: u32 = 10;
+pub(crate) const DEFAULT_SWAP_STOP_TIMEOUT: u32 = 2;
+pub(crate) const LABEL_PROJECT: &str = "io.mcpctl.project";
+pub(crate) const LABEL_PORT: &str = "io.mcpctl.port";
+pub(crate) const LABEL_DIR: &str = "io.mcpctl.project-dir";
 /// On fronts and their networks: the front's name.
-pub const LABEL_FRONT: &str = "io.mcpctl.front";
+pub(crate) const LABEL_FRONT: &str = "io.mcpctl.front";
 /// On images: the digest of everything the build read (digest.rs).
-pub const LABEL_DIGEST: &str = "io.mcpctl.digest";
+pub(crate) const LABEL_DIGEST: &str = "io.mcpctl.digest";
 
 /// What flags and their MCPCTL_* variables asked for (clap reads both). Precedence: flag >
 /// environment > config file > defaults derived from the project.
@@ -179,7 +180,7 @@ pub enum TransportSetting {
 }
 
 impl TransportSetting {
-    pub fn parse(s: &str) -> Option<TransportSetting> {
+    pub(crate) fn parse(s: &str) -> Option<TransportSetting> {
         match s {
             "auto" => Some(TransportSetting::Auto),
             "streamable-http" | "http" => Some(TransportSetting::StreamableHttp),
@@ -192,13 +193,13 @@ impl TransportSetting {
 /// The transport a server was found to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Transport {
+pub(crate) enum Transport {
     StreamableHttp,
     Sse,
 }
 
 impl Transport {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Transport::StreamableHttp => "streamable-http",
             Transport::Sse => "sse",
@@ -206,7 +207,7 @@ impl Transport {
     }
 
     /// What MCP clients (Claude Code's `--transport`, `.mcp.json`'s `type`) call it.
-    pub fn client_kind(self) -> &'static str {
+    pub(crate) fn client_kind(self) -> &'static str {
         match self {
             Transport::StreamableHttp => "http",
             Transport::Sse => "sse",
@@ -214,7 +215,7 @@ impl Transport {
     }
 
     /// The endpoint path servers use by default for this transport.
-    pub fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Transport::StreamableHttp => "/mcp",
             Transport::Sse => "/sse",
@@ -231,9 +232,9 @@ pub struct Volume {
 /// Everything the project's files and flags say, validated; nothing here depends on the host.
 #[derive(Debug, Clone)]
 pub struct Project {
-    pub project_dir: PathBuf,
+    pub(crate) project_dir: PathBuf,
     pub name: String,
-    pub package: String,
+    pub(crate) package: String,
     pub container: String,
     pub image: String,
     pub base_port: u16,
@@ -241,49 +242,49 @@ pub struct Project {
     pub publish_address: IpAddr,
     pub volumes: Vec<Volume>,
     pub env: BTreeMap<String, String>,
-    pub env_file: Option<PathBuf>,
+    pub(crate) env_file: Option<PathBuf>,
     pub restart: String,
-    pub dockerfile: PathBuf,
-    pub context: PathBuf,
-    pub build_args: BTreeMap<String, String>,
-    pub build_secrets: BTreeMap<String, PathBuf>,
+    pub(crate) dockerfile: PathBuf,
+    pub(crate) context: PathBuf,
+    pub(crate) build_args: BTreeMap<String, String>,
+    pub(crate) build_secrets: BTreeMap<String, PathBuf>,
     /// Debian packages `init` installs in the runtime image (`apt-packages`), checked names.
-    pub apt_packages: Vec<String>,
-    pub ready_timeout: Duration,
-    pub stop_timeout: u32,
-    pub swap_stop_timeout: u32,
-    pub init: bool,
+    pub(crate) apt_packages: Vec<String>,
+    pub(crate) ready_timeout: Duration,
+    pub(crate) stop_timeout: u32,
+    pub(crate) swap_stop_timeout: u32,
+    pub(crate) init: bool,
     pub transport: TransportSetting,
-    pub mcp_path: String,
-    pub registry: Option<String>,
-    pub platform: Option<String>,
-    pub token_env: Option<String>,
+    pub(crate) mcp_path: String,
+    pub(crate) registry: Option<String>,
+    pub(crate) platform: Option<String>,
+    pub(crate) token_env: Option<String>,
     /// The front, as it would be set up; `front_wanted` says whether to use it (None: as deployed).
-    pub front: FrontSettings,
-    pub front_wanted: Option<bool>,
+    pub(crate) front: FrontSettings,
+    pub(crate) front_wanted: Option<bool>,
     /// A published image to run instead of building one.
-    pub run_image: Option<String>,
+    pub(crate) run_image: Option<String>,
     /// The state file's name under `~/.config/PACKAGE` on this host (paths.rs).
-    pub state_name: String,
+    pub(crate) state_name: String,
     /// Where file settings came from, for messages.
-    pub config_file: Option<PathBuf>,
+    pub(crate) config_file: Option<PathBuf>,
 }
 
 impl Project {
     /// `/NAME` on a shared front; the root on one of its own.
-    pub fn front_prefix(&self) -> String {
+    pub(crate) fn front_prefix(&self) -> String {
         if self.front.shared { format!("/{}", self.name) } else { String::new() }
     }
 }
 
 /// What finds the engine and the machine it runs on: needed before anything else connects.
 #[derive(Debug, Clone, Default)]
-pub struct EngineHost {
-    pub engine: Option<String>,
+pub(crate) struct EngineHost {
+    pub(crate) engine: Option<String>,
     /// Where the engine is, as asked (--host, MCPCTL_HOST, `host`); None: as the engine's own
     /// environment says (host.rs).
-    pub host: Option<String>,
-    pub ssh_config: Option<PathBuf>,
+    pub(crate) host: Option<String>,
+    pub(crate) ssh_config: Option<PathBuf>,
 }
 
 impl EngineHost {
@@ -303,26 +304,26 @@ fn pick_str(flag: Option<String>, file: Option<String>) -> Option<String> {
 
 /// What the connected host says that settings depend on.
 #[derive(Debug, Clone, Default)]
-pub struct HostFacts {
+pub(crate) struct HostFacts {
     /// A file-name-safe name of another host (`user@host_port`); None for this machine.
-    pub key: Option<String>,
+    pub(crate) key: Option<String>,
     /// The name clients on other machines use for another host (its ssh HostName); None here.
-    pub remote_name: Option<String>,
+    pub(crate) remote_name: Option<String>,
 }
 
 /// The project on the host it is deployed on: what every flow reads. Made once, by
 /// `Settings::resolve`, after main has connected to the host; the project's own settings read
 /// through (`s.name`, `s.front`, ...).
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     project: Project,
-    pub paths: Paths,
+    pub(crate) paths: Paths,
     /// The name clients use for the host (`{host}` in env values): localhost here, the remote
     /// host's name when the server is published on its network.
-    pub host_name: String,
+    pub(crate) host_name: String,
     /// The name of the host the front runs on, when that is another machine: also in the
     /// certificate mcpctl makes.
-    pub cert_host: Option<String>,
+    pub(crate) cert_host: Option<String>,
 }
 
 impl std::ops::Deref for Settings {
@@ -353,32 +354,32 @@ impl Settings {
 
 /// The front (front/): which one, its image, TLS and token, how long an update drains.
 #[derive(Debug, Clone)]
-pub struct FrontSettings {
+pub(crate) struct FrontSettings {
     /// The front's container (and network, and directory) name.
-    pub name: String,
+    pub(crate) name: String,
     /// Shared by a group of projects, each routed at /NAME; else this project's alone, at the root.
-    pub shared: bool,
-    pub image: String,
+    pub(crate) shared: bool,
+    pub(crate) image: String,
     /// A shared front's host port (a front of its own publishes the project's port).
-    pub port: Option<u16>,
-    pub tls: FrontTls,
-    pub token: Option<Secret>,
+    pub(crate) port: Option<u16>,
+    pub(crate) tls: FrontTls,
+    pub(crate) token: Option<Secret>,
     /// The file the token was read from (token-file), to tell clients where it is.
-    pub token_file: Option<PathBuf>,
+    pub(crate) token_file: Option<PathBuf>,
     /// Why the token could not be had, when one was asked for (reported when the front is used).
-    pub token_problem: Option<crate::error::Explained>,
-    pub drain_timeout: Duration,
+    pub(crate) token_problem: Option<crate::error::Explained>,
+    pub(crate) drain_timeout: Duration,
 }
 
 impl FrontSettings {
     /// The host port clients use: a shared front's, or the project's own.
-    pub fn client_port(&self, project_port: u16) -> u16 {
+    pub(crate) fn client_port(&self, project_port: u16) -> u16 {
         self.port.filter(|_| self.shared).unwrap_or(project_port)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FrontTls {
+pub(crate) enum FrontTls {
     Off,
     /// A certificate for localhost and 127.0.0.1 that mcpctl makes once and keeps.
     SelfSigned,
@@ -390,7 +391,7 @@ pub enum FrontTls {
 
 /// A value that never shows in Debug output or messages.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(pub String);
+pub(crate) struct Secret(pub String);
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -398,10 +399,10 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-pub const DEFAULT_FRONT_IMAGE: &str = "haproxy:2.6";
-pub const DEFAULT_DRAIN_TIMEOUT: f64 = 30.0;
+pub(crate) const DEFAULT_FRONT_IMAGE: &str = "haproxy:2.6";
+pub(crate) const DEFAULT_DRAIN_TIMEOUT: f64 = 30.0;
 /// A shared front's port unless `front-port` says otherwise.
-pub const DEFAULT_SHARED_FRONT_PORT: u16 = 19443;
+pub(crate) const DEFAULT_SHARED_FRONT_PORT: u16 = 19443;
 
 /// Resolve the project's settings, checking every value.
 pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyhow::Result<Project> {
@@ -454,7 +455,7 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
 
 /// `resolve` for `init`: a one-file server has no pyproject, so without a name from the flags or
 /// the file it is named after its directory (and init records that name in the mcpctl.toml it writes).
-pub fn resolve_for_init(dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyhow::Result<Project> {
+pub(crate) fn resolve_for_init(dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyhow::Result<Project> {
     let mut o = o.clone();
     if o.name.is_none() && files.config.name.is_none() && files.project_name.is_none() {
         o.name = dir.file_name().map(|n| n.to_string_lossy().into_owned());

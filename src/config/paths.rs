@@ -5,15 +5,15 @@
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
+pub(crate) struct Paths {
     /// `~/.config/PACKAGE/docker.json` (`scripts/docker.py`'s path), per host.
-    pub state_file: PathBuf,
+    pub(crate) state_file: PathBuf,
     /// Beside the state file: one mcpctl at a time per project (lock.rs).
-    pub lock_file: PathBuf,
+    pub(crate) lock_file: PathBuf,
     /// `~/.config/mcpctl/fronts/NAME`: the front's config, certificate and runtime socket.
-    pub front_dir: PathBuf,
+    pub(crate) front_dir: PathBuf,
     /// `~/.cache/mcpctl` (or under XDG_CACHE_HOME): what can be rebuilt, like build records.
-    pub cache_dir: PathBuf,
+    pub(crate) cache_dir: PathBuf,
     fronts: PathBuf,
     host_key: Option<String>,
 }
@@ -21,7 +21,7 @@ pub struct Paths {
 impl Paths {
     /// `state_name` is the state file's name here (`docker.json`, or `docker-NAME.json` for a
     /// second instance of a package); `host_key` names the host when it is not this machine.
-    pub fn resolve(
+    pub(crate) fn resolve(
         home: &Path,
         package: &str,
         state_name: &str,
@@ -50,7 +50,7 @@ impl Paths {
 
     /// The directory of the front `name` (this project's or another's) as this user keeps it for
     /// the host the project is on.
-    pub fn front_dir_of(&self, name: &str) -> PathBuf {
+    pub(crate) fn front_dir_of(&self, name: &str) -> PathBuf {
         match &self.host_key {
             Some(k) => self.fronts.join(format!("{name}@{k}")),
             None => self.fronts.join(name),
@@ -60,7 +60,7 @@ impl Paths {
 
 /// `~/.cache/mcpctl`, or `$XDG_CACHE_HOME/mcpctl`: where every cache of mcpctl goes (the build
 /// records, the engines' answers in engine/); None without a home or an XDG_CACHE_HOME.
-pub fn cache_dir(home: Option<&Path>) -> Option<PathBuf> {
+pub(crate) fn cache_dir(home: Option<&Path>) -> Option<PathBuf> {
     cache_dir_from(std::env::var_os("XDG_CACHE_HOME"), home)
 }
 

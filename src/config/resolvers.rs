@@ -16,24 +16,29 @@ use crate::error::Explained;
 
 /// The highest layer that says something, else the default: a flag (or its MCPCTL_* variable),
 /// then the config file.
-pub fn pick<T>(flag: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
+pub(crate) fn pick<T>(flag: Option<T>, file: Option<T>, default: impl FnOnce() -> T) -> T {
     flag.or(file).unwrap_or_else(default)
 }
 
 /// Where file settings came from, for messages.
-pub fn source(files: &ProjectFiles) -> String {
+pub(crate) fn source(files: &ProjectFiles) -> String {
     files.config_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "config".into())
 }
 
 /// Names: the project, its Python package, container and image.
-pub struct Identity {
-    pub name: String,
-    pub package: String,
-    pub container: String,
-    pub image: String,
+pub(crate) struct Identity {
+    pub(crate) name: String,
+    pub(crate) package: String,
+    pub(crate) container: String,
+    pub(crate) image: String,
 }
 
-pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> anyhow::Result<Identity> {
+pub(crate) fn identity(
+    dir: &Path,
+    files: &ProjectFiles,
+    o: &Overrides,
+    src: &str,
+) -> anyhow::Result<Identity> {
     let f = &files.config;
     let Some(raw_name) = o.name.clone().or_else(|| f.name.clone()).or_else(|| files.project_name.clone())
     else {
@@ -77,18 +82,18 @@ pub fn identity(dir: &Path, files: &ProjectFiles, o: &Overrides, src: &str) -> a
 
 /// The state file's name: `docker.json`, `scripts/docker.py`'s; a second instance of the same
 /// package under another name gets its own file (paths.rs puts it under `~/.config/PACKAGE`).
-pub fn state_name(files: &ProjectFiles, id: &Identity) -> String {
+pub(crate) fn state_name(files: &ProjectFiles, id: &Identity) -> String {
     let same_project = files.project_name.as_deref().map(normalize_name).is_none_or(|p| p == id.name);
     if same_project { "docker.json".to_string() } else { format!("docker-{}.json", id.name) }
 }
 
-pub struct Ports {
-    pub base_port: u16,
-    pub container_port: u16,
-    pub publish_address: IpAddr,
+pub(crate) struct Ports {
+    pub(crate) base_port: u16,
+    pub(crate) container_port: u16,
+    pub(crate) publish_address: IpAddr,
 }
 
-pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> {
+pub(crate) fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> {
     // File values are numbers of any size: checked like the flags are (`what` names the key
     // where the parser's message does not).
     let from_file = |v: Option<i64>, parse: fn(&str) -> Result<u16, String>, what: &str| {
@@ -113,7 +118,7 @@ pub fn ports(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Ports> 
 
 /// Three volumes (data, config, logs) under the package's home paths, or the file's
 /// `suffix = "/path"` table.
-pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<Volume>> {
+pub(crate) fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<Volume>> {
     let (c, pkg) = (&id.container, &id.package);
     let volumes: Vec<Volume> = match &f.volumes {
         Some(v) => v.iter().map(|(k, p)| Volume { name: format!("{c}_{k}"), path: p.clone() }).collect(),
@@ -146,7 +151,11 @@ pub fn volumes(f: &FileConfig, id: &Identity, src: &str) -> anyhow::Result<Vec<V
 
 /// The container's environment, low → high: mcpctl's defaults, the file's `env`, `-e` flags
 /// (`-e KEY` alone takes the value from mcpctl's environment).
-pub fn env(o: &Overrides, f: &FileConfig, container_port: u16) -> anyhow::Result<BTreeMap<String, String>> {
+pub(crate) fn env(
+    o: &Overrides,
+    f: &FileConfig,
+    container_port: u16,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let mut env = BTreeMap::new();
     env.insert("PORT".to_string(), container_port.to_string());
     env.insert("LOG_LEVEL".to_string(), "INFO".to_string());
@@ -172,7 +181,7 @@ pub fn env(o: &Overrides, f: &FileConfig, container_port: u16) -> anyhow::Result
     Ok(env)
 }
 
-pub fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<PathBuf>> {
+pub(crate) fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<PathBuf>> {
     let Some(p) = o.env_file.clone().or_else(|| f.env_file.clone()).map(|p| dir.join(p)) else {
         return Ok(None);
     };
@@ -184,7 +193,7 @@ pub fn env_file(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Opt
     Ok(Some(p))
 }
 
-pub fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
+pub(crate) fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
     let restart = pick(o.restart.clone(), f.restart.clone(), || DEFAULT_RESTART.into());
     if !valid_restart(&restart) {
         return Err(Explained::usage(format!("restart policy {restart:?} is not one the engines know"))
@@ -195,14 +204,14 @@ pub fn restart(o: &Overrides, f: &FileConfig) -> anyhow::Result<String> {
 }
 
 /// What a build reads beyond the context: Dockerfile, context, build args and secrets.
-pub struct Build {
-    pub dockerfile: PathBuf,
-    pub context: PathBuf,
-    pub build_args: BTreeMap<String, String>,
-    pub build_secrets: BTreeMap<String, PathBuf>,
+pub(crate) struct Build {
+    pub(crate) dockerfile: PathBuf,
+    pub(crate) context: PathBuf,
+    pub(crate) build_args: BTreeMap<String, String>,
+    pub(crate) build_secrets: BTreeMap<String, PathBuf>,
 }
 
-pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build> {
+pub(crate) fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build> {
     let dockerfile = dir.join(pick(o.dockerfile.clone(), f.dockerfile.clone(), || "Dockerfile".into()));
     let context = dir.join(pick(o.context.clone(), f.context.clone(), || ".".into()));
     let file_args = f.build_args.iter().flatten().map(|(k, v)| (k.clone(), value_to_string(v)));
@@ -228,7 +237,7 @@ pub fn build(dir: &Path, o: &Overrides, f: &FileConfig) -> anyhow::Result<Build>
 }
 
 /// `apt-packages`: Debian package names, each checked (they go into the Dockerfile), duplicates dropped.
-pub fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
     for p in f.apt_packages.iter().flatten() {
         if !valid_apt_package(p) {
@@ -243,13 +252,13 @@ pub fn apt_packages(f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-pub struct Timeouts {
-    pub ready: Duration,
-    pub stop: u32,
-    pub swap_stop: u32,
+pub(crate) struct Timeouts {
+    pub(crate) ready: Duration,
+    pub(crate) stop: u32,
+    pub(crate) swap_stop: u32,
 }
 
-pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Timeouts> {
+pub(crate) fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Timeouts> {
     let ready = pick(o.ready_timeout, f.ready_timeout, || DEFAULT_READY_TIMEOUT);
     if !(ready.is_finite() && ready > 0.0 && ready <= 3600.0) {
         return Err(Explained::usage(format!("ready timeout {ready} s is out of range"))
@@ -271,7 +280,7 @@ pub fn timeouts(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Time
 }
 
 /// The transport to probe and the endpoint path (`/sse` for SSE unless the file says otherwise).
-pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSetting, String)> {
+pub(crate) fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSetting, String)> {
     let t = pick(o.transport.clone(), f.transport.clone(), || "auto".into());
     let transport = TransportSetting::parse(&t).ok_or_else(|| {
         Explained::usage(format!("transport {t:?} is not one mcpctl can probe"))
@@ -288,7 +297,7 @@ pub fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(TransportSett
 }
 
 /// Whether the front was asked for (None: whatever is deployed).
-pub fn front_wanted(o: &Overrides, f: &FileConfig) -> Option<bool> {
+pub(crate) fn front_wanted(o: &Overrides, f: &FileConfig) -> Option<bool> {
     if o.no_front {
         Some(false)
     } else if o.front || o.front_group.is_some() {
@@ -298,7 +307,7 @@ pub fn front_wanted(o: &Overrides, f: &FileConfig) -> Option<bool> {
     }
 }
 
-pub fn front(
+pub(crate) fn front(
     dir: &Path,
     o: &Overrides,
     f: &FileConfig,
@@ -442,7 +451,7 @@ fn read_token(dir: &Path, f: &FileConfig) -> (Option<Secret>, Option<Explained>)
 }
 
 /// `run-image`: a reference the engine can pull.
-pub fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>> {
+pub(crate) fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>> {
     let Some(image) = o.run_image.clone().or_else(|| f.run_image.clone()).filter(|i| !i.trim().is_empty())
     else {
         return Ok(None);

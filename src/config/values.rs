@@ -20,11 +20,11 @@ pub fn normalize_name(name: &str) -> String {
     out
 }
 
-pub fn package_name(name: &str) -> String {
+pub(crate) fn package_name(name: &str) -> String {
     normalize_name(name).replace('-', "_")
 }
 
-pub fn parse_port(s: &str) -> Result<u16, String> {
+pub(crate) fn parse_port(s: &str) -> Result<u16, String> {
     match s.trim().parse::<u32>() {
         Ok(p) if (1..=65535).contains(&p) => Ok(p as u16),
         Ok(p) => Err(format!("port {p} is out of range: use 1-65535")),
@@ -33,7 +33,7 @@ pub fn parse_port(s: &str) -> Result<u16, String> {
 }
 
 /// A base port leaves room for the 100 ports tried after it.
-pub fn parse_base_port(s: &str) -> Result<u16, String> {
+pub(crate) fn parse_base_port(s: &str) -> Result<u16, String> {
     let max = 65535 - (PORT_TRIES as u32 - 1);
     match s.trim().parse::<u32>() {
         Ok(p) if (1..=max).contains(&p) => Ok(p as u16),
@@ -47,7 +47,7 @@ pub fn parse_base_port(s: &str) -> Result<u16, String> {
 /// A Debian package name (Debian Policy 5.6.1: lowercase letters, digits, `+`, `-`, `.`, at least
 /// two characters, starting with a letter or digit). Nothing else reaches the Dockerfile's
 /// `apt-get install` line, so no name can add a shell word or a Dockerfile instruction.
-pub fn valid_apt_package(s: &str) -> bool {
+pub(crate) fn valid_apt_package(s: &str) -> bool {
     let mut c = s.chars();
     s.len() >= 2
         && matches!(c.next(), Some(f) if f.is_ascii_lowercase() || f.is_ascii_digit())
@@ -55,7 +55,7 @@ pub fn valid_apt_package(s: &str) -> bool {
 }
 
 /// The message for a name that is not a Debian package name (`from` says where it was given).
-pub fn apt_package_error(s: &str, from: &str) -> String {
+pub(crate) fn apt_package_error(s: &str, from: &str) -> String {
     format!(
         "{from} '{}' is not a Debian package name: use lowercase letters, digits, '+', '-' and '.' \
          (at least two characters, starting with a letter or digit), one package each, e.g. git",
@@ -64,12 +64,12 @@ pub fn apt_package_error(s: &str, from: &str) -> String {
 }
 
 /// `--apt-package PKG`.
-pub fn parse_apt_package(s: &str) -> Result<String, String> {
+pub(crate) fn parse_apt_package(s: &str) -> Result<String, String> {
     if valid_apt_package(s) { Ok(s.to_string()) } else { Err(apt_package_error(s, "package")) }
 }
 
 /// `KEY=VALUE`, or `KEY` alone (the value is then read from the environment when settings resolve).
-pub fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
+pub(crate) fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), Some(v.to_string()))),
         None if !s.is_empty() => Ok((s.to_string(), None)),
@@ -77,7 +77,7 @@ pub fn parse_env_arg(s: &str) -> Result<(String, Option<String>), String> {
     }
 }
 
-pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_key_value(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("{s:?} is not KEY=VALUE")),
@@ -85,14 +85,14 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
 }
 
 /// Names the engines accept for containers and volumes: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-pub fn valid_object_name(s: &str) -> bool {
+pub(crate) fn valid_object_name(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 /// An image reference: lowercase path components, optional registry host:port and tag.
-pub fn valid_image_ref(s: &str) -> bool {
+pub(crate) fn valid_image_ref(s: &str) -> bool {
     if s.is_empty() || s.len() > 255 {
         return false;
     }
@@ -120,7 +120,7 @@ pub fn valid_image_ref(s: &str) -> bool {
     })
 }
 
-pub fn valid_restart(s: &str) -> bool {
+pub(crate) fn valid_restart(s: &str) -> bool {
     match s.split_once(':') {
         Some(("on-failure", n)) => n.parse::<u32>().is_ok(),
         None => matches!(s, "no" | "always" | "unless-stopped" | "on-failure"),
@@ -128,7 +128,7 @@ pub fn valid_restart(s: &str) -> bool {
     }
 }
 
-pub fn value_to_string(v: &toml::Value) -> String {
+pub(crate) fn value_to_string(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),

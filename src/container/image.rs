@@ -13,7 +13,7 @@ use crate::error::Explained;
 use crate::process;
 use crate::ui::Ui;
 
-pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
+pub(crate) fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
     if !s.dockerfile.is_file() {
         return Err(Explained::usage(format!("no Dockerfile at {}", s.dockerfile.display()))
             .why("mcpctl builds the image from it")
@@ -30,7 +30,7 @@ pub fn require_dockerfile(s: &Settings) -> anyhow::Result<()> {
 
 /// Build the image. A spinner on a terminal; the build's own output streamed with -v, and its
 /// last lines shown when it fails.
-pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
+pub(crate) fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> anyhow::Result<Duration> {
     require_dockerfile(s)?;
     let t0 = Instant::now();
     let name = opts.tags.first().unwrap_or(&s.image);
@@ -80,23 +80,22 @@ pub fn build(engine: &Engine, s: &Settings, ui: &Ui, opts: &BuildOptions) -> any
 }
 
 /// The project's image as it is now, after `ensure_image`.
-pub struct Image {
-    pub id: String,
+pub(crate) struct Image {
+    pub(crate) id: String,
     /// How long the build took (zero when skipped).
-    pub took: Duration,
-    pub built: bool,
+    pub(crate) took: Duration,
 }
 
 /// What a build would read now and what the engine has: read-only, so a flow can work it out
 /// beside its container lookup.
-pub struct ImagePlan {
+pub(crate) struct ImagePlan {
     wanted: BuildDigest,
     have: Option<engine::ImageInfo>,
     /// `run-image`: a published image to pull instead of a build.
     run: Option<String>,
 }
 
-pub fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
+pub(crate) fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
     if let Some(r) = &s.run_image {
         return Ok(ImagePlan {
             wanted: BuildDigest::Unknown("a published image".into()),
@@ -133,7 +132,7 @@ pub fn image_plan(engine: &Engine, s: &Settings) -> anyhow::Result<ImagePlan> {
 
 /// Build the image unless the one there was built from exactly these inputs (its digest label
 /// matches, digest.rs); `rebuild` builds anyway. Says which way it went, and why.
-pub fn ensure_image(
+pub(crate) fn ensure_image(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -154,7 +153,7 @@ pub fn ensure_image(
             "Image {} is up to date: nothing it is built from changed (--rebuild builds anyway)",
             s.image
         ));
-        return Ok(Image { id: img.id.clone(), took: Duration::ZERO, built: false });
+        return Ok(Image { id: img.id.clone(), took: Duration::ZERO });
     }
     explain_build(s, ui, &wanted, have_digest, rebuild);
     let opts = BuildOptions { digest: wanted.digest().map(str::to_string), ..Default::default() };
@@ -163,7 +162,7 @@ pub fn ensure_image(
         digest::remember(&s.paths.cache_dir, digest, inputs);
     }
     let id = image_info(engine, &s.image)?.map(|i| i.id).unwrap_or_default();
-    Ok(Image { id, took, built: true })
+    Ok(Image { id, took })
 }
 
 /// Pull a published image on the engine's host and give it the project's image name, so the
@@ -191,7 +190,7 @@ fn pull(engine: &Engine, s: &Settings, ui: &Ui, reference: &str) -> anyhow::Resu
     let id = image_id(engine, &s.image)?.unwrap_or_default();
     let took = t0.elapsed();
     ui.success(&format!("Image {reference} pulled ({})", crate::ui::secs(took)));
-    Ok(Image { id, took, built: false })
+    Ok(Image { id, took })
 }
 
 /// Why a build runs: forced, never built, unknowable, or what changed (all of it with -v).
@@ -220,7 +219,7 @@ fn explain_build(s: &Settings, ui: &Ui, wanted: &BuildDigest, have: Option<&str>
 }
 
 /// The engine's ids for these images, in order; None when one of them is not there.
-pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+pub(crate) fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Vec<String>>> {
     if images.is_empty() {
         return Ok(Some(Vec::new()));
     }
@@ -235,7 +234,7 @@ pub fn image_ids(engine: &Engine, images: &[String]) -> anyhow::Result<Option<Ve
 }
 
 /// The ids and labels of several images in one call; None when one of them is not there.
-pub fn images(engine: &Engine, names: &[String]) -> anyhow::Result<Option<Vec<engine::ImageInfo>>> {
+pub(crate) fn images(engine: &Engine, names: &[String]) -> anyhow::Result<Option<Vec<engine::ImageInfo>>> {
     let expected = [Failure::NoSuchImage, Failure::Other];
     let Ok(out) = engine.call_expecting(engine.images_args(names), &expected)? else {
         return Ok(None);
@@ -245,7 +244,7 @@ pub fn images(engine: &Engine, names: &[String]) -> anyhow::Result<Option<Vec<en
 }
 
 /// An image's id and labels, or None when there is no such image.
-pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine::ImageInfo>> {
+pub(crate) fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine::ImageInfo>> {
     let Ok(out) =
         engine.call_expecting(engine.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?
     else {
@@ -261,7 +260,7 @@ pub fn image_info(engine: &Engine, image: &str) -> anyhow::Result<Option<engine:
 /// layers and config is what both engines' recorded outputs allow, in the one build update makes
 /// anyway; building once more without the label to compare ids would cost a second build.
 /// An image that is gone, or an answer without layers, is not the same: replacing is the safe side.
-pub fn same_image(engine: &Engine, a: &str, b: &str) -> anyhow::Result<bool> {
+pub(crate) fn same_image(engine: &Engine, a: &str, b: &str) -> anyhow::Result<bool> {
     if a == b {
         return Ok(true);
     }
@@ -292,14 +291,14 @@ fn build_step(line: &str) -> Option<String> {
 }
 
 /// The id of an image, or None when there is no such image.
-pub fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
+pub(crate) fn image_id(engine: &Engine, image: &str) -> anyhow::Result<Option<String>> {
     match engine.call_expecting(engine.image_id_args(image), &[Failure::NoSuchImage, Failure::Other])? {
         Ok(out) => Ok(Some(out.stdout.trim().to_string()).filter(|s| !s.is_empty())),
         Err(_) => Ok(None),
     }
 }
 
-pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
+pub(crate) fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
     engine
         .call(engine.tag_args(source, target))
         .with_context(|| format!("Failed to tag {source} as {target}"))?;
@@ -307,7 +306,7 @@ pub fn tag(engine: &Engine, source: &str, target: &str) -> anyhow::Result<()> {
 }
 
 /// Remove an image tag; a tag that is not there is already gone.
-pub fn untag(engine: &Engine, image: &str) -> anyhow::Result<()> {
+pub(crate) fn untag(engine: &Engine, image: &str) -> anyhow::Result<()> {
     let _gone = engine.call_expecting(engine.rmi_args(image), &[Failure::NoSuchImage])?;
     Ok(())
 }

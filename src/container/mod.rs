@@ -14,11 +14,11 @@ use crate::ui::Ui;
 
 mod image;
 
-pub use image::*;
+pub(crate) use image::*;
 
 /// What exists under our container's name.
 #[derive(Debug, Clone)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     Missing,
     Ours(ContainerInfo),
     /// A same-named container mcpctl did not create: never stopped or removed by us.
@@ -26,7 +26,7 @@ pub enum Lookup {
 }
 
 impl Lookup {
-    pub fn ours(&self) -> Option<&ContainerInfo> {
+    pub(crate) fn ours(&self) -> Option<&ContainerInfo> {
         match self {
             Lookup::Ours(c) => Some(c),
             _ => None,
@@ -36,18 +36,18 @@ impl Lookup {
 
 /// One `container inspect`: existence, state, health, labels and ports in a single engine call.
 /// It is also the "does the engine answer" check.
-pub fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
+pub(crate) fn lookup(engine: &Engine, s: &Settings) -> anyhow::Result<Lookup> {
     lookup_named(engine, s, &s.container)
 }
 
 /// The same for another of our names (the new container of a swap).
-pub fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<Lookup> {
+pub(crate) fn lookup_named(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<Lookup> {
     Ok(lookup_many(engine, s, &[name])?.remove(0))
 }
 
 /// Several names in one engine call (our container and its `-next`: podman's calls cost
 /// 0.1 s each). The engines print the ones that exist and name the missing ones on stderr.
-pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Result<Vec<Lookup>> {
+pub(crate) fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Result<Vec<Lookup>> {
     let stdout = match engine.call_expecting(engine.inspect_many_args(names), &[Failure::NoSuchContainer])? {
         Ok(out) => out.stdout,
         // Some or all are missing: the found ones are still on stdout.
@@ -64,7 +64,7 @@ pub fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyhow::Res
         .collect())
 }
 
-pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
+pub(crate) fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
     let who = match c.project_label() {
         Some(other) => format!("it belongs to mcpctl project {other:?}"),
         None => format!("it has no {LABEL_PROJECT} label"),
@@ -83,14 +83,14 @@ pub fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow
 }
 
 /// Why `run` failed.
-pub enum RunFailure {
+pub(crate) enum RunFailure {
     PortTaken,
     Other(anyhow::Error),
 }
 
 /// Run the container on `port`. A failed run leaves a "created" container behind on every
 /// engine (recorded in fixtures/engine-outputs), so it is removed here.
-pub fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
+pub(crate) fn run(engine: &Engine, s: &Settings, port: u16) -> Result<String, RunFailure> {
     let expected = [
         Failure::NameTaken,
         Failure::PortTaken,
@@ -142,7 +142,11 @@ fn no_free_port(s: &Settings) -> anyhow::Error {
     )
 }
 
-pub fn check_some_port_free(engine: &Engine, s: &Settings, preferred: Option<u16>) -> anyhow::Result<()> {
+pub(crate) fn check_some_port_free(
+    engine: &Engine,
+    s: &Settings,
+    preferred: Option<u16>,
+) -> anyhow::Result<()> {
     let free = engine.host.port_checker()?;
     ports::choose(s.publish_address, s.base_port, preferred, &BTreeSet::new(), |a, p| free.is_free(a, p))
         .map(|_| ())
@@ -151,7 +155,7 @@ pub fn check_some_port_free(engine: &Engine, s: &Settings, preferred: Option<u16
 
 /// Run on the preferred port if free, else the first free one from the base port; when the engine
 /// still finds the port taken (a race, or a bind the probe cannot see), take the next.
-pub fn run_on_free_port(
+pub(crate) fn run_on_free_port(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -192,21 +196,21 @@ pub fn run_on_free_port(
 }
 
 /// Stop and remove our container. Failure is reported as failure.
-pub fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Result<()> {
+pub(crate) fn stop_and_remove(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Result<()> {
     if c.running || c.restarting || c.status == "paused" {
         stop(engine, &c.name, s.stop_timeout)?;
     }
     remove(engine, &c.name)
 }
 
-pub fn stop(engine: &Engine, name: &str, timeout: u32) -> anyhow::Result<()> {
+pub(crate) fn stop(engine: &Engine, name: &str, timeout: u32) -> anyhow::Result<()> {
     let _gone_is_stopped = engine
         .call_expecting(engine.stop_args(name, timeout), &[Failure::NoSuchContainer])
         .with_context(|| format!("Failed to stop {name}"))?;
     Ok(())
 }
 
-pub fn remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
+pub(crate) fn remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
     let _gone_is_removed = engine
         .call_expecting(engine.rm_args(name), &[Failure::NoSuchContainer])
         .with_context(|| format!("Failed to remove {name}"))?;
@@ -214,26 +218,26 @@ pub fn remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
 }
 
 /// Start an existing (created or stopped) container of ours.
-pub fn start_existing(engine: &Engine, name: &str) -> anyhow::Result<()> {
+pub(crate) fn start_existing(engine: &Engine, name: &str) -> anyhow::Result<()> {
     engine.call(engine.start_args(name)).with_context(|| format!("Failed to start {name}"))?;
     Ok(())
 }
 
 /// `rm -f`, only for a container we just created ourselves; one that is not there is gone.
-pub fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
+pub(crate) fn force_remove(engine: &Engine, name: &str) -> anyhow::Result<()> {
     let _gone = engine.call_expecting(engine.force_rm_args(name), &[Failure::NoSuchContainer])?;
     Ok(())
 }
 
 /// The last `n` log lines, stdout and stderr together.
-pub fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+pub(crate) fn log_tail(engine: &Engine, name: &str, n: u32) -> Vec<String> {
     log_lines(engine, name, Some(n), n)
 }
 
 /// The last `n` lines of the whole log, read without `--tail`: podman 4.3's `--tail` joins the
 /// pieces of a line written in several writes (Python writes a traceback's last line so) out of
 /// order and without their newline. For a container that just started, whose log is short.
-pub fn log_last(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+pub(crate) fn log_last(engine: &Engine, name: &str, n: u32) -> Vec<String> {
     log_lines(engine, name, None, n)
 }
 
@@ -256,7 +260,7 @@ fn log_lines(engine: &Engine, name: &str, tail: Option<u32>, n: u32) -> Vec<Stri
 /// The last lines of a container that has just failed. Its engine may hold them a moment after
 /// the exit (podman's conmon writes the log file itself, and under load it lags): an answer with
 /// no line of text is asked again for a short while, so a traceback is not shown as "(empty)".
-pub fn log_tail_settled(engine: &Engine, name: &str, n: u32) -> Vec<String> {
+pub(crate) fn log_tail_settled(engine: &Engine, name: &str, n: u32) -> Vec<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
     loop {
         let lines = log_tail(engine, name, n);
@@ -268,7 +272,7 @@ pub fn log_tail_settled(engine: &Engine, name: &str, n: u32) -> Vec<String> {
 }
 
 /// Give a container another name (the new container of a swap takes ours).
-pub fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
+pub(crate) fn rename(engine: &Engine, from: &str, to: &str) -> anyhow::Result<()> {
     engine.call(engine.rename_args(from, to)).with_context(|| format!("Failed to rename {from} to {to}"))?;
     Ok(())
 }

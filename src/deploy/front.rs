@@ -95,7 +95,7 @@ fn probe_through(
 }
 
 /// A fresh start: our container behind the front on `port`.
-pub fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Deployed> {
+pub(crate) fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
@@ -112,7 +112,7 @@ pub fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Resul
 
 /// Replace `old`, serving behind the front, with a container of `image`: no client notices.
 /// A new container that never answers is never routed to; the old one serves throughout.
-pub fn replace(
+pub(crate) fn replace(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -144,7 +144,7 @@ pub fn replace(
 
 /// The front serves this project from `old`, with the settings asked for now (its token, TLS):
 /// started again if it is down, reloaded if they changed, untouched otherwise.
-pub fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyhow::Result<()> {
+pub(crate) fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyhow::Result<()> {
     let routed = front.routes()?.is_some();
     let running = front.lookup()?.is_some_and(|c| c.running);
     if !routed || !running {
@@ -157,7 +157,7 @@ pub fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> a
 }
 
 /// Only the front's settings changed (token, TLS): the server container stays as it is.
-pub fn refresh(
+pub(crate) fn refresh(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -194,7 +194,7 @@ fn finish(
 /// Turning the front on: the new container beside the old (which publishes the port), probed,
 /// then the old one stopped and the front started on the port. A front that fails to start puts
 /// the old one back.
-pub fn switch_on(
+pub(crate) fn switch_on(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -240,7 +240,7 @@ pub fn switch_on(
 
 /// Turning the front off: this project leaves it (a front of its own goes, freeing the port),
 /// and a container publishing the port itself replaces the one behind it.
-pub fn switch_off(
+pub(crate) fn switch_off(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
@@ -288,7 +288,7 @@ pub fn switch_off(
 /// Finish what an interrupted switch left: the new container (`-next`) already takes the
 /// front's new sessions, so the old one goes and the new one takes our name. Anything else is
 /// for `container::recover_and_lookup` (a `-next` the front never routed to is just removed).
-pub fn recover(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<()> {
+pub(crate) fn recover(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<()> {
     let front = Front::new(engine, s);
     let Some(serving) = front.serving_container()? else { return Ok(()) };
     let next = next_name(s);

@@ -27,26 +27,26 @@ use crate::front::Front;
 use crate::state::State;
 use crate::ui::Ui;
 
-pub use recover::{clear_next, next_name};
+pub(crate) use recover::{clear_next, next_name};
 
 /// What serves after a deployment, and what it took.
 #[derive(Debug, Clone)]
-pub struct Deployed {
+pub(crate) struct Deployed {
     /// The host port clients use (the front's, behind it).
-    pub port: u16,
+    pub(crate) port: u16,
     /// From the first change to the new container running.
-    pub swap: Duration,
+    pub(crate) swap: Duration,
     /// Until it answered MCP.
-    pub ready: Duration,
+    pub(crate) ready: Duration,
     /// What the probe found it speaks (through the front, when behind it).
-    pub transport: Transport,
+    pub(crate) transport: Transport,
     /// The image the container runs, when the readiness wait saw it.
-    pub image_id: Option<String>,
+    pub(crate) image_id: Option<String>,
 }
 
 /// How a replacement goes, decided once per command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Published on its port, and stays so.
     Published,
     /// Behind the front, and stays so.
@@ -60,7 +60,7 @@ pub enum Mode {
 impl Mode {
     /// `behind`: whether this command serves through the front (as asked, else as deployed);
     /// `deployed_behind`: whether the last deployment did.
-    pub fn of(behind: bool, deployed_behind: bool) -> Mode {
+    pub(crate) fn of(behind: bool, deployed_behind: bool) -> Mode {
         match (behind, deployed_behind) {
             (true, true) => Mode::Front,
             (true, false) => Mode::FrontOn,
@@ -70,22 +70,22 @@ impl Mode {
     }
 
     /// Whether what serves at the end is behind the front.
-    pub fn behind(self) -> bool {
+    pub(crate) fn behind(self) -> bool {
         matches!(self, Mode::Front | Mode::FrontOn)
     }
 }
 
 /// One project's deployment on one engine, with the mode decided.
-pub struct Deploy<'a> {
+pub(crate) struct Deploy<'a> {
     engine: &'a Engine,
     s: &'a Settings,
     ui: &'a Ui,
     state: &'a State,
-    pub mode: Mode,
+    pub(crate) mode: Mode,
 }
 
 impl<'a> Deploy<'a> {
-    pub fn new(engine: &'a Engine, s: &'a Settings, ui: &'a Ui, state: &'a State) -> Deploy<'a> {
+    pub(crate) fn new(engine: &'a Engine, s: &'a Settings, ui: &'a Ui, state: &'a State) -> Deploy<'a> {
         let deployed_behind = state.front.is_some();
         let mode = Mode::of(s.front_wanted.unwrap_or(deployed_behind), deployed_behind);
         Deploy { engine, s, ui, state, mode }
@@ -97,7 +97,7 @@ impl<'a> Deploy<'a> {
 
     /// Our container, after finishing or cleaning up what an interrupted command left (behind
     /// the front, the front's way first).
-    pub fn recover(&self) -> anyhow::Result<Lookup> {
+    pub(crate) fn recover(&self) -> anyhow::Result<Lookup> {
         if self.state.front.is_some() {
             front::recover(self.engine, self.s, self.ui)?;
         }
@@ -106,13 +106,13 @@ impl<'a> Deploy<'a> {
 
     /// The port clients use now: the one our container publishes (what their URL points at);
     /// for a container that is gone, the saved one, so the URL survives stop and start.
-    pub fn serving_port(&self, c: Option<&ContainerInfo>) -> Option<u16> {
+    pub(crate) fn serving_port(&self, c: Option<&ContainerInfo>) -> Option<u16> {
         c.and_then(|c| c.host_port(self.s.container_port)).or(self.state.port)
     }
 
     /// The host port the front publishes: a shared front's; a front of its own keeps the
     /// project's port (the saved one if free, else the first free one).
-    pub fn front_port(&self) -> anyhow::Result<u16> {
+    pub(crate) fn front_port(&self) -> anyhow::Result<u16> {
         if let (true, Some(p)) = (self.s.front.shared, self.s.front.port) {
             return Ok(p);
         }
@@ -142,7 +142,7 @@ impl<'a> Deploy<'a> {
     /// when it is free) or behind the front. `started` is told the port as soon as it is chosen
     /// (so a failure after it still leaves the next command knowing it); `waiting` heads the
     /// wait for a published one.
-    pub fn fresh(
+    pub(crate) fn fresh(
         &self,
         preferred: Option<u16>,
         waiting: &str,
@@ -165,7 +165,7 @@ impl<'a> Deploy<'a> {
 
     /// Nothing serves, and a given image is to: on the saved port (or a free one), or behind
     /// the front.
-    pub fn fresh_of(&self, image: &str) -> anyhow::Result<Deployed> {
+    pub(crate) fn fresh_of(&self, image: &str) -> anyhow::Result<Deployed> {
         if self.mode.behind() {
             container::tag(self.engine, image, &self.s.image)?;
             return self.fresh(self.state.port, "Waiting Until It Answers MCP", |_| Ok(()));
@@ -176,7 +176,7 @@ impl<'a> Deploy<'a> {
 
     /// Replace `old` (ours) with a container of `image`, the way the mode says: a swap on the
     /// published port, through the front (no client notices), or turning the front on or off.
-    pub fn replace(&self, old: &ContainerInfo, image: &str) -> anyhow::Result<Deployed> {
+    pub(crate) fn replace(&self, old: &ContainerInfo, image: &str) -> anyhow::Result<Deployed> {
         let (engine, s, ui) = (self.engine, self.s, self.ui);
         let port = self.serving_port(Some(old)).unwrap_or(s.base_port);
         let done = match self.mode {
@@ -200,7 +200,7 @@ impl<'a> Deploy<'a> {
 
     /// Only the front's own settings may have changed (token, TLS): it reloads if they did; the
     /// server container stays as it is.
-    pub fn refresh_front(&self, serving: &ContainerInfo, port: u16) -> anyhow::Result<()> {
+    pub(crate) fn refresh_front(&self, serving: &ContainerInfo, port: u16) -> anyhow::Result<()> {
         if self.mode == Mode::Front {
             front::refresh(self.engine, self.s, self.ui, serving, port)
         } else {

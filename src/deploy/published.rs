@@ -16,7 +16,7 @@ use crate::ready;
 use crate::ui::{Ui, secs};
 
 /// Replace `old` (ours; running, stopped or none) with a container of `image` on `port`.
-pub fn replace(
+pub(crate) fn replace(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,

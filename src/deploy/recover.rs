@@ -9,12 +9,12 @@ use crate::ui::Ui;
 use crate::container::{Lookup, force_remove, lookup, lookup_many, rename, start_existing};
 
 /// The name the new container has until it replaces the old one.
-pub fn next_name(s: &Settings) -> String {
+pub(crate) fn next_name(s: &Settings) -> String {
     format!("{}-next", s.container)
 }
 
 /// The new container's name for a swap, with whatever an earlier swap left under it removed.
-pub fn clear_next(engine: &Engine, s: &Settings) -> String {
+pub(crate) fn clear_next(engine: &Engine, s: &Settings) -> String {
     let next = next_name(s);
     let _ = force_remove(engine, &next);
     next
@@ -24,7 +24,7 @@ pub fn clear_next(engine: &Engine, s: &Settings) -> String {
 /// `-next` container running alone gets the real name; one that is not serving is removed (and
 /// the old one, stopped for the swap, started again). Also removes our container if it was
 /// created and never started (an interrupted `run`). One inspect when nothing was left over.
-pub fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<Lookup> {
+pub(crate) fn recover_and_lookup(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<Lookup> {
     let next = next_name(s);
     let mut both = lookup_many(engine, s, &[&s.container, &next])?;
     let (main, next_found) = (both.remove(0), both.remove(0));

@@ -8,31 +8,31 @@ use super::{Engine, EngineKind};
 
 /// What `build` needs beyond the settings.
 #[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    pub no_cache: bool,
+pub(crate) struct BuildOptions {
+    pub(crate) no_cache: bool,
     /// Tags for the image; empty means the settings' image (publish tags REGISTRY:N and :latest).
-    pub tags: Vec<String>,
-    pub platform: Option<String>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) platform: Option<String>,
     /// The digest of the build's inputs, kept as a label on the image (digest.rs).
-    pub digest: Option<String>,
+    pub(crate) digest: Option<String>,
 }
 
 /// What `run` (or `create`) needs beyond the settings.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
-    pub host_port: u16,
+pub(crate) struct RunOptions {
+    pub(crate) host_port: u16,
     /// Container name; the settings' name except for the new container of a swap.
-    pub name: String,
+    pub(crate) name: String,
     /// Image reference or id; the settings' image except when rolling back.
-    pub image: String,
+    pub(crate) image: String,
     /// `create` instead of `run -d`: a swap makes the new container while the old one serves.
-    pub create_only: bool,
+    pub(crate) create_only: bool,
     /// Behind the front: on its network, publishing nothing (the front publishes the port).
-    pub network: Option<String>,
+    pub(crate) network: Option<String>,
 }
 
 impl RunOptions {
-    pub fn new(s: &Settings, host_port: u16) -> RunOptions {
+    pub(crate) fn new(s: &Settings, host_port: u16) -> RunOptions {
         RunOptions {
             host_port,
             name: s.container.clone(),
@@ -45,27 +45,27 @@ impl RunOptions {
 
 /// What `run` of a front needs.
 #[derive(Debug, Clone)]
-pub struct FrontRun {
-    pub name: String,
-    pub image: String,
-    pub network: String,
+pub(crate) struct FrontRun {
+    pub(crate) name: String,
+    pub(crate) image: String,
+    pub(crate) network: String,
     /// `ADDR:PORT` on the host, and the port the front listens on inside.
-    pub publish: String,
-    pub listen: u16,
+    pub(crate) publish: String,
+    pub(crate) listen: u16,
     /// Host directories: the config (read-only) and the runtime socket's.
-    pub config_dir: String,
-    pub socket_dir: String,
+    pub(crate) config_dir: String,
+    pub(crate) socket_dir: String,
     /// `UID:GID` that owns those directories: the front runs as it, so it reads the 0600 files
     /// and its socket is mcpctl's to open.
-    pub user: String,
+    pub(crate) user: String,
 }
 
 /// Where a front's directories are mounted: the official image's config directory.
-pub const FRONT_CONFIG_IN: &str = "/usr/local/etc/haproxy";
-pub const FRONT_SOCKET_IN: &str = "/var/run/mcpctl-front";
+pub(crate) const FRONT_CONFIG_IN: &str = "/usr/local/etc/haproxy";
+pub(crate) const FRONT_SOCKET_IN: &str = "/var/run/mcpctl-front";
 
 impl Engine {
-    pub fn cmd<I, S>(&self, args: I) -> Cmd
+    pub(crate) fn cmd<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString>,
@@ -75,11 +75,11 @@ impl Engine {
         Cmd::new(&self.program).args(remote.unwrap_or_default()).args(args)
     }
 
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.kind.name()
     }
 
-    pub fn build_args(&self, s: &Settings, o: &BuildOptions) -> Vec<String> {
+    pub(crate) fn build_args(&self, s: &Settings, o: &BuildOptions) -> Vec<String> {
         let mut a: Vec<String> = vec!["build".into()];
         if self.kind.build_needs_docker_format() {
             a.extend(["--format".into(), "docker".into()]);
@@ -120,7 +120,7 @@ impl Engine {
     /// Whose ignore-file rules decide what the build context holds (dockerignore.rs). A docker
     /// client of 23 or later builds with BuildKit when the buildx plugin is there and with the
     /// legacy builder when not, and nerdctl always with BuildKit: what either would send counts.
-    pub fn context_semantics(&self, s: &Settings) -> Vec<Semantics> {
+    pub(crate) fn context_semantics(&self, s: &Settings) -> Vec<Semantics> {
         let buildkit_forced = !self.build_env(s).is_empty();
         match self.kind {
             EngineKind::Podman => vec![Semantics::Podman],
@@ -141,7 +141,7 @@ impl Engine {
 
     /// Environment for `build`: docker's legacy builder cannot mount secrets, so BuildKit is
     /// asked for when there are any (the client needs it built in, or the buildx plugin).
-    pub fn build_env(&self, s: &Settings) -> Vec<(&'static str, &'static str)> {
+    pub(crate) fn build_env(&self, s: &Settings) -> Vec<(&'static str, &'static str)> {
         if self.kind == EngineKind::Docker && !s.build_secrets.is_empty() {
             vec![("DOCKER_BUILDKIT", "1")]
         } else {
@@ -149,7 +149,7 @@ impl Engine {
         }
     }
 
-    pub fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
+    pub(crate) fn run_args(&self, s: &Settings, o: &RunOptions) -> Vec<String> {
         let mut a: Vec<String> =
             if o.create_only { vec!["create".into()] } else { vec!["run".into(), "-d".into()] };
         a.extend(["--name".into(), o.name.clone()]);
@@ -183,7 +183,7 @@ impl Engine {
 
     /// `run`/`create` with the container's environment given to the engine client: every
     /// engine reads `-e KEY` without a value from its own environment.
-    pub fn run_or_create(&self, s: &Settings, o: &RunOptions) -> Cmd {
+    pub(crate) fn run_or_create(&self, s: &Settings, o: &RunOptions) -> Cmd {
         let mut cmd = self.cmd(self.run_args(s, o));
         for (k, v) in run_env(s, o.host_port) {
             cmd = cmd.secret_env(k, v);
@@ -193,7 +193,7 @@ impl Engine {
 
     /// The front's container: HAProxy in master-worker mode on its config file, restarted by the
     /// engine if it dies, without capabilities (it binds an unprivileged port as a plain user).
-    pub fn front_run_args(&self, f: &FrontRun) -> Vec<String> {
+    pub(crate) fn front_run_args(&self, f: &FrontRun) -> Vec<String> {
         let mut a: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), f.name.clone()];
         a.extend(["--label".into(), format!("{LABEL_FRONT}={}", f.name)]);
         a.extend(["--network".into(), f.network.clone(), "-p".into(), format!("{}:{}", f.publish, f.listen)]);
@@ -209,7 +209,7 @@ impl Engine {
 
     /// HAProxy's own check of the front's config in a container of its own (`haproxy -c`), for
     /// a front that does not run yet.
-    pub fn front_check_args(&self, f: &FrontRun) -> Vec<String> {
+    pub(crate) fn front_check_args(&self, f: &FrontRun) -> Vec<String> {
         let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--network".into(), "none".into()];
         a.extend(["--user".into(), f.user.clone(), "--cap-drop".into(), "ALL".into()]);
         a.extend(["-v".into(), format!("{}:{FRONT_CONFIG_IN}:ro", f.config_dir)]);
@@ -218,7 +218,7 @@ impl Engine {
         a
     }
 
-    pub fn network_create_args(&self, network: &str) -> Vec<String> {
+    pub(crate) fn network_create_args(&self, network: &str) -> Vec<String> {
         vec![
             "network".into(),
             "create".into(),
@@ -228,27 +228,27 @@ impl Engine {
         ]
     }
 
-    pub fn network_rm_args(&self, network: &str) -> Vec<String> {
+    pub(crate) fn network_rm_args(&self, network: &str) -> Vec<String> {
         vec!["network".into(), "rm".into(), network.into()]
     }
 
-    pub fn network_inspect_args(&self, network: &str) -> Vec<String> {
+    pub(crate) fn network_inspect_args(&self, network: &str) -> Vec<String> {
         vec!["network".into(), "inspect".into(), network.into()]
     }
 
     /// A signal to a container's main process (SIGUSR2: HAProxy's master reloads its config).
-    pub fn kill_args(&self, container: &str, signal: &str) -> Vec<String> {
+    pub(crate) fn kill_args(&self, container: &str, signal: &str) -> Vec<String> {
         vec!["kill".into(), "--signal".into(), signal.into(), container.into()]
     }
 
-    pub fn exec_args(&self, container: &str, cmd: &[&str]) -> Vec<String> {
+    pub(crate) fn exec_args(&self, container: &str, cmd: &[&str]) -> Vec<String> {
         let mut a: Vec<String> = vec!["exec".into(), container.into()];
         a.extend(cmd.iter().map(|c| c.to_string()));
         a
     }
 
     /// Every front mcpctl made on this engine.
-    pub fn ps_fronts_args(&self) -> Vec<String> {
+    pub(crate) fn ps_fronts_args(&self) -> Vec<String> {
         let format = if self.kind.ps_prints_array() { "json" } else { "{{json .}}" };
         vec![
             "ps".into(),
@@ -260,31 +260,31 @@ impl Engine {
         ]
     }
 
-    pub fn start_args(&self, container: &str) -> Vec<String> {
+    pub(crate) fn start_args(&self, container: &str) -> Vec<String> {
         vec!["start".into(), container.into()]
     }
 
-    pub fn rename_args(&self, from: &str, to: &str) -> Vec<String> {
+    pub(crate) fn rename_args(&self, from: &str, to: &str) -> Vec<String> {
         vec!["rename".into(), from.into(), to.into()]
     }
 
-    pub fn tag_args(&self, source: &str, target: &str) -> Vec<String> {
+    pub(crate) fn tag_args(&self, source: &str, target: &str) -> Vec<String> {
         vec!["tag".into(), source.into(), target.into()]
     }
 
-    pub fn image_id_args(&self, image: &str) -> Vec<String> {
+    pub(crate) fn image_id_args(&self, image: &str) -> Vec<String> {
         vec!["image".into(), "inspect".into(), "--format".into(), "{{.Id}}".into(), image.into()]
     }
 
     /// The ids of several images at once, one line each, in order (fails if one is missing).
-    pub fn image_ids_args(&self, images: &[String]) -> Vec<String> {
+    pub(crate) fn image_ids_args(&self, images: &[String]) -> Vec<String> {
         let mut a: Vec<String> = vec!["image".into(), "inspect".into(), "--format".into(), "{{.Id}}".into()];
         a.extend(images.iter().cloned());
         a
     }
 
     /// The ids and labels of several images, a line each, in order (fails if one is missing).
-    pub fn images_args(&self, images: &[String]) -> Vec<String> {
+    pub(crate) fn images_args(&self, images: &[String]) -> Vec<String> {
         let mut a: Vec<String> = vec![
             "image".into(),
             "inspect".into(),
@@ -296,12 +296,12 @@ impl Engine {
     }
 
     /// The whole description of an image (id and labels).
-    pub fn image_inspect_args(&self, image: &str) -> Vec<String> {
+    pub(crate) fn image_inspect_args(&self, image: &str) -> Vec<String> {
         vec!["image".into(), "inspect".into(), image.into()]
     }
 
     /// The whole descriptions of several images, in one JSON array (their layers and configs).
-    pub fn images_inspect_args(&self, images: &[&str]) -> Vec<String> {
+    pub(crate) fn images_inspect_args(&self, images: &[&str]) -> Vec<String> {
         let mut a: Vec<String> = vec!["image".into(), "inspect".into()];
         a.extend(images.iter().map(|i| i.to_string()));
         a
@@ -309,7 +309,7 @@ impl Engine {
 
     /// Push; podman needs `--tls-verify=false` for a plain-HTTP registry on this host (docker
     /// treats 127.0.0.0/8 as insecure by itself).
-    pub fn push_args(&self, image: &str) -> Vec<String> {
+    pub(crate) fn push_args(&self, image: &str) -> Vec<String> {
         let mut a: Vec<String> = vec!["push".into()];
         let host = image.split('/').next().unwrap_or("");
         let local = host.starts_with("127.") || host.starts_with("localhost");
@@ -321,28 +321,28 @@ impl Engine {
     }
 
     /// Pull, with the same plain-HTTP rule as `push_args`.
-    pub fn pull_args(&self, image: &str) -> Vec<String> {
+    pub(crate) fn pull_args(&self, image: &str) -> Vec<String> {
         let mut a = self.push_args(image);
         a[0] = "pull".into();
         a
     }
 
-    pub fn volume_rm_args(&self, volume: &str) -> Vec<String> {
+    pub(crate) fn volume_rm_args(&self, volume: &str) -> Vec<String> {
         vec!["volume".into(), "rm".into(), volume.into()]
     }
 
-    pub fn inspect_args(&self, container: &str) -> Vec<String> {
+    pub(crate) fn inspect_args(&self, container: &str) -> Vec<String> {
         self.inspect_many_args(&[container])
     }
 
-    pub fn inspect_many_args(&self, containers: &[&str]) -> Vec<String> {
+    pub(crate) fn inspect_many_args(&self, containers: &[&str]) -> Vec<String> {
         let mut a: Vec<String> = vec!["container".into(), "inspect".into()];
         a.extend(containers.iter().map(|c| c.to_string()));
         a
     }
 
     /// Every container mcpctl made on this engine.
-    pub fn ps_args(&self) -> Vec<String> {
+    pub(crate) fn ps_args(&self) -> Vec<String> {
         let format = if self.kind.ps_prints_array() { "json" } else { "{{json .}}" };
         vec![
             "ps".into(),
@@ -354,24 +354,24 @@ impl Engine {
         ]
     }
 
-    pub fn stop_args(&self, container: &str, timeout: u32) -> Vec<String> {
+    pub(crate) fn stop_args(&self, container: &str, timeout: u32) -> Vec<String> {
         vec!["stop".into(), "-t".into(), timeout.to_string(), container.into()]
     }
 
-    pub fn rm_args(&self, container: &str) -> Vec<String> {
+    pub(crate) fn rm_args(&self, container: &str) -> Vec<String> {
         vec!["rm".into(), container.into()]
     }
 
     /// `rm -f`: only ever for a container mcpctl itself just created.
-    pub fn force_rm_args(&self, container: &str) -> Vec<String> {
+    pub(crate) fn force_rm_args(&self, container: &str) -> Vec<String> {
         vec!["rm".into(), "-f".into(), container.into()]
     }
 
-    pub fn rmi_args(&self, image: &str) -> Vec<String> {
+    pub(crate) fn rmi_args(&self, image: &str) -> Vec<String> {
         vec!["rmi".into(), image.into()]
     }
 
-    pub fn logs_args(&self, container: &str, follow: bool, tail: Option<u32>) -> Vec<String> {
+    pub(crate) fn logs_args(&self, container: &str, follow: bool, tail: Option<u32>) -> Vec<String> {
         let mut a: Vec<String> = vec!["logs".into()];
         if follow {
             a.push("-f".into());
@@ -383,20 +383,20 @@ impl Engine {
         a
     }
 
-    pub fn volume_inspect_args(&self, volume: &str) -> Vec<String> {
+    pub(crate) fn volume_inspect_args(&self, volume: &str) -> Vec<String> {
         vec!["volume".into(), "inspect".into(), volume.into()]
     }
 }
 
 /// The labels every build of the project sets.
-pub fn build_labels(s: &Settings) -> Vec<(String, String)> {
+pub(crate) fn build_labels(s: &Settings) -> Vec<(String, String)> {
     vec![(LABEL_PROJECT.to_string(), s.name.clone())]
 }
 
 /// The container's environment; `{port}` in a value stands for the published host port and
 /// `{host}` for the name clients reach the host by, so
 /// MCP_ALLOWED_HOSTS can follow it.
-pub fn run_env(s: &Settings, host_port: u16) -> Vec<(String, String)> {
+pub(crate) fn run_env(s: &Settings, host_port: u16) -> Vec<(String, String)> {
     s.env
         .iter()
         .map(|(k, v)| {

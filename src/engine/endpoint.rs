@@ -12,20 +12,20 @@ use super::EngineKind;
 
 /// What the environment the engine client reads says, gathered by the caller.
 #[derive(Debug, Default, Clone)]
-pub struct EngineEnv {
+pub(crate) struct EngineEnv {
     /// The home the engine clients' config files are under (contexts, connections).
-    pub home: PathBuf,
-    pub docker_host: Option<String>,
+    pub(crate) home: PathBuf,
+    pub(crate) docker_host: Option<String>,
     /// The endpoint of the docker context in use (DOCKER_CONTEXT or `currentContext`).
-    pub docker_context_host: Option<(String, String)>,
-    pub container_host: Option<String>,
+    pub(crate) docker_context_host: Option<(String, String)>,
+    pub(crate) container_host: Option<String>,
     /// A podman connection named by CONTAINER_CONNECTION: its URI and identity.
-    pub podman_connection: Option<(String, String, Option<PathBuf>)>,
+    pub(crate) podman_connection: Option<(String, String, Option<PathBuf>)>,
 }
 
 impl EngineEnv {
     /// Read what docker and podman clients would read: their variables and config files.
-    pub fn read(home: &Path) -> EngineEnv {
+    pub(crate) fn read(home: &Path) -> EngineEnv {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         EngineEnv {
             home: home.to_path_buf(),
@@ -82,7 +82,11 @@ fn podman_connection(home: &Path, name: &str) -> (String, String, Option<PathBuf
 /// The host to use: `requested` (--host, MCPCTL_HOST, `host` in the settings) wins; else the
 /// engine client's own environment, for the engine that runs. A TCP endpoint on another machine
 /// is refused: mcpctl must reach the ports the server publishes there, which needs ssh.
-pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> anyhow::Result<HostSpec> {
+pub(crate) fn resolve(
+    requested: Option<&str>,
+    kind: EngineKind,
+    env: &EngineEnv,
+) -> anyhow::Result<HostSpec> {
     if let Some(r) = requested.map(str::trim).filter(|r| !r.is_empty()) {
         if r == "local" || r == "localhost" {
             return Ok(HostSpec::Local);
@@ -165,7 +169,7 @@ pub fn resolve(requested: Option<&str>, kind: EngineKind, env: &EngineEnv) -> an
 }
 
 /// The host, connected, with the engine's socket there forwarded here.
-pub fn connect(
+pub(crate) fn connect(
     kind: EngineKind,
     spec: &HostSpec,
     ssh_config: Option<&Path>,

@@ -13,7 +13,7 @@ use super::{Engine, EngineKind};
 
 /// What a failed engine call means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// The daemon or service cannot be reached.
     Unreachable,
     /// The container (every one named) does not exist.
@@ -36,7 +36,7 @@ pub enum Failure {
 
 impl Failure {
     /// Read the engine's output (stderr, or a build's merged output).
-    pub fn of(text: &str) -> Failure {
+    pub(crate) fn of(text: &str) -> Failure {
         if is_unreachable(text) {
             Failure::Unreachable
         } else if only_missing_containers(text) {
@@ -63,9 +63,9 @@ impl Failure {
 
 /// An engine call that exited non-zero, and what that means.
 #[derive(Debug)]
-pub struct EngineError {
-    pub failure: Failure,
-    pub process: ProcessError,
+pub(crate) struct EngineError {
+    pub(crate) failure: Failure,
+    pub(crate) process: ProcessError,
     kind: EngineKind,
     /// The other machine the engine is on (`ssh://…`), if it is not this one.
     on: Option<String>,
@@ -73,7 +73,7 @@ pub struct EngineError {
 
 impl EngineError {
     /// The engine's own words: its last meaningful stderr line.
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         self.process.reason()
     }
 }
@@ -107,7 +107,7 @@ impl std::error::Error for EngineError {}
 
 /// A build with secrets on a docker client without BuildKit: the setup is at fault, not the run
 /// (exit 2).
-pub fn needs_buildx() -> Explained {
+pub(crate) fn needs_buildx() -> Explained {
     Explained::usage("build secrets need BuildKit, and this docker client has it only with the buildx plugin").fix(
         "install docker-buildx, use a client with BuildKit built in (--engine /usr/bin/docker on Debian 12), or build \
          with podman",
@@ -122,7 +122,12 @@ fn remote_start(kind: EngineKind) -> &'static str {
 }
 
 /// No engine socket at `socket` on the host `label` (`ssh://…`) reached as `destination`.
-pub fn not_running_there(kind: EngineKind, label: &str, destination: &str, socket: &str) -> anyhow::Error {
+pub(crate) fn not_running_there(
+    kind: EngineKind,
+    label: &str,
+    destination: &str,
+    socket: &str,
+) -> anyhow::Error {
     let start = match kind {
         EngineKind::Podman => {
             "start its service there (systemctl enable --now podman.socket, or `podman system service --time=0`)"
@@ -149,7 +154,7 @@ fn unreachable_fix(kind: EngineKind) -> &'static str {
 impl Engine {
     /// Run `cmd` captured. A non-zero exit is an [`EngineError`] in the returned error's chain;
     /// a program that cannot be started is a [`ProcessError`]; Ctrl-C is `Interrupted`.
-    pub fn run(&self, cmd: &Cmd) -> anyhow::Result<Output> {
+    pub(crate) fn run(&self, cmd: &Cmd) -> anyhow::Result<Output> {
         match cmd.checked() {
             Ok(out) => Ok(out),
             Err(e) => Err(match e.downcast::<ProcessError>() {
@@ -169,7 +174,7 @@ impl Engine {
     }
 
     /// `run` the argv `args`.
-    pub fn call<I, S>(&self, args: I) -> anyhow::Result<Output>
+    pub(crate) fn call<I, S>(&self, args: I) -> anyhow::Result<Output>
     where
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString>,
@@ -178,7 +183,7 @@ impl Engine {
     }
 
     /// `run`, with the failures the caller expects handed back instead of raised.
-    pub fn run_expecting(
+    pub(crate) fn run_expecting(
         &self,
         cmd: &Cmd,
         expected: &[Failure],
@@ -194,7 +199,7 @@ impl Engine {
     }
 
     /// `run_expecting` the argv `args`.
-    pub fn call_expecting<I, S>(
+    pub(crate) fn call_expecting<I, S>(
         &self,
         args: I,
         expected: &[Failure],
@@ -208,7 +213,7 @@ impl Engine {
 }
 
 /// The engine's own words for `err` (its last stderr line), or the error itself.
-pub fn engine_reason(err: &anyhow::Error) -> String {
+pub(crate) fn engine_reason(err: &anyhow::Error) -> String {
     match err.chain().find_map(|c| c.downcast_ref::<EngineError>()) {
         Some(e) => e.reason(),
         None => format!("{err:#}"),
@@ -216,7 +221,7 @@ pub fn engine_reason(err: &anyhow::Error) -> String {
 }
 
 /// The shell line of the engine call behind `err`, if one failed (for `-v`).
-pub fn failed_call(err: &anyhow::Error) -> Option<String> {
+pub(crate) fn failed_call(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|c| c.downcast_ref::<EngineError>()).map(|e| {
         let status = e.process.code.map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
         format!("{} ({status})", e.process.cmd)
@@ -241,13 +246,13 @@ pub fn only_missing_containers(stderr: &str) -> bool {
 
 /// An image that is not there (docker: "No such image", podman: "image not known"; `run --pull
 /// never`: "unable to find image").
-pub fn is_no_such_image(stderr: &str) -> bool {
+pub(crate) fn is_no_such_image(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("no such image") || s.contains("image not known") || s.contains("unable to find image")
 }
 
 /// A volume that is not there (docker: "no such volume", podman: "no such volume").
-pub fn is_no_such_volume(stderr: &str) -> bool {
+pub(crate) fn is_no_such_volume(stderr: &str) -> bool {
     stderr.to_ascii_lowercase().contains("no such volume")
 }
 
@@ -274,7 +279,7 @@ pub fn is_port_taken(stderr: &str) -> bool {
 
 /// A pull that never reached its registry (docker: "dial tcp: lookup registry-1.docker.io ...:
 /// no such host"; podman: "pinging container registry ...").
-pub fn is_registry_unreachable(stderr: &str) -> bool {
+pub(crate) fn is_registry_unreachable(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("pinging container registry")
         || s.contains("dial tcp")
@@ -288,7 +293,7 @@ pub fn is_registry_unreachable(stderr: &str) -> bool {
 /// A pull the registry answered with no image (docker: "pull access denied ... repository does
 /// not exist", "manifest unknown", "not found"; podman: "manifest unknown", or a short name
 /// that "did not resolve to an alias and no unqualified-search registries are defined").
-pub fn is_not_in_registry(stderr: &str) -> bool {
+pub(crate) fn is_not_in_registry(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("manifest unknown")
         || s.contains("pull access denied")

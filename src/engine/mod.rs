@@ -21,11 +21,11 @@ use crate::error::Explained;
 use crate::process::Cmd;
 
 mod argv;
-pub mod endpoint;
+pub(crate) mod endpoint;
 mod failure;
 mod parse;
 
-pub use argv::*;
+pub(crate) use argv::*;
 pub use failure::*;
 pub use parse::*;
 
@@ -38,7 +38,7 @@ pub enum EngineKind {
 }
 
 impl EngineKind {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
@@ -48,29 +48,29 @@ impl EngineKind {
 
     /// `ps --format json` prints one JSON array on podman; docker and nerdctl print an object per
     /// line with `{{json .}}`.
-    pub fn ps_prints_array(self) -> bool {
+    pub(crate) fn ps_prints_array(self) -> bool {
         self == EngineKind::Podman
     }
 
     /// Podman builds OCI images by default, and the OCI format has no HEALTHCHECK: it drops it.
-    pub fn build_needs_docker_format(self) -> bool {
+    pub(crate) fn build_needs_docker_format(self) -> bool {
         self == EngineKind::Podman
     }
 
     /// `run --init`: docker ships docker-init, podman uses catatonit; nerdctl has no such flag.
-    pub fn supports_init(self) -> bool {
+    pub(crate) fn supports_init(self) -> bool {
         self != EngineKind::Nerdctl
     }
 
     /// Docker's daemon runs HEALTHCHECK itself; podman only from systemd timers, so without
     /// systemd its health stays `starting`.
-    pub fn runs_healthchecks_itself(self) -> bool {
+    pub(crate) fn runs_healthchecks_itself(self) -> bool {
         self != EngineKind::Podman
     }
 
     /// The global flags that point the client at an engine socket (the forwarded one of another
     /// host); nerdctl has no remote mode and is refused before this.
-    pub fn remote_socket_args(self, socket: &str) -> Vec<String> {
+    pub(crate) fn remote_socket_args(self, socket: &str) -> Vec<String> {
         match self {
             EngineKind::Podman => vec!["--remote".into(), "--url".into(), format!("unix://{socket}")],
             _ => vec!["-H".into(), format!("unix://{socket}")],
@@ -79,7 +79,7 @@ impl EngineKind {
 
     /// The engine's socket on another host when its URL names none: what the variables there
     /// say, else the engine's default for that user.
-    pub fn remote_socket(self, f: &crate::host::Facts) -> String {
+    pub(crate) fn remote_socket(self, f: &crate::host::Facts) -> String {
         let from = |v: &str| v.strip_prefix("unix://").map(str::to_string);
         match self {
             EngineKind::Podman => from(&f.container_host).unwrap_or_else(|| {
@@ -109,20 +109,20 @@ impl EngineKind {
 }
 
 #[derive(Debug, Clone)]
-pub struct Engine {
-    pub kind: EngineKind,
-    pub program: PathBuf,
+pub(crate) struct Engine {
+    pub(crate) kind: EngineKind,
+    pub(crate) program: PathBuf,
     /// What `--version` printed, first line.
-    pub version: String,
+    pub(crate) version: String,
     /// The machine the engine is on; every call goes there (`Engine::cmd`).
-    pub host: crate::host::Host,
+    pub(crate) host: crate::host::Host,
 }
 
 const KNOWN: [&str; 3] = ["docker", "podman", "nerdctl"];
 
 /// Find the engine: `requested` (flag, MCPCTL_ENGINE or config) or the first of docker, podman,
 /// nerdctl on PATH; then ask the binary what it is.
-pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
+pub(crate) fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
     let program = match requested.map(str::trim) {
         Some("") | None => KNOWN.iter().find_map(|n| which::which(n).ok()).ok_or_else(|| {
             Explained::usage("no container engine found")
@@ -156,7 +156,7 @@ pub fn detect(requested: Option<&str>) -> anyhow::Result<Engine> {
 
 /// Ask the binary itself, once per binary: the answer is cached by path, size and mtime under
 /// ~/.cache/mcpctl, so `mcpctl status` costs one engine call, not two.
-pub fn classify(program: &Path) -> anyhow::Result<Engine> {
+pub(crate) fn classify(program: &Path) -> anyhow::Result<Engine> {
     let key = fingerprint(program);
     let cache = cache_file();
     if let (Some(key), Some(cache)) = (&key, &cache)

@@ -26,13 +26,13 @@ pub struct ContainerInfo {
     pub health: Option<String>,
     pub has_healthcheck: bool,
     pub labels: BTreeMap<String, String>,
-    pub image_id: String,
+    pub(crate) image_id: String,
     /// Host ports published for each container port ("3001/tcp" → [19000]).
     pub ports: BTreeMap<String, Vec<u16>>,
     pub started_at: String,
     pub error: String,
     /// Its address on each network it is on (the front reaches it there).
-    pub networks: BTreeMap<String, String>,
+    pub(crate) networks: BTreeMap<String, String>,
     /// The process it runs: `Path` then `Args` (entrypoint and CMD together, on every engine).
     pub command: Vec<String>,
 }
@@ -104,7 +104,7 @@ fn networks_of(v: Option<&Value>) -> BTreeMap<String, String> {
 
 impl ContainerInfo {
     /// Its address on `network`.
-    pub fn ip_on(&self, network: &str) -> Option<std::net::IpAddr> {
+    pub(crate) fn ip_on(&self, network: &str) -> Option<std::net::IpAddr> {
         self.networks.get(network)?.parse().ok()
     }
 }

@@ -10,7 +10,12 @@ use crate::error::Explained;
 use crate::flows::{Ctx, claude_add_line};
 use crate::probe::Transport;
 
-pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn client(
+    ctx: &Ctx,
+    write: bool,
+    token_env: Option<&str>,
+    url: Option<&str>,
+) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let state = ctx.load_state();
     let behind = state.front.is_some();
@@ -61,7 +66,7 @@ pub fn client(ctx: &Ctx, write: bool, token_env: Option<&str>, url: Option<&str>
 }
 
 /// The `.mcp.json` entry. The token is never written: `${VAR}` is expanded by the client.
-pub fn entry(transport: Transport, url: &str, token_env: Option<&str>) -> Value {
+pub(crate) fn entry(transport: Transport, url: &str, token_env: Option<&str>) -> Value {
     let mut e = json!({"type": transport.client_kind(), "url": url});
     if let Some(v) = token_env {
         e["headers"] = json!({"Authorization": format!("Bearer ${{{v}}}")});
@@ -71,7 +76,7 @@ pub fn entry(transport: Transport, url: &str, token_env: Option<&str>) -> Value 
 
 /// Put `entry` under `mcpServers.<name>`, keeping everything else; returns how many other servers
 /// were kept. A file that is not a JSON object is left alone and reported.
-pub fn merge_into(path: &std::path::Path, name: &str, entry: Value) -> anyhow::Result<usize> {
+pub(crate) fn merge_into(path: &std::path::Path, name: &str, entry: Value) -> anyhow::Result<usize> {
     let mut doc: Map<String, Value> = match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Map::new(),
         Ok(text) => match serde_json::from_str::<Value>(&text) {

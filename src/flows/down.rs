@@ -10,7 +10,7 @@ use crate::engine::Failure;
 use crate::error::Explained;
 use crate::flows::Ctx;
 
-pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
+pub(crate) fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     if volumes && !yes && !std::io::stdin().is_terminal() {
         // Refuse before changing anything: a usage error leaves everything as it was.
@@ -64,15 +64,8 @@ pub fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     ui.warning(&format!("These volumes and all their data will be deleted: {}", existing.join(", ")));
+    // Without --yes there is a terminal to ask on: the start of down refused otherwise.
     if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Explained::usage(format!(
-                "refusing to delete volumes {} without confirmation",
-                existing.join(", ")
-            ))
-            .fix("pass --yes to confirm")
-            .into());
-        }
         print!("  Delete them? [y/N] ");
         let _ = std::io::stdout().flush();
         let mut answer = String::new();

@@ -29,7 +29,7 @@ enum Change {
     Differs,
 }
 
-pub fn init(s: &Project, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
+pub(crate) fn init(s: &Project, ui: &Ui, args: &InitArgs) -> anyhow::Result<()> {
     ui.title("Init", &s.name);
     let interactive = args.interactive && std::io::stdin().is_terminal();
     if args.interactive && !interactive {

@@ -8,7 +8,7 @@ use crate::engine::{self, PsEntry};
 use crate::flows::Ctx;
 use crate::front::config::{self as front_config, FrontState};
 
-pub fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
+pub(crate) fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (ui, e) = (&ctx.ui, &ctx.engine);
     let ps = |args| -> anyhow::Result<Vec<PsEntry>> {
         let out = e.call(args)?;

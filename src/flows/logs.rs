@@ -7,7 +7,7 @@ use crate::container::{self, Lookup};
 use crate::flows::Ctx;
 use crate::front::Front;
 
-pub fn logs(ctx: &Ctx, tail: Option<u32>, follow: bool, front: bool) -> anyhow::Result<()> {
+pub(crate) fn logs(ctx: &Ctx, tail: Option<u32>, follow: bool, front: bool) -> anyhow::Result<()> {
     let (ui, engine) = (&ctx.ui, &ctx.engine);
     let container = if front { front_container(ctx)? } else { server_container(ctx)? };
     if follow {

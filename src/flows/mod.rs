@@ -13,38 +13,38 @@ use crate::probe::Transport;
 use crate::state::{self, State};
 use crate::ui::{Ui, secs};
 
-pub mod client;
-pub mod down;
-pub mod init;
-pub mod list;
-pub mod logs;
-pub mod publish;
-pub mod restart;
-pub mod rollback;
-pub mod start;
-pub mod status;
-pub mod stop;
-pub mod update;
+pub(crate) mod client;
+pub(crate) mod down;
+pub(crate) mod init;
+pub(crate) mod list;
+pub(crate) mod logs;
+pub(crate) mod publish;
+pub(crate) mod restart;
+pub(crate) mod rollback;
+pub(crate) mod start;
+pub(crate) mod status;
+pub(crate) mod stop;
+pub(crate) mod update;
 
 /// What a changing command holds once opened: the project's lock (until this is dropped), the
 /// saved state and our container.
-pub struct Opened {
+pub(crate) struct Opened {
     _lock: ProjectLock,
-    pub state: State,
-    pub found: Lookup,
+    pub(crate) state: State,
+    pub(crate) found: Lookup,
 }
 
-pub struct Ctx {
-    pub s: Settings,
-    pub engine: Engine,
-    pub ui: Ui,
+pub(crate) struct Ctx {
+    pub(crate) s: Settings,
+    pub(crate) engine: Engine,
+    pub(crate) ui: Ui,
     /// Wait for another mcpctl holding the project lock (false with --no-wait).
-    pub wait_for_lock: bool,
+    pub(crate) wait_for_lock: bool,
 }
 
 impl Ctx {
     /// The project, and the host when it is not this machine (for titles).
-    pub fn project_on_host(&self) -> String {
+    pub(crate) fn project_on_host(&self) -> String {
         match self.engine.host.label() {
             Some(h) => format!("{} on {h}", self.s.name),
             None => self.s.name.clone(),
@@ -52,12 +52,12 @@ impl Ctx {
     }
 
     /// One mcpctl at a time changes a project (see lock.rs).
-    pub fn lock(&self, what: &str) -> anyhow::Result<crate::lock::ProjectLock> {
+    pub(crate) fn lock(&self, what: &str) -> anyhow::Result<crate::lock::ProjectLock> {
         crate::lock::acquire(&self.s.paths.lock_file, what, self.wait_for_lock, &self.ui)
     }
 
     /// `<image>:previous`: the image the last update replaced, for `mcpctl rollback`.
-    pub fn previous_tag(&self) -> String {
+    pub(crate) fn previous_tag(&self) -> String {
         let image = &self.s.image;
         let repo = match image.rsplit_once(':') {
             Some((r, tag)) if !tag.contains('/') => r,
@@ -68,7 +68,7 @@ impl Ctx {
 
     /// Remember what serves: the port (`scripts/docker.py`'s key), the transport the probe found (for
     /// `mcpctl client`) and the image id (for the record).
-    pub fn save_deploy(
+    pub(crate) fn save_deploy(
         &self,
         port: u16,
         image_id: Option<&str>,
@@ -90,7 +90,7 @@ impl Ctx {
     /// state (behind a front, the front's settings checked before anything is touched: a token
     /// asked for but missing is one line), and our container, after what an interrupted command
     /// left is finished or cleaned up. A same-named container mcpctl did not create stops it here.
-    pub fn open(&self, what: &str) -> anyhow::Result<Opened> {
+    pub(crate) fn open(&self, what: &str) -> anyhow::Result<Opened> {
         let lock = self.lock(what)?;
         let state = self.load_state_checked()?;
         let found = self.deploy(&state).recover()?;
@@ -100,7 +100,7 @@ impl Ctx {
 
     /// [`Ctx::open`], with what a build would read and what the engine has looked at beside the
     /// lookup: independent engine calls, side by side.
-    pub fn open_to_build(&self, what: &str) -> anyhow::Result<(Opened, anyhow::Result<ImagePlan>)> {
+    pub(crate) fn open_to_build(&self, what: &str) -> anyhow::Result<(Opened, anyhow::Result<ImagePlan>)> {
         let lock = self.lock(what)?;
         let state = self.load_state_checked()?;
         let (found, plan) = std::thread::scope(|sc| {
@@ -115,7 +115,7 @@ impl Ctx {
 
     /// The opening of stop and down: the front's settings are not needed to leave it, and a
     /// foreign container is theirs to refuse (after this project left the front).
-    pub fn open_to_remove(&self, what: &str) -> anyhow::Result<Opened> {
+    pub(crate) fn open_to_remove(&self, what: &str) -> anyhow::Result<Opened> {
         let lock = self.lock(what)?;
         let state = self.load_state();
         let found = self.deploy(&state).recover()?;
@@ -130,12 +130,12 @@ impl Ctx {
     }
 
     /// How what serves is replaced, decided from the state and the settings.
-    pub fn deploy<'a>(&'a self, state: &'a State) -> Deploy<'a> {
+    pub(crate) fn deploy<'a>(&'a self, state: &'a State) -> Deploy<'a> {
         Deploy::new(&self.engine, &self.s, &self.ui, state)
     }
 
     /// Whether this command serves through the front: as asked, else as deployed.
-    pub fn behind(&self, state: &State) -> bool {
+    pub(crate) fn behind(&self, state: &State) -> bool {
         self.s.front_wanted.unwrap_or(state.front.is_some())
     }
 
@@ -153,14 +153,14 @@ impl Ctx {
     }
 
     /// How the container on `port` is run with these settings (see `digest::run_digest`).
-    pub fn run_digest(&self, port: u16, behind: bool) -> String {
+    pub(crate) fn run_digest(&self, port: u16, behind: bool) -> String {
         let mut o = crate::engine::RunOptions::new(&self.s, port);
         o.network = behind.then(|| self.s.front.name.clone());
         crate::digest::run_digest(&self.engine.run_args(&self.s, &o), &crate::engine::run_env(&self.s, port))
     }
 
     /// The saved state; an unusable file is a warning, never a failure.
-    pub fn load_state(&self) -> State {
+    pub(crate) fn load_state(&self) -> State {
         let loaded = state::load(&self.s.paths.state_file);
         if let Some(w) = loaded.warning {
             self.ui.warning(&w);
@@ -168,29 +168,33 @@ impl Ctx {
         loaded.state
     }
 
-    pub fn front(&self) -> crate::front::Front<'_> {
+    pub(crate) fn front(&self) -> crate::front::Front<'_> {
         crate::front::Front::new(&self.engine, &self.s)
     }
 
     /// The transport the last deploy found (for the endpoint when nothing is probed).
-    pub fn saved_transport(&self, state: &State) -> Transport {
+    pub(crate) fn saved_transport(&self, state: &State) -> Transport {
         state.transport.unwrap_or(Transport::StreamableHttp)
     }
 
     /// The port clients use now: the one our container publishes (what their URL points at);
     /// for a container that is gone, the saved one, so the URL survives stop and start.
-    pub fn serving_port(&self, c: Option<&crate::engine::ContainerInfo>, state: &State) -> Option<u16> {
+    pub(crate) fn serving_port(
+        &self,
+        c: Option<&crate::engine::ContainerInfo>,
+        state: &State,
+    ) -> Option<u16> {
         self.deploy(state).serving_port(c)
     }
 
     /// The URL clients use (`Settings::endpoint`, config/endpoint.rs).
-    pub fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> String {
+    pub(crate) fn endpoint(&self, port: u16, transport: Transport, behind: bool) -> String {
         self.s.endpoint(port, transport, behind).url()
     }
 
     /// The variable clients read the token from, when the front asks for one: token-env, or for
     /// a token-file a name made from the project's (`ECHO_SERVER_TOKEN`).
-    pub fn token_env(&self, behind: bool) -> Option<String> {
+    pub(crate) fn token_env(&self, behind: bool) -> Option<String> {
         if !behind || self.s.front.token.is_none() {
             return None;
         }
@@ -199,7 +203,7 @@ impl Ctx {
 
     /// What a client needs besides the URL: where the token is, when it is in a file rather than
     /// a variable; the certificate to trust, when it is mcpctl's own.
-    pub fn print_front_hints(&self, behind: bool) {
+    pub(crate) fn print_front_hints(&self, behind: bool) {
         if let (Some(var), Some(file), None) =
             (self.token_env(behind), &self.s.front.token_file, &self.s.token_env)
         {
@@ -219,7 +223,7 @@ impl Ctx {
     }
 
     /// The endpoint lines every successful start/restart/update ends with.
-    pub fn print_endpoint(&self, port: u16, transport: Transport, behind: bool) {
+    pub(crate) fn print_endpoint(&self, port: u16, transport: Transport, behind: bool) {
         let endpoint = self.endpoint(port, transport, behind);
         self.ui.blank();
         self.ui.result_info(&format!("MCP endpoint: {endpoint}"));
@@ -243,14 +247,14 @@ impl Ctx {
         self.ui.blank();
     }
 
-    pub fn print_timings(&self, phases: &[(&str, Duration)]) {
+    pub(crate) fn print_timings(&self, phases: &[(&str, Duration)]) {
         let parts: Vec<String> = phases.iter().map(|(n, d)| format!("{n} {}", secs(*d))).collect();
         self.ui.info(&format!("Took {}", parts.join(", ")));
     }
 }
 
 /// `echo-server` → `ECHO_SERVER_TOKEN`.
-pub fn token_var(name: &str) -> String {
+pub(crate) fn token_var(name: &str) -> String {
     let mut v: String =
         name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     if v.starts_with(|c: char| c.is_ascii_digit()) {
@@ -260,7 +264,12 @@ pub fn token_var(name: &str) -> String {
 }
 
 /// `claude mcp add NAME --transport http|sse URL [--header "Authorization: Bearer ${VAR}"]`
-pub fn claude_add_line(name: &str, transport: Transport, url: &str, token_env: Option<&str>) -> String {
+pub(crate) fn claude_add_line(
+    name: &str,
+    transport: Transport,
+    url: &str,
+    token_env: Option<&str>,
+) -> String {
     let mut line = format!("claude mcp add {name} --transport {} {url}", transport.client_kind());
     if let Some(var) = token_env {
         line.push_str(&format!(" --header \"Authorization: Bearer ${{{var}}}\""));
@@ -268,7 +277,7 @@ pub fn claude_add_line(name: &str, transport: Transport, url: &str, token_env: O
     line
 }
 
-pub fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
     match cmd {
         Command::Start { rebuild } => start::start(ctx, *rebuild),
         Command::Stop => stop::stop(ctx),

@@ -12,10 +12,10 @@ use crate::engine::BuildOptions;
 use crate::error::Explained;
 use crate::flows::Ctx;
 
-pub const DEFAULT_PLATFORM: &str = "linux/amd64";
+pub(crate) const DEFAULT_PLATFORM: &str = "linux/amd64";
 
 /// The number in VERSION; missing → 0, so the first publish is 1.
-pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
+pub(crate) fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
     match std::fs::read_to_string(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((0, true)),
         Err(e) => Err(anyhow!("cannot read {}: {e}", path.display())),
@@ -36,7 +36,7 @@ pub fn read_version(path: &std::path::Path) -> anyhow::Result<(u64, bool)> {
     }
 }
 
-pub fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
+pub(crate) fn publish(ctx: &Ctx, args: &PublishArgs) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let registry = args.registry.clone().or_else(|| s.registry.clone()).ok_or_else(|| {
         Explained::usage("no registry to publish to")

@@ -5,7 +5,7 @@
 use crate::container::{self, Lookup};
 use crate::flows::Ctx;
 
-pub fn restart(ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     ui.title("Restart", &ctx.project_on_host());
     let opened = ctx.open("restart")?;

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use crate::container;
 use crate::flows::Ctx;
 
-pub fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     ui.title("Rollback", &ctx.project_on_host());
     let opened = ctx.open("rollback")?;

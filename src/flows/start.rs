@@ -5,7 +5,7 @@ use crate::config::Transport;
 use crate::container::{self, Lookup};
 use crate::flows::Ctx;
 
-pub fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
+pub(crate) fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     ui.title("Start", &ctx.project_on_host());
     ui.info(&format!("Checking {}...", engine.name()));

@@ -12,7 +12,7 @@ use crate::probe::{self, ProbeError, ProbeReport};
 use crate::ready;
 use crate::state::State;
 
-pub fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
+pub(crate) fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     ui.title("Status", &ctx.project_on_host());
     let state = ctx.load_state();

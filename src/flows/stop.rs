@@ -3,7 +3,7 @@
 use crate::container::{self, Lookup};
 use crate::flows::Ctx;
 
-pub fn stop(ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn stop(ctx: &Ctx) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     ui.title("Stop", &ctx.project_on_host());
     let opened = ctx.open_to_remove("stop")?;

@@ -7,7 +7,7 @@ use crate::deploy::{Deploy, Deployed};
 use crate::engine::ContainerInfo;
 use crate::flows::{Ctx, start};
 
-pub fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
+pub(crate) fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let (s, ui, engine) = (&ctx.s, &ctx.ui, &ctx.engine);
     let (opened, plan) = ctx.open_to_build("update")?;
     if matches!(opened.found, Lookup::Missing) && opened.state.port.is_none() {

@@ -12,50 +12,50 @@ use crate::engine::{FRONT_CONFIG_IN, FRONT_SOCKET_IN};
 
 /// The port the front listens on inside its container, with TLS or without (turning TLS on or
 /// off is then a reload, not a new container).
-pub const LISTEN: u16 = 8080;
+pub(crate) const LISTEN: u16 = 8080;
 /// The two server slots of a backend: an update starts the new container in the free one.
-pub const SLOTS: [&str; 2] = ["blue", "green"];
+pub(crate) const SLOTS: [&str; 2] = ["blue", "green"];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FrontState {
+pub(crate) struct FrontState {
     /// The host address and port the front publishes.
-    pub publish: String,
+    pub(crate) publish: String,
     /// The image it runs (a change makes the container again).
     #[serde(default)]
-    pub image: String,
+    pub(crate) image: String,
     /// HTTPS is the front's, for every project it routes.
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// A state written before tokens were per project: one token for the whole front. Read only,
     /// to keep every project it routed protected (see `load`).
     #[serde(default, rename = "token", skip_serializing)]
-    pub legacy_token: bool,
-    pub projects: BTreeMap<String, Backend>,
+    pub(crate) legacy_token: bool,
+    pub(crate) projects: BTreeMap<String, Backend>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Backend {
+pub(crate) struct Backend {
     /// `/NAME` on a shared front; empty for a front of its own (served at the root).
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// The container port the servers listen on.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Whether this project's requests need its bearer token (in its own file, `token_file`).
     /// Per project: on a shared front one project's token never opens or closes another.
     #[serde(default)]
-    pub token: bool,
-    pub slots: BTreeMap<String, Slot>,
+    pub(crate) token: bool,
+    pub(crate) slots: BTreeMap<String, Slot>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// The container's id (it keeps it when renamed).
-    pub container: String,
-    pub ip: String,
-    pub state: SlotState,
+    pub(crate) container: String,
+    pub(crate) ip: String,
+    pub(crate) state: SlotState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SlotState {
+pub(crate) enum SlotState {
     /// Takes new sessions.
     Ready,
     /// No new sessions; the sticky ones still reach it.
@@ -64,16 +64,16 @@ pub enum SlotState {
 
 impl Backend {
     /// The slot that takes new sessions.
-    pub fn serving(&self) -> Option<(&str, &Slot)> {
+    pub(crate) fn serving(&self) -> Option<(&str, &Slot)> {
         self.slots.iter().find(|(_, s)| s.state == SlotState::Ready).map(|(n, s)| (n.as_str(), s))
     }
 
-    pub fn draining(&self) -> Option<(&str, &Slot)> {
+    pub(crate) fn draining(&self) -> Option<(&str, &Slot)> {
         self.slots.iter().find(|(_, s)| s.state == SlotState::Drain).map(|(n, s)| (n.as_str(), s))
     }
 
     /// The slot a new container goes into: the one that is not serving.
-    pub fn free_slot(&self) -> &'static str {
+    pub(crate) fn free_slot(&self) -> &'static str {
         match self.serving() {
             Some(("blue", _)) => "green",
             _ => "blue",
@@ -82,11 +82,11 @@ impl Backend {
 }
 
 /// The file, in the front's config directory, holding project `name`'s "Bearer TOKEN" line.
-pub fn token_file(name: &str) -> String {
+pub(crate) fn token_file(name: &str) -> String {
     format!("token-{name}.acl")
 }
 
-pub fn load(path: &Path) -> anyhow::Result<FrontState> {
+pub(crate) fn load(path: &Path) -> anyhow::Result<FrontState> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let mut st: FrontState = serde_json::from_str(&text).map_err(|e| {
@@ -107,7 +107,7 @@ pub fn load(path: &Path) -> anyhow::Result<FrontState> {
     }
 }
 
-pub fn save(path: &Path, st: &FrontState) -> anyhow::Result<()> {
+pub(crate) fn save(path: &Path, st: &FrontState) -> anyhow::Result<()> {
     crate::state::write_atomic(path, &(serde_json::to_string_pretty(st)? + "\n"))
 }
 
@@ -129,7 +129,7 @@ struct ProjectCtx {
 }
 
 /// haproxy.cfg for this state.
-pub fn render(name: &str, st: &FrontState) -> String {
+pub(crate) fn render(name: &str, st: &FrontState) -> String {
     let projects: Vec<ProjectCtx> = st
         .projects
         .iter()
@@ -177,7 +177,7 @@ fn templates() -> &'static Environment<'static> {
 }
 
 /// The Lua filter that puts a shared front's path prefix into an SSE endpoint event.
-pub const SSE_LUA: &str = include_str!("templates/mcp_sse.lua");
+pub(crate) const SSE_LUA: &str = include_str!("templates/mcp_sse.lua");
 
 #[cfg(test)]
 mod tests {

@@ -18,34 +18,34 @@ use anyhow::anyhow;
 use super::config::{FrontState, token_file};
 use crate::config::{FrontSettings, FrontTls, Secret};
 
-pub struct Dirs {
-    pub root: PathBuf,
-    pub config: PathBuf,
-    pub run: PathBuf,
-    pub tls: PathBuf,
+pub(crate) struct Dirs {
+    pub(crate) root: PathBuf,
+    pub(crate) config: PathBuf,
+    pub(crate) run: PathBuf,
+    pub(crate) tls: PathBuf,
 }
 
 impl Dirs {
     /// The front's directory (`Paths::front_dir`).
-    pub fn of(root: &Path) -> Dirs {
+    pub(crate) fn of(root: &Path) -> Dirs {
         let root = root.to_path_buf();
         Dirs { config: root.join("config"), run: root.join("run"), tls: root.join("tls"), root }
     }
 
-    pub fn state(&self) -> PathBuf {
+    pub(crate) fn state(&self) -> PathBuf {
         self.root.join("state.json")
     }
 
-    pub fn socket(&self) -> PathBuf {
+    pub(crate) fn socket(&self) -> PathBuf {
         self.run.join("admin.sock")
     }
 
     /// The certificate the probe trusts (the self-signed one), if that is what the front serves.
-    pub fn generated_cert(&self) -> PathBuf {
+    pub(crate) fn generated_cert(&self) -> PathBuf {
         self.tls.join("localhost.pem")
     }
 
-    pub fn create(&self) -> anyhow::Result<()> {
+    pub(crate) fn create(&self) -> anyhow::Result<()> {
         for d in [&self.root, &self.config, &self.run, &self.tls] {
             std::fs::create_dir_all(d).map_err(|e| anyhow!("cannot create {}: {e}", d.display()))?;
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
@@ -55,7 +55,7 @@ impl Dirs {
     }
 
     /// `UID:GID` owning the directories: what the front runs as.
-    pub fn owner(&self) -> anyhow::Result<String> {
+    pub(crate) fn owner(&self) -> anyhow::Result<String> {
         let m =
             std::fs::metadata(&self.root).map_err(|e| anyhow!("cannot read {}: {e}", self.root.display()))?;
         Ok(format!("{}:{}", m.uid(), m.gid()))
@@ -63,20 +63,20 @@ impl Dirs {
 }
 
 /// A file only its owner reads, written whole or not at all.
-pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     crate::state::write_atomic(path, text)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| anyhow!("cannot make {} private: {e}", path.display()))
 }
 
 /// The files of a directory as they were, to put back when the front rejects new ones.
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     dir: PathBuf,
     files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl Snapshot {
-    pub fn take(dir: &Path) -> Snapshot {
+    pub(crate) fn take(dir: &Path) -> Snapshot {
         let files = std::fs::read_dir(dir)
             .into_iter()
             .flatten()
@@ -89,7 +89,7 @@ impl Snapshot {
     }
 
     /// The same files with the same contents.
-    pub fn same_as(&self, other: &Snapshot) -> bool {
+    pub(crate) fn same_as(&self, other: &Snapshot) -> bool {
         let sorted = |s: &Snapshot| {
             let mut f: Vec<(PathBuf, Vec<u8>)> = s.files.clone();
             f.sort();
@@ -99,7 +99,7 @@ impl Snapshot {
     }
 
     /// Every file as it was; files made since are removed.
-    pub fn restore(&self) {
+    pub(crate) fn restore(&self) {
         for e in std::fs::read_dir(&self.dir).into_iter().flatten().flatten() {
             if !self.files.iter().any(|(p, _)| *p == e.path()) {
                 let _ = std::fs::remove_file(e.path());
@@ -117,7 +117,7 @@ const LEGACY_TOKEN: &str = "token.acl";
 /// Put the certificate and the Lua filter (the front's, whichever project it serves) where the
 /// front reads them. Returns the PEM of the certificate the probe may trust (the self-signed
 /// one), if any. `cert_host`: the other host the front runs on, for the certificate mcpctl makes.
-pub fn provision(
+pub(crate) fn provision(
     dirs: &Dirs,
     spec: &FrontSettings,
     cert_host: Option<&str>,
@@ -148,7 +148,7 @@ pub fn provision(
 /// now with the token its settings give: its file is written; every other protected project keeps
 /// the file its own start wrote. So one project's start, update or removal never changes whether
 /// or how another is protected, and the config never names a file that is not there.
-pub fn tokens(dirs: &Dirs, st: &FrontState, own: Option<(&str, &Secret)>) -> anyhow::Result<()> {
+pub(crate) fn tokens(dirs: &Dirs, st: &FrontState, own: Option<(&str, &Secret)>) -> anyhow::Result<()> {
     let legacy = dirs.config.join(LEGACY_TOKEN);
     for name in st.projects.iter().filter(|(_, b)| b.token).map(|(n, _)| n) {
         let path = dirs.config.join(token_file(name));

@@ -8,17 +8,16 @@
 //! * `files.rs`: its directory here (config, token, certificate, runtime socket);
 //! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload.
 
-pub mod config;
-pub mod files;
-pub mod runtime;
+pub(crate) mod config;
+pub(crate) mod files;
+pub(crate) mod runtime;
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 
 use crate::config::{FrontSettings, FrontTls, LABEL_FRONT, Settings};
-use crate::container::{self, Lookup};
+use crate::container;
 use crate::engine::{ContainerInfo, Engine, Failure, FrontRun};
 use crate::probe::{Target, Tls};
 use crate::process::check_interrupt;
@@ -33,7 +32,7 @@ const IDLE: Duration = Duration::from_secs(3);
 const TABLE_EXPIRE: Duration = Duration::from_secs(30 * 60);
 
 /// One project's view of its front.
-pub struct Front<'a> {
+pub(crate) struct Front<'a> {
     engine: &'a Engine,
     s: &'a Settings,
     spec: &'a FrontSettings,
@@ -41,16 +40,16 @@ pub struct Front<'a> {
 }
 
 impl<'a> Front<'a> {
-    pub fn new(engine: &'a Engine, s: &'a Settings) -> Front<'a> {
+    pub(crate) fn new(engine: &'a Engine, s: &'a Settings) -> Front<'a> {
         Front { engine, s, spec: &s.front, dirs: Dirs::of(&s.paths.front_dir) }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.spec.name
     }
 
     /// The network the front and its servers share (named like the front).
-    pub fn network(&self) -> &str {
+    pub(crate) fn network(&self) -> &str {
         &self.spec.name
     }
 
@@ -59,12 +58,12 @@ impl<'a> Front<'a> {
     }
 
     /// `/NAME` on a shared front; the root on one of its own.
-    pub fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         self.s.front_prefix()
     }
 
     /// The host port clients use: a shared front's, or the project's own.
-    pub fn port(&self, project_port: u16) -> u16 {
+    pub(crate) fn port(&self, project_port: u16) -> u16 {
         self.spec.client_port(project_port)
     }
 
@@ -96,7 +95,7 @@ impl<'a> Front<'a> {
     }
 
     /// The settings' problems that stop the front, in one line (a token asked for but missing).
-    pub fn check_settings(&self) -> anyhow::Result<()> {
+    pub(crate) fn check_settings(&self) -> anyhow::Result<()> {
         if let Some(p) = &self.spec.token_problem {
             return Err(p.clone().into());
         }
@@ -106,7 +105,7 @@ impl<'a> Front<'a> {
     /// The front's image is on the engine's host, pulled if it is not. Checked before anything is
     /// changed: an image that cannot be had leaves the project as it was (its container serving
     /// on its port, or nothing made), and says why in one line.
-    pub fn check_image(&self, ui: &Ui) -> anyhow::Result<()> {
+    pub(crate) fn check_image(&self, ui: &Ui) -> anyhow::Result<()> {
         let (e, image) = (self.engine, &self.spec.image);
         let have = e.call_expecting(e.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?;
         if have.is_ok() {
@@ -131,7 +130,7 @@ impl<'a> Front<'a> {
     }
 
     /// A probe of the project through the front, as a client sees it (TLS, token, prefix).
-    pub fn target(&self, port: u16) -> Target {
+    pub(crate) fn target(&self, port: u16) -> Target {
         let mut t =
             Target::new(self.port(port), &format!("{}{}", self.prefix(), self.s.mcp_path), self.s.transport);
         t.bearer = self.spec.token.as_ref().map(|t| t.0.clone());
@@ -144,7 +143,7 @@ impl<'a> Front<'a> {
     }
 
     /// A probe straight at a container on the front's network, before the front sends it anything.
-    pub fn direct_target(&self, c: &ContainerInfo, port: u16) -> anyhow::Result<Target> {
+    pub(crate) fn direct_target(&self, c: &ContainerInfo, port: u16) -> anyhow::Result<Target> {
         let ip = c
             .ip_on(self.network())
             .ok_or_else(|| anyhow!("{} has no address on the network {}", c.name, self.network()))?;
@@ -156,7 +155,7 @@ impl<'a> Front<'a> {
     }
 
     /// The network, made if missing.
-    pub fn ensure_network(&self) -> anyhow::Result<()> {
+    pub(crate) fn ensure_network(&self) -> anyhow::Result<()> {
         let e = self.engine;
         if e.call_expecting(e.network_inspect_args(self.network()), &[Failure::Other])?.is_ok() {
             return Ok(());
@@ -168,7 +167,7 @@ impl<'a> Front<'a> {
 
     /// The front runs, on `port`, with this project routed to `serving` (probed already). Starts
     /// or reloads the front as needed.
-    pub fn put(&self, port: u16, serving: &ContainerInfo, ui: &Ui) -> anyhow::Result<()> {
+    pub(crate) fn put(&self, port: u16, serving: &ContainerInfo, ui: &Ui) -> anyhow::Result<()> {
         self.check_settings()?;
         let ip = serving
             .ip_on(self.network())
@@ -361,7 +360,7 @@ impl<'a> Front<'a> {
         )
     }
 
-    pub fn lookup(&self) -> anyhow::Result<Option<ContainerInfo>> {
+    pub(crate) fn lookup(&self) -> anyhow::Result<Option<ContainerInfo>> {
         let e = self.engine;
         let out = match e.call_expecting(e.inspect_args(self.name()), &[Failure::NoSuchContainer])? {
             Ok(out) => out.stdout,
@@ -370,18 +369,18 @@ impl<'a> Front<'a> {
         Ok(crate::engine::parse_inspect(&out)?.into_iter().find(|c| c.labels.contains_key(LABEL_FRONT)))
     }
 
-    pub fn load(&self) -> anyhow::Result<FrontState> {
+    pub(crate) fn load(&self) -> anyhow::Result<FrontState> {
         config::load(&self.dirs.state())
     }
 
     /// Whether the front runs this project now.
-    pub fn routes(&self) -> anyhow::Result<Option<Backend>> {
+    pub(crate) fn routes(&self) -> anyhow::Result<Option<Backend>> {
         Ok(self.load()?.projects.get(&self.s.name).cloned())
     }
 
     /// New sessions to `new` (probed directly already); the old slot drains until its sessions
     /// end or the drain timeout, then takes nothing. Returns the old container's id.
-    pub fn switch(&self, new: &ContainerInfo, ui: &Ui) -> anyhow::Result<Option<String>> {
+    pub(crate) fn switch(&self, new: &ContainerInfo, ui: &Ui) -> anyhow::Result<Option<String>> {
         let ip =
             new.ip_on(self.network()).ok_or_else(|| anyhow!("{} is not on {}", new.name, self.network()))?;
         let mut st = self.load()?;
@@ -498,7 +497,7 @@ impl<'a> Front<'a> {
     /// Stop routing this project. A front that routes nothing any more is removed, with its
     /// network (its directory, and a certificate it made, stay for next time). Returns whether
     /// it was removed.
-    pub fn remove_project(&self, ui: &Ui) -> anyhow::Result<bool> {
+    pub(crate) fn remove_project(&self, ui: &Ui) -> anyhow::Result<bool> {
         let mut st = self.load()?;
         if st.projects.remove(&self.s.name).is_none() && self.lookup()?.is_none() {
             return Ok(false);
@@ -519,7 +518,7 @@ impl<'a> Front<'a> {
     }
 
     /// The network, unless a container (a stopped server, another front's user) is still on it.
-    pub fn remove_network(&self) -> anyhow::Result<()> {
+    pub(crate) fn remove_network(&self) -> anyhow::Result<()> {
         let e = self.engine;
         if self.lookup()?.is_none() {
             let _in_use = e.call_expecting(e.network_rm_args(self.network()), &[Failure::Other])?;
@@ -528,7 +527,7 @@ impl<'a> Front<'a> {
     }
 
     /// The runtime view of this project's slots, for `status`.
-    pub fn slots(&self) -> anyhow::Result<Vec<runtime::ServerStat>> {
+    pub(crate) fn slots(&self) -> anyhow::Result<Vec<runtime::ServerStat>> {
         let be = self.backend_name();
         Ok(self
             .runtime()
@@ -539,17 +538,8 @@ impl<'a> Front<'a> {
     }
 
     /// The container that serves through the front, per the state (for recovery and status).
-    pub fn serving_container(&self) -> anyhow::Result<Option<String>> {
+    pub(crate) fn serving_container(&self) -> anyhow::Result<Option<String>> {
         Ok(self.routes()?.and_then(|b| b.serving().map(|(_, s)| s.container.clone())))
-    }
-
-    pub fn ip_of(&self, c: &ContainerInfo) -> Option<IpAddr> {
-        c.ip_on(self.network())
-    }
-
-    /// Our container's lookup on this engine, for a flow that needs it.
-    pub fn lookup_server(&self) -> anyhow::Result<Lookup> {
-        container::lookup(self.engine, self.s)
     }
 }
 

@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 
 /// How long one command may take, from connecting to the answer's last byte.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A client of one front's runtime API (its `stats socket ... level admin`).
 #[derive(Debug, Clone)]
-pub struct Runtime {
+pub(crate) struct Runtime {
     socket: PathBuf,
     timeout: Duration,
 }
@@ -31,9 +31,9 @@ pub struct Runtime {
 /// trailing blank line (and, for "Unknown command", minus the list of commands it suggests).
 /// Callers that care which error it was can `downcast_ref::<Refused>()` the `anyhow::Error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub command: String,
-    pub answer: String,
+pub(crate) struct Refused {
+    pub(crate) command: String,
+    pub(crate) answer: String,
 }
 
 impl fmt::Display for Refused {
@@ -46,7 +46,7 @@ impl std::error::Error for Refused {}
 
 /// What a `show stat` row describes (its `type` column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatKind {
+pub(crate) enum StatKind {
     Frontend,
     Backend,
     Server,
@@ -55,30 +55,30 @@ pub enum StatKind {
 
 /// One row of `show stat`: the columns mcpctl needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerStat {
+pub(crate) struct ServerStat {
     /// The proxy's name (`pxname`): the backend, for a server row.
-    pub backend: String,
+    pub(crate) backend: String,
     /// `svname`: the server's name; `FRONTEND` or `BACKEND` on those proxies' own rows.
-    pub server: String,
-    pub kind: StatKind,
+    pub(crate) server: String,
+    pub(crate) kind: StatKind,
     /// As HAProxy prints it. Recorded: `UP`, `DOWN`, `MAINT`, `DRAIN`, `no check` (a server
     /// without checks), `OPEN` (a frontend). HAProxy also has forms such as `UP 1/2` for a check
     /// result still settling, so compare whole words only where the exact text is known.
-    pub status: String,
+    pub(crate) status: String,
     /// `scur`: connections on it now.
-    pub current_sessions: u64,
+    pub(crate) current_sessions: u64,
     /// The effective weight; 0 where HAProxy leaves it empty (frontends). It stays 1 while a
     /// server is in `DRAIN` (recorded), so `status` is what says a slot drains.
-    pub weight: u32,
+    pub(crate) weight: u32,
     /// `ip:port` of a server (`addr`, in 2.6 for every server row); None on other rows.
-    pub addr: Option<String>,
+    pub(crate) addr: Option<String>,
     /// The last health check's result (`L4OK`, `L4CON`, ...); None without checks.
-    pub check_status: Option<String>,
+    pub(crate) check_status: Option<String>,
 }
 
 /// The state `set server ... state` puts a slot in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlotState {
+pub(crate) enum SlotState {
     /// Takes new sessions.
     Ready,
     /// No new sessions; sticky ones still reach it.
@@ -100,36 +100,37 @@ impl SlotState {
 
 /// One stick-table entry: an `Mcp-Session-Id` and the server it sticks to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StickEntry {
-    pub key: String,
+pub(crate) struct StickEntry {
+    pub(crate) key: String,
     /// The server's numeric id (`show servers state`'s `srv_id`).
-    pub server_id: u32,
+    pub(crate) server_id: u32,
     /// The server's name; 2.6 stores it beside the id.
-    pub server_key: Option<String>,
+    pub(crate) server_key: Option<String>,
     /// `exp`: time left before the entry expires. Each use resets it to the table's `expire`.
-    pub expires_in: Duration,
+    pub(crate) expires_in: Duration,
 }
 
 impl StickEntry {
     /// How long ago the entry was last used, given the table's `expire`.
-    pub fn idle_for(&self, table_expire: Duration) -> Duration {
+    pub(crate) fn idle_for(&self, table_expire: Duration) -> Duration {
         table_expire.saturating_sub(self.expires_in)
     }
 }
 
 impl Runtime {
-    pub fn new(socket: impl Into<PathBuf>) -> Runtime {
+    pub(crate) fn new(socket: impl Into<PathBuf>) -> Runtime {
         Runtime { socket: socket.into(), timeout: DEFAULT_TIMEOUT }
     }
 
-    pub fn with_timeout(self, timeout: Duration) -> Runtime {
+    #[cfg(test)]
+    pub(crate) fn with_timeout(self, timeout: Duration) -> Runtime {
         Runtime { timeout, ..self }
     }
 
     /// One command, one connection; the answer's text. A non-`show` command whose answer is an
     /// error is an `Err` wrapping [`Refused`] (see [`check_answer`]). `cmd` must be one command:
     /// HAProxy runs every line and every `;`-separated part it is sent.
-    pub fn command(&self, cmd: &str) -> Result<String> {
+    pub(crate) fn command(&self, cmd: &str) -> Result<String> {
         if cmd.contains(['\n', '\r', ';']) {
             bail!("not a single runtime API command: {cmd:?}");
         }
@@ -171,17 +172,17 @@ impl Runtime {
 
     /// The pid of the worker that answers (`show info`): a reload starts a new one, so a
     /// different pid says the new config is in effect.
-    pub fn worker_pid(&self) -> Result<u32> {
+    pub(crate) fn worker_pid(&self) -> Result<u32> {
         parse_pid(&self.command("show info")?)
     }
 
     /// `show stat`: one row per frontend, backend and server.
-    pub fn stats(&self) -> Result<Vec<ServerStat>> {
+    pub(crate) fn stats(&self) -> Result<Vec<ServerStat>> {
         parse_stat(&self.command("show stat")?)
     }
 
     /// The `show stat` row of one server; None when HAProxy has no such server.
-    pub fn server(&self, backend: &str, server: &str) -> Result<Option<ServerStat>> {
+    pub(crate) fn server(&self, backend: &str, server: &str) -> Result<Option<ServerStat>> {
         Ok(self
             .stats()?
             .into_iter()
@@ -190,36 +191,36 @@ impl Runtime {
 
     /// Points a slot at a container. The port is optional to HAProxy (without it the port stays);
     /// it is always sent so a slot never keeps a port from an older config.
-    pub fn set_addr(&self, backend: &str, server: &str, ip: IpAddr, port: u16) -> Result<()> {
+    pub(crate) fn set_addr(&self, backend: &str, server: &str, ip: IpAddr, port: u16) -> Result<()> {
         self.command(&format!("set server {} addr {ip} port {port}", target(backend, server)?)).map(drop)
     }
 
-    pub fn set_state(&self, backend: &str, server: &str, state: SlotState) -> Result<()> {
+    pub(crate) fn set_state(&self, backend: &str, server: &str, state: SlotState) -> Result<()> {
         self.command(&format!("set server {} state {}", target(backend, server)?, state.word())).map(drop)
     }
 
     /// Marks a slot's health UP without waiting for its first check (mcpctl has just probed it).
-    pub fn set_health_up(&self, backend: &str, server: &str) -> Result<()> {
+    pub(crate) fn set_health_up(&self, backend: &str, server: &str) -> Result<()> {
         self.command(&format!("set server {} health up", target(backend, server)?)).map(drop)
     }
 
     /// `show servers state BACKEND`: server name → numeric id (what stick-table entries store).
-    pub fn server_ids(&self, backend: &str) -> Result<BTreeMap<String, u32>> {
+    pub(crate) fn server_ids(&self, backend: &str) -> Result<BTreeMap<String, u32>> {
         parse_servers_state(&self.command(&format!("show servers state {}", name(backend)?))?)
     }
 
     /// `show table BACKEND data.server_id eq ID`: the sticky sessions of one server.
-    pub fn sticky(&self, backend: &str, server_id: u32) -> Result<Vec<StickEntry>> {
+    pub(crate) fn sticky(&self, backend: &str, server_id: u32) -> Result<Vec<StickEntry>> {
         parse_table(&self.command(&format!("show table {} data.server_id eq {server_id}", name(backend)?))?)
     }
 
     /// Cuts every connection still on a server.
-    pub fn shutdown_sessions(&self, backend: &str, server: &str) -> Result<()> {
+    pub(crate) fn shutdown_sessions(&self, backend: &str, server: &str) -> Result<()> {
         self.command(&format!("shutdown sessions server {}", target(backend, server)?)).map(drop)
     }
 
     /// Forgets the sticky sessions of one server.
-    pub fn clear_sticky(&self, backend: &str, server_id: u32) -> Result<()> {
+    pub(crate) fn clear_sticky(&self, backend: &str, server_id: u32) -> Result<()> {
         self.command(&format!("clear table {} data.server_id eq {server_id}", name(backend)?)).map(drop)
     }
 }
@@ -242,7 +243,7 @@ fn target(backend: &str, server: &str) -> Result<String> {
 /// ("No such backend.", "Require 'backend/server'.", "'set server <srv> state' expects ...",
 /// "Invalid addr ...", "Permission denied", "Unknown command, ..." were all recorded). Failing
 /// closed on unknown text keeps a cutover from going on after a change HAProxy did not make.
-pub fn check_answer(cmd: &str, answer: &str) -> Result<(), Refused> {
+pub(crate) fn check_answer(cmd: &str, answer: &str) -> Result<(), Refused> {
     let text = answer.trim_end_matches('\n');
     if cmd.split_whitespace().next() == Some("show") || text.is_empty() || is_addr_notice(text) {
         return Ok(());
@@ -333,14 +334,14 @@ impl StatColumns {
 /// Parses `show stat`'s CSV ("# pxname,svname,..." then one line per row). Columns are looked up
 /// by their header names, so a HAProxy that adds or moves columns still parses.
 /// The `Pid:` line of `show info`.
-pub fn parse_pid(info: &str) -> Result<u32> {
+pub(crate) fn parse_pid(info: &str) -> Result<u32> {
     info.lines()
         .find_map(|l| l.strip_prefix("Pid:"))
         .and_then(|p| p.trim().parse().ok())
         .ok_or_else(|| anyhow!("`show info` names no pid"))
 }
 
-pub fn parse_stat(csv: &str) -> Result<Vec<ServerStat>> {
+pub(crate) fn parse_stat(csv: &str) -> Result<Vec<ServerStat>> {
     let mut records = csv_records(csv).into_iter().filter(|r| !(r.len() == 1 && r[0].is_empty()));
     let mut header = records.next().ok_or_else(|| unexpected("show stat", csv))?;
     match header[0].strip_prefix("# ") {
@@ -382,7 +383,7 @@ fn csv_records(text: &str) -> Vec<Vec<String>> {
 /// Parses `show servers state BACKEND` ("1", a "# be_id be_name srv_id srv_name ..." header, one
 /// line per server) into server name → id. An answer listing several backends is an error: the
 /// names would collide.
-pub fn parse_servers_state(text: &str) -> Result<BTreeMap<String, u32>> {
+pub(crate) fn parse_servers_state(text: &str) -> Result<BTreeMap<String, u32>> {
     let what = "show servers state";
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     if lines.next() != Some("1") {
@@ -411,7 +412,7 @@ pub fn parse_servers_state(text: &str) -> Result<BTreeMap<String, u32>> {
 
 /// Parses `show table ...` ("# table: be_x, type: string, size:N, used:N" then one line per
 /// entry). `used` counts the whole table even when a filter shows fewer entries.
-pub fn parse_table(text: &str) -> Result<Vec<StickEntry>> {
+pub(crate) fn parse_table(text: &str) -> Result<Vec<StickEntry>> {
     let mut lines = text.lines().filter(|l| !l.is_empty());
     if !lines.next().is_some_and(|h| h.starts_with("# table: ")) {
         return Err(unexpected("show table", text));
@@ -438,7 +439,12 @@ fn parse_entry(line: &str) -> Result<StickEntry> {
 /// Whether a draining server can be retired: no connection on it (`scur` 0) and none of its
 /// sticky sessions used within `idle`. `table_expire` is the stick table's `expire` (every use
 /// resets an entry's countdown to it, so `table_expire - expires_in` is the time since last use).
-pub fn drained(stat: &ServerStat, sticky: &[StickEntry], table_expire: Duration, idle: Duration) -> bool {
+pub(crate) fn drained(
+    stat: &ServerStat,
+    sticky: &[StickEntry],
+    table_expire: Duration,
+    idle: Duration,
+) -> bool {
     stat.current_sessions == 0 && sticky.iter().all(|e| e.idle_for(table_expire) >= idle)
 }
 

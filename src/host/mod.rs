@@ -20,19 +20,19 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use ports::{PortChecker, parse_proc_net_tcp};
-pub use ssh::{EngineSocket, Facts, Remote, SshFailure, SshSpec};
+pub(crate) use ports::{PortChecker, parse_proc_net_tcp};
+pub(crate) use ssh::{EngineSocket, Facts, Remote, SshSpec};
 
 /// Where the engine asked for is, before connecting: the flag or setting, else what the engine's
 /// own environment says (DOCKER_HOST, a docker context, CONTAINER_HOST / CONTAINER_CONNECTION).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostSpec {
+pub(crate) enum HostSpec {
     Local,
     Ssh(SshSpec),
 }
 
 impl HostSpec {
-    pub fn key(&self) -> Option<String> {
+    pub(crate) fn key(&self) -> Option<String> {
         match self {
             HostSpec::Local => None,
             HostSpec::Ssh(s) => Some(s.key()),
@@ -42,14 +42,14 @@ impl HostSpec {
 
 /// The host, connected: what engine calls, probes and the front go through.
 #[derive(Debug, Clone, Default)]
-pub enum Host {
+pub(crate) enum Host {
     #[default]
     Local,
     Ssh(Arc<Remote>),
 }
 
 impl Host {
-    pub fn connect(
+    pub(crate) fn connect(
         spec: &HostSpec,
         engine: &EngineSocket<'_>,
         ssh_config: Option<&Path>,
@@ -61,12 +61,12 @@ impl Host {
         }
     }
 
-    pub fn is_local(&self) -> bool {
+    pub(crate) fn is_local(&self) -> bool {
         matches!(self, Host::Local)
     }
 
     /// `ssh://user@host` for messages, or None here.
-    pub fn label(&self) -> Option<String> {
+    pub(crate) fn label(&self) -> Option<String> {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(r.spec().label()),
@@ -75,7 +75,7 @@ impl Host {
 
     /// The name clients on other machines use for it: the ssh config's HostName, else the host
     /// (None for this machine).
-    pub fn remote_name(&self) -> Option<String> {
+    pub(crate) fn remote_name(&self) -> Option<String> {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(r.facts().hostname.clone()),
@@ -83,7 +83,7 @@ impl Host {
     }
 
     /// The ssh command line that forwards `port` on that host's loopback to this machine.
-    pub fn forward_hint(&self, port: u16) -> Option<String> {
+    pub(crate) fn forward_hint(&self, port: u16) -> Option<String> {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(r.spec().ssh_line(&format!("-N -L {port}:127.0.0.1:{port}"))),
@@ -91,7 +91,7 @@ impl Host {
     }
 
     /// The engine's socket there, forwarded to this machine (None here: the client's own).
-    pub fn engine_socket(&self) -> Option<&Path> {
+    pub(crate) fn engine_socket(&self) -> Option<&Path> {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(r.engine_socket()),
@@ -100,7 +100,7 @@ impl Host {
 
     /// Where to connect, from here, to `addr:port` as seen on that host: the address itself
     /// here; a forward through the ssh master to 127.0.0.1 from another host (None here).
-    pub fn reach(&self, addr: IpAddr, port: u16) -> anyhow::Result<Option<SocketAddr>> {
+    pub(crate) fn reach(&self, addr: IpAddr, port: u16) -> anyhow::Result<Option<SocketAddr>> {
         match self {
             Host::Local => Ok(None),
             Host::Ssh(r) => {
@@ -112,7 +112,7 @@ impl Host {
 
     /// Whether `port` can be published on `addr` there: bind() here; on another host its
     /// listening sockets, read once per call of this function.
-    pub fn port_checker(&self) -> anyhow::Result<PortChecker> {
+    pub(crate) fn port_checker(&self) -> anyhow::Result<PortChecker> {
         match self {
             Host::Local => Ok(PortChecker::Local),
             Host::Ssh(r) => Ok(PortChecker::Listening(r.listening()?)),
@@ -121,7 +121,7 @@ impl Host {
 
     /// The directory the engine mounts for `local` (a directory of mcpctl's here): `local`
     /// itself here; on another host `rel` under that user's home, where `push_dir` puts the files.
-    pub fn mount_dir(&self, local: &Path, rel: &str) -> String {
+    pub(crate) fn mount_dir(&self, local: &Path, rel: &str) -> String {
         match self {
             Host::Local => local.display().to_string(),
             Host::Ssh(r) => {
@@ -131,7 +131,7 @@ impl Host {
     }
 
     /// `UID:GID` of the user the engine's files belong to there (the front runs as it).
-    pub fn owner(&self) -> Option<String> {
+    pub(crate) fn owner(&self) -> Option<String> {
         match self {
             Host::Local => None,
             Host::Ssh(r) => Some(format!("{}:{}", r.facts().uid, r.facts().gid)),
@@ -140,7 +140,7 @@ impl Host {
 
     /// Make `remote` hold exactly the files of `local` (0700 directory, 0600 files), writing
     /// their content through ssh's stdin. Nothing to do here: the engine mounts `local` itself.
-    pub fn push_dir(&self, local: &Path, remote: &str) -> anyhow::Result<()> {
+    pub(crate) fn push_dir(&self, local: &Path, remote: &str) -> anyhow::Result<()> {
         match self {
             Host::Local => Ok(()),
             Host::Ssh(r) => r.push_dir(local, remote),
@@ -148,7 +148,7 @@ impl Host {
     }
 
     /// A unix socket there (the front's runtime API), reachable here at `local`.
-    pub fn reach_socket(&self, remote: &str, local: &Path) -> anyhow::Result<()> {
+    pub(crate) fn reach_socket(&self, remote: &str, local: &Path) -> anyhow::Result<()> {
         match self {
             Host::Local => Ok(()),
             Host::Ssh(r) => r.forward_socket(remote, local),
@@ -158,7 +158,7 @@ impl Host {
 
 /// The directory for ssh masters: $XDG_RUNTIME_DIR/mcpctl, else /tmp/mcpctl-UID (unix socket
 /// paths must stay under 108 bytes, so not under a deep home).
-pub fn runtime_dir(home: &Path) -> PathBuf {
+pub(crate) fn runtime_dir(home: &Path) -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty()) {
         return PathBuf::from(x).join("mcpctl");
     }

@@ -5,13 +5,13 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Whether a port can be published on an address there.
-pub enum PortChecker {
+pub(crate) enum PortChecker {
     Local,
     Listening(BTreeSet<(IpAddr, u16)>),
 }
 
 impl PortChecker {
-    pub fn is_free(&self, addr: IpAddr, port: u16) -> bool {
+    pub(crate) fn is_free(&self, addr: IpAddr, port: u16) -> bool {
         match self {
             PortChecker::Local => crate::ports::is_free(addr, port),
             PortChecker::Listening(l) => !l
@@ -23,7 +23,7 @@ impl PortChecker {
 
 /// The LISTEN sockets (state 0A) of /proc/net/tcp and tcp6: `sl local_address rem_address st …`
 /// with addresses as hex, IPv4 in host byte order (little-endian here).
-pub fn parse_proc_net_tcp(text: &str) -> BTreeSet<(IpAddr, u16)> {
+pub(crate) fn parse_proc_net_tcp(text: &str) -> BTreeSet<(IpAddr, u16)> {
     let mut out = BTreeSet::new();
     for line in text.lines() {
         let f: Vec<&str> = line.split_whitespace().collect();

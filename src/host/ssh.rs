@@ -22,18 +22,18 @@ const CONNECT_TIMEOUT_S: u32 = 10;
 
 /// `ssh://[user@]host[:port][/socket]`, as `--host`, DOCKER_HOST and CONTAINER_HOST spell it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshSpec {
-    pub user: Option<String>,
-    pub host: String,
-    pub port: Option<u16>,
+pub(crate) struct SshSpec {
+    pub(crate) user: Option<String>,
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
     /// The engine's socket on that host (podman's URLs name it; docker's never do).
-    pub socket: Option<String>,
+    pub(crate) socket: Option<String>,
     /// A key file to use (podman connections name one).
-    pub identity: Option<PathBuf>,
+    pub(crate) identity: Option<PathBuf>,
 }
 
 impl SshSpec {
-    pub fn parse(url: &str) -> Result<SshSpec, String> {
+    pub(crate) fn parse(url: &str) -> Result<SshSpec, String> {
         let rest = url.strip_prefix("ssh://").ok_or_else(|| format!("{url:?} is not an ssh:// URL"))?;
         let (authority, socket) = match rest.find('/') {
             Some(i) => (&rest[..i], Some(rest[i..].to_string()).filter(|s| s.len() > 1)),
@@ -59,7 +59,7 @@ impl SshSpec {
     }
 
     /// `user@host`, as ssh takes it.
-    pub fn destination(&self) -> String {
+    pub(crate) fn destination(&self) -> String {
         match &self.user {
             Some(u) => format!("{u}@{}", self.host),
             None => self.host.clone(),
@@ -67,14 +67,14 @@ impl SshSpec {
     }
 
     /// How to run ssh to it by hand, for messages: `ssh [-p PORT] user@host`.
-    pub fn ssh_line(&self, extra: &str) -> String {
+    pub(crate) fn ssh_line(&self, extra: &str) -> String {
         let port = self.port.map(|p| format!(" -p {p}")).unwrap_or_default();
         let extra = if extra.is_empty() { String::new() } else { format!(" {extra}") };
         format!("ssh{port}{extra} {}", self.destination())
     }
 
     /// `ssh://user@host[:port]`, for messages.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         match self.port {
             Some(p) => format!("ssh://{}:{p}", self.destination()),
             None => format!("ssh://{}", self.destination()),
@@ -82,7 +82,7 @@ impl SshSpec {
     }
 
     /// A file-name-safe form: the state file of a project deployed there is `docker@KEY.json`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         let mut k = self.destination();
         if let Some(p) = self.port {
             k.push_str(&format!("_{p}"));
@@ -94,29 +94,29 @@ impl SshSpec {
 /// What the host says of itself when mcpctl connects (kept beside the master): the user's
 /// home and ids, and the variables an engine's socket is found by.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Facts {
-    pub home: String,
-    pub uid: String,
-    pub gid: String,
-    pub docker_host: String,
-    pub container_host: String,
-    pub xdg_runtime_dir: String,
+pub(crate) struct Facts {
+    pub(crate) home: String,
+    pub(crate) uid: String,
+    pub(crate) gid: String,
+    pub(crate) docker_host: String,
+    pub(crate) container_host: String,
+    pub(crate) xdg_runtime_dir: String,
     /// The name clients on other machines use: the ssh config's HostName, else the host.
-    pub hostname: String,
+    pub(crate) hostname: String,
 }
 
 /// What the engine says about its socket on a host, asked while the master is set up.
-pub struct EngineSocket<'a> {
+pub(crate) struct EngineSocket<'a> {
     /// The engine's name: one master directory per host and engine.
-    pub engine: &'a str,
+    pub(crate) engine: &'a str,
     /// The socket there, from what the host says of itself.
-    pub path: &'a dyn Fn(&Facts) -> String,
+    pub(crate) path: &'a dyn Fn(&Facts) -> String,
     /// The error when no socket is there (the engine is not running).
-    pub missing: &'a dyn Fn(&str) -> anyhow::Error,
+    pub(crate) missing: &'a dyn Fn(&str) -> anyhow::Error,
 }
 
 #[derive(Debug)]
-pub struct Remote {
+pub(crate) struct Remote {
     spec: SshSpec,
     ssh: PathBuf,
     config: Option<PathBuf>,
@@ -130,14 +130,14 @@ pub struct Remote {
 
 /// Why ssh could not connect, from its own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SshFailure {
+pub(crate) enum SshFailure {
     HostKey,
     Auth,
     Unreachable,
 }
 
 impl SshFailure {
-    pub fn of(stderr: &str) -> SshFailure {
+    pub(crate) fn of(stderr: &str) -> SshFailure {
         let s = stderr.to_ascii_lowercase();
         if s.contains("host key verification failed")
             || s.contains("host key is known")
@@ -155,7 +155,7 @@ impl SshFailure {
 
 impl Remote {
     /// The master up (or found up from an earlier command), the engine's socket there forwarded.
-    pub fn connect(
+    pub(crate) fn connect(
         spec: &SshSpec,
         engine: &EngineSocket<'_>,
         config: Option<&Path>,
@@ -325,16 +325,16 @@ impl Remote {
         })
     }
 
-    pub fn spec(&self) -> &SshSpec {
+    pub(crate) fn spec(&self) -> &SshSpec {
         &self.spec
     }
 
-    pub fn facts(&self) -> &Facts {
+    pub(crate) fn facts(&self) -> &Facts {
         &self.info
     }
 
     /// The engine's socket there, forwarded to this path here.
-    pub fn engine_socket(&self) -> &Path {
+    pub(crate) fn engine_socket(&self) -> &Path {
         &self.engine_socket
     }
 
@@ -352,7 +352,7 @@ impl Remote {
     }
 
     /// A local port on 127.0.0.1 forwarded to `addr:port` as seen from that host.
-    pub fn forward(&self, addr: IpAddr, port: u16) -> anyhow::Result<u16> {
+    pub(crate) fn forward(&self, addr: IpAddr, port: u16) -> anyhow::Result<u16> {
         if let Some((_, l)) = self.forwards.lock().unwrap().iter().find(|(k, _)| *k == (addr, port)) {
             return Ok(*l);
         }
@@ -377,7 +377,7 @@ impl Remote {
         Err(anyhow!("cannot forward {target}:{port} on {} to this machine: {last}", self.spec.label()))
     }
 
-    pub fn forward_socket(&self, remote: &str, local: &Path) -> anyhow::Result<()> {
+    pub(crate) fn forward_socket(&self, remote: &str, local: &Path) -> anyhow::Result<()> {
         if std::os::unix::net::UnixStream::connect(local).is_ok() {
             return Ok(());
         }
@@ -390,12 +390,12 @@ impl Remote {
     }
 
     /// The listening TCP sockets there, from the kernel's own tables.
-    pub fn listening(&self) -> anyhow::Result<BTreeSet<(IpAddr, u16)>> {
+    pub(crate) fn listening(&self) -> anyhow::Result<BTreeSet<(IpAddr, u16)>> {
         let out = self.exec("cat /proc/net/tcp /proc/net/tcp6 2>/dev/null", None)?;
         Ok(super::parse_proc_net_tcp(&out))
     }
 
-    pub fn push_dir(&self, local: &Path, remote: &str) -> anyhow::Result<()> {
+    pub(crate) fn push_dir(&self, local: &Path, remote: &str) -> anyhow::Result<()> {
         let q = crate::process::shell_quote;
         let dir = remote.trim_end_matches('/');
         let mut files = Vec::new();

@@ -6,7 +6,7 @@ use super::{Deps, Entry, Transport};
 
 /// The outcome of looking for an entry point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryDetection {
+pub(crate) enum EntryDetection {
     Found {
         entry: Entry,
         why: String,
@@ -29,7 +29,7 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// `a.b.c` with Python identifiers.
-pub fn valid_module(s: &str) -> bool {
+pub(crate) fn valid_module(s: &str) -> bool {
     !s.is_empty() && s.split('.').all(is_identifier)
 }
 
@@ -79,14 +79,14 @@ fn takes_cli_flags(code: &str) -> bool {
 }
 
 /// Where the package `module` lives: `module/` or `src/module/` (dots are directories).
-pub fn module_dir(dir: &Path, module: &str) -> Option<String> {
+pub(crate) fn module_dir(dir: &Path, module: &str) -> Option<String> {
     let rel = module.replace('.', "/");
     [rel.clone(), format!("src/{rel}")].into_iter().find(|r| dir.join(r).is_dir())
 }
 
 /// `python -m PACKAGE` when a package has `__main__.py` (the project's own package first), else
 /// the one top-level file that constructs `FastMCP(`.
-pub fn detect_entry(dir: &Path, project_package: &str) -> EntryDetection {
+pub(crate) fn detect_entry(dir: &Path, project_package: &str) -> EntryDetection {
     let packages = main_packages(dir);
     let module_entry = |module: &str, rel: &str| Entry::Module {
         module: module.to_string(),
@@ -123,14 +123,14 @@ pub fn detect_entry(dir: &Path, project_package: &str) -> EntryDetection {
 }
 
 /// An entry given as `--package`: its directory if it exists (else the dotted path).
-pub fn module_entry(dir: &Path, module: &str) -> Entry {
+pub(crate) fn module_entry(dir: &Path, module: &str) -> Entry {
     let rel = module_dir(dir, module).unwrap_or_else(|| module.replace('.', "/"));
     let code = python_code(&dir.join(&rel));
     Entry::Module { module: module.to_string(), cli_flags: takes_cli_flags(&code), dir: rel }
 }
 
 /// uv.lock → uv (locked); else requirements.txt → pip; else pyproject.toml → uv (unlocked).
-pub fn detect_deps(dir: &Path) -> Option<Deps> {
+pub(crate) fn detect_deps(dir: &Path) -> Option<Deps> {
     if dir.join("uv.lock").is_file() {
         Some(Deps::UvLocked)
     } else if dir.join("requirements.txt").is_file() {
@@ -157,15 +157,15 @@ const APT_FOR_DEPENDENCY: &[(&str, &str, &str)] = &[
 /// A Debian package for the runtime image, and why it is there (one line, for init's output and
 /// a Dockerfile comment: made only of constants and checked names).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AptPackage {
-    pub name: String,
-    pub why: String,
+pub(crate) struct AptPackage {
+    pub(crate) name: String,
+    pub(crate) why: String,
 }
 
 /// The Debian packages the dependencies need at run time (see `APT_FOR_DEPENDENCY`), from the
 /// names in uv.lock (every package, transitive ones too), requirements.txt, pyproject.toml's
 /// `[project].dependencies` and the `--stdio` command (`mcp-server-git`, `python -m mcp_server_git`).
-pub fn detect_apt_packages(dir: &Path, stdio: Option<&[String]>) -> Vec<AptPackage> {
+pub(crate) fn detect_apt_packages(dir: &Path, stdio: Option<&[String]>) -> Vec<AptPackage> {
     let mut found: Vec<(String, &'static str)> = Vec::new();
     let mut add = |names: Vec<String>, from: &'static str| {
         for n in names {
@@ -239,7 +239,7 @@ fn command_package(cmd: &[String]) -> Option<String> {
 }
 
 /// The Python source of a file, or of every `.py` file under a directory (a few levels deep).
-pub fn python_code(path: &Path) -> String {
+pub(crate) fn python_code(path: &Path) -> String {
     fn walk(p: &Path, depth: u32, out: &mut String) {
         if p.is_file() {
             if p.extension().is_some_and(|e| e == "py") {
@@ -275,7 +275,7 @@ fn squash(code: &str) -> String {
 
 /// Why `detect_transport` chose what it chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportReason {
+pub(crate) enum TransportReason {
     /// The code names the transport (`transport="sse"`, `.run("sse")`, an env default).
     Code,
     /// The existing Dockerfile, compose file or env files name it.
@@ -288,7 +288,7 @@ pub enum TransportReason {
 }
 
 impl TransportReason {
-    pub fn describe(self, t: Transport) -> String {
+    pub(crate) fn describe(self, t: Transport) -> String {
         match self {
             TransportReason::Code => format!("the code runs transport \"{}\"", t.name()),
             TransportReason::DeployFiles => format!("the existing deployment files use {}", t.name()),
@@ -305,7 +305,11 @@ impl TransportReason {
 ///
 /// `code` is the entry's Python source; `deploy_files` the text of existing deployment files
 /// (Dockerfile, compose, example.env, .env) if any.
-pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Transport, TransportReason) {
+pub(crate) fn detect_transport(
+    code: &str,
+    deploy_files: &str,
+    entry: &Entry,
+) -> (Transport, TransportReason) {
     let c = squash(code);
     let d = squash(deploy_files);
     let says = |t: &str| {
@@ -340,11 +344,11 @@ pub fn detect_transport(code: &str, deploy_files: &str, entry: &Entry) -> (Trans
 }
 
 /// Whether the server reads MCP_DNS_REBINDING_PROTECTION and MCP_ALLOWED_HOSTS.
-pub fn reads_rebinding_env(code: &str) -> bool {
+pub(crate) fn reads_rebinding_env(code: &str) -> bool {
     code.contains("MCP_DNS_REBINDING_PROTECTION") && code.contains("MCP_ALLOWED_HOSTS")
 }
 
 /// Top-level package directories (with `__init__.py`) a one-file server may import.
-pub fn local_packages(dir: &Path) -> Vec<String> {
+pub(crate) fn local_packages(dir: &Path) -> Vec<String> {
     list(dir, |p, n| p.join("__init__.py").is_file() && is_identifier(n) && !SKIP_DIRS.contains(&n))
 }

@@ -11,16 +11,16 @@ use std::collections::BTreeMap;
 
 use crate::config::Volume;
 
-pub const DEFAULT_PYTHON_IMAGE: &str = "python:3.12-slim";
-pub const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:latest";
+pub(crate) const DEFAULT_PYTHON_IMAGE: &str = "python:3.12-slim";
+pub(crate) const DEFAULT_UV_IMAGE: &str = "ghcr.io/astral-sh/uv:latest";
 /// The build secret private dependencies are installed with (`--secret id=pip_token,src=...`).
-pub const SECRET_ID: &str = "pip_token";
+pub(crate) const SECRET_ID: &str = "pip_token";
 /// Where the build-secret file is expected; ignored by git and by the build context.
-pub const SECRET_FILE: &str = "token.txt";
+pub(crate) const SECRET_FILE: &str = "token.txt";
 
 /// Where the server's own code is (how it is served: `serve.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
+pub(crate) enum Entry {
     /// A package run as `python -m MODULE`. `dir` is its directory relative to the project
     /// (`echo_server` or `src/echo_server`); `cli_flags` when it parses `--transport/--host/--port`.
     Module { module: String, dir: String, cli_flags: bool },
@@ -31,7 +31,7 @@ pub enum Entry {
 }
 
 impl Entry {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Entry::Module { module, .. } => format!("the package {module} (python -m {module})"),
             Entry::File { file } => format!("the file {file}"),
@@ -41,7 +41,7 @@ impl Entry {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deps {
+pub(crate) enum Deps {
     /// uv.lock: `uv sync --locked`.
     UvLocked,
     /// pyproject.toml without uv.lock: `uv sync`, resolved at build time.
@@ -51,7 +51,7 @@ pub enum Deps {
 }
 
 impl Deps {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Deps::UvLocked => "uv.lock (uv sync --locked)",
             Deps::Uv => "pyproject.toml without uv.lock (uv sync; commit a uv.lock)",
@@ -61,44 +61,44 @@ impl Deps {
 }
 
 /// The transport the generated files serve (the probe's enum: one list of transports).
-pub use crate::config::Transport;
+pub(crate) use crate::config::Transport;
 
 /// Everything the templates need, decided (detected or given) before any file is rendered.
 #[derive(Debug, Clone)]
-pub struct Plan {
-    pub name: String,
-    pub container: String,
-    pub image: String,
-    pub container_port: u16,
-    pub host_port: u16,
-    pub publish_address: String,
-    pub volumes: Vec<Volume>,
+pub(crate) struct Plan {
+    pub(crate) name: String,
+    pub(crate) container: String,
+    pub(crate) image: String,
+    pub(crate) container_port: u16,
+    pub(crate) host_port: u16,
+    pub(crate) publish_address: String,
+    pub(crate) volumes: Vec<Volume>,
     /// The container's environment as mcpctl runs it (`{port}` = the host port).
-    pub env: BTreeMap<String, String>,
-    pub env_file: Option<String>,
-    pub restart: String,
-    pub build_args: BTreeMap<String, String>,
-    pub entry: Entry,
-    pub serve: Serve,
-    pub deps: Deps,
-    pub transport: Transport,
-    pub private_deps: bool,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) env_file: Option<String>,
+    pub(crate) restart: String,
+    pub(crate) build_args: BTreeMap<String, String>,
+    pub(crate) entry: Entry,
+    pub(crate) serve: Serve,
+    pub(crate) deps: Deps,
+    pub(crate) transport: Transport,
+    pub(crate) private_deps: bool,
     /// `--registry`: the compose file's image is REGISTRY:latest.
-    pub registry: Option<String>,
+    pub(crate) registry: Option<String>,
     /// Other local code to copy for a one-file server: top-level package directories.
-    pub extra_code: Vec<String>,
+    pub(crate) extra_code: Vec<String>,
     /// A virtualenv lives in the project root (pyvenv.cfg): keep bin/ lib/ include/ out.
-    pub venv_in_root: bool,
+    pub(crate) venv_in_root: bool,
     /// Debian packages installed in the runtime image (checked names), with why.
-    pub apt_packages: Vec<AptPackage>,
+    pub(crate) apt_packages: Vec<AptPackage>,
 }
 
 mod detect;
 mod render;
 mod serve;
 
-pub use detect::*;
-pub use render::*;
+pub(crate) use detect::*;
+pub(crate) use render::*;
 pub use serve::*;
 
 #[cfg(test)]

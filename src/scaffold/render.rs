@@ -79,7 +79,7 @@ fn common(p: &Plan) -> Common<'_> {
 }
 
 /// The build arguments the Dockerfile declares, with their defaults.
-pub fn declared_build_args(p: &Plan) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn declared_build_args(p: &Plan) -> Vec<(&'static str, &'static str)> {
     let mut v = vec![("PYTHON_IMAGE", DEFAULT_PYTHON_IMAGE)];
     if p.deps != Deps::Requirements {
         v.push(("UV_IMAGE", DEFAULT_UV_IMAGE));
@@ -161,7 +161,7 @@ struct DockerfileContext<'a> {
     apt_reasons: Vec<String>,
 }
 
-pub fn dockerfile(p: &Plan) -> String {
+pub(crate) fn dockerfile(p: &Plan) -> String {
     let code_paths = code_paths(p);
     let compile = code_paths.iter().map(|c| c.trim_end_matches('/').to_string()).collect();
     // Volume paths outside the home directory need their own chown.
@@ -212,11 +212,11 @@ pub fn dockerfile(p: &Plan) -> String {
 }
 
 /// The launcher `init` writes beside the Dockerfile (`.mcpctl/launch.py`), when it serves the server.
-pub fn launcher(p: &Plan) -> Option<&'static str> {
+pub(crate) fn launcher(p: &Plan) -> Option<&'static str> {
     matches!(p.serve, Serve::Launcher(..)).then_some(LAUNCHER)
 }
 
-pub fn dockerignore(p: &Plan) -> String {
+pub(crate) fn dockerignore(p: &Plan) -> String {
     #[derive(Serialize)]
     struct Ctx {
         venv_in_root: bool,
@@ -245,7 +245,7 @@ fn compose_port(p: &Plan) -> String {
 }
 
 /// The allowed Host headers for the published port (`port` may be a compose variable).
-pub fn allowed_hosts(port: &str) -> String {
+pub(crate) fn allowed_hosts(port: &str) -> String {
     format!("localhost:{port},127.0.0.1:{port}")
 }
 
@@ -263,7 +263,7 @@ fn container_env(p: &Plan) -> BTreeMap<String, String> {
     env
 }
 
-pub fn compose(p: &Plan) -> String {
+pub(crate) fn compose(p: &Plan) -> String {
     let port = compose_port(p);
     let declared = declared_build_args(p);
     let mut args: Vec<Pair> = declared
@@ -332,7 +332,7 @@ pub fn compose(p: &Plan) -> String {
 }
 
 /// Short compose keys for the volumes: the suffix after `<container>_` (`data`, `config`, `logs`).
-pub fn volume_keys(p: &Plan) -> Vec<(String, &Volume)> {
+pub(crate) fn volume_keys(p: &Plan) -> Vec<(String, &Volume)> {
     let prefix = format!("{}_", p.container);
     p.volumes
         .iter()
@@ -347,7 +347,7 @@ pub fn volume_keys(p: &Plan) -> Vec<(String, &Volume)> {
         .collect()
 }
 
-pub fn example_env(p: &Plan) -> String {
+pub(crate) fn example_env(p: &Plan) -> String {
     #[derive(Serialize)]
     struct Ctx<'a> {
         #[serde(flatten)]
@@ -365,14 +365,19 @@ pub fn example_env(p: &Plan) -> String {
     )
 }
 
-pub fn nginx(p: &Plan) -> String {
+pub(crate) fn nginx(p: &Plan) -> String {
     render("nginx.conf", common(p))
 }
 
 /// A new mcpctl.toml: DNS-rebinding protection on, with the allowed hosts of whatever port mcpctl
 /// publishes on (`{port}`), plus what flags decided that a later `mcpctl start` must repeat.
 /// `apt_packages`: the ones `--apt-package` gave (detected ones are detected again).
-pub fn mcpctl_toml(p: &Plan, name: Option<&str>, base_port: Option<u16>, apt_packages: &[String]) -> String {
+pub(crate) fn mcpctl_toml(
+    p: &Plan,
+    name: Option<&str>,
+    base_port: Option<u16>,
+    apt_packages: &[String],
+) -> String {
     #[derive(Serialize)]
     struct Ctx<'a> {
         #[serde(flatten)]
@@ -393,13 +398,13 @@ pub fn mcpctl_toml(p: &Plan, name: Option<&str>, base_port: Option<u16>, apt_pac
 }
 
 /// The lines of `wanted` that `existing` (a .gitignore) does not already ignore.
-pub fn gitignore_missing<'a>(existing: &str, wanted: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn gitignore_missing<'a>(existing: &str, wanted: &[&'a str]) -> Vec<&'a str> {
     let have: Vec<&str> = existing.lines().map(|l| l.trim().trim_start_matches('/')).collect();
     wanted.iter().copied().filter(|w| !have.contains(w)).collect()
 }
 
 /// `existing` with the missing lines appended (nothing removed).
-pub fn gitignore_with(existing: &str, missing: &[&str]) -> String {
+pub(crate) fn gitignore_with(existing: &str, missing: &[&str]) -> String {
     let mut out = existing.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');

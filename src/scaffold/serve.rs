@@ -10,17 +10,17 @@ use super::{Entry, Transport};
 
 /// The stdio-to-HTTP bridge installed in the image, in a venv of its own (it needs mcp 1.x, while
 /// the servers it runs may need mcp 2.x). Pure Python, so the image needs no Node.js.
-pub const BRIDGE_PACKAGE: &str = "mcp-proxy==0.13.0";
+pub(crate) const BRIDGE_PACKAGE: &str = "mcp-proxy==0.13.0";
 /// The bridge's executable in the image. It passes its own stderr to its child, so what the child
 /// prints (a traceback, a missing program) is in the container's log.
-pub const BRIDGE_BIN: &str = "/opt/mcpctl-bridge/bin/mcp-proxy";
+pub(crate) const BRIDGE_BIN: &str = "/opt/mcpctl-bridge/bin/mcp-proxy";
 /// Where the launcher goes in the project (and in the image, under /mcpctl).
-pub const LAUNCHER_FILE: &str = ".mcpctl/launch.py";
+pub(crate) const LAUNCHER_FILE: &str = ".mcpctl/launch.py";
 pub const LAUNCHER: &str = include_str!("templates/launch.py");
 
 /// The MCP framework a file imports its server class from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Framework {
+pub(crate) enum Framework {
     /// mcp 1.x: `from mcp.server.fastmcp import FastMCP` (gone in 2.x).
     Mcp1,
     /// mcp 2.x: `from mcp.server import MCPServer`.
@@ -30,7 +30,7 @@ pub enum Framework {
 }
 
 impl Framework {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Framework::Mcp1 => "mcp 1.x FastMCP",
             Framework::Mcp2 => "mcp 2.x MCPServer",
@@ -41,17 +41,17 @@ impl Framework {
 
 /// A server object at module level (`NAME = FastMCP(...)`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerObject {
+pub(crate) struct ServerObject {
     /// The module to import, dotted, as the image's PYTHONPATH sees it.
-    pub module: String,
-    pub object: String,
+    pub(crate) module: String,
+    pub(crate) object: String,
     /// None when named by `--entry MODULE:OBJECT` and its file is not found.
-    pub framework: Option<Framework>,
+    pub(crate) framework: Option<Framework>,
 }
 
 /// How the file's own code starts the server, to say why it is served the way it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStyle {
+pub(crate) enum RunStyle {
     /// `mcp.run()`: stdio, which ends as soon as a container's closed stdin does.
     Stdio,
     /// `mcp.run(transport=...)` with a transport, from the code or the environment; host and port
@@ -63,7 +63,7 @@ pub enum RunStyle {
 
 /// How the container serves the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Serve {
+pub(crate) enum Serve {
     /// `python -m MODULE --transport T --host 0.0.0.0 --port P`.
     OwnCli,
     /// `python /mcpctl/launch.py MODULE:OBJECT --transport T --port P`.
@@ -77,7 +77,7 @@ pub enum Serve {
 
 impl Serve {
     /// One line for init's output: which way, and why.
-    pub fn describe(&self, transport: Transport) -> String {
+    pub(crate) fn describe(&self, transport: Transport) -> String {
         match self {
             Serve::OwnCli => format!("its own CLI, with --transport {} --host 0.0.0.0", transport.name()),
             Serve::Launcher(o, style) => {
@@ -108,7 +108,7 @@ impl Serve {
 }
 
 /// Decide how the container serves the server at `entry` (`code` is its Python source).
-pub fn detect_serve(dir: &Path, entry: &Entry, code: &str) -> Serve {
+pub(crate) fn detect_serve(dir: &Path, entry: &Entry, code: &str) -> Serve {
     if let Entry::Module { cli_flags: true, .. } = entry {
         return Serve::OwnCli;
     }
@@ -127,7 +127,7 @@ pub fn detect_serve(dir: &Path, entry: &Entry, code: &str) -> Serve {
 }
 
 /// The first module-level `NAME = FastMCP(...)` / `NAME = MCPServer(...)` in the entry's files.
-pub fn server_object(dir: &Path, entry: &Entry) -> Option<(ServerObject, RunStyle)> {
+pub(crate) fn server_object(dir: &Path, entry: &Entry) -> Option<(ServerObject, RunStyle)> {
     python_files(dir, entry).into_iter().find_map(|rel| {
         let code = std::fs::read_to_string(dir.join(&rel)).ok()?;
         let object = assigned_server(&code)?;
@@ -138,7 +138,7 @@ pub fn server_object(dir: &Path, entry: &Entry) -> Option<(ServerObject, RunStyl
 }
 
 /// The framework of the server class a file imports.
-pub fn framework_of(code: &str) -> Option<Framework> {
+pub(crate) fn framework_of(code: &str) -> Option<Framework> {
     let lines: Vec<&str> = code.lines().map(str::trim).collect();
     let imports = |from: &str, what: &str| {
         lines.iter().any(|l| l.starts_with(&format!("from {from} import")) && l.contains(what))
@@ -222,7 +222,7 @@ fn is_identifier(s: &str) -> bool {
 
 /// The stdio command the bridge runs, when a container's process (`command`) is the bridge as
 /// init writes it (`mcp-proxy [OPTIONS] -- COMMAND ARGS`).
-pub fn bridge_child(command: &[String]) -> Option<&[String]> {
+pub(crate) fn bridge_child(command: &[String]) -> Option<&[String]> {
     let (first, rest) = command.split_first()?;
     if first != BRIDGE_BIN && first.rsplit('/').next() != Some("mcp-proxy") {
         return None;
@@ -235,7 +235,7 @@ pub fn bridge_child(command: &[String]) -> Option<&[String]> {
 /// follows the bridge's own last log line (`[I 2026-… mcp_proxy.mcp_server] Setting up …`) up to
 /// the traceback the bridge prints when its child is gone (the one through the bridge's own
 /// executable). A restarted container's log holds several runs; only the last counts.
-pub fn bridge_child_stderr(lines: &[String]) -> Vec<String> {
+pub(crate) fn bridge_child_stderr(lines: &[String]) -> Vec<String> {
     let bridge_frame = format!("File \"{BRIDGE_BIN}\"");
     let end = match lines.iter().rposition(|l| l.contains(&bridge_frame)) {
         Some(i) if i > 0 && lines[i - 1].contains("Traceback (most recent call last)") => i - 1,
@@ -251,7 +251,7 @@ pub fn bridge_child_stderr(lines: &[String]) -> Vec<String> {
 }
 
 /// Split `--stdio "COMMAND ARGS"` like a shell would split words: spaces, '…' and "…" quotes.
-pub fn split_command(s: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_command(s: &str) -> Result<Vec<String>, String> {
     let (mut words, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
     for c in s.chars() {
         match (quote, c) {
@@ -284,7 +284,7 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
 
 /// A requirement that lets pip install mcp 2.x for code written for mcp 1.x (`mcp.server.fastmcp`
 /// is gone there): the line, when there is one.
-pub fn unpinned_mcp_for_v1(requirements: &str) -> Option<String> {
+pub(crate) fn unpinned_mcp_for_v1(requirements: &str) -> Option<String> {
     requirements
         .lines()
         .map(str::trim)
