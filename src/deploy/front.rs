@@ -10,7 +10,7 @@ use anyhow::anyhow;
 use super::{Deployed, clear_next, next_name};
 use crate::config::{Settings, Transport};
 use crate::container::{self, Lookup};
-use crate::engine::{ContainerInfo, Engine, RunOptions};
+use crate::engine::{ContainerInfo, Engine};
 use crate::front::Front;
 use crate::probe;
 use crate::process::shielded;
@@ -26,14 +26,7 @@ fn create(
     image: &str,
     port: u16,
 ) -> anyhow::Result<()> {
-    let o = RunOptions {
-        create_only: true,
-        name: name.to_string(),
-        image: image.to_string(),
-        network: Some(front.network().to_string()),
-        ..RunOptions::new(s, port)
-    };
-    engine.run(&engine.run_or_create(s, &o)).map(|_| ())
+    super::create(engine, s, name, image, port, Some(front.network()))
 }
 
 fn ours(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<ContainerInfo> {
@@ -251,13 +244,7 @@ pub(crate) fn switch_off(
     let front = Front::new(engine, s);
     let next = clear_next(engine, s);
     let t0 = Instant::now();
-    let o = RunOptions {
-        create_only: true,
-        name: next.clone(),
-        image: image.to_string(),
-        ..RunOptions::new(s, port)
-    };
-    engine.run(&engine.run_or_create(s, &o))?;
+    super::create(engine, s, &next, image, port, None)?;
     front.remove_project(ui)?;
     container::start_existing(engine, &next)?;
     match ready::wait_for(engine, s, ui, &next, port, s.ready_timeout) {

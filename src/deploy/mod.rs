@@ -29,6 +29,26 @@ use crate::ui::Ui;
 
 pub(crate) use recover::{clear_next, next_name};
 
+/// Create (not start) a container of `image` named `name` for `port`, on `network` when given
+/// (the front's): the new one of a replacement, made while the old one serves.
+fn create(
+    engine: &Engine,
+    s: &Settings,
+    name: &str,
+    image: &str,
+    port: u16,
+    network: Option<&str>,
+) -> anyhow::Result<()> {
+    let o = crate::engine::RunOptions {
+        create_only: true,
+        name: name.to_string(),
+        image: image.to_string(),
+        network: network.map(str::to_string),
+        ..crate::engine::RunOptions::new(s, port)
+    };
+    engine.run(&engine.run_or_create(s, &o)).map(|_| ())
+}
+
 /// What serves after a deployment, and what it took.
 #[derive(Debug, Clone)]
 pub(crate) struct Deployed {

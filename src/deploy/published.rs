@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::{Deployed, clear_next};
 use crate::config::{Settings, Transport};
 use crate::container::{self, Lookup};
-use crate::engine::{ContainerInfo, Engine, RunOptions};
+use crate::engine::{ContainerInfo, Engine};
 use crate::error::Explained;
 use crate::process::{check_interrupt, shielded};
 use crate::ready;
@@ -28,13 +28,7 @@ pub(crate) fn replace(
     let t0 = Instant::now();
 
     ui.info(&format!("Creating the new container on port {port} while the old one serves..."));
-    let create = RunOptions {
-        create_only: true,
-        name: next.clone(),
-        image: image.to_string(),
-        ..RunOptions::new(s, port)
-    };
-    if let Err(e) = engine.run(&engine.run_or_create(s, &create)) {
+    if let Err(e) = super::create(engine, s, &next, image, port, None) {
         let _ = container::force_remove(engine, &next);
         return Err(e.context("Failed to create the new container (the old one was not touched)"));
     }
