@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, OnEngine};
 use crate::engine::endpoint;
 use crate::error::{self, Explained};
 use crate::flows::{self, Ctx};
@@ -25,7 +25,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let code = error::exit_code(&e);
             if code == error::INTERRUPTED {
-                if !matches!(cli.command, Command::Logs { .. }) {
+                if !matches!(cli.command, Command::OnEngine(OnEngine::Logs { .. })) {
                     ui.warning("Cancelled by user");
                 }
             } else {
@@ -63,14 +63,23 @@ fn report(ui: &Ui, e: &anyhow::Error, verbose: bool) {
     }
 }
 
-fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
-    if let Some(res) = crate::cli::print_self_description(&cli.command) {
-        return match res {
-            // `mcpctl man | head` closes the pipe early: not a failure.
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-            other => other.map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}")),
-        };
+/// What `completions` and `man` printed: `mcpctl man | head` closes the pipe early, which is not
+/// a failure.
+fn written(res: std::io::Result<()>) -> anyhow::Result<()> {
+    match res {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| anyhow::anyhow!("cannot write to stdout: {e}")),
     }
+}
+
+fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
+    // completions and man need no project; init needs no engine; the rest work on the engine.
+    let init = match &cli.command {
+        Command::Completions { shell } => return written(crate::cli::print_completions(*shell)),
+        Command::Man => return written(crate::cli::print_man()),
+        Command::Init(args) => Ok(args),
+        Command::OnEngine(cmd) => Err(cmd),
+    };
     let dir = match &cli.global.project_dir {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
@@ -86,14 +95,12 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
     let files = config::read_project(&dir)?;
     let overrides = &cli.global.settings;
     // Every value is checked before any engine call: a bad one is one line, nothing touched.
-    let project = match &cli.command {
-        Command::Init(_) => config::resolve_for_init(&dir, &files, overrides)?,
-        _ => config::resolve(&dir, &files, overrides)?,
-    };
-    if let Command::Init(args) = &cli.command {
+    let cmd = match init {
         // Writing files needs no engine.
-        return flows::init::init(&project, ui, args);
-    }
+        Ok(args) => return flows::init::init(&config::resolve_for_init(&dir, &files, overrides)?, ui, args),
+        Err(cmd) => cmd,
+    };
+    let project = config::resolve(&dir, &files, overrides)?;
     let place = config::EngineHost::resolve(&dir, &files, overrides);
     let mut engine = engine::detect(place.engine.as_deref())?;
     let spec = endpoint::resolve(place.host.as_deref(), engine.kind, &endpoint::EngineEnv::read(&home))?;
@@ -102,5 +109,5 @@ fn run(cli: &Cli, ui: &Ui) -> anyhow::Result<()> {
     let facts = config::HostFacts { key: spec.key(), remote_name: engine.host.remote_name() };
     let settings = config::Settings::resolve(project, &home, &facts);
     let ctx = Ctx { s: settings, engine, ui: ui.clone(), wait_for_lock: !cli.global.no_wait };
-    flows::run(&cli.command, &ctx)
+    flows::run(cmd, &ctx)
 }

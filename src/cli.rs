@@ -103,6 +103,23 @@ pub(crate) struct PublishArgs {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
+    #[command(flatten)]
+    OnEngine(OnEngine),
+    /// Write the Dockerfile, .dockerignore, compose file, example.env, nginx block and
+    /// .gitignore entries for this project (never overwrites without --force)
+    Init(InitArgs),
+    /// Print a shell completion script (bash: `mcpctl completions bash > /etc/bash_completion.d/mcpctl`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (`mcpctl man > ~/.local/share/man/man1/mcpctl.1`)
+    Man,
+}
+
+/// The commands that work on the project's engine (every one but init, completions and man).
+#[derive(Subcommand, Debug)]
+pub(crate) enum OnEngine {
     /// Build the image (unless nothing it is built from changed) and start the container
     Start {
         /// Build even when the image was built from exactly these inputs
@@ -140,9 +157,6 @@ pub(crate) enum Command {
     },
     /// Return to the image the last update replaced, on the same port
     Rollback,
-    /// Write the Dockerfile, .dockerignore, compose file, example.env, nginx block and
-    /// .gitignore entries for this project (never overwrites without --force)
-    Init(InitArgs),
     /// Build for a platform, tag REGISTRY:N+1 and :latest, push both, then bump VERSION
     Publish(PublishArgs),
     /// Print the `claude mcp add` line and the .mcp.json entry for the running server
@@ -173,31 +187,22 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a shell completion script (bash: `mcpctl completions bash > /etc/bash_completion.d/mcpctl`)
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page, in roff (`mcpctl man > ~/.local/share/man/man1/mcpctl.1`)
-    Man,
 }
 
 impl Command {
     pub(crate) fn json(&self) -> bool {
-        matches!(self, Command::Status { json: true } | Command::List { json: true })
+        matches!(self, Command::OnEngine(OnEngine::Status { json: true } | OnEngine::List { json: true }))
     }
 }
 
 /// `completions` and `man`: from the clap definition, needing no project and no engine.
-pub(crate) fn print_self_description(cmd: &Command) -> Option<std::io::Result<()>> {
+pub(crate) fn print_completions(shell: clap_complete::Shell) -> std::io::Result<()> {
     use clap::CommandFactory;
-    let mut out = std::io::stdout();
-    match cmd {
-        Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "mcpctl", &mut out);
-            Some(Ok(()))
-        }
-        Command::Man => Some(clap_mangen::Man::new(Cli::command()).render(&mut out)),
-        _ => None,
-    }
+    clap_complete::generate(shell, &mut Cli::command(), "mcpctl", &mut std::io::stdout());
+    Ok(())
+}
+
+pub(crate) fn print_man() -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::cli::Command;
+use crate::cli::OnEngine;
 use crate::config::Settings;
 use crate::container::{ImagePlan, Lookup};
 use crate::deploy::Deploy;
@@ -277,23 +277,20 @@ pub(crate) fn claude_add_line(
     line
 }
 
-pub(crate) fn run(cmd: &Command, ctx: &Ctx) -> anyhow::Result<()> {
+pub(crate) fn run(cmd: &OnEngine, ctx: &Ctx) -> anyhow::Result<()> {
     match cmd {
-        Command::Start { rebuild } => start::start(ctx, *rebuild),
-        Command::Stop => stop::stop(ctx),
-        Command::Restart => restart::restart(ctx),
-        Command::Update { rebuild } => update::update(ctx, *rebuild),
-        Command::Status { json } => status::status(ctx, *json),
-        Command::Logs { tail, no_follow, front } => logs::logs(ctx, *tail, !*no_follow, *front),
-        Command::List { json } => list::list(ctx, *json),
-        Command::Rollback => rollback::rollback(ctx),
-        Command::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
-        Command::Publish(args) => publish::publish(ctx, args),
-        Command::Client { write, token_env, url } => {
+        OnEngine::Start { rebuild } => start::start(ctx, *rebuild),
+        OnEngine::Stop => stop::stop(ctx),
+        OnEngine::Restart => restart::restart(ctx),
+        OnEngine::Update { rebuild } => update::update(ctx, *rebuild),
+        OnEngine::Status { json } => status::status(ctx, *json),
+        OnEngine::Logs { tail, no_follow, front } => logs::logs(ctx, *tail, !*no_follow, *front),
+        OnEngine::List { json } => list::list(ctx, *json),
+        OnEngine::Rollback => rollback::rollback(ctx),
+        OnEngine::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
+        OnEngine::Publish(args) => publish::publish(ctx, args),
+        OnEngine::Client { write, token_env, url } => {
             client::client(ctx, *write, token_env.as_deref(), url.as_deref())
         }
-        // init needs no engine, completions and man not even a project: main runs them first.
-        Command::Init(args) => init::init(&ctx.s, &ctx.ui, args),
-        Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
