@@ -277,7 +277,7 @@ pub fn is_port_taken(stderr: &str) -> bool {
     s.contains("port is already allocated") || s.contains("address already in use")
 }
 
-/// A pull that never reached its registry (docker: "dial tcp: lookup registry-1.docker.io ...:
+/// A pull that never reached its registry (docker: "dial tcp: lookup registry.example ...:
 /// no such host"; podman: "pinging container registry ...").
 pub(crate) fn is_registry_unreachable(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
@@ -339,13 +339,13 @@ mod tests {
         // Pulls with no registry at hand, as docker 20.10 and podman 4.3 word them.
         assert_eq!(
             Failure::of(
-                "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host"
+                "Error response from daemon: Get \"https://registry.example/v2/\": dial tcp: lookup registry.example on 10.255.255.53:53: no such host"
             ),
             Failure::RegistryUnreachable
         );
         assert_eq!(
             Failure::of(
-                "Error: initializing source docker://haproxy:2.6: pinging container registry registry-1.docker.io: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host"
+                "Error: initializing source docker://haproxy:2.6: pinging container registry registry.example: Get \"https://registry.example/v2/\": dial tcp: lookup registry.example: no such host"
             ),
             Failure::RegistryUnreachable
         );

@@ -2283,7 +2283,7 @@ fn a_front_image_that_cannot_be_pulled_changes_nothing() {
     let cases = [
         (
             Client::Docker28,
-            "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io on 10.255.255.53:53: no such host",
+            "Error response from daemon: Get \"https://registry.example/v2/\": dial tcp: lookup registry.example on 10.255.255.53:53: no such host",
             "its registry cannot be reached",
         ),
         (
