@@ -806,13 +806,21 @@ impl Outcome {
 /// port for a moment. scripts/bench.sh uses 31000-31299.
 const TEST_PORTS: std::ops::Range<u16> = 20000..31000;
 
-/// The first port not handed out yet in this run.
-static NEXT_PORT: std::sync::Mutex<u16> = std::sync::Mutex::new(TEST_PORTS.start);
+/// The first port not handed out yet in this run (0: not read yet). `MCPCTL_TEST_PORT_BASE` moves
+/// the start, so two test runs on one machine at once (two checkouts) take disjoint ports.
+static NEXT_PORT: std::sync::Mutex<u16> = std::sync::Mutex::new(0);
 
 /// `count` consecutive ports, free on this host now and never handed to another test of this
 /// run: the one place tests get ports, so two tests running at once never share one.
 pub fn ports(count: u16) -> u16 {
     let mut next = NEXT_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    if *next == 0 {
+        *next = std::env::var("MCPCTL_TEST_PORT_BASE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|p| TEST_PORTS.contains(p))
+            .unwrap_or(TEST_PORTS.start);
+    }
     loop {
         let base = *next;
         assert!(
