@@ -223,6 +223,19 @@ impl Transport {
     }
 }
 
+/// The MCP protocol era a server was found to answer in (the probe asks `server/discover` first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Era {
+    /// 2024-11-05 to 2025-11-25: `initialize`, then a session (`Mcp-Session-Id`) tied to one
+    /// server process. Also what a state written before eras were told apart means.
+    #[default]
+    #[serde(rename = "2025")]
+    Handshake,
+    /// 2026-07-28 and later: `server/discover`, no session; any replica can answer any request.
+    #[serde(rename = "2026")]
+    Stateless,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Volume {
     pub name: String,

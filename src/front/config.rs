@@ -42,6 +42,9 @@ pub(crate) struct Backend {
     /// Per project: on a shared front one project's token never opens or closes another.
     #[serde(default)]
     pub(crate) token: bool,
+    /// The era its servers answered in when probed: how the front health-checks them.
+    #[serde(default)]
+    pub(crate) era: crate::config::Era,
     pub(crate) slots: BTreeMap<String, Slot>,
 }
 
