@@ -97,6 +97,7 @@ pub struct ServerInfo {
     pub name: String,
     pub(crate) version: String,
     pub(crate) protocol_version: String,
+    pub(crate) era: crate::config::Era,
 }
 
 /// One successful probe.
@@ -391,6 +392,7 @@ impl Client {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
+            era: crate::config::Era::Handshake,
         };
         if self.server.protocol_version.is_empty() {
             return Err(ProbeError::NotMcp("initialize answer has no protocolVersion".into()));

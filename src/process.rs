@@ -308,27 +308,31 @@ fn wait_registered(handle: Arc<duct::Handle>) -> anyhow::Result<Output> {
     })
 }
 
-/// duct's ReaderHandle is not a Handle; Ctrl-C kills it through this slot instead.
-static CURRENT_READER: Mutex<Option<Arc<duct::ReaderHandle>>> = Mutex::new(None);
+/// duct's ReaderHandle is not a Handle; Ctrl-C kills them through this list instead (several
+/// read at once: the logs of every replica).
+static READERS: Mutex<Vec<(u64, Arc<duct::ReaderHandle>)>> = Mutex::new(Vec::new());
 
-struct ReaderGuard;
+struct ReaderGuard(u64);
 
 impl ReaderGuard {
     fn register(r: Arc<duct::ReaderHandle>) -> ReaderGuard {
-        *CURRENT_READER.lock().unwrap() = Some(r);
-        ReaderGuard
+        let id = NEXT_CHILD.fetch_add(1, Ordering::SeqCst);
+        READERS.lock().unwrap().push((id, r));
+        ReaderGuard(id)
     }
 }
 
 impl Drop for ReaderGuard {
     fn drop(&mut self) {
-        *CURRENT_READER.lock().unwrap() = None;
+        READERS.lock().unwrap().retain(|(i, _)| *i != self.0);
     }
 }
 
 /// Called by the SIGINT handler too (see `install_interrupt_handler`).
 pub(crate) fn kill_current_reader() {
-    if let Some(r) = CURRENT_READER.lock().ok().and_then(|g| g.clone()) {
+    let readers: Vec<_> =
+        READERS.lock().map(|g| g.iter().map(|(_, r)| r.clone()).collect()).unwrap_or_default();
+    for r in readers {
         let _ = r.kill();
     }
 }

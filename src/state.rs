@@ -20,6 +20,8 @@ pub(crate) struct State {
     pub(crate) run_digest: Option<String>,
     /// The front the server is deployed behind, if any (front/).
     pub(crate) front: Option<String>,
+    /// How many containers serve behind the front (absent: one).
+    pub(crate) replicas: Option<u32>,
     /// Every other key, kept verbatim.
     pub(crate) rest: Map<String, Value>,
 }
@@ -67,7 +69,17 @@ pub(crate) fn load(path: &Path) -> Loaded {
         _ => None,
     });
     let (image_id, run_digest, front) = (text_key("image_id"), text_key("run_digest"), text_key("front"));
-    Loaded { state: State { port, transport, image_id, run_digest, front, rest: map }, warning: None }
+    let replicas = match map.remove("replicas") {
+        Some(Value::Number(n)) => {
+            n.as_u64().filter(|n| (1..=u64::from(crate::config::MAX_REPLICAS)).contains(n))
+        }
+        _ => None,
+    }
+    .map(|n| n as u32);
+    Loaded {
+        state: State { port, transport, image_id, run_digest, front, replicas, rest: map },
+        warning: None,
+    }
 }
 
 fn corrupt(path: &Path, why: &str) -> Loaded {
@@ -96,6 +108,9 @@ pub(crate) fn save(path: &Path, state: &State) -> anyhow::Result<()> {
         if let Some(v) = v {
             map.insert(k.into(), Value::from(v.as_str()));
         }
+    }
+    if let Some(n) = state.replicas {
+        map.insert("replicas".into(), Value::from(n));
     }
     for (k, v) in &state.rest {
         map.insert(k.clone(), v.clone());
@@ -143,7 +158,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("docker.json");
         std::fs::write(&p, r#"{"port": 19000, "transport": "sse", "image_id": "sha256:a", "run_digest": "sha256:b", "x": 1}"#).unwrap();
+        std::fs::write(&p, r#"{"port": 19000, "transport": "sse", "image_id": "sha256:a", "run_digest": "sha256:b", "replicas": 3, "x": 1}"#).unwrap();
         let st = load(&p).state;
+        assert_eq!(st.replicas, Some(3));
         assert_eq!(st.transport, Some(Transport::Sse));
         assert_eq!(st.image_id.as_deref(), Some("sha256:a"));
         assert_eq!(st.run_digest.as_deref(), Some("sha256:b"));

@@ -62,6 +62,8 @@ pub struct FileConfig {
     /// A file holding the bearer token the front asks for (instead of token-env).
     #[serde(alias = "token_file")]
     pub(crate) token_file: Option<PathBuf>,
+    /// How many containers serve behind the front (more than one turns the front on).
+    pub(crate) replicas: Option<i64>,
     /// Serve through the front (see the README).
     pub(crate) front: Option<bool>,
     #[serde(alias = "front_group")]

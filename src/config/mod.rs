@@ -156,6 +156,11 @@ pub struct Overrides {
     #[arg(long, global = true, env = "MCPCTL_DRAIN_TIMEOUT", value_name = "SECONDS")]
     pub drain_timeout: Option<f64>,
 
+    /// Run N containers of the server behind the front, which balances requests over them
+    /// (2025 sessions stay on theirs) [default: as deployed, else 1]
+    #[arg(long, global = true, env = "MCPCTL_REPLICAS", value_name = "N")]
+    pub replicas: Option<u32>,
+
     /// The machine whose engine runs the server: ssh://user@host[:port], a docker context or
     /// podman connection by name, or local [default:
     /// what DOCKER_HOST, the docker context, CONTAINER_HOST or CONTAINER_CONNECTION say, else local]
@@ -275,6 +280,9 @@ pub struct Project {
     /// The front, as it would be set up; `front_wanted` says whether to use it (None: as deployed).
     pub(crate) front: FrontSettings,
     pub(crate) front_wanted: Option<bool>,
+    /// How many containers serve behind the front (None: as deployed). More than one turns the
+    /// front on.
+    pub(crate) replicas: Option<u32>,
     /// A published image to run instead of building one.
     pub(crate) run_image: Option<String>,
     /// The state file's name under `~/.config/PACKAGE` on this host (paths.rs).
@@ -414,6 +422,8 @@ impl std::fmt::Debug for Secret {
 
 pub(crate) const DEFAULT_FRONT_IMAGE: &str = "haproxy:2.6";
 pub(crate) const DEFAULT_DRAIN_TIMEOUT: f64 = 30.0;
+/// The most replicas a project may ask for: each is a Python process with its own memory.
+pub(crate) const MAX_REPLICAS: u32 = 32;
 /// A shared front's port unless `front-port` says otherwise.
 pub(crate) const DEFAULT_SHARED_FRONT_PORT: u16 = 19443;
 
@@ -459,7 +469,8 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
         registry: f.registry.clone(),
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
-        front_wanted: resolvers::front_wanted(o, f),
+        front_wanted: resolvers::front_wanted(o, f, &src)?,
+        replicas: resolvers::replicas(o, f, &src)?,
         front: resolvers::front(project_dir, o, f, &id_name, &src)?,
         run_image: resolvers::run_image(o, f)?,
         config_file: files.config_file.clone(),

@@ -296,15 +296,40 @@ pub(crate) fn transport(o: &Overrides, f: &FileConfig) -> anyhow::Result<(Transp
     Ok((transport, mcp_path))
 }
 
-/// Whether the front was asked for (None: whatever is deployed).
-pub(crate) fn front_wanted(o: &Overrides, f: &FileConfig) -> Option<bool> {
-    if o.no_front {
+/// Whether the front was asked for (None: whatever is deployed). Replicas need it: it is what
+/// spreads requests over them.
+pub(crate) fn front_wanted(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Option<bool>> {
+    let many = replicas(o, f, src)?.is_some_and(|n| n > 1);
+    let wanted = if o.no_front {
         Some(false)
     } else if o.front || o.front_group.is_some() {
         Some(true)
     } else {
         f.front.or(f.front_group.as_ref().map(|_| true))
+    };
+    match wanted {
+        Some(false) if many => Err(Explained::usage("more than one replica without the front".to_string())
+            .why("the front is what spreads requests over the replicas")
+            .fix("drop --no-front (or `front = false`), or ask for --replicas 1")
+            .into()),
+        _ if many => Ok(Some(true)),
+        w => Ok(w),
     }
+}
+
+/// How many containers serve (None: as deployed), 1 to MAX_REPLICAS.
+pub(crate) fn replicas(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Option<u32>> {
+    let (n, from) = match (o.replicas, f.replicas) {
+        (Some(n), _) => (i64::from(n), "--replicas".to_string()),
+        (None, Some(n)) => (n, format!("{src}: replicas")),
+        (None, None) => return Ok(None),
+    };
+    if !(1..=i64::from(MAX_REPLICAS)).contains(&n) {
+        return Err(Explained::usage(format!("{from} {n} is out of range"))
+            .fix(format!("ask for 1 to {MAX_REPLICAS} replicas"))
+            .into());
+    }
+    Ok(Some(n as u32))
 }
 
 pub(crate) fn front(

@@ -64,6 +64,23 @@ pub(crate) fn lookup_many(engine: &Engine, s: &Settings, names: &[&str]) -> anyh
         .collect())
 }
 
+/// Replica `i` (from 1) of a generation named after `first`: the first keeps the name, the
+/// others are `FIRST-rI` (a new generation's are `NAME-next`, `NAME-next-r2`...).
+pub(crate) fn replica_name(first: &str, i: u32) -> String {
+    if i <= 1 { first.to_string() } else { format!("{first}-r{i}") }
+}
+
+/// Our containers named as replicas 2 and up of `first`, as they exist now (one inspect).
+pub(crate) fn extra_replicas(
+    engine: &Engine,
+    s: &Settings,
+    first: &str,
+) -> anyhow::Result<Vec<ContainerInfo>> {
+    let names: Vec<String> = (2..=crate::config::MAX_REPLICAS).map(|i| replica_name(first, i)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    Ok(lookup_many(engine, s, &names)?.into_iter().filter_map(|l| l.ours().cloned()).collect())
+}
+
 pub(crate) fn foreign_error(engine: &Engine, s: &Settings, c: &ContainerInfo) -> anyhow::Error {
     let who = match c.project_label() {
         Some(other) => format!("it belongs to mcpctl project {other:?}"),

@@ -1,14 +1,20 @@
-//! Our container behind the front: on the front's network, publishing nothing. Started (probed
-//! directly, then routed to and probed through the front), replaced for update, restart and
-//! rollback (the new one beside the old, switched to, the old one drained), turned on and off,
-//! and recovered after an interrupted switch.
+//! Our containers behind the front: on the front's network, publishing nothing; one or more
+//! replicas of one image (a generation). Started (each probed directly, then routed to and
+//! probed through the front), replaced for update, restart and rollback (a new generation
+//! beside the old, switched to, the old one drained), turned on and off, and recovered after an
+//! interrupted switch.
+//!
+//! A replacement starts all the new replicas beside all the old ones, not one at a time: a
+//! client never gets old and new code by turns during an update (its calls hit any replica),
+//! the capacity never drops below the replicas asked for, and the 2025 sessions of every old
+//! replica drain the same way. It costs twice the memory for the length of the drain.
 
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use super::{Deployed, clear_next, next_name};
-use crate::config::{Settings, Transport};
+use super::{Deployed, next_name};
+use crate::config::{Era, Settings, Transport};
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine};
 use crate::front::Front;
@@ -17,16 +23,31 @@ use crate::process::shielded;
 use crate::ready;
 use crate::ui::{Ui, secs};
 
-/// Create (not start) a container of `image` named `name` on the front's network.
-fn create(
+/// Create (not start) the containers of a generation of `image`: `first` and its replicas up to
+/// `n`, on the front's network. A failure removes the ones made.
+fn create_all(
     engine: &Engine,
     s: &Settings,
     front: &Front,
-    name: &str,
+    first: &str,
     image: &str,
     port: u16,
-) -> anyhow::Result<()> {
-    super::create(engine, s, name, image, port, Some(front.network()))
+    n: u32,
+) -> anyhow::Result<Vec<String>> {
+    let names: Vec<String> = (1..=n).map(|i| container::replica_name(first, i)).collect();
+    for (k, name) in names.iter().enumerate() {
+        if let Err(e) = super::create(engine, s, name, image, port, Some(front.network())) {
+            shielded(|| remove_all(engine, &names[..k]));
+            return Err(e);
+        }
+    }
+    Ok(names)
+}
+
+fn remove_all(engine: &Engine, names: &[String]) {
+    for n in names {
+        let _ = container::force_remove(engine, n);
+    }
 }
 
 fn ours(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<ContainerInfo> {
@@ -36,28 +57,63 @@ fn ours(engine: &Engine, s: &Settings, name: &str) -> anyhow::Result<ContainerIn
     }
 }
 
-/// Start `name` (created already) and wait until it answers MCP on its own address.
+/// Start the containers `names` (created already), side by side, and wait until each answers
+/// MCP on its own address. The first one's readiness stands for them all (one image).
 fn start_and_probe(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
     front: &Front,
-    name: &str,
+    names: &[String],
     port: u16,
-) -> anyhow::Result<(ContainerInfo, ready::Ready)> {
-    container::start_existing(engine, name)?;
-    let c = ours(engine, s, name)?;
+) -> anyhow::Result<(Vec<ContainerInfo>, ready::Ready)> {
+    for n in names {
+        container::start_existing(engine, n)?;
+    }
     let clients = s.endpoint(port, Transport::StreamableHttp, true);
-    let r = ready::wait_for_target(
-        engine,
-        s,
-        ui,
-        name,
-        &front.direct_target(&c, port)?,
-        &clients,
-        s.ready_timeout,
-    )?;
-    Ok((c, r))
+    let (mut cs, mut first) = (Vec::new(), None);
+    for n in names {
+        let c = ours(engine, s, n)?;
+        let r = ready::wait_for_target(
+            engine,
+            s,
+            ui,
+            n,
+            &front.direct_target(&c, port)?,
+            &clients,
+            s.ready_timeout,
+        )?;
+        first.get_or_insert(r);
+        cs.push(c);
+    }
+    Ok((cs, first.expect("a generation has at least one container")))
+}
+
+/// The era the front health-checks the servers in: what the probe found.
+fn era(r: &ready::Ready) -> Option<Era> {
+    Some(r.report.server.era)
+}
+
+/// `1 container` / `3 replicas`, for messages.
+fn what(n: usize) -> String {
+    if n == 1 { "the container".to_string() } else { format!("{n} replicas") }
+}
+
+/// The generation that serves now: our container and its replicas, as they exist.
+fn current(engine: &Engine, s: &Settings, first: &ContainerInfo) -> anyhow::Result<Vec<ContainerInfo>> {
+    let mut all = vec![first.clone()];
+    all.extend(container::extra_replicas(engine, s, &s.container)?);
+    Ok(all)
+}
+
+/// The new generation's first name (`-next`), with whatever an earlier replacement left under
+/// its names removed.
+fn clear_next(engine: &Engine, s: &Settings) -> anyhow::Result<String> {
+    let next = super::clear_next(engine, s);
+    for c in container::extra_replicas(engine, s, &next)? {
+        container::force_remove(engine, &c.name)?;
+    }
+    Ok(next)
 }
 
 /// Until the front answers MCP for this project, as a client would reach it.
@@ -87,24 +143,29 @@ fn probe_through(
     }
 }
 
-/// A fresh start: our container behind the front on `port`.
-pub(crate) fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16) -> anyhow::Result<Deployed> {
+/// A fresh start: our containers behind the front on `port`.
+pub(crate) fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16, n: u32) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
+    // Replicas left by an earlier, larger deployment stopped by hand.
+    for c in container::extra_replicas(engine, s, &s.container)? {
+        container::stop_and_remove(engine, s, &c)?;
+    }
     let t0 = Instant::now();
-    ui.info(&format!("Starting the container on the front's network {}...", front.network()));
-    create(engine, s, &front, &s.container, &s.image, port)?;
-    let (c, r) = start_and_probe(engine, s, ui, &front, &s.container, port)?;
+    ui.info(&format!("Starting {} on the front's network {}...", what(n as usize), front.network()));
+    let names = create_all(engine, s, &front, &s.container, &s.image, port, n)?;
+    let (cs, r) = start_and_probe(engine, s, ui, &front, &names, port)?;
     let swap = t0.elapsed();
-    front.put(port, &c, ui)?;
+    front.put(port, &cs, era(&r), ui)?;
     // What clients get is what the front serves.
     let transport = probe_through(engine, s, &front, port, ui)?;
     Ok(Deployed { port, swap, ready: r.took, transport, image_id: None })
 }
 
-/// Replace `old`, serving behind the front, with a container of `image`: no client notices.
-/// A new container that never answers is never routed to; the old one serves throughout.
+/// Replace `old` (and its replicas), serving behind the front, with `n` containers of `image`:
+/// no client notices. A new container that never answers is never routed to; the old ones
+/// serve throughout.
 pub(crate) fn replace(
     engine: &Engine,
     s: &Settings,
@@ -112,32 +173,44 @@ pub(crate) fn replace(
     old: &ContainerInfo,
     image: &str,
     port: u16,
+    n: u32,
 ) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
-    ensure_front(&front, old, port, ui)?;
-    let next = clear_next(engine, s);
+    let olds = current(engine, s, old)?;
+    ensure_front(&front, &olds, port, ui)?;
+    let next = clear_next(engine, s)?;
     let t0 = Instant::now();
-    ui.info("Starting the new container beside the old one (the front keeps routing to the old)...");
-    create(engine, s, &front, &next, image, port)?;
-    let (c, r) = match start_and_probe(engine, s, ui, &front, &next, port) {
+    ui.info(&format!(
+        "Starting {} beside the old (the front keeps routing to the old)...",
+        if n == 1 { "the new container".to_string() } else { format!("{n} new replicas") }
+    ));
+    let names = create_all(engine, s, &front, &next, image, port, n)?;
+    let (cs, r) = match start_and_probe(engine, s, ui, &front, &names, port) {
         Ok(ok) => ok,
         Err(e) => {
-            shielded(|| container::force_remove(engine, &next)).ok();
-            ui.warning(
-                "The new container never answered; the front never sent it anything: the old one serves on",
-            );
+            shielded(|| remove_all(engine, &names));
+            ui.warning(&format!(
+                "The new {} never answered; the front never sent {} anything: the old serve on",
+                if n == 1 { "container" } else { "replicas" },
+                if n == 1 { "it" } else { "them" },
+            ));
             return Err(e);
         }
     };
     let swap = t0.elapsed();
-    shielded(|| finish(engine, s, ui, &front, &c, Some(old)))?;
+    shielded(|| finish(engine, s, ui, &front, &cs, &olds, era(&r)))?;
     Ok(Deployed { port, swap, ready: r.took, transport: r.report.transport, image_id: None })
 }
 
-/// The front serves this project from `old`, with the settings asked for now (its token, TLS):
-/// started again if it is down, reloaded if they changed, untouched otherwise.
-pub(crate) fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &Ui) -> anyhow::Result<()> {
+/// The front serves this project from `serving`, with the settings asked for now (its token,
+/// TLS): started again if it is down, reloaded if they changed, untouched otherwise.
+pub(crate) fn ensure_front(
+    front: &Front,
+    serving: &[ContainerInfo],
+    port: u16,
+    ui: &Ui,
+) -> anyhow::Result<()> {
     let routed = front.routes()?.is_some();
     let running = front.lookup()?.is_some_and(|c| c.running);
     if !routed || !running {
@@ -146,10 +219,10 @@ pub(crate) fn ensure_front(front: &Front, old: &ContainerInfo, port: u16, ui: &U
             front.name()
         ));
     }
-    front.put(port, old, ui)
+    front.put(port, serving, None, ui)
 }
 
-/// Only the front's settings changed (token, TLS): the server container stays as it is.
+/// Only the front's settings changed (token, TLS): the server containers stay as they are.
 pub(crate) fn refresh(
     engine: &Engine,
     s: &Settings,
@@ -159,34 +232,61 @@ pub(crate) fn refresh(
 ) -> anyhow::Result<()> {
     let front = Front::new(engine, s);
     front.check_settings()?;
-    ensure_front(&front, serving, port, ui)
+    ensure_front(&front, &current(engine, s, serving)?, port, ui)
 }
 
-/// The switch, then the old container's end: drained, stopped, removed; the new one takes our name.
+/// The switch, then the old generation's end: drained, stopped, removed; the new one takes our
+/// names.
 fn finish(
     engine: &Engine,
     s: &Settings,
     ui: &Ui,
     front: &Front,
-    new: &ContainerInfo,
-    old: Option<&ContainerInfo>,
+    new: &[ContainerInfo],
+    olds: &[ContainerInfo],
+    era: Option<Era>,
 ) -> anyhow::Result<()> {
-    let old_id = front.switch(new, ui)?;
-    let old_name = old.map(|o| o.name.clone());
-    if let Some(name) = old_name.or(old_id) {
-        container::stop(engine, &name, s.swap_stop_timeout)?;
-        container::remove(engine, &name)?;
+    let drained = front.switch(new, era, ui)?;
+    // The old ones: the generation under our names, and any the front drained that are not
+    // (left by a cut-short command).
+    let mut gone: Vec<String> = olds.iter().map(|c| c.id.clone()).collect();
+    gone.extend(drained.into_iter().filter(|id| !new.iter().any(|c| &c.id == id)));
+    gone.sort();
+    gone.dedup();
+    std::thread::scope(|sc| -> anyhow::Result<()> {
+        let stops: Vec<_> = gone
+            .iter()
+            .map(|id| sc.spawn(move || container::stop(engine, id, s.swap_stop_timeout)))
+            .collect();
+        for h in stops {
+            h.join().map_err(|_| anyhow!("stopping an old container failed"))??;
+        }
+        Ok(())
+    })?;
+    for id in &gone {
+        container::remove(engine, id)?;
     }
-    if new.name != s.container {
-        container::rename(engine, &new.name, &s.container)?;
+    for (i, c) in new.iter().enumerate() {
+        let name = container::replica_name(&s.container, i as u32 + 1);
+        if c.name != name {
+            container::rename(engine, &c.name, &name)?;
+        }
     }
-    ui.success("The new container serves through the front; the old one is gone");
+    ui.success(&format!(
+        "The new {} through the front; the old {} gone",
+        if new.len() == 1 {
+            "container serves".to_string()
+        } else {
+            format!("replicas ({}) serve", new.len())
+        },
+        if olds.len() == 1 { "one is" } else { "ones are" }
+    ));
     Ok(())
 }
 
-/// Turning the front on: the new container beside the old (which publishes the port), probed,
-/// then the old one stopped and the front started on the port. A front that fails to start puts
-/// the old one back.
+/// Turning the front on: the new containers beside the old one (which publishes the port),
+/// probed, then the old one stopped and the front started on the port. A front that fails to
+/// start puts the old one back.
 pub(crate) fn switch_on(
     engine: &Engine,
     s: &Settings,
@@ -194,27 +294,28 @@ pub(crate) fn switch_on(
     old: Option<&ContainerInfo>,
     image: &str,
     port: u16,
+    n: u32,
 ) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
     front.check_settings()?;
     front.ensure_network()?;
-    let next = clear_next(engine, s);
+    let next = clear_next(engine, s)?;
     let t0 = Instant::now();
-    create(engine, s, &front, &next, image, port)?;
-    let (c, r) = start_and_probe(engine, s, ui, &front, &next, port).inspect_err(|_| {
-        let _ = container::force_remove(engine, &next);
+    let names = create_all(engine, s, &front, &next, image, port, n)?;
+    let (cs, r) = start_and_probe(engine, s, ui, &front, &names, port).inspect_err(|_| {
+        remove_all(engine, &names);
     })?;
     if let Some(o) = old.filter(|o| o.running) {
         ui.info("Stopping the old container: the front takes its port...");
         container::stop(engine, &o.name, s.swap_stop_timeout)?;
     }
-    let put = front.put(port, &c, ui).and_then(|_| probe_through(engine, s, &front, port, ui));
+    let put = front.put(port, &cs, era(&r), ui).and_then(|_| probe_through(engine, s, &front, port, ui));
     let transport = match put {
         Ok(t) => t,
         Err(e) => {
             shielded(|| {
                 let _ = front.remove_project(ui);
-                let _ = container::force_remove(engine, &next);
+                remove_all(engine, &names);
                 if let Some(o) = old {
                     let _ = container::start_existing(engine, &o.name);
                 }
@@ -226,13 +327,16 @@ pub(crate) fn switch_on(
         if let Some(o) = old {
             container::remove(engine, &o.name)?;
         }
-        container::rename(engine, &next, &s.container)
+        for (i, c) in cs.iter().enumerate() {
+            container::rename(engine, &c.name, &container::replica_name(&s.container, i as u32 + 1))?;
+        }
+        Ok(())
     })?;
     Ok(Deployed { port, swap: t0.elapsed(), ready: r.took, transport, image_id: None })
 }
 
 /// Turning the front off: this project leaves it (a front of its own goes, freeing the port),
-/// and a container publishing the port itself replaces the one behind it.
+/// and a container publishing the port itself replaces the ones behind it.
 pub(crate) fn switch_off(
     engine: &Engine,
     s: &Settings,
@@ -242,7 +346,8 @@ pub(crate) fn switch_off(
     port: u16,
 ) -> anyhow::Result<Deployed> {
     let front = Front::new(engine, s);
-    let next = clear_next(engine, s);
+    let olds = current(engine, s, old)?;
+    let next = super::clear_next(engine, s);
     let t0 = Instant::now();
     super::create(engine, s, &next, image, port, None)?;
     front.remove_project(ui)?;
@@ -250,8 +355,10 @@ pub(crate) fn switch_off(
     match ready::wait_for(engine, s, ui, &next, port, s.ready_timeout) {
         Ok(r) => {
             shielded(|| -> anyhow::Result<()> {
-                container::stop(engine, &old.name, s.swap_stop_timeout)?;
-                container::remove(engine, &old.name)?;
+                for o in &olds {
+                    container::stop(engine, &o.name, s.swap_stop_timeout)?;
+                    container::remove(engine, &o.name)?;
+                }
                 container::rename(engine, &next, &s.container)
             })?;
             Ok(Deployed {
@@ -265,28 +372,38 @@ pub(crate) fn switch_off(
         Err(e) => {
             shielded(|| {
                 let _ = container::force_remove(engine, &next);
-                let _ = front.put(port, old, ui);
+                let _ = front.put(port, &olds, None, ui);
             });
             Err(e)
         }
     }
 }
 
-/// Finish what an interrupted switch left: the new container (`-next`) already takes the
-/// front's new sessions, so the old one goes and the new one takes our name. Anything else is
-/// for `container::recover_and_lookup` (a `-next` the front never routed to is just removed).
+/// Finish what an interrupted switch left: the new generation (`-next`...) already takes the
+/// front's new requests, so the old one goes and the new one takes our names. A new generation
+/// the front never routed to is removed (its first, `-next`, by `container::recover_and_lookup`).
 pub(crate) fn recover(engine: &Engine, s: &Settings, ui: &Ui) -> anyhow::Result<()> {
     let front = Front::new(engine, s);
-    let Some(serving) = front.serving_container()? else { return Ok(()) };
+    let serving = front.serving_containers()?;
     let next = next_name(s);
-    let mut both = container::lookup_many(engine, s, &[&s.container, &next])?;
-    let (main, next_found) = (both.remove(0), both.remove(0));
-    if let Lookup::Ours(n) = next_found
-        && n.id == serving
-        && n.running
-    {
+    let mut names = vec![next.clone(), s.container.clone()];
+    names.extend((2..=serving.len().max(1) as u32).map(|i| container::replica_name(&next, i)));
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut found = container::lookup_many(engine, s, &refs)?;
+    let main = found.remove(1);
+    let new: Vec<ContainerInfo> = found.iter().filter_map(|l| l.ours().cloned()).collect();
+    let ids: Vec<String> = new.iter().map(|c| c.id.clone()).collect();
+    if !serving.is_empty() && ids == serving && new.iter().all(|c| c.running) {
         ui.warning(&format!("Finishing an interrupted update through the front: {next} serves"));
-        shielded(|| finish(engine, s, ui, &front, &n, main.ours()))?;
+        let mut olds: Vec<ContainerInfo> = main.ours().cloned().into_iter().collect();
+        olds.extend(container::extra_replicas(engine, s, &s.container)?);
+        shielded(|| finish(engine, s, ui, &front, &new, &olds, None))?;
+        return Ok(());
+    }
+    // Replicas of a new generation that never served.
+    for c in container::extra_replicas(engine, s, &next)? {
+        container::force_remove(engine, &c.name)?;
+        ui.warning(&format!("Removed {}, left half-made by an interrupted update", c.name));
     }
     Ok(())
 }

@@ -102,13 +102,16 @@ pub(crate) struct Deploy<'a> {
     ui: &'a Ui,
     state: &'a State,
     pub(crate) mode: Mode,
+    /// How many containers serve at the end (more than one only behind the front).
+    pub(crate) replicas: u32,
 }
 
 impl<'a> Deploy<'a> {
     pub(crate) fn new(engine: &'a Engine, s: &'a Settings, ui: &'a Ui, state: &'a State) -> Deploy<'a> {
         let deployed_behind = state.front.is_some();
         let mode = Mode::of(s.front_wanted.unwrap_or(deployed_behind), deployed_behind);
-        Deploy { engine, s, ui, state, mode }
+        let replicas = if mode.behind() { s.replicas.or(state.replicas).unwrap_or(1) } else { 1 };
+        Deploy { engine, s, ui, state, mode, replicas }
     }
 
     fn front(&self) -> Front<'a> {
@@ -172,7 +175,7 @@ impl<'a> Deploy<'a> {
         if self.mode.behind() {
             let port = self.front_port()?;
             started(port)?;
-            return front::start(engine, s, ui, port);
+            return front::start(engine, s, ui, port, self.replicas);
         }
         let t = std::time::Instant::now();
         let port = container::run_on_free_port(engine, s, ui, preferred)?;
@@ -200,12 +203,12 @@ impl<'a> Deploy<'a> {
         let (engine, s, ui) = (self.engine, self.s, self.ui);
         let port = self.serving_port(Some(old)).unwrap_or(s.base_port);
         let done = match self.mode {
-            Mode::Front => front::replace(engine, s, ui, old, image, port),
+            Mode::Front => front::replace(engine, s, ui, old, image, port, self.replicas),
             Mode::FrontOn => {
                 ui.info("Turning the front on: it takes the port, the container moves behind it");
                 // A front of its own takes the old container's port once that one stops.
                 let front_port = if s.front.shared { self.front_port()? } else { port };
-                front::switch_on(engine, s, ui, Some(old), image, front_port)
+                front::switch_on(engine, s, ui, Some(old), image, front_port, self.replicas)
             }
             Mode::FrontOff => {
                 ui.info("Turning the front off: the container publishes the port itself again");

@@ -25,6 +25,9 @@ pub(crate) fn down(ctx: &Ctx, volumes: bool, yes: bool) -> anyhow::Result<()> {
     if state.front.is_some() && !matches!(found, Lookup::Foreign(_)) {
         ctx.front().remove_project(ui)?;
     }
+    if state.replicas.is_some_and(|n| n > 1) && !matches!(found, Lookup::Foreign(_)) {
+        crate::flows::stop::remove_replicas(ctx)?;
+    }
     match found {
         Lookup::Foreign(c) => return Err(container::foreign_error(engine, s, &c)),
         Lookup::Ours(c) => {

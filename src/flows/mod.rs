@@ -78,8 +78,9 @@ impl Ctx {
         let mut st = state::load(&self.s.paths.state_file).state;
         st.port = Some(port);
         st.transport = Some(transport);
-        st.run_digest = Some(self.run_digest(port, behind));
+        st.run_digest = Some(self.run_digest(port, behind, self.replicas_of(behind, st.replicas)));
         st.front = behind.then(|| self.s.front.name.clone());
+        st.replicas = self.replicas_of(behind, st.replicas);
         if let Some(id) = image_id.filter(|i| !i.is_empty()) {
             st.image_id = Some(id.to_string());
         }
@@ -152,11 +153,21 @@ impl Ctx {
         Ok(state)
     }
 
-    /// How the container on `port` is run with these settings (see `digest::run_digest`).
-    pub(crate) fn run_digest(&self, port: u16, behind: bool) -> String {
+    /// How the containers on `port` are run with these settings (see `digest::run_digest`); a
+    /// count of replicas other than one is part of it (changing it replaces them).
+    pub(crate) fn run_digest(&self, port: u16, behind: bool, replicas: Option<u32>) -> String {
         let mut o = crate::engine::RunOptions::new(&self.s, port);
         o.network = behind.then(|| self.s.front.name.clone());
-        crate::digest::run_digest(&self.engine.run_args(&self.s, &o), &crate::engine::run_env(&self.s, port))
+        let mut args = self.engine.run_args(&self.s, &o);
+        if let Some(n) = replicas.filter(|n| *n > 1) {
+            args.push(format!("replicas={n}"));
+        }
+        crate::digest::run_digest(&args, &crate::engine::run_env(&self.s, port))
+    }
+
+    /// How many containers serve: as asked, else as deployed, behind the front; one without it.
+    pub(crate) fn replicas_of(&self, behind: bool, deployed: Option<u32>) -> Option<u32> {
+        behind.then(|| self.s.replicas.or(deployed).unwrap_or(1))
     }
 
     /// The saved state; an unusable file is a warning, never a failure.

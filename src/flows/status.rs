@@ -82,7 +82,7 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     let transport = probe.as_ref().map(|r| r.transport).unwrap_or(ctx.saved_transport(state));
     let endpoint = ctx.endpoint(port, transport, behind);
     if behind {
-        out["front"] = front_json(ctx);
+        out["front"] = front_json(ctx, c);
     }
     out["endpoint"] = json!(endpoint);
     out["mcp"] = mcp_json(&probe);
@@ -115,23 +115,42 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     }
 }
 
-/// The front: its container, and which slot serves and which drains (the runtime API's view).
-fn front_json(ctx: &Ctx) -> Value {
+/// The front: its container, and per replica (a slot that serves or drains) its container's
+/// state, the front's check of it, the era it is checked in and the requests it got.
+fn front_json(ctx: &Ctx, first: &ContainerInfo) -> Value {
     let front = ctx.front();
     let running = front.lookup().ok().flatten().is_some_and(|c| c.running);
-    let slots: Vec<Value> = front
-        .slots()
-        .unwrap_or_default()
-        .iter()
-        .map(|r| json!({"slot": r.server, "status": r.status, "addr": r.addr, "connections": r.current_sessions}))
-        .collect();
+    let rows = front.slots().unwrap_or_default();
     let routes = front.routes().ok().flatten();
+    let mut containers = vec![first.clone()];
+    containers.extend(container::extra_replicas(&ctx.engine, &ctx.s, &ctx.s.container).unwrap_or_default());
+    let slot_json = |(slot, st): (&str, &crate::front::config::Slot)| {
+        let row = rows.iter().find(|r| r.server == slot);
+        let c = containers.iter().find(|c| c.id == st.container);
+        json!({
+            "slot": slot,
+            "container": c.map(|c| c.name.clone()).unwrap_or_else(|| st.container.chars().take(12).collect()),
+            "state": c.map(|c| if c.running { "running".to_string() } else { c.status.clone() }).unwrap_or_else(|| "gone".into()),
+            "serves": st.state == crate::front::config::SlotState::Ready,
+            "check": row.map(|r| r.status.clone()),
+            "requests": row.map(|r| r.requests),
+            "connections": row.map(|r| r.current_sessions),
+            "addr": row.and_then(|r| r.addr.clone()),
+        })
+    };
+    let (serving, draining): (Vec<Value>, Vec<Value>) = match &routes {
+        Some(b) => (
+            b.serving().into_iter().map(slot_json).collect(),
+            b.draining().into_iter().map(slot_json).collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     json!({
         "name": front.name(),
         "running": running,
-        "serving": routes.as_ref().and_then(|b| b.serving().map(|(n, _)| n.to_string())),
-        "draining": routes.as_ref().and_then(|b| b.draining().map(|(n, _)| n.to_string())),
-        "slots": slots,
+        "era": routes.as_ref().map(|b| b.era),
+        "replicas": serving,
+        "draining": draining,
     })
 }
 
@@ -142,18 +161,33 @@ fn front_lines(ctx: &Ctx, f: &Value) {
         ui.warning(&format!("Front: {name} is not running: `mcpctl restart` starts it again"));
         return;
     }
-    let serving = f["serving"].as_str().unwrap_or("none");
-    let draining = f["draining"].as_str().map(|d| format!(", {d} draining")).unwrap_or_default();
-    ui.result_success(&format!("Front: {name} runs; slot {serving} serves{draining}"));
-    for slot in f["slots"].as_array().into_iter().flatten() {
+    let replicas = f["replicas"].as_array().cloned().unwrap_or_default();
+    let up = replicas.iter().filter(|r| r["check"].as_str().is_some_and(|c| c.starts_with("UP"))).count();
+    let draining = f["draining"].as_array().map(Vec::len).unwrap_or(0);
+    let draining = if draining > 0 { format!(", {draining} draining") } else { String::new() };
+    let line = format!("Front: {name} runs; {up} of {} replicas up{draining}", replicas.len());
+    if up == replicas.len() && up > 0 {
+        ui.result_success(&line);
+    } else {
+        ui.warning(&line);
+    }
+    let era = match f["era"].as_str() {
+        Some("2026") => "checked with server/discover",
+        _ => "checked with initialize",
+    };
+    for r in replicas.iter().chain(f["draining"].as_array().into_iter().flatten()) {
         ui.info(&format!(
-            "  {} {} ({} connections) {}",
-            slot["slot"].as_str().unwrap_or_default(),
-            slot["status"].as_str().unwrap_or_default(),
-            slot["connections"],
-            slot["addr"].as_str().unwrap_or_default()
+            "  {:<24} {:<8} {:<6} {:<10} {:>7} requests  {} connections{}",
+            r["container"].as_str().unwrap_or_default(),
+            r["state"].as_str().unwrap_or_default(),
+            r["slot"].as_str().unwrap_or_default(),
+            r["check"].as_str().unwrap_or("-"),
+            r["requests"].as_u64().unwrap_or(0),
+            r["connections"].as_u64().unwrap_or(0),
+            if r["serves"] == true { String::new() } else { " (draining)".into() },
         ));
     }
+    ui.info(&format!("  ({era}; requests since the front last started)"));
 }
 
 fn mcp_json(probe: &Result<ProbeReport, ProbeError>) -> Value {

@@ -12,6 +12,9 @@ pub(crate) fn stop(ctx: &Ctx) -> anyhow::Result<()> {
         // The front stops routing first: no request reaches a container that is going.
         ctx.front().remove_project(ui)?;
     }
+    if state.replicas.is_some_and(|n| n > 1) && !matches!(found, Lookup::Foreign(_)) {
+        remove_replicas(ctx)?;
+    }
     match found {
         Lookup::Missing => {
             ui.result_info(&format!("Not deployed: there is no container {}", s.container));
@@ -29,4 +32,16 @@ pub(crate) fn stop(ctx: &Ctx) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The replicas besides our container (`NAME-r2`...), stopped and removed.
+pub(crate) fn remove_replicas(ctx: &Ctx) -> anyhow::Result<()> {
+    let extra = container::extra_replicas(&ctx.engine, &ctx.s, &ctx.s.container)?;
+    if !extra.is_empty() {
+        ctx.ui.info(&format!("Stopping {} more replicas...", extra.len()));
+    }
+    for c in extra {
+        container::stop_and_remove(&ctx.engine, &ctx.s, &c)?;
+    }
+    Ok(())
 }

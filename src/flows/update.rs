@@ -48,7 +48,8 @@ pub(crate) fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     if let Some(c) = old.filter(|c| c.running && !c.restarting && same) {
         let port = deploy.serving_port(Some(c)).unwrap_or(s.base_port);
         if behind == deployed_behind
-            && state.run_digest.as_deref() == Some(ctx.run_digest(port, behind).as_str())
+            && state.run_digest.as_deref()
+                == Some(ctx.run_digest(port, behind, ctx.replicas_of(behind, state.replicas)).as_str())
         {
             if c.image_id != built {
                 ui.info(&format!(

@@ -13,8 +13,20 @@ use crate::engine::{FRONT_CONFIG_IN, FRONT_SOCKET_IN};
 /// The port the front listens on inside its container, with TLS or without (turning TLS on or
 /// off is then a reload, not a new container).
 pub(crate) const LISTEN: u16 = 8080;
-/// The two server slots of a backend: an update starts the new container in the free one.
-pub(crate) const SLOTS: [&str; 2] = ["blue", "green"];
+/// The two generations of a backend's servers: an update starts the new containers in the free
+/// one, beside the serving one. Each has one slot per replica: `blue`, `blue2`, `blue3`...
+pub(crate) const COLORS: [&str; 2] = ["blue", "green"];
+
+/// The slot of replica `i` (from 1) in generation `color` (`blue`, then `blue2`...: a front made
+/// before replicas keeps its slot names).
+pub(crate) fn slot_name(color: &str, i: u32) -> String {
+    if i <= 1 { color.to_string() } else { format!("{color}{i}") }
+}
+
+/// The generation a slot belongs to.
+pub(crate) fn color_of(slot: &str) -> &str {
+    slot.trim_end_matches(|c: char| c.is_ascii_digit())
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct FrontState {
@@ -32,7 +44,7 @@ pub(crate) struct FrontState {
     pub(crate) projects: BTreeMap<String, Backend>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Backend {
     /// `/NAME` on a shared front; empty for a front of its own (served at the root).
     pub(crate) prefix: String,
@@ -45,6 +57,10 @@ pub(crate) struct Backend {
     /// The era its servers answered in when probed: how the front health-checks them.
     #[serde(default)]
     pub(crate) era: crate::config::Era,
+    /// Slots per generation in the config (the most replicas it has served): more replicas need
+    /// a reload to add slots; fewer leave empty ones.
+    #[serde(default = "one")]
+    pub(crate) capacity: u32,
     pub(crate) slots: BTreeMap<String, Slot>,
 }
 
@@ -65,22 +81,60 @@ pub(crate) enum SlotState {
     Drain,
 }
 
+fn one() -> u32 {
+    1
+}
+
+impl Default for Backend {
+    fn default() -> Backend {
+        Backend {
+            prefix: String::new(),
+            port: 0,
+            token: false,
+            era: Default::default(),
+            capacity: 1,
+            slots: BTreeMap::new(),
+        }
+    }
+}
+
 impl Backend {
-    /// The slot that takes new sessions.
-    pub(crate) fn serving(&self) -> Option<(&str, &Slot)> {
-        self.slots.iter().find(|(_, s)| s.state == SlotState::Ready).map(|(n, s)| (n.as_str(), s))
+    /// The slots that take new sessions and stateless requests, in replica order.
+    pub(crate) fn serving(&self) -> Vec<(&str, &Slot)> {
+        self.in_state(SlotState::Ready)
     }
 
-    pub(crate) fn draining(&self) -> Option<(&str, &Slot)> {
-        self.slots.iter().find(|(_, s)| s.state == SlotState::Drain).map(|(n, s)| (n.as_str(), s))
+    /// The slots whose sessions still reach them, taking nothing new.
+    pub(crate) fn draining(&self) -> Vec<(&str, &Slot)> {
+        self.in_state(SlotState::Drain)
     }
 
-    /// The slot a new container goes into: the one that is not serving.
-    pub(crate) fn free_slot(&self) -> &'static str {
-        match self.serving() {
-            Some(("blue", _)) => "green",
+    fn in_state(&self, state: SlotState) -> Vec<(&str, &Slot)> {
+        let mut v: Vec<_> =
+            self.slots.iter().filter(|(_, s)| s.state == state).map(|(n, s)| (n.as_str(), s)).collect();
+        v.sort_by_key(|(n, _)| (color_of(n).to_string(), n.len(), n.to_string()));
+        v
+    }
+
+    /// The generation that serves now (blue when none does).
+    pub(crate) fn serving_color(&self) -> &'static str {
+        match self.serving().first() {
+            Some((n, _)) if color_of(n) == "green" => "green",
             _ => "blue",
         }
+    }
+
+    /// The generation new containers go into: the one that is not serving.
+    pub(crate) fn free_color(&self) -> &'static str {
+        match self.serving().first() {
+            Some((n, _)) if color_of(n) == "blue" => "green",
+            _ => "blue",
+        }
+    }
+
+    /// The containers that serve (in replica order).
+    pub(crate) fn serving_containers(&self) -> Vec<String> {
+        self.serving().into_iter().map(|(_, s)| s.container.clone()).collect()
     }
 }
 
@@ -116,7 +170,10 @@ pub(crate) fn save(path: &Path, st: &FrontState) -> anyhow::Result<()> {
 
 #[derive(Serialize)]
 struct ServerLine {
-    slot: &'static str,
+    slot: String,
+    /// Fixed per slot (blue i: 2i-1, green i: 2i): the stick tables keep a session's server by
+    /// id, so adding slots in a reload must not renumber the ones that serve.
+    id: u32,
     addr: String,
     options: &'static str,
 }
@@ -141,17 +198,24 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
             prefix: b.prefix.clone(),
             port: b.port,
             token_file: b.token.then(|| format!("{FRONT_CONFIG_IN}/{}", token_file(pname))),
-            servers: SLOTS
+            servers: COLORS
                 .iter()
-                .map(|slot| match b.slots.get(*slot) {
+                .enumerate()
+                .flat_map(|(k, c)| {
+                    (1..=b.capacity.max(1)).map(move |i| (slot_name(c, i), 2 * i - 1 + k as u32))
+                })
+                .map(|(slot, id)| match b.slots.get(&slot) {
                     Some(s) => ServerLine {
                         slot,
+                        id,
                         addr: s.ip.clone(),
-                        // Draining: weight 0 takes no new sessions, the sticky ones still pass.
-                        options: if s.state == SlotState::Drain { " weight 0" } else { "" },
+                        // Draining: weight 0 takes no new sessions, the sticky ones still pass;
+                        // unchecked, as they may answer in an era the backend no longer checks
+                        // (a dead one's sessions go elsewhere on connect failure, and get 404).
+                        options: if s.state == SlotState::Drain { " weight 0 no-check" } else { "" },
                     },
                     // An empty slot: `set server ... addr` fills it at the next update.
-                    None => ServerLine { slot, addr: "127.0.0.1".into(), options: " disabled" },
+                    None => ServerLine { slot, id, addr: "127.0.0.1".into(), options: " disabled" },
                 })
                 .collect(),
         })
@@ -188,11 +252,11 @@ mod tests {
 
     fn state() -> FrontState {
         let slot = |ip: &str, state| Slot { container: format!("id-{ip}"), ip: ip.into(), state };
-        let mut echo = Backend { prefix: "/echo".into(), port: 3001, token: true, slots: BTreeMap::new() };
+        let mut echo = Backend { prefix: "/echo".into(), port: 3001, token: true, ..Default::default() };
         echo.slots.insert("blue".into(), slot("172.18.0.2", SlotState::Drain));
         echo.slots.insert("green".into(), slot("172.18.0.5", SlotState::Ready));
         // A shared front with one protected project and one open one.
-        let mut sse = Backend { prefix: "/sse".into(), port: 3001, token: false, slots: BTreeMap::new() };
+        let mut sse = Backend { prefix: "/sse".into(), port: 3001, token: false, ..Default::default() };
         sse.slots.insert("blue".into(), slot("172.18.0.3", SlotState::Ready));
         FrontState {
             publish: "127.0.0.1:19443".into(),
@@ -233,7 +297,9 @@ mod tests {
         assert!(!cfg.contains("use_backend"), "{cfg}");
         assert!(!cfg.contains(".acl") && !cfg.contains("authorization") && !cfg.contains("ssl"), "{cfg}");
         assert!(
-            cfg.contains("    server blue 127.0.0.1:3001 disabled\n    server green 172.18.0.5:3001\n"),
+            cfg.contains(
+                "    server blue 127.0.0.1:3001 id 1 disabled\n    server green 172.18.0.5:3001 id 2\n"
+            ),
             "{cfg}"
         );
         assert!(!cfg.contains("replace-path"), "{cfg}");
@@ -301,11 +367,49 @@ mod tests {
     }
 
     #[test]
-    fn the_free_slot_is_the_one_not_serving() {
+    fn the_free_generation_is_the_one_not_serving() {
         let st = state();
-        assert_eq!(st.projects["echo"].free_slot(), "blue");
-        assert_eq!(st.projects["sse"].free_slot(), "green");
-        assert_eq!(Backend::default().free_slot(), "blue");
-        assert_eq!(st.projects["echo"].draining().unwrap().0, "blue");
+        assert_eq!(st.projects["echo"].free_color(), "blue");
+        assert_eq!(st.projects["sse"].free_color(), "green");
+        assert_eq!(Backend::default().free_color(), "blue");
+        assert_eq!(Backend::default().serving_color(), "blue");
+        assert_eq!(st.projects["echo"].draining()[0].0, "blue");
+    }
+
+    /// Replicas: slots per generation in replica order (blue2 before blue10), each server with an
+    /// id that does not move when a reload adds slots (the stick tables keep sessions by id).
+    #[test]
+    fn replicas_get_slots_in_order_with_ids_that_survive_growth() {
+        let slot = |n: u32, state| Slot { container: format!("c{n}"), ip: format!("10.0.0.{n}"), state };
+        let mut b = Backend { port: 3001, capacity: 10, ..Default::default() };
+        for i in [1, 2, 10] {
+            b.slots.insert(slot_name("green", i), slot(i, SlotState::Ready));
+        }
+        b.slots.insert("blue".into(), slot(20, SlotState::Drain));
+        let names: Vec<&str> = b.serving().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["green", "green2", "green10"]);
+        assert_eq!(b.serving_containers(), ["c1", "c2", "c10"]);
+        assert_eq!((b.serving_color(), b.free_color()), ("green", "blue"));
+        assert_eq!(color_of("green10"), "green");
+        let ids = |b: &Backend| -> Vec<String> {
+            let st = FrontState { projects: [("p".to_string(), b.clone())].into(), ..Default::default() };
+            render("f", &st)
+                .lines()
+                .filter(|l| l.trim_start().starts_with("server "))
+                .map(str::to_string)
+                .collect()
+        };
+        let small = Backend { capacity: 1, ..b.clone() };
+        let one = ids(&small);
+        assert_eq!(one.len(), 2, "{one:?}");
+        assert!(one[0].contains("server blue 10.0.0.20:3001 id 1 weight 0 no-check"), "{one:?}");
+        assert!(one[1].contains("server green 10.0.0.1:3001 id 2"), "{one:?}");
+        let ten = ids(&b);
+        assert_eq!(ten.len(), 20);
+        // Growing keeps blue at 1 and green at 2: the sessions in the stick table keep them.
+        assert!(ten.iter().any(|l| l.contains("server blue 10.0.0.20:3001 id 1 ")), "{ten:?}");
+        assert!(ten.iter().any(|l| l.contains("server green 10.0.0.1:3001 id 2")), "{ten:?}");
+        assert!(ten.iter().any(|l| l.contains("server green10 10.0.0.10:3001 id 20")), "{ten:?}");
+        assert!(ten.iter().any(|l| l.contains("server blue10 127.0.0.1:3001 id 19 disabled")), "{ten:?}");
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 
-use crate::config::{FrontSettings, FrontTls, LABEL_FRONT, Settings};
+use crate::config::{Era, FrontSettings, FrontTls, LABEL_FRONT, Settings};
 use crate::container;
 use crate::engine::{ContainerInfo, Engine, Failure, FrontRun};
 use crate::probe::{Target, Tls};
@@ -165,13 +165,18 @@ impl<'a> Front<'a> {
         Ok(())
     }
 
-    /// The front runs, on `port`, with this project routed to `serving` (probed already). Starts
-    /// or reloads the front as needed.
-    pub(crate) fn put(&self, port: u16, serving: &ContainerInfo, ui: &Ui) -> anyhow::Result<()> {
+    /// The front runs, on `port`, with this project routed to `serving` (its replicas, probed
+    /// already), health-checked the way `era` says (None: as before). Starts or reloads the
+    /// front as needed.
+    pub(crate) fn put(
+        &self,
+        port: u16,
+        serving: &[ContainerInfo],
+        era: Option<Era>,
+        ui: &Ui,
+    ) -> anyhow::Result<()> {
         self.check_settings()?;
-        let ip = serving
-            .ip_on(self.network())
-            .ok_or_else(|| anyhow!("{} is not on {}", serving.name, self.network()))?;
+        let ips = self.ips(serving)?;
         let mut st = self.load()?;
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
         st.image = self.spec.image.clone();
@@ -180,13 +185,26 @@ impl<'a> Front<'a> {
         b.prefix = self.prefix();
         b.port = self.s.container_port;
         b.token = self.spec.token.is_some();
-        let slot = b.serving().map(|(n, _)| n.to_string()).unwrap_or_else(|| "blue".into());
+        if let Some(era) = era {
+            b.era = era;
+        }
+        let color = b.serving_color();
         b.slots.clear();
-        b.slots.insert(
-            slot,
-            Slot { container: serving.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
-        );
+        for (i, (c, ip)) in serving.iter().zip(&ips).enumerate() {
+            let slot = Slot { container: c.id.clone(), ip: ip.to_string(), state: SlotState::Ready };
+            b.slots.insert(config::slot_name(color, i as u32 + 1), slot);
+        }
+        b.capacity = b.capacity.max(serving.len() as u32);
         self.apply(&st, ui, true)
+    }
+
+    /// Each container's address on the front's network.
+    fn ips(&self, cs: &[ContainerInfo]) -> anyhow::Result<Vec<std::net::IpAddr>> {
+        cs.iter()
+            .map(|c| {
+                c.ip_on(self.network()).ok_or_else(|| anyhow!("{} is not on {}", c.name, self.network()))
+            })
+            .collect()
     }
 
     /// Write the state and the config, then make the front run it: started, or reloaded. `own`:
@@ -323,7 +341,11 @@ impl<'a> Front<'a> {
     fn wait_routing(&self, st: &FrontState, replaced: Option<u32>) -> anyhow::Result<()> {
         let be = self.backend_name();
         let routed = st.projects.contains_key(&self.s.name);
-        let want = st.projects.get(&self.s.name).and_then(|b| b.serving()).map(|(n, _)| n.to_string());
+        let want: Vec<String> = st
+            .projects
+            .get(&self.s.name)
+            .map(|b| b.serving().into_iter().map(|(n, _)| n.to_string()).collect())
+            .unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = String::new();
         while Instant::now() < deadline {
@@ -332,11 +354,13 @@ impl<'a> Front<'a> {
             match rt.worker_pid().and_then(|pid| Ok((pid, rt.stats()?))) {
                 Ok((pid, _)) if Some(pid) == replaced => last = "the reload has not taken effect yet".into(),
                 Ok((_, rows)) => {
-                    let up = rows.iter().any(|r| {
-                        r.backend == be && Some(&r.server) == want.as_ref() && r.status.starts_with("UP")
-                    });
+                    let up = !want.is_empty()
+                        && want.iter().all(|w| {
+                            rows.iter()
+                                .any(|r| r.backend == be && &r.server == w && r.status.starts_with("UP"))
+                        });
                     let shown = rows.iter().any(|r| r.backend == be);
-                    if up || (want.is_none() && routed) || (!routed && !shown) {
+                    if up || (want.is_empty() && routed) || (!routed && !shown) {
                         return Ok(());
                     }
                     last =
@@ -378,95 +402,154 @@ impl<'a> Front<'a> {
         Ok(self.load()?.projects.get(&self.s.name).cloned())
     }
 
-    /// New sessions to `new` (probed directly already); the old slot drains until its sessions
-    /// end or the drain timeout, then takes nothing. Returns the old container's id.
-    pub(crate) fn switch(&self, new: &ContainerInfo, ui: &Ui) -> anyhow::Result<Option<String>> {
-        let ip =
-            new.ip_on(self.network()).ok_or_else(|| anyhow!("{} is not on {}", new.name, self.network()))?;
+    /// New sessions and stateless requests to `new` (its replicas, probed directly already); the
+    /// old generation drains until its sessions end or the drain timeout, then takes nothing.
+    /// `era`: what the new ones answer in, when probed (how the front checks them). Returns
+    /// the old containers' ids.
+    pub(crate) fn switch(
+        &self,
+        new: &[ContainerInfo],
+        era: Option<Era>,
+        ui: &Ui,
+    ) -> anyhow::Result<Vec<String>> {
+        let ips = self.ips(new)?;
         let mut st = self.load()?;
         let be = self.backend_name();
         let b = st
             .projects
             .get_mut(&self.s.name)
             .ok_or_else(|| anyhow!("the front does not route {}", self.s.name))?;
-        if let Some((slot, _)) = b.serving().filter(|(_, s)| s.container == new.id) {
+        let new_ids: Vec<String> = new.iter().map(|c| c.id.clone()).collect();
+        if b.serving_containers() == new_ids {
             // Switched already, by an update that was cut short: say so to the runtime again and
-            // end the drain it left.
-            let (slot, old) = (slot.to_string(), b.draining().map(|(n, s)| (n.to_string(), s.clone())));
+            // end the drain it left (its sessions still get their drain).
+            let serving: Vec<(String, Slot)> =
+                b.serving().into_iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
+            let old: Vec<(String, Slot)> =
+                b.draining().into_iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
             let rt = self.runtime();
-            rt.set_addr(&be, &slot, ip, self.s.container_port)?;
-            rt.set_state(&be, &slot, RuntimeState::Ready)?;
-            rt.set_health_up(&be, &slot)?;
-            if let Some((o, _)) = &old {
-                // Its sessions still get their drain: the update cut short had not finished it.
-                rt.set_state(&be, o, RuntimeState::Drain)?;
-                self.drain(&rt, &be, o, ui)?;
-                self.retire(&rt, &be, o)?;
-                b.slots.remove(o);
+            for (slot, s) in &serving {
+                self.route(&rt, &be, slot, s.ip.parse()?)?;
             }
+            self.end(&rt, &be, &old, ui)?;
+            let b = st.projects.get_mut(&self.s.name).expect("looked up above");
+            old.iter().for_each(|(o, _)| drop(b.slots.remove(o)));
             self.write(&st)?;
-            return Ok(old.map(|(_, s)| s.container));
+            return Ok(old.into_iter().map(|(_, s)| s.container).collect());
         }
-        let (slot, old) = (b.free_slot(), b.serving().map(|(n, s)| (n.to_string(), s.clone())));
+        let color = b.free_color();
+        let old: Vec<(String, Slot)> =
+            b.serving().into_iter().map(|(n, s)| (n.to_string(), s.clone())).collect();
+        // Whatever an earlier cut-short command left in the free generation is replaced now;
+        // its containers go with the old ones.
+        let stale: Vec<String> = b
+            .slots
+            .iter()
+            .filter(|(n, _)| config::color_of(n) == color)
+            .map(|(_, s)| s.container.clone())
+            .collect();
+        b.slots.retain(|n, _| config::color_of(n) != color);
         // The intent first: a front restarted or reloaded from here on runs the new arrangement.
-        b.slots.insert(
-            slot.to_string(),
-            Slot { container: new.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
-        );
-        if let Some((o, s)) = &old {
+        for (i, (c, ip)) in new.iter().zip(&ips).enumerate() {
+            let slot = Slot { container: c.id.clone(), ip: ip.to_string(), state: SlotState::Ready };
+            b.slots.insert(config::slot_name(color, i as u32 + 1), slot);
+        }
+        for (o, s) in &old {
             b.slots.insert(o.clone(), Slot { state: SlotState::Drain, ..s.clone() });
         }
-        self.write(&st)?;
+        let grows = new.len() as u32 > b.capacity;
+        b.capacity = b.capacity.max(new.len() as u32);
+        let era_changes = era.is_some_and(|e| e != b.era);
+        if let Some(e) = era {
+            b.era = e;
+        }
+        if grows || era_changes {
+            // More replicas than slots, or servers of another era (checked another way): a
+            // reload (the stick tables go over to the new worker; the servers keep their ids,
+            // so the sessions keep their servers; the draining ones are not checked).
+            ui.info("Reloading the front for the new servers (more replicas, or another MCP era)...");
+            self.apply(&st, ui, true)?;
+        } else {
+            self.write(&st)?;
+        }
         let rt = self.runtime();
-        rt.set_addr(&be, slot, ip, self.s.container_port)?;
-        rt.set_state(&be, slot, RuntimeState::Ready)?;
-        rt.set_health_up(&be, slot)?;
-        if let Some((o, _)) = &old {
-            rt.set_state(&be, o, RuntimeState::Drain)?;
+        for (i, ip) in ips.iter().enumerate() {
+            self.route(&rt, &be, &config::slot_name(color, i as u32 + 1), *ip)?;
+        }
+        if !old.is_empty() {
+            let names: Vec<&str> = old.iter().map(|(n, _)| n.as_str()).collect();
             ui.success(&format!(
-                "The front sends new sessions to the new container (slot {slot}); {o} drains"
+                "The front sends new sessions and requests to the new {} ({color}); {} drain{}",
+                if new.len() == 1 { "container".to_string() } else { format!("replicas ({})", new.len()) },
+                names.join(", "),
+                if names.len() == 1 { "s" } else { "" }
             ));
-            self.drain(&rt, &be, o, ui)?;
-            self.retire(&rt, &be, o)?;
         }
-        let b = st.projects.get_mut(&self.s.name).expect("set above");
-        if let Some((o, _)) = &old {
-            b.slots.remove(o);
-        }
+        self.end(&rt, &be, &old, ui)?;
+        let b = st.projects.get_mut(&self.s.name).expect("looked up above");
+        old.iter().for_each(|(o, _)| drop(b.slots.remove(o)));
         self.write(&st)?;
-        Ok(old.map(|(_, s)| s.container))
+        Ok(old.into_iter().map(|(_, s)| s.container).chain(stale).collect())
     }
 
-    /// Wait until the draining slot has no connection and no session used lately, or the timeout.
-    fn drain(&self, rt: &Runtime, be: &str, slot: &str, ui: &Ui) -> anyhow::Result<()> {
+    /// The slot takes new requests at `ip`.
+    fn route(&self, rt: &Runtime, be: &str, slot: &str, ip: std::net::IpAddr) -> anyhow::Result<()> {
+        rt.set_addr(be, slot, ip, self.s.container_port)?;
+        rt.set_state(be, slot, RuntimeState::Ready)?;
+        rt.set_health_up(be, slot)?;
+        Ok(())
+    }
+
+    /// The old generation drains together, then takes nothing.
+    fn end(&self, rt: &Runtime, be: &str, old: &[(String, Slot)], ui: &Ui) -> anyhow::Result<()> {
+        if old.is_empty() {
+            return Ok(());
+        }
+        let slots: Vec<&str> = old.iter().map(|(n, _)| n.as_str()).collect();
+        for o in &slots {
+            rt.set_state(be, o, RuntimeState::Drain)?;
+        }
+        self.drain(rt, be, &slots, ui)?;
+        for o in &slots {
+            self.retire(rt, be, o)?;
+        }
+        Ok(())
+    }
+
+    /// Wait until the draining slots have no connection and no session used lately, or the
+    /// timeout.
+    fn drain(&self, rt: &Runtime, be: &str, slots: &[&str], ui: &Ui) -> anyhow::Result<()> {
         let deadline = Instant::now() + self.spec.drain_timeout;
-        let id = rt.server_ids(be)?.get(slot).copied();
+        let ids = rt.server_ids(be)?;
+        let what = slots.join(", ");
         let spinner =
-            ui.spinner(&format!("Draining {slot} (up to {})...", crate::ui::secs(self.spec.drain_timeout)));
+            ui.spinner(&format!("Draining {what} (up to {})...", crate::ui::secs(self.spec.drain_timeout)));
         while Instant::now() < deadline {
             check_interrupt()?;
-            let stat = rt.server(be, slot)?;
-            let sticky = match id {
-                Some(id) => rt.sticky(be, id)?,
-                None => Vec::new(),
-            };
-            if let Some(stat) = &stat {
-                if runtime::drained(stat, &sticky, TABLE_EXPIRE, IDLE) {
-                    spinner.finish();
-                    ui.success(&format!("{slot} drained: no connection and no session in use"));
-                    return Ok(());
+            let (mut conns, mut sessions, mut all) = (0, 0, true);
+            for slot in slots {
+                let stat = rt.server(be, slot)?;
+                let sticky = match ids.get(*slot) {
+                    Some(id) => rt.sticky(be, *id)?,
+                    None => Vec::new(),
+                };
+                if let Some(stat) = &stat {
+                    all &= runtime::drained(stat, &sticky, TABLE_EXPIRE, IDLE);
+                    conns += stat.current_sessions;
+                    sessions += sticky.len();
                 }
-                spinner.set_message(&format!(
-                    "Draining {slot}: {} connections, {} sessions...",
-                    stat.current_sessions,
-                    sticky.len()
-                ));
             }
+            if all {
+                spinner.finish();
+                ui.success(&format!("{what} drained: no connection and no session in use"));
+                return Ok(());
+            }
+            spinner.set_message(&format!("Draining {what}: {conns} connections, {sessions} sessions..."));
             std::thread::sleep(Duration::from_millis(250));
         }
         spinner.finish();
         ui.info(&format!(
-            "Drain timeout ({}) reached: the sessions left on {slot} start over",
+            "Drain timeout ({}) reached: the sessions left on {what} start over",
             crate::ui::secs(self.spec.drain_timeout)
         ));
         Ok(())
@@ -537,9 +620,9 @@ impl<'a> Front<'a> {
             .collect())
     }
 
-    /// The container that serves through the front, per the state (for recovery and status).
-    pub(crate) fn serving_container(&self) -> anyhow::Result<Option<String>> {
-        Ok(self.routes()?.and_then(|b| b.serving().map(|(_, s)| s.container.clone())))
+    /// The containers that serve through the front, per the state (for recovery and status).
+    pub(crate) fn serving_containers(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.routes()?.map(|b| b.serving_containers()).unwrap_or_default())
     }
 }
 

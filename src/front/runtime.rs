@@ -74,6 +74,8 @@ pub(crate) struct ServerStat {
     pub(crate) addr: Option<String>,
     /// The last health check's result (`L4OK`, `L4CON`, ...); None without checks.
     pub(crate) check_status: Option<String>,
+    /// `stot`: the requests sent to it since the front's worker started (each is a stream).
+    pub(crate) requests: u64,
 }
 
 /// The state `set server ... state` puts a slot in.
@@ -281,6 +283,7 @@ struct StatColumns {
     weight: usize,
     addr: usize,
     check_status: usize,
+    stot: usize,
 }
 
 impl StatColumns {
@@ -297,6 +300,7 @@ impl StatColumns {
             weight: col("weight")?,
             addr: col("addr")?,
             check_status: col("check_status")?,
+            stot: col("stot")?,
         })
     }
 
@@ -327,6 +331,7 @@ impl StatColumns {
             weight: u32::try_from(num(self.weight)?).context("`show stat`: weight out of range")?,
             addr: opt(self.addr),
             check_status: opt(self.check_status),
+            requests: num(self.stot)?,
         })
     }
 }

@@ -134,8 +134,8 @@ fn new_sessions_go_to_the_new_slot_and_the_old_one_drains_then_retires() {
     let front = Front::new(&e, &s);
     let new = container("new", front.network(), "172.30.0.3");
 
-    let old = front.switch(&new, &ui).unwrap();
-    assert_eq!(old.as_deref(), Some("old"));
+    let old = front.switch(&[new], None, &ui).unwrap();
+    assert_eq!(old, ["old"]);
     let got = got.lock().unwrap().clone();
     assert_eq!(got[..4], SWITCH, "{got:#?}");
     // The drain: the ids, then connection and sessions polled until both are gone (2 busy polls).
@@ -152,7 +152,7 @@ fn new_sessions_go_to_the_new_slot_and_the_old_one_drains_then_retires() {
     assert_eq!((b.slots["green"].container.as_str(), b.slots["green"].state), ("new", SlotState::Ready));
     let cfg = std::fs::read_to_string(dirs.config.join("haproxy.cfg")).unwrap();
     assert!(
-        cfg.contains("    server blue 127.0.0.1:3001 disabled\n    server green 172.30.0.3:3001"),
+        cfg.contains("    server blue 127.0.0.1:3001 id 1 disabled\n    server green 172.30.0.3:3001 id 2"),
         "{cfg}"
     );
 }
@@ -168,7 +168,7 @@ fn a_drain_that_never_ends_stops_at_the_timeout_and_the_slot_is_retired_anyway()
     let new = container("new", front.network(), "172.30.0.3");
 
     let t0 = std::time::Instant::now();
-    front.switch(&new, &ui).unwrap();
+    front.switch(&[new], None, &ui).unwrap();
     let took = t0.elapsed();
     assert!(took >= Duration::from_secs(1), "the drain ended before its timeout: {took:?}");
     let got = got.lock().unwrap().clone();
@@ -197,7 +197,7 @@ fn a_switch_cut_short_is_finished_from_the_state() {
     let front = Front::new(&e, &s);
     let new = container("new", front.network(), "172.30.0.3");
 
-    assert_eq!(front.switch(&new, &ui).unwrap().as_deref(), Some("old"));
+    assert_eq!(front.switch(&[new], None, &ui).unwrap(), ["old"]);
     let got = got.lock().unwrap().clone();
     // Said to the runtime again, the old slot drained anew, then retired.
     assert_eq!(got[..3], SWITCH[..3]);
