@@ -147,10 +147,16 @@ impl Project {
     pub(crate) fn state_port(&self) -> u16 {
         // Renamed with --name, the fixture's package keeps its own state file per instance.
         let cfg = self.home.path().join(".config");
-        let pkg = std::fs::read_dir(&cfg).unwrap().next().unwrap().unwrap().path();
-        // A project without pyproject.toml (sse-server) is named by --name alone: docker.json.
-        let named = pkg.join(format!("docker-{}.json", self.name));
-        let f = if named.is_file() { named } else { pkg.join("docker.json") };
+        // The package's directory (beside mcpctl's own, which fronts and caches use).
+        let f = std::fs::read_dir(&cfg)
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .flat_map(|pkg| {
+                // A project without pyproject.toml (sse-server) is named by --name alone: docker.json.
+                [pkg.join(format!("docker-{}.json", self.name)), pkg.join("docker.json")]
+            })
+            .find(|f| f.is_file())
+            .unwrap_or_else(|| panic!("no state file under {}", cfg.display()));
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
         v["port"].as_u64().unwrap() as u16
     }
@@ -211,6 +217,10 @@ impl Project {
     pub(crate) fn cleanup(&self) {
         let _ = self.engine_cmd(&["rm", "-f", &self.container()]);
         let _ = self.engine_cmd(&["rm", "-f", &format!("{}-next", self.container())]);
+        // Replicas (NAME-r2...) and anything else of this project's.
+        for c in self.containers() {
+            let _ = self.engine_cmd(&["rm", "-f", &c]);
+        }
         // A front of its own, and its network.
         let _ = self.engine_cmd(&["rm", "-f", &format!("{}-front", self.name)]);
         let _ = self.engine_cmd(&["network", "rm", &format!("{}-front", self.name)]);
@@ -986,6 +996,7 @@ use crate::init::{
     bridge_child_exits, init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2,
     quickstart_standalone_fastmcp, stdio_bridge, stdio_exit_diagnosed, stdio_git_packages,
 };
+use crate::replicas::{replicas_crash, replicas_spread, replicas_update};
 
 macro_rules! on_both_engines {
     ($($scenario:ident;)*) => {
@@ -1044,4 +1055,7 @@ on_both_engines! {
     front_on_off;
     front_mixed_tokens;
     front_image_missing;
+    replicas_spread;
+    replicas_update;
+    replicas_crash;
 }

@@ -28,9 +28,9 @@ use serde_json::json;
 use crate::e2e::{Project, Watch, add_shout_tool, append, tools};
 
 /// The front's image on this machine (scripts/engines-up.sh builds it from Debian's haproxy).
-const FRONT_IMAGE: &str = "mcpctl-haproxy:local";
+pub(crate) const FRONT_IMAGE: &str = "mcpctl-haproxy:local";
 /// What mcpctl prints when the front sends new sessions to the new container.
-const SWITCHED: &str = "The front sends new sessions to the new container";
+pub(crate) const SWITCHED: &str = "The front sends new sessions and requests to the new";
 const DRAIN_TIMEOUT_LINE: &str = "Drain timeout";
 
 /// The echo-server fixture with two more tools: `slow(seconds)` (a long call) and `hostname()`
@@ -62,7 +62,7 @@ def echo("#;
     std::fs::write(&server_py, code).unwrap();
 }
 
-fn front_image_present(engine: &str) {
+pub(crate) fn front_image_present(engine: &str) {
     let ok = std::process::Command::new(engine).args(["image", "inspect", FRONT_IMAGE]).output().unwrap();
     assert!(ok.status.success(), "{engine} has no {FRONT_IMAGE}: run scripts/engines-up.sh");
 }
@@ -76,12 +76,12 @@ fn behind(engine: &'static str, name: &str, base: u16, drain: &str) -> Project {
     p
 }
 
-fn call(c: &mut Client, tool: &str, args: serde_json::Value) -> Result<String, ProbeError> {
+pub(crate) fn call(c: &mut Client, tool: &str, args: serde_json::Value) -> Result<String, ProbeError> {
     c.call_tool(tool, args)
 }
 
 /// The front never crashed or complained: not restarted by the engine, no `[ALERT]` in its log.
-fn front_healthy(p: &Project, front: &str) {
+pub(crate) fn front_healthy(p: &Project, front: &str) {
     let ins = p.engine_cmd(&["container", "inspect", front]);
     let v: serde_json::Value = serde_json::from_slice(&ins.stdout).unwrap_or_default();
     assert_eq!(v[0]["RestartCount"], 0, "the front {front} was restarted by the engine (it crashed)");
@@ -91,20 +91,20 @@ fn front_healthy(p: &Project, front: &str) {
     assert!(alerts.is_empty(), "the front {front} logged alerts: {alerts:?}");
 }
 
-fn connect(t: &Target) -> Client {
+pub(crate) fn connect(t: &Target) -> Client {
     Client::connect(t, Duration::from_secs(30))
         .unwrap_or_else(|e| panic!("no MCP session at {}: {e}", t.shown_url()))
 }
 
 /// mcpctl running in the background, its output read line by line as it comes.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: Arc<Mutex<String>>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Running {
-    fn spawn(p: &Project, args: &[&str]) -> Running {
+    pub(crate) fn spawn(p: &Project, args: &[&str]) -> Running {
         let mut child = p.spawn(args);
         let stdout = child.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(String::new()));
@@ -119,12 +119,12 @@ impl Running {
         Running { child, lines, reader: Some(reader) }
     }
 
-    fn seen(&self, needle: &str) -> bool {
+    pub(crate) fn seen(&self, needle: &str) -> bool {
         self.lines.lock().unwrap().contains(needle)
     }
 
     /// Whether `needle` shows within `within` (the line may still be in the pipe).
-    fn shows(&self, needle: &str, within: Duration) -> bool {
+    pub(crate) fn shows(&self, needle: &str, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
             if self.seen(needle) {
@@ -135,7 +135,7 @@ impl Running {
         self.seen(needle)
     }
 
-    fn done(&mut self) -> bool {
+    pub(crate) fn done(&mut self) -> bool {
         self.child.try_wait().unwrap().is_some()
     }
 
@@ -153,7 +153,7 @@ impl Running {
         self.finish().1
     }
 
-    fn finish(&mut self) -> (i32, String) {
+    pub(crate) fn finish(&mut self) -> (i32, String) {
         let status = self.child.wait().unwrap();
         if let Some(r) = self.reader.take() {
             r.join().unwrap();
@@ -166,15 +166,16 @@ impl Running {
     }
 }
 
-/// A session opened before an update calls `hostname` while it runs. Every call answers, from the
+/// A session opened before an update calls `hostname` (`whoami` on replica-server) while it runs. Every call answers, from the
 /// same container with the same session id, except a 404 after a drain timeout the update says it
 /// reached (the MCP spec's "start a new session"). Returns (calls, calls after the switch).
-fn session_through(
+pub(crate) fn session_through(
     run: &mut Running,
     c: &mut Client,
     host: &str,
     calls_after_switch: usize,
 ) -> (usize, usize) {
+    let tool = if c.server.name == "replica-server" { "whoami" } else { "hostname" };
     let sid = c.session_id().map(str::to_string);
     let (mut calls, mut after) = (0, 0);
     while !run.done() {
@@ -183,7 +184,7 @@ fn session_through(
             std::thread::sleep(Duration::from_millis(100));
             continue;
         }
-        match call(c, "hostname", json!({})) {
+        match call(c, tool, json!({})) {
             Ok(h) => {
                 assert_eq!(h, host, "a session opened before the update reached another container");
                 assert_eq!(c.session_id().map(str::to_string), sid, "the session id changed");
@@ -206,7 +207,7 @@ fn session_through(
 
 /// The probes' count: none failed. The watch goes on a second past the command, so what it
 /// left behind (a front reloading late) is seen too.
-fn no_failures(what: &str, engine: &str, w: Watch) -> u32 {
+pub(crate) fn no_failures(what: &str, engine: &str, w: Watch) -> u32 {
     std::thread::sleep(Duration::from_secs(1));
     let (attempts, failures, _) = w.finish();
     eprintln!("e2e front {engine}: {what}: {attempts} probes through the front, {} failed", failures.len());

@@ -7,4 +7,5 @@ mod front;
 mod init;
 mod recordings;
 mod remote;
+mod replicas;
 mod support;
