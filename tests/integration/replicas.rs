@@ -29,10 +29,11 @@ use crate::front::{FRONT_IMAGE, Running, SWITCHED, call, connect, front_healthy,
 /// for a loaded machine.
 const CHECK_BOUND: Duration = Duration::from_secs(6);
 
-fn project(engine: &'static str, name: &str, base: u16, replicas: &str) -> Project {
+/// The fixture, initialised; each test starts it with `--replicas N` (later commands keep N).
+fn project(engine: &'static str, name: &str, base: u16) -> Project {
     front_image_present(engine);
     let mut p = Project::new("replica-server", engine, name, base);
-    p.extra = ["--front-image", FRONT_IMAGE, "--drain-timeout", "6", "--replicas", replicas]
+    p.extra = ["--front-image", FRONT_IMAGE, "--drain-timeout", "6"]
         .map(String::from)
         .to_vec();
     // The fixture is a bare server.py: `init` writes its Dockerfile and launcher.
@@ -140,8 +141,8 @@ fn spread(port: u16, n: usize) -> BTreeSet<String> {
 }
 
 pub(crate) fn replicas_spread(engine: &'static str, base: u16) {
-    let p = project(engine, "rspread", base, "3");
-    let o = p.ok(&["start"]);
+    let p = project(engine, "rspread", base);
+    let o = p.ok(&["start", "--replicas", "3"]);
     assert!(o.stdout.contains("Starting 3 replicas"), "{o:?}");
     let port = p.state_port();
     assert_eq!(sorted(p.containers()), names(&p, 3));
@@ -176,8 +177,8 @@ pub(crate) fn replicas_spread(engine: &'static str, base: u16) {
 }
 
 pub(crate) fn replicas_update(engine: &'static str, base: u16) {
-    let p = project(engine, "rupd", base, "3");
-    p.ok(&["start"]);
+    let p = project(engine, "rupd", base);
+    p.ok(&["start", "--replicas", "3"]);
     let port = p.state_port();
     let target = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
     let mut session = connect(&target);
@@ -249,8 +250,8 @@ fn crash_server(p: &Project, container: &str) {
 }
 
 pub(crate) fn replicas_crash(engine: &'static str, base: u16) {
-    let p = project(engine, "rcrash", base, "3");
-    p.ok(&["start"]);
+    let p = project(engine, "rcrash", base);
+    p.ok(&["start", "--replicas", "3"]);
     let port = p.state_port();
     let victim = format!("{}-r2", p.container());
     let ins = p.engine_cmd(&["container", "inspect", &victim]);
