@@ -23,7 +23,7 @@ pub(crate) const PROTOCOL_VERSION: &str = "2025-06-18";
 /// The version asked for in `server/discover` (the 2026 era), the only one of that era so far.
 pub(crate) const MODERN_VERSION: &str = "2026-07-28";
 /// Versions reached through `initialize`: a server that lists one of these still speaks to us.
-const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+pub(crate) const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 /// JSON-RPC error: the server does not speak the version asked for (`data.supported` lists its own).
 const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
