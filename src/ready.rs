@@ -126,9 +126,9 @@ pub(crate) fn shown_on(engine: &Engine, target: &Target) -> String {
 /// the health check and the image, so no engine call sits between the answer and "ready".
 fn answered(ui: &Ui, report: ProbeReport, took: Duration, seen: Option<ContainerInfo>) -> Ready {
     ui.success(&format!(
-        "MCP server answers: {} {} over {}, {}, {} tools (ready after {})",
-        nonempty(&report.server.name, "unnamed"),
-        report.server.version,
+        "MCP server answers: {} over {}, {}, {} tools (ready after {})",
+        // 2026 servers often give no version.
+        format!("{} {}", nonempty(&report.server.name, "unnamed"), report.server.version).trim_end(),
         report.transport.name(),
         report.server.protocol(),
         report.tools.len(),
