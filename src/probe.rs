@@ -575,10 +575,9 @@ impl Client {
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let resp = self.post(&body)?;
-        if self.transport == Transport::StreamableHttp {
-            if let Some(s) = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
-                self.session_id = Some(s.to_string());
-            }
+        let named = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
+        if let (Transport::StreamableHttp, Some(s)) = (self.transport, named) {
+            self.session_id = Some(s.to_string());
         }
         let code = resp.status().as_u16();
         if !(200..300).contains(&code) {
