@@ -1,6 +1,11 @@
-//! A small MCP client over HTTP: enough to prove a server answers MCP (initialize, tools/list,
-//! tools/call) on streamable HTTP and on the older SSE transport. `mcpctl` uses it as its
-//! readiness probe and for `status`; the end-to-end tests use it as their client.
+//! A small MCP client over HTTP: enough to prove a server answers MCP (tools/list, tools/call) on
+//! streamable HTTP and on the older SSE transport. `mcpctl` uses it as its readiness probe and for
+//! `status`; the end-to-end tests use it as their client.
+//!
+//! It speaks both protocol eras, deciding as the Python SDK's `mode="auto"` does: on streamable
+//! HTTP it asks `server/discover` (2026-07-28: no session, every request carries its version and
+//! method in headers and `_meta`), and falls back to `initialize` (2024-11-05 to 2025-11-25: a
+//! session) on any answer but a server that names only newer versions. SSE is 2025 only.
 //!
 //! It talks to 127.0.0.1 but sends `Host: localhost:PORT`, the Host a client pasting the printed
 //! endpoint would send, so DNS-rebinding protection sees what real clients send.
@@ -11,9 +16,16 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::config::TransportSetting;
+use crate::config::{Era, TransportSetting};
 
+/// The version offered in `initialize` (the 2025 era).
 pub(crate) const PROTOCOL_VERSION: &str = "2025-06-18";
+/// The version asked for in `server/discover` (the 2026 era), the only one of that era so far.
+pub(crate) const MODERN_VERSION: &str = "2026-07-28";
+/// Versions reached through `initialize`: a server that lists one of these still speaks to us.
+pub(crate) const HANDSHAKE_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+/// JSON-RPC error: the server does not speak the version asked for (`data.supported` lists its own).
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
 pub(crate) use crate::config::Transport;
 
@@ -38,6 +50,11 @@ pub enum ProbeError {
         code: i64,
         message: String,
     },
+    /// The server speaks only protocol versions of a newer era than mcpctl's (-32022 to both
+    /// `server/discover` and, by its list, `initialize`).
+    Unsupported {
+        supported: Vec<String>,
+    },
     Other(String),
 }
 
@@ -57,6 +74,13 @@ impl std::fmt::Display for ProbeError {
             }
             ProbeError::NotMcp(s) => write!(f, "not an MCP answer: {s}"),
             ProbeError::Rpc { code, message } => write!(f, "JSON-RPC error {code}: {message}"),
+            ProbeError::Unsupported { supported } => write!(
+                f,
+                "the server speaks only MCP {}, which this mcpctl does not (it speaks {} to {} and {MODERN_VERSION})",
+                supported.join(", "),
+                HANDSHAKE_VERSIONS[0],
+                HANDSHAKE_VERSIONS[HANDSHAKE_VERSIONS.len() - 1]
+            ),
             ProbeError::Other(s) => f.write_str(s),
         }
     }
@@ -91,13 +115,27 @@ fn from_ureq(e: ureq::Error) -> ProbeError {
     }
 }
 
-/// What the server said about itself in `initialize`.
+/// What the server said about itself in `initialize` or `server/discover`.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ServerInfo {
     pub name: String,
     pub(crate) version: String,
+    /// The version this client and the server speak.
     pub(crate) protocol_version: String,
-    pub(crate) era: crate::config::Era,
+    pub(crate) era: Era,
+    /// The versions `server/discover` listed (empty in the 2025 era: `initialize` names one).
+    pub(crate) supported_versions: Vec<String>,
+}
+
+impl ServerInfo {
+    /// The protocol spoken, for people: `MCP 2026-07-28 (no session)`, `MCP 2025-06-18 (session)`.
+    pub fn protocol(&self) -> String {
+        let session = match self.era {
+            Era::Handshake => "session",
+            Era::Stateless => "no session",
+        };
+        format!("MCP {} ({session})", self.protocol_version)
+    }
 }
 
 /// One successful probe.
@@ -313,7 +351,7 @@ impl Client {
             next_id: 1,
             server: ServerInfo::default(),
         };
-        c.initialize()?;
+        c.negotiate()?;
         Ok(c)
     }
 
@@ -381,6 +419,76 @@ impl Client {
         self.target.shown_url()
     }
 
+    /// The era, as the Python SDK's `mode="auto"` decides it: `server/discover` first; any answer
+    /// but positive evidence of the 2026 era falls back to `initialize`, except a server that names
+    /// only versions newer than ours. A network failure is no verdict: it is the probe's answer.
+    fn negotiate(&mut self) -> Result<(), ProbeError> {
+        let refused = match self.discover() {
+            Ok(Some(info)) => {
+                self.server = info;
+                return Ok(());
+            }
+            Ok(None) => None,
+            Err(
+                e
+                @ (ProbeError::Refused | ProbeError::Closed(_) | ProbeError::Timeout | ProbeError::Other(_)),
+            ) => {
+                return Err(e);
+            }
+            Err(e) => match unsupported_versions(&e) {
+                Some(supported) if !supported.iter().any(|v| HANDSHAKE_VERSIONS.contains(&v.as_str())) => {
+                    return Err(ProbeError::Unsupported { supported });
+                }
+                _ => Some(e),
+            },
+        };
+        self.initialize().map_err(|e| match (unsupported_versions(&e), refused) {
+            // `initialize` refused for the 2026 era: why discover failed is the news.
+            (Some(v), Some(discover)) if v.iter().any(|v| v == MODERN_VERSION) => discover,
+            (Some(supported), _) if !supported.iter().any(|v| HANDSHAKE_VERSIONS.contains(&v.as_str())) => {
+                ProbeError::Unsupported { supported }
+            }
+            _ => e,
+        })
+    }
+
+    /// Ask `server/discover` at [`MODERN_VERSION`]: the server's info when it speaks that
+    /// version, None when it answers but lists only 2025 versions (a 2025 server that knows the
+    /// method), an error otherwise.
+    fn discover(&mut self) -> Result<Option<ServerInfo>, ProbeError> {
+        // The request goes out as a 2026 request (headers and `_meta`); until it is answered.
+        self.server = ServerInfo {
+            protocol_version: MODERN_VERSION.into(),
+            era: Era::Stateless,
+            ..ServerInfo::default()
+        };
+        let answer = self.request("server/discover", json!({}));
+        self.server = ServerInfo::default();
+        // A 2025 server (mcp 1.x) opens a session for any first request, the refused discover too,
+        // and names it: end it, so a probe every 50 ms leaves none behind (mcp 1.30 ends it itself
+        // and answers this DELETE 404; older ones keep it until their idle timeout).
+        self.end_session();
+        let r = answer?;
+        let supported: Vec<String> = r
+            .get("supportedVersions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        if !supported.iter().any(|v| v == MODERN_VERSION) {
+            return Ok(None);
+        }
+        let info = r.pointer("/_meta/io.modelcontextprotocol~1serverInfo").cloned().unwrap_or(Value::Null);
+        Ok(Some(ServerInfo {
+            name: info.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
+            version: info.get("version").and_then(Value::as_str).unwrap_or_default().to_string(),
+            protocol_version: MODERN_VERSION.into(),
+            era: Era::Stateless,
+            supported_versions: supported,
+        }))
+    }
+
     fn initialize(&mut self) -> Result<(), ProbeError> {
         let r = self.request("initialize", init_params())?;
         let info = r.get("serverInfo").cloned().unwrap_or(Value::Null);
@@ -392,7 +500,8 @@ impl Client {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
-            era: crate::config::Era::Handshake,
+            era: Era::Handshake,
+            supported_versions: Vec::new(),
         };
         if self.server.protocol_version.is_empty() {
             return Err(ProbeError::NotMcp("initialize answer has no protocolVersion".into()));
@@ -416,6 +525,22 @@ impl Client {
             if !self.server.protocol_version.is_empty() {
                 req = req.header("MCP-Protocol-Version", &self.server.protocol_version);
             }
+            if self.server.era == Era::Stateless {
+                // 2026: the method (and what it names) in headers too, so a proxy can route on
+                // them; the server answers 400 when they differ from the body's.
+                let method = body.get("method").and_then(Value::as_str).unwrap_or_default();
+                req = req.header("Mcp-Method", method);
+                let name_key = match method {
+                    "tools/call" | "prompts/get" => Some("name"),
+                    "resources/read" => Some("uri"),
+                    _ => None,
+                };
+                if let Some(name) =
+                    name_key.and_then(|k| body.pointer(&format!("/params/{k}"))).and_then(Value::as_str)
+                {
+                    req = req.header("Mcp-Name", header_value(name));
+                }
+            }
             let resp = req.send(body.to_string()).map_err(from_ureq)?;
             match (resp.status().as_u16(), redirect_path(&resp)) {
                 (307 | 308, Some(path)) => self.post_url = self.target.url(&path),
@@ -437,11 +562,23 @@ impl Client {
     }
 
     /// Send a request and return its `result`.
-    pub(crate) fn request(&mut self, method: &str, params: Value) -> Result<Value, ProbeError> {
+    pub(crate) fn request(&mut self, method: &str, mut params: Value) -> Result<Value, ProbeError> {
+        if self.server.era == Era::Stateless {
+            // 2026: no session remembers who we are, so every request says it.
+            params["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": self.server.protocol_version,
+                "io.modelcontextprotocol/clientInfo": {"name": "mcpctl", "version": env!("CARGO_PKG_VERSION")},
+                "io.modelcontextprotocol/clientCapabilities": {},
+            });
+        }
         let id = self.next_id;
         self.next_id += 1;
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let resp = self.post(&body)?;
+        let named = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
+        if let (Transport::StreamableHttp, Some(s)) = (self.transport, named) {
+            self.session_id = Some(s.to_string());
+        }
         let code = resp.status().as_u16();
         if !(200..300).contains(&code) {
             let body = resp.into_body().read_to_string().unwrap_or_default();
@@ -455,9 +592,6 @@ impl Client {
                 read_answer_from_stream(stream, id)?
             }
             Transport::StreamableHttp => {
-                if let Some(s) = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) {
-                    self.session_id = Some(s.to_string());
-                }
                 let ctype = content_type(&resp);
                 if ctype.starts_with("text/event-stream") {
                     let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
@@ -513,15 +647,57 @@ impl Client {
         Ok(text.join("\n"))
     }
 
-    /// End the session: the Python SDK keeps one per initialize until the client says so.
+    /// End the session: the Python SDK keeps one per initialize until the client says so. The
+    /// 2026 era has none.
     pub fn close(mut self) {
+        self.end_session();
+        // SSE: dropping the stream closes the connection, which ends the session.
+    }
+
+    fn end_session(&mut self) {
         if let (Transport::StreamableHttp, Some(s)) = (self.transport, self.session_id.take()) {
             // 405 means the server does not support ending sessions; nothing else to do.
             let _ =
                 self.target.decorate(self.agent.delete(&self.post_url)).header("Mcp-Session-Id", &s).call();
         }
-        // SSE: dropping the stream closes the connection, which ends the session.
     }
+}
+
+/// The versions a -32022 answer (HTTP 400 with a JSON-RPC error, or a JSON-RPC error) lists.
+fn unsupported_versions(e: &ProbeError) -> Option<Vec<String>> {
+    let error = match e {
+        ProbeError::Status { body, .. } => serde_json::from_str::<Value>(body).ok()?.get("error")?.clone(),
+        _ => return None,
+    };
+    if error.get("code").and_then(Value::as_i64) != Some(UNSUPPORTED_PROTOCOL_VERSION) {
+        return None;
+    }
+    let supported = error.pointer("/data/supported")?.as_array()?;
+    supported.iter().map(|v| v.as_str().map(str::to_string)).collect()
+}
+
+/// A header value as the SDK writes it: printable ASCII as is, anything else as
+/// `=?base64?…?=` (UTF-8), so a tool name with any character survives.
+fn header_value(v: &str) -> String {
+    let plain = v.bytes().all(|b| (0x20..=0x7e).contains(&b))
+        && v == v.trim()
+        && !(v.starts_with("=?base64?") && v.ends_with("?="));
+    if plain {
+        return v.to_string();
+    }
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::from("=?base64?");
+    for chunk in v.as_bytes().chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out + "?="
 }
 
 /// The path of a redirect's Location, on this same server.
@@ -613,16 +789,16 @@ fn read_answer_from_stream(r: &mut impl BufRead, id: i64) -> Result<Value, Probe
     }
 }
 
-/// One readiness/status probe: initialize, list tools, end the session.
+/// One readiness/status probe: discover or initialize, list tools, end the session (2025), so a
+/// probe leaves nothing behind in the server, also when listing fails.
 pub fn probe(target: &Target, timeout: Duration) -> Result<ProbeReport, ProbeError> {
     let t0 = Instant::now();
     let mut c = Client::connect(target, timeout)?;
-    let tools = c.list_tools()?;
+    let tools = c.list_tools();
     let latency = t0.elapsed();
-    let report =
-        ProbeReport { transport: c.transport(), url: c.url(), server: c.server.clone(), tools, latency };
+    let (transport, url, server) = (c.transport(), c.url(), c.server.clone());
     c.close();
-    Ok(report)
+    Ok(ProbeReport { transport, url, server, tools: tools?, latency })
 }
 
 #[cfg(test)]
@@ -672,7 +848,9 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let mut seen = Vec::new();
-            for stream in l.incoming().take(4) {
+            // The first POST, then discover (answered with no supportedVersions: a fallback),
+            // initialize, initialized, tools/list; no session was named, so no DELETE.
+            for stream in l.incoming().take(5) {
                 let mut s = stream.unwrap();
                 let mut buf = vec![0u8; 65536];
                 let mut n = 0;
@@ -730,6 +908,242 @@ mod tests {
         let seen = server.join().unwrap();
         assert!(seen[0].starts_with("POST /mcp "), "{seen:?}");
         assert!(seen[1..].iter().all(|l| l.contains(" /mcp/ ")), "the new path is kept: {seen:?}");
+    }
+
+    /// A local server replaying recorded answers (fixtures/eras-answers, from real servers), picked
+    /// by the request's JSON-RPC method; notifications get 202 and DELETE 200. Returns its port
+    /// and every request it saw (head and body).
+    fn replay(answers: Vec<(&'static str, Vec<u8>)>) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in l.incoming() {
+                let mut s = stream.unwrap();
+                let (mut buf, mut n) = (vec![0u8; 65536], 0);
+                loop {
+                    let got = s.read(&mut buf[n..]).unwrap_or(0);
+                    n += got;
+                    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                    let Some(i) = text.find("\r\n\r\n") else {
+                        if got == 0 {
+                            break;
+                        }
+                        continue;
+                    };
+                    let len = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase().strip_prefix("content-length: ").map(str::to_string)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if n >= i + 4 + len || got == 0 {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).to_string();
+                log.lock().unwrap().push(text.clone());
+                let body: Value = text
+                    .split_once("\r\n\r\n")
+                    .and_then(|(_, b)| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
+                let reply = if text.starts_with("DELETE") {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec()
+                } else if body.get("id").is_none() {
+                    b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n".to_vec()
+                } else {
+                    let method = body["method"].as_str().unwrap_or_default();
+                    match answers.iter().find(|(m, _)| *m == method) {
+                        Some((_, a)) => with_id(a, &body["id"]),
+                        None => b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n".to_vec(),
+                    }
+                };
+                let _ = s.write_all(&reply);
+            }
+        });
+        (port, seen)
+    }
+
+    /// A recorded answer with the id of this request (the recording's was its own request's).
+    fn with_id(answer: &[u8], id: &Value) -> Vec<u8> {
+        let text = String::from_utf8_lossy(answer);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let at = body.find("\"id\":").unwrap() + 5;
+        let end = at + body[at..].find(',').unwrap();
+        let body = format!("{}{id}{}", &body[..at], &body[end..]);
+        let head: Vec<&str> = head.lines().filter(|l| !l.starts_with("content-length")).collect();
+        format!("{}\r\ncontent-length: {}\r\n\r\n{body}", head.join("\r\n"), body.len()).into_bytes()
+    }
+
+    fn probe_replay(answers: Vec<(&'static str, Vec<u8>)>) -> (Result<ProbeReport, ProbeError>, Vec<String>) {
+        let (port, seen) = replay(answers);
+        let r = probe(&Target::new(port, "/mcp", TransportSetting::StreamableHttp), Duration::from_secs(5));
+        let seen = seen.lock().unwrap().clone();
+        (r, seen)
+    }
+
+    fn json_answer(status: &str, body: &str) -> Vec<u8> {
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn header<'a>(request: &'a str, name: &str) -> Vec<&'a str> {
+        let head = request.split("\r\n\r\n").next().unwrap_or_default();
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+            .collect()
+    }
+
+    const DUAL_DISCOVER: &[u8] = include_bytes!("../fixtures/eras-answers/dual-era/discover.http");
+    const DUAL_TOOLS: &[u8] = include_bytes!("../fixtures/eras-answers/dual-era/tools-list-2026.http");
+    const MODERN_DISCOVER: &[u8] = include_bytes!("../fixtures/eras-answers/modern-only/discover.http");
+    const MODERN_INITIALIZE: &[u8] = include_bytes!("../fixtures/eras-answers/modern-only/initialize.http");
+    const MODERN_TOOLS: &[u8] = include_bytes!("../fixtures/eras-answers/modern-only/tools-list-2026.http");
+    const MCP1_DISCOVER: &[u8] = include_bytes!("../fixtures/eras-answers/mcp1/discover.http");
+    const MCP1_INITIALIZE: &[u8] = include_bytes!("../fixtures/eras-answers/mcp1/initialize.http");
+    const MCP1_TOOLS: &[u8] = include_bytes!("../fixtures/eras-answers/mcp1/tools-list-2025.http");
+
+    /// mcp 2.3 serving both eras: the 2026 era is taken, with no initialize and no session; each
+    /// request carries the version and method in one header each, and `_meta`.
+    #[test]
+    fn a_dual_era_server_is_spoken_to_in_2026() {
+        let (r, seen) = probe_replay(vec![
+            ("server/discover", DUAL_DISCOVER.to_vec()),
+            ("tools/list", DUAL_TOOLS.to_vec()),
+            ("initialize", MCP1_INITIALIZE.to_vec()),
+        ]);
+        let r = r.unwrap();
+        assert_eq!(r.server.era, Era::Stateless);
+        assert_eq!(r.server.protocol_version, "2026-07-28");
+        assert_eq!(r.server.supported_versions, ["2026-07-28"]);
+        assert_eq!(r.server.name, "replica-server");
+        assert_eq!(r.server.protocol(), "MCP 2026-07-28 (no session)");
+        assert_eq!(r.tools, ["whoami", "spin", "forecast"]);
+        assert_eq!(seen.len(), 2, "discover and tools/list only: {seen:#?}");
+        for (req, method) in seen.iter().zip(["server/discover", "tools/list"]) {
+            assert_eq!(header(req, "mcp-method"), [method], "{req}");
+            assert_eq!(header(req, "mcp-protocol-version"), ["2026-07-28"], "{req}");
+            assert!(header(req, "mcp-session-id").is_empty(), "{req}");
+            let body: Value = serde_json::from_str(req.split_once("\r\n\r\n").unwrap().1).unwrap();
+            assert_eq!(body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+            assert_eq!(body["params"]["_meta"]["io.modelcontextprotocol/clientInfo"]["name"], "mcpctl");
+            assert!(body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].is_object());
+        }
+    }
+
+    /// A server answering only 2026-07-28 (initialize gets -32022) is ready in that era.
+    #[test]
+    fn a_modern_only_server_is_ready() {
+        let (r, seen) = probe_replay(vec![
+            ("server/discover", MODERN_DISCOVER.to_vec()),
+            ("tools/list", MODERN_TOOLS.to_vec()),
+            ("initialize", MODERN_INITIALIZE.to_vec()),
+        ]);
+        let r = r.unwrap();
+        assert_eq!((r.server.era, r.server.name.as_str()), (Era::Stateless, "modern-only"));
+        assert_eq!(r.tools, ["forecast"]);
+        assert!(!seen.iter().any(|s| s.contains("\"initialize\"")), "{seen:#?}");
+    }
+
+    /// mcp 1.x answers discover 400 (Missing session ID): initialize, as before; the session it
+    /// opened for the discover and the probe's own session are both ended.
+    #[test]
+    fn a_2025_only_server_falls_back_to_initialize_and_leaves_no_session() {
+        let (r, seen) = probe_replay(vec![
+            ("server/discover", MCP1_DISCOVER.to_vec()),
+            ("initialize", MCP1_INITIALIZE.to_vec()),
+            ("tools/list", MCP1_TOOLS.to_vec()),
+        ]);
+        let r = r.unwrap();
+        assert_eq!(r.server.era, Era::Handshake);
+        assert_eq!(r.server.protocol(), "MCP 2025-06-18 (session)");
+        assert_eq!((r.server.name.as_str(), r.server.version.as_str()), ("weather", "1.30.0"));
+        assert_eq!(r.tools, ["forecast"]);
+        let methods: Vec<String> = seen
+            .iter()
+            .map(|s| {
+                let body: Value = s
+                    .split_once("\r\n\r\n")
+                    .and_then(|(_, b)| serde_json::from_str(b).ok())
+                    .unwrap_or_default();
+                body["method"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| s.lines().next().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(
+            methods[..4],
+            ["server/discover", "DELETE /mcp HTTP/1.1", "initialize", "notifications/initialized"]
+        );
+        assert_eq!(methods[4..], ["tools/list", "DELETE /mcp HTTP/1.1"]);
+        assert_eq!(header(&seen[1], "mcp-session-id"), ["4be5aba1a39748d898606694424e4b40"]);
+        assert_eq!(header(&seen[5], "mcp-session-id"), ["63f7d1e522974af5b93312bcf18261b7"]);
+        // 2025 requests carry no 2026 headers or `_meta`.
+        assert!(
+            seen[2..5].iter().all(|s| header(s, "mcp-method").is_empty() && !s.contains("_meta")),
+            "{seen:#?}"
+        );
+    }
+
+    /// The SDK's denylist: only -32022 naming versions all newer than ours is a verdict (a clear
+    /// error, no initialize); -32022 listing a 2025 version, or a discover result listing only
+    /// 2025 versions, falls back to initialize.
+    #[test]
+    fn only_a_server_of_newer_versions_only_is_refused() {
+        let newer = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32022,"message":"Unsupported protocol version","data":{"supported":["2027-03-01"],"requested":"2026-07-28"}}}"#;
+        let (r, seen) = probe_replay(vec![
+            ("server/discover", json_answer("400 Bad Request", newer)),
+            ("initialize", MCP1_INITIALIZE.to_vec()),
+        ]);
+        let e = r.unwrap_err();
+        assert_eq!(e, ProbeError::Unsupported { supported: vec!["2027-03-01".into()] });
+        assert!(e.to_string().contains("speaks only MCP 2027-03-01"), "{e}");
+        assert_eq!(seen.len(), 1, "{seen:#?}");
+
+        let mixed = newer.replace(r#"["2027-03-01"]"#, r#"["2025-06-18","2027-03-01"]"#);
+        let only_2025 =
+            r#"{"jsonrpc":"2.0","id":1,"result":{"supportedVersions":["2025-11-25"],"capabilities":{}}}"#;
+        for discover in [json_answer("400 Bad Request", &mixed), json_answer("200 OK", only_2025)] {
+            let (r, _) = probe_replay(vec![
+                ("server/discover", discover),
+                ("initialize", MCP1_INITIALIZE.to_vec()),
+                ("tools/list", MCP1_TOOLS.to_vec()),
+            ]);
+            assert_eq!(r.unwrap().server.era, Era::Handshake);
+        }
+    }
+
+    #[test]
+    fn tool_calls_in_2026_name_the_tool_in_a_header() {
+        let call = r#"{"jsonrpc":"2.0","id":3,"result":{"content":[{"type":"text","text":"Oslo: sunny"}],"isError":false}}"#;
+        let (port, seen) = replay(vec![
+            ("server/discover", MODERN_DISCOVER.to_vec()),
+            ("tools/call", json_answer("200 OK", call)),
+        ]);
+        let t = Target::new(port, "/mcp", TransportSetting::StreamableHttp);
+        let mut c = Client::connect(&t, Duration::from_secs(5)).unwrap();
+        assert_eq!(c.call_tool("forecast", json!({"city": "Oslo"})).unwrap(), "Oslo: sunny");
+        c.close();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "{seen:#?}");
+        assert_eq!(header(&seen[1], "mcp-method"), ["tools/call"]);
+        assert_eq!(header(&seen[1], "mcp-name"), ["forecast"]);
+    }
+
+    #[test]
+    fn header_values_outside_printable_ascii_are_base64() {
+        assert_eq!(header_value("forecast"), "forecast");
+        assert_eq!(header_value("météo"), "=?base64?bcOpdMOpbw==?=");
+        assert_eq!(header_value(" x"), "=?base64?IHg=?=");
     }
 
     #[test]

@@ -89,9 +89,13 @@ pub(crate) fn wait_for_target(
             }
             Err(e) => e,
         };
-        // A definite wrong answer (404, 406, 421) is reported once it has held for a while
-        // (421 at once); anything else might still turn into an answer.
-        let verdict = if matches!(last, ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. }) {
+        // A definite wrong answer (404, 406, 421, protocol versions newer than ours) is reported
+        // once it has held for a while (421 at once); anything else might still turn into an answer.
+        let definite = matches!(
+            last,
+            ProbeError::Status { code: 404 | 405 | 406 | 400 | 421, .. } | ProbeError::Unsupported { .. }
+        );
+        let verdict = if definite {
             let since = *wrong_since.get_or_insert_with(Instant::now);
             let settled =
                 since.elapsed() >= WRONG_ANSWER_GRACE || matches!(last, ProbeError::Status { code: 421, .. });
@@ -122,11 +126,11 @@ pub(crate) fn shown_on(engine: &Engine, target: &Target) -> String {
 /// the health check and the image, so no engine call sits between the answer and "ready".
 fn answered(ui: &Ui, report: ProbeReport, took: Duration, seen: Option<ContainerInfo>) -> Ready {
     ui.success(&format!(
-        "MCP server answers: {} {} over {}, protocol {}, {} tools (ready after {})",
-        nonempty(&report.server.name, "unnamed"),
-        report.server.version,
+        "MCP server answers: {} over {}, {}, {} tools (ready after {})",
+        // 2026 servers often give no version.
+        format!("{} {}", nonempty(&report.server.name, "unnamed"), report.server.version).trim_end(),
         report.transport.name(),
-        report.server.protocol_version,
+        report.server.protocol(),
         report.tools.len(),
         secs(took)
     ));
@@ -372,6 +376,20 @@ pub(crate) fn diagnose(
                 ),
             )
         }
+        ProbeError::Unsupported { supported } => (
+            format!(
+                "{endpoint} speaks only MCP {}, newer than this mcpctl speaks ({} to {} with a session, {} without)",
+                supported.join(", "),
+                probe::HANDSHAKE_VERSIONS[0],
+                probe::HANDSHAKE_VERSIONS[probe::HANDSHAKE_VERSIONS.len() - 1],
+                probe::MODERN_VERSION
+            ),
+            format!(
+                "use an mcpctl that speaks MCP {}, or let the server also answer {} (its SDK's default)",
+                supported.join(" or "),
+                probe::MODERN_VERSION
+            ),
+        ),
         ProbeError::Status { code: code @ (404 | 405 | 406 | 400), .. } => (
             format!("HTTP {code} from {endpoint}: this is not a streamable-HTTP MCP endpoint at {}", s.mcp_path),
             "if the server speaks SSE, set transport = \"sse\" (endpoint /sse); otherwise set mcp-path to the path it serves".into(),
@@ -455,6 +473,19 @@ mod tests {
             );
             assert!(fix.contains("MCP_ALLOWED_HOSTS=localhost:19000,127.0.0.1:19000 "), "{fix}");
         }
+    }
+
+    #[test]
+    fn a_server_of_newer_protocol_versions_only_is_named_so() {
+        let newer = ProbeError::Unsupported { supported: vec!["2027-03-01".into()] };
+        let s = settings("127.0.0.1", None);
+        let (cause, fix) = diagnose(&s, &s.endpoint(19000, Transport::StreamableHttp, false), &newer, None);
+        assert!(
+            cause.starts_with("http://localhost:19000/mcp speaks only MCP 2027-03-01, newer than"),
+            "{cause}"
+        );
+        assert!(cause.contains("2024-11-05 to 2025-11-25 with a session, 2026-07-28 without"), "{cause}");
+        assert!(fix.contains("an mcpctl that speaks MCP 2027-03-01"), "{fix}");
     }
 
     #[test]

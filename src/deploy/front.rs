@@ -129,7 +129,12 @@ fn probe_through(
     loop {
         match probe::probe(&t, Duration::from_secs(5)) {
             Ok(r) => {
-                ui.success(&format!("The front answers at {} ({})", r.url, secs(r.latency)));
+                ui.success(&format!(
+                    "The front answers at {}: {} ({})",
+                    r.url,
+                    r.server.protocol(),
+                    secs(r.latency)
+                ));
                 return Ok(r.transport);
             }
             Err(e) if Instant::now() >= deadline => {

@@ -98,11 +98,11 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     }
     match &probe {
         Ok(r) => ui.result_success(&format!(
-            "MCP: {} {} answers over {}, protocol {}, {} tools, {:.0} ms",
+            "MCP: {} {} answers over {}, {}, {} tools, {:.0} ms",
             r.server.name,
             r.server.version,
             r.transport.name(),
-            r.server.protocol_version,
+            r.server.protocol(),
             r.tools.len(),
             r.latency.as_secs_f64() * 1000.0
         )),
@@ -198,6 +198,9 @@ fn mcp_json(probe: &Result<ProbeReport, ProbeError>) -> Value {
             "server": r.server.name,
             "version": r.server.version,
             "protocol_version": r.server.protocol_version,
+            // "2026": no session, any replica answers any request; "2025": initialize and a session.
+            "era": r.server.era,
+            "supported_versions": r.server.supported_versions,
             "tools": r.tools.len(),
             "tool_names": r.tools,
             "latency_ms": (r.latency.as_secs_f64() * 10000.0).round() / 10.0,

@@ -167,7 +167,9 @@ fn start_happy_path(c: Client, port: u16) {
         .stdout_has(&format!("{} is running (", c.program()))
         .stdout_has("✓ Image built")
         .stdout_has(&format!("✓ Container started on port {port}"))
-        .stdout_has("✓ MCP server answers: fake-mcp 9.9.9 over streamable-http, protocol 2025-06-18, 2 tools")
+        .stdout_has(
+            "✓ MCP server answers: fake-mcp 9.9.9 over streamable-http, MCP 2025-06-18 (session), 2 tools",
+        )
         .stdout_has("→ Engine health check: healthy (shown, not waited for)")
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"))
         .stdout_has(&format!("claude mcp add rec --transport http http://localhost:{port}/mcp"))
@@ -1322,7 +1324,7 @@ fn status_running_probes_mcp() {
     o.code(0)
         .stdout_has("MCP Server - Status: rec")
         .stdout_has("✓ Status: running (healthy)")
-        .stdout_has("✓ MCP: fake-mcp 9.9.9 answers over streamable-http, protocol 2025-06-18, 2 tools, ")
+        .stdout_has("✓ MCP: fake-mcp 9.9.9 answers over streamable-http, MCP 2025-06-18 (session), 2 tools, ")
         .stdout_has(&format!("→ Port: {port}"))
         .stdout_has(&format!("→ MCP endpoint: http://localhost:{port}/mcp"));
     assert_eq!(o.call_keys(), ["--version", "container-inspect"]);

@@ -3,6 +3,7 @@
 
 mod cli;
 mod e2e;
+mod eras;
 mod front;
 mod init;
 mod recordings;
