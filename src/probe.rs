@@ -340,8 +340,16 @@ impl Client {
         }
     }
 
-    fn connect_streamable(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
-        let mut c = Client {
+    /// A 2025-era client over streamable HTTP (the SDK's `mode='legacy'`): `initialize` and a
+    /// session, even when the server also speaks 2026-07-28.
+    pub fn connect_2025(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        let mut c = Client::streamable(target, timeout)?;
+        c.initialize()?;
+        Ok(c)
+    }
+
+    fn streamable(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        Ok(Client {
             agent: agent(target, timeout)?,
             target: target.clone(),
             transport: Transport::StreamableHttp,
@@ -350,7 +358,11 @@ impl Client {
             stream: None,
             next_id: 1,
             server: ServerInfo::default(),
-        };
+        })
+    }
+
+    fn connect_streamable(target: &Target, timeout: Duration) -> Result<Client, ProbeError> {
+        let mut c = Client::streamable(target, timeout)?;
         c.negotiate()?;
         Ok(c)
     }

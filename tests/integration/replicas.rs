@@ -22,7 +22,7 @@ use mcpctl::probe::{ProbeError, Target};
 use serde_json::{Value, json};
 
 use crate::e2e::Project;
-use crate::front::{FRONT_IMAGE, Running, SWITCHED, call, connect, front_healthy, front_image_present};
+use crate::front::{FRONT_IMAGE, Running, SWITCHED, call, front_healthy, front_image_present};
 
 /// How long after a replica dies the front may still send it a request: its check interval
 /// times its fall count, plus a check's timeout (src/front/templates/haproxy.cfg.j2), plus slack
@@ -33,9 +33,7 @@ const CHECK_BOUND: Duration = Duration::from_secs(6);
 fn project(engine: &'static str, name: &str, base: u16) -> Project {
     front_image_present(engine);
     let mut p = Project::new("replica-server", engine, name, base);
-    p.extra = ["--front-image", FRONT_IMAGE, "--drain-timeout", "6"]
-        .map(String::from)
-        .to_vec();
+    p.extra = ["--front-image", FRONT_IMAGE, "--drain-timeout", "6"].map(String::from).to_vec();
     // The fixture is a bare server.py: `init` writes its Dockerfile and launcher.
     p.ok(&["init"]);
     p
@@ -123,6 +121,12 @@ fn replicas_status(p: &Project) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// A 2025 client: a session, stuck to the replica that opened it.
+fn connect(t: &Target) -> mcpctl::probe::Client {
+    mcpctl::probe::Client::connect_2025(t, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("no 2025 session at {}: {e}", t.shown_url()))
 }
 
 fn names(p: &Project, n: u32) -> Vec<String> {
