@@ -6,11 +6,13 @@
 //!
 //! * `config.rs`: what it routes (its state) and the haproxy.cfg rendered from that;
 //! * `files.rs`: its directory here (config, token, certificate, runtime socket);
-//! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload.
+//! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload;
+//! * `stats.rs`: per-tool figures read from its log.
 
 pub(crate) mod config;
 pub(crate) mod files;
 pub(crate) mod runtime;
+pub(crate) mod stats;
 
 use std::time::{Duration, Instant};
 
@@ -172,6 +174,7 @@ impl<'a> Front<'a> {
         let ip = serving
             .ip_on(self.network())
             .ok_or_else(|| anyhow!("{} is not on {}", serving.name, self.network()))?;
+        let (sse, path) = self.transport_of(serving, port);
         let mut st = self.load()?;
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
         st.image = self.spec.image.clone();
@@ -180,6 +183,7 @@ impl<'a> Front<'a> {
         b.prefix = self.prefix();
         b.port = self.s.container_port;
         b.token = self.spec.token.is_some();
+        (b.sse, b.path) = (sse, path);
         let slot = b.serving().map(|(n, _)| n.to_string()).unwrap_or_else(|| "blue".into());
         b.slots.clear();
         b.slots.insert(
@@ -187,6 +191,35 @@ impl<'a> Front<'a> {
             Slot { container: serving.id.clone(), ip: ip.to_string(), state: SlotState::Ready },
         );
         self.apply(&st, ui, true)
+    }
+
+    /// The transport `serving` speaks and its endpoint's path, which its health check asks: as
+    /// set, or with `auto` as a direct probe finds (the probe has just found it answering).
+    fn transport_of(&self, serving: &ContainerInfo, port: u16) -> (bool, String) {
+        use crate::config::{Transport, TransportSetting};
+        let found = match self.s.transport {
+            TransportSetting::Sse => Transport::Sse,
+            TransportSetting::StreamableHttp => Transport::StreamableHttp,
+            TransportSetting::Auto => self
+                .direct_target(serving, port)
+                .ok()
+                .and_then(|t| crate::probe::Client::connect(&t, Duration::from_secs(10)).ok())
+                .map(|c| {
+                    let t = c.transport();
+                    c.close();
+                    t
+                })
+                .unwrap_or(Transport::StreamableHttp),
+        };
+        match (self.s.transport, found) {
+            // auto found SSE where the path was left as streamable HTTP's: the probe's fallback.
+            (TransportSetting::Auto, Transport::Sse)
+                if self.s.mcp_path == Transport::StreamableHttp.path() =>
+            {
+                (true, Transport::Sse.path().to_string())
+            }
+            (_, t) => (t == Transport::Sse, self.s.mcp_path.clone()),
+        }
     }
 
     /// Write the state and the config, then make the front run it: started, or reloaded. `own`:
