@@ -4,6 +4,7 @@
 mod cli;
 mod e2e;
 mod front;
+mod front_checks;
 mod init;
 mod recordings;
 mod remote;
