@@ -155,6 +155,12 @@ pub(crate) enum OnEngine {
         #[arg(long)]
         front: bool,
     },
+    /// Requests through the front per tool and server: calls, errors, p50/p99 latency
+    Stats {
+        /// Print one JSON object
+        #[arg(long)]
+        json: bool,
+    },
     /// Return to the image the last update replaced, on the same port
     Rollback,
     /// Build for a platform, tag REGISTRY:N+1 and :latest, push both, then bump VERSION
@@ -191,7 +197,14 @@ pub(crate) enum OnEngine {
 
 impl Command {
     pub(crate) fn json(&self) -> bool {
-        matches!(self, Command::OnEngine(OnEngine::Status { json: true } | OnEngine::List { json: true }))
+        matches!(
+            self,
+            Command::OnEngine(
+                OnEngine::Status { json: true }
+                    | OnEngine::List { json: true }
+                    | OnEngine::Stats { json: true }
+            )
+        )
     }
 }
 

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use super::{Deployed, next_name};
-use crate::config::{Era, Settings, Transport};
+use crate::config::{Settings, Transport};
 use crate::container::{self, Lookup};
 use crate::engine::{ContainerInfo, Engine};
-use crate::front::Front;
+use crate::front::{Front, Spoken};
 use crate::probe;
 use crate::process::shielded;
 use crate::ready;
@@ -89,9 +89,9 @@ fn start_and_probe(
     Ok((cs, first.expect("a generation has at least one container")))
 }
 
-/// The era the front health-checks the servers in: what the probe found.
-fn era(r: &ready::Ready) -> Option<Era> {
-    Some(r.report.server.era)
+/// What the servers speak, as the probe found: how the front health-checks them.
+fn spoken(front: &Front, r: &ready::Ready) -> Option<Spoken> {
+    Some(front.spoken(r.report.server.era, r.report.transport))
 }
 
 /// `1 container` / `3 replicas`, for messages.
@@ -162,7 +162,7 @@ pub(crate) fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16, n: u32) -
     let names = create_all(engine, s, &front, &s.container, &s.image, port, n)?;
     let (cs, r) = start_and_probe(engine, s, ui, &front, &names, port)?;
     let swap = t0.elapsed();
-    front.put(port, &cs, era(&r), ui)?;
+    front.put(port, &cs, spoken(&front, &r), ui)?;
     // What clients get is what the front serves.
     let transport = probe_through(engine, s, &front, port, ui)?;
     Ok(Deployed { port, swap, ready: r.took, transport, image_id: None })
@@ -204,7 +204,7 @@ pub(crate) fn replace(
         }
     };
     let swap = t0.elapsed();
-    shielded(|| finish(engine, s, ui, &front, &cs, &olds, era(&r)))?;
+    shielded(|| finish(engine, s, ui, &front, &cs, &olds, spoken(&front, &r)))?;
     Ok(Deployed { port, swap, ready: r.took, transport: r.report.transport, image_id: None })
 }
 
@@ -249,9 +249,9 @@ fn finish(
     front: &Front,
     new: &[ContainerInfo],
     olds: &[ContainerInfo],
-    era: Option<Era>,
+    spoken: Option<Spoken>,
 ) -> anyhow::Result<()> {
-    let drained = front.switch(new, era, ui)?;
+    let drained = front.switch(new, spoken, ui)?;
     // The old ones: the generation under our names, and any the front drained that are not
     // (left by a cut-short command).
     let mut gone: Vec<String> = olds.iter().map(|c| c.id.clone()).collect();
@@ -314,7 +314,8 @@ pub(crate) fn switch_on(
         ui.info("Stopping the old container: the front takes its port...");
         container::stop(engine, &o.name, s.swap_stop_timeout)?;
     }
-    let put = front.put(port, &cs, era(&r), ui).and_then(|_| probe_through(engine, s, &front, port, ui));
+    let put =
+        front.put(port, &cs, spoken(&front, &r), ui).and_then(|_| probe_through(engine, s, &front, port, ui));
     let transport = match put {
         Ok(t) => t,
         Err(e) => {

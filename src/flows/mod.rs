@@ -22,6 +22,7 @@ pub(crate) mod publish;
 pub(crate) mod restart;
 pub(crate) mod rollback;
 pub(crate) mod start;
+pub(crate) mod stats;
 pub(crate) mod status;
 pub(crate) mod stop;
 pub(crate) mod update;
@@ -297,6 +298,7 @@ pub(crate) fn run(cmd: &OnEngine, ctx: &Ctx) -> anyhow::Result<()> {
         OnEngine::Status { json } => status::status(ctx, *json),
         OnEngine::Logs { tail, no_follow, front } => logs::logs(ctx, *tail, !*no_follow, *front),
         OnEngine::List { json } => list::list(ctx, *json),
+        OnEngine::Stats { json } => stats::stats(ctx, *json),
         OnEngine::Rollback => rollback::rollback(ctx),
         OnEngine::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
         OnEngine::Publish(args) => publish::publish(ctx, args),

@@ -61,6 +61,13 @@ pub(crate) struct Backend {
     /// a reload to add slots; fewer leave empty ones.
     #[serde(default = "one")]
     pub(crate) capacity: u32,
+    /// Its servers speak the old SSE transport (found when put): checked on their SSE endpoint.
+    #[serde(default)]
+    pub(crate) sse: bool,
+    /// The MCP endpoint's path on its servers (`/mcp`, `/sse`): what the health check asks.
+    /// Empty in a state written before checks: the transport's usual path.
+    #[serde(default)]
+    pub(crate) path: String,
     pub(crate) slots: BTreeMap<String, Slot>,
 }
 
@@ -81,6 +88,16 @@ pub(crate) enum SlotState {
     Drain,
 }
 
+/// What a project's servers were found to speak, when probed: how the front checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Spoken {
+    pub(crate) era: crate::config::Era,
+    /// The old SSE transport.
+    pub(crate) sse: bool,
+    /// The endpoint's path on the servers (`/mcp`, `/sse`).
+    pub(crate) path: String,
+}
+
 fn one() -> u32 {
     1
 }
@@ -93,6 +110,8 @@ impl Default for Backend {
             token: false,
             era: Default::default(),
             capacity: 1,
+            sse: false,
+            path: String::new(),
             slots: BTreeMap::new(),
         }
     }
@@ -130,6 +149,14 @@ impl Backend {
             Some((n, _)) if color_of(n) == "blue" => "green",
             _ => "blue",
         }
+    }
+
+    /// Record what the servers speak (era, transport, endpoint path): how they are checked.
+    /// Returns whether that changed (the check lines with it).
+    pub(crate) fn set_spoken(&mut self, spoken: Spoken) -> bool {
+        let before = (self.era, self.sse, self.path.clone());
+        (self.era, self.sse, self.path) = (spoken.era, spoken.sse, spoken.path);
+        before != (self.era, self.sse, self.path.clone())
     }
 
     /// The containers that serve (in replica order).
@@ -185,7 +212,76 @@ struct ProjectCtx {
     port: u16,
     /// Its token file, when its requests need a token.
     token_file: Option<String>,
+    /// The health check's lines (`option httpchk` and its `http-check` rules), by era.
+    check: Vec<String>,
     servers: Vec<ServerLine>,
+}
+
+/// The body of a check's request: `server/discover` (2026-07-28) or `initialize` (2025). The
+/// client is named so a server's log tells the front's checks from clients.
+const DISCOVER: &str = r#"{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"mcpctl-front","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+/// 2025-03-26 is the oldest version with streamable HTTP, which every 2025 server accepts; it
+/// needs no `MCP-Protocol-Version` header on the DELETE after it.
+const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"mcpctl-front","version":"1"}}}"#;
+
+/// A health check that speaks MCP to each server (not a TCP connect, not a bare GET), so a server
+/// that accepts connections but no longer answers (hung, SIGSTOP) leaves rotation. `host` is the
+/// Host clients send through the front, which DNS-rebinding protection allows.
+fn check_lines(b: &Backend, host: &str) -> Vec<String> {
+    use crate::config::Era;
+    let path = match (b.path.as_str(), b.sse) {
+        ("", true) => "/sse",
+        ("", false) => "/mcp",
+        (p, _) => p,
+    };
+    // The value as HAProxy reads it: in double quotes, `"` and `\` escaped.
+    let quoted = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
+    let post = format!(
+        "http-check send meth POST uri {path} ver HTTP/1.1 hdr Host {host} hdr Content-Type application/json \
+         hdr Accept \"application/json, text/event-stream\""
+    );
+    let mut l = vec!["option httpchk".to_string(), "http-check connect".to_string()];
+    if b.sse {
+        // The old SSE transport: the stream's headers say it serves (HAProxy closes the check's
+        // connection once the status and headers matched, and the server ends that session).
+        l.push(format!(
+            "http-check send meth GET uri {path} ver HTTP/1.1 hdr Host {host} hdr Accept text/event-stream"
+        ));
+        l.push("http-check expect status 200".into());
+        l.push("http-check expect hdr name content-type value -m beg text/event-stream".into());
+        return l;
+    }
+    match b.era {
+        Era::Stateless => {
+            l.push(format!(
+                "{post} hdr MCP-Protocol-Version 2026-07-28 hdr Mcp-Method server/discover body {}",
+                quoted(DISCOVER)
+            ));
+            l.push("http-check expect status 200".into());
+        }
+        Era::Handshake => {
+            // initialize opens a session the server keeps 30 minutes: the check ends it at once
+            // (DELETE; 405 is a server that does not let clients end sessions).
+            l.push(format!("{post} body {}", quoted(INITIALIZE)));
+            l.push("http-check expect status 200".into());
+            l.push("http-check set-var(check.sid) res.hdr(mcp-session-id)".into());
+            l.push("http-check connect".into());
+            l.push(format!(
+                "http-check send meth DELETE uri {path} ver HTTP/1.1 hdr Host {host} hdr Mcp-Session-Id %[var(check.sid)]"
+            ));
+            l.push("http-check expect status 200-299,405".into());
+        }
+    }
+    l
+}
+
+/// The front's answer to a request of a session whose server is gone: what MCP servers say.
+const SESSION_GONE: &str =
+    r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Session not found"}}"#;
+
+/// The port clients reach the front on (`ADDR:PORT`, `[V6]:PORT`); 8080 before it is known.
+fn publish_port(publish: &str) -> u16 {
+    publish.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(LISTEN)
 }
 
 /// haproxy.cfg for this state.
@@ -198,6 +294,7 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
             prefix: b.prefix.clone(),
             port: b.port,
             token_file: b.token.then(|| format!("{FRONT_CONFIG_IN}/{}", token_file(pname))),
+            check: check_lines(b, &format!("localhost:{}", publish_port(&st.publish))),
             servers: COLORS
                 .iter()
                 .enumerate()
@@ -229,6 +326,7 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
         "socket_dir": FRONT_SOCKET_IN,
         "projects": projects,
         "root_backend": root.unwrap_or_else(|| "be_none".into()),
+        "session_gone": SESSION_GONE,
     });
     crate::template::render(templates(), "haproxy.cfg", ctx)
 }
@@ -256,7 +354,7 @@ mod tests {
         echo.slots.insert("blue".into(), slot("172.18.0.2", SlotState::Drain));
         echo.slots.insert("green".into(), slot("172.18.0.5", SlotState::Ready));
         // A shared front with one protected project and one open one.
-        let mut sse = Backend { prefix: "/sse".into(), port: 3001, token: false, ..Default::default() };
+        let mut sse = Backend { prefix: "/sse".into(), port: 3001, sse: true, ..Default::default() };
         sse.slots.insert("blue".into(), slot("172.18.0.3", SlotState::Ready));
         FrontState {
             publish: "127.0.0.1:19443".into(),
@@ -364,6 +462,167 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert!(!text.contains("\"token\": true,\n  \"projects"), "{text}");
         assert_eq!(load(&p).unwrap(), st);
+    }
+
+    /// Each backend is checked in MCP by what its servers speak: 2026 `server/discover`; 2025
+    /// `initialize` then the DELETE of that session (a check every second would otherwise leave
+    /// a session behind each time); SSE the stream's headers. Always with the Host clients send.
+    #[test]
+    fn each_era_is_health_checked_in_mcp() {
+        use crate::config::Era;
+        let mut st = state();
+        st.projects.get_mut("echo").unwrap().era = Era::Stateless;
+        let mut old = st.projects["echo"].clone();
+        old.era = Era::Handshake;
+        old.path = "/custom".into();
+        st.projects.insert("old".into(), old);
+        let cfg = render("mcpctl-front-main", &st);
+        let (new, old, sse) = (
+            section(&cfg, "backend be_echo"),
+            section(&cfg, "backend be_old"),
+            section(&cfg, "backend be_sse"),
+        );
+        for b in [new, old, sse] {
+            assert!(b.contains("    option httpchk\n    http-check connect\n"), "{b}");
+            assert!(b.contains(" hdr Host localhost:19443 "), "{b}");
+        }
+        assert!(new.contains(r#"http-check send meth POST uri /mcp ver HTTP/1.1 "#), "{new}");
+        assert!(
+            new.contains(" hdr MCP-Protocol-Version 2026-07-28 hdr Mcp-Method server/discover body "),
+            "{new}"
+        );
+        assert!(new.contains(r#"\"method\":\"server/discover\""#), "{new}");
+        assert!(!new.contains(r#"\"initialize\""#) && !new.contains("DELETE"), "{new}");
+        assert_eq!(new.matches("http-check expect status 200\n").count(), 1, "{new}");
+        // 2025: initialize, its session id kept, a second connection deletes it.
+        let steps: Vec<&str> = old.lines().filter(|l| l.trim_start().starts_with("http-check")).collect();
+        assert_eq!(steps.len(), 7, "{old}");
+        assert!(
+            steps[1].contains("meth POST uri /custom ") && steps[1].contains(r#"\"method\":\"initialize\""#)
+        );
+        assert!(!steps[1].contains("Mcp-Method"), "a 2025 request carries no Mcp-* header: {old}");
+        assert_eq!(steps[3].trim(), "http-check set-var(check.sid) res.hdr(mcp-session-id)");
+        assert_eq!(steps[4].trim(), "http-check connect");
+        assert!(
+            steps[5].contains("meth DELETE uri /custom ")
+                && steps[5].ends_with("hdr Mcp-Session-Id %[var(check.sid)]")
+        );
+        assert_eq!(steps[6].trim(), "http-check expect status 200-299,405");
+        // SSE: a GET of the stream, its status and type; never a POST that would start a session.
+        assert!(sse.contains("http-check send meth GET uri /sse ver HTTP/1.1 hdr Host localhost:19443 hdr Accept text/event-stream\n"), "{sse}");
+        assert!(
+            sse.contains("http-check expect hdr name content-type value -m beg text/event-stream\n"),
+            "{sse}"
+        );
+        assert!(!sse.contains("meth POST"), "{sse}");
+        // Down within a few seconds, back at the first answer; a hung server's connections cut.
+        assert!(cfg.contains("    timeout check 1s\n"), "{cfg}");
+        assert!(
+            cfg.contains(
+                "    default-server check inter 1s fall 2 rise 1 on-marked-down shutdown-sessions\n"
+            )
+        );
+    }
+
+    /// A 2025 session whose server is down gets 404 from the front, per server of the backend (by
+    /// its id, its position), and an answer from any other server is replaced by that 404. Other
+    /// answers pass as the servers wrote them: no error page, no retry of a request a server got.
+    #[test]
+    fn a_session_on_a_gone_server_gets_404_and_answers_pass_untouched() {
+        let cfg = render("mcpctl-front-main", &state());
+        let echo = section(&cfg, "backend be_echo");
+        assert!(echo.contains("http-request set-var(txn.sid_srv) req.hdr(mcp-session-id),table_server_id(be_echo) if { req.hdr(mcp-session-id) -m found }\n"), "{echo}");
+        for (id, slot) in [(1, "blue"), (2, "green")] {
+            assert!(
+                echo.contains(&format!(
+                    "if {{ var(txn.sid_srv) -m int {id} }} !{{ srv_is_up(be_echo/{slot}) }}\n"
+                )),
+                "{echo}"
+            );
+            let n = echo.find(&format!("    server {slot} ")).unwrap();
+            assert_eq!(
+                echo[..n].matches("\n    server ").count(),
+                id - 1,
+                "{slot} is not server {id}: {echo}"
+            );
+        }
+        assert!(echo.contains(&format!("http-response return status 404 content-type application/json string '{SESSION_GONE}' if {{ var(txn.sid_srv) -m int gt 0 }} !{{ srv_id,sub(txn.sid_srv) -m int 0 }}\n")), "{echo}");
+        // The token is checked first: a request without it learns nothing about sessions.
+        assert!(echo.find("status 401").unwrap() < echo.find("txn.sid_srv").unwrap(), "{echo}");
+        assert!(cfg.contains("    retries 2\n    retry-on conn-failure\n"), "{cfg}");
+        for page in ["errorfile", "errorloc", "http-error", "retry-on all", "response-timeout", "404 if"] {
+            assert!(!cfg.contains(page), "{page}: {cfg}");
+        }
+        // Streams that send a keep-alive every 15 s are never cut for idling.
+        for t in ["timeout client 1h", "timeout server 1h", "timeout tunnel 1h"] {
+            assert!(cfg.contains(t), "{t}: {cfg}");
+        }
+    }
+
+    /// The log line: the MCP method and tool name (quoted, escaped) and nothing else a client
+    /// sends: no header captured, no body, no query string.
+    #[test]
+    fn the_log_names_method_and_tool_and_no_header() {
+        let cfg = render("mcpctl-front-main", &state());
+        let lf = cfg.lines().find(|l| l.trim_start().starts_with("log-format")).unwrap();
+        assert!(
+            lf.contains(
+                r#" mcp=%{+Q,+E}[var(txn.mcp_method)] tool=%{+Q,+E}[var(txn.mcp_name)] \"%HM %HPO %HV\""#
+            ),
+            "{lf}"
+        );
+        assert!(lf.contains("%b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST "), "{lf}");
+        for leak in ["%hr", "%hs", "%HU", "%HQ", " %r ", "%r\\\"", "req.hdr", "body", "authorization"] {
+            assert!(!lf.contains(leak), "{leak}: {lf}");
+        }
+        assert!(!cfg.contains("capture "), "{cfg}");
+        let fe = section(&cfg, "frontend fe_mcp");
+        assert!(fe.contains("    option http-buffer-request\n"), "{fe}");
+        assert!(
+            fe.contains("req.body,json_query('$.method')")
+                && fe.contains("req.body,json_query('$.params.name')")
+        );
+    }
+
+    /// HAProxy 2.6 itself accepts the rendered file for each era (`haproxy -c` in the front's image,
+    /// as mcpctl runs it before a start): on every engine that has the image. With MCPCTL_E2E=required
+    /// an engine without it fails the test rather than skipping.
+    #[test]
+    fn haproxy_accepts_the_rendered_checks() {
+        use crate::config::Era;
+        let required = std::env::var("MCPCTL_E2E").is_ok_and(|v| v == "required");
+        let mut st = state();
+        st.tls = false;
+        st.projects.get_mut("echo").unwrap().era = Era::Stateless;
+        let mut old = st.projects["echo"].clone();
+        old.era = Era::Handshake;
+        st.projects.insert("old".into(), old);
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("haproxy.cfg"), render("mcpctl-front-main", &st)).unwrap();
+        std::fs::write(d.path().join("mcp_sse.lua"), SSE_LUA).unwrap();
+        std::fs::write(d.path().join(token_file("echo")), "Bearer t\n").unwrap();
+        std::fs::write(d.path().join(token_file("old")), "Bearer t\n").unwrap();
+        let mut checked = 0;
+        for engine in ["docker", "podman"] {
+            let image = "mcpctl-haproxy:local";
+            let has = std::process::Command::new(engine).args(["image", "inspect", image]).output();
+            if !has.is_ok_and(|o| o.status.success()) {
+                assert!(!required, "MCPCTL_E2E=required: {engine} has no {image} (scripts/engines-up.sh)");
+                eprintln!("!!!!! SKIPPING haproxy -c on {engine}: no {image} !!!!!");
+                continue;
+            }
+            let mount = format!("{}:{FRONT_CONFIG_IN}:ro", d.path().display());
+            let cfg = format!("{FRONT_CONFIG_IN}/haproxy.cfg");
+            let o = std::process::Command::new(engine)
+                .args(["run", "--rm", "--network", "none", "-v", &mount, image, "-c", "-f", &cfg])
+                .output()
+                .unwrap();
+            let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+            assert!(o.status.success() && out.contains("Configuration file is valid"), "{engine}: {out}");
+            assert!(!out.contains("[WARNING]"), "{engine}: {out}");
+            checked += 1;
+        }
+        eprintln!("haproxy -c passed on {checked} engine(s)");
     }
 
     #[test]

@@ -6,11 +6,13 @@
 //!
 //! * `config.rs`: what it routes (its state) and the haproxy.cfg rendered from that;
 //! * `files.rs`: its directory here (config, token, certificate, runtime socket);
-//! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload.
+//! * `runtime.rs`: HAProxy's runtime API, which switches and drains without a reload;
+//! * `stats.rs`: per-tool figures read from its log.
 
 pub(crate) mod config;
 pub(crate) mod files;
 pub(crate) mod runtime;
+pub(crate) mod stats;
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,7 @@ use crate::engine::{ContainerInfo, Engine, Failure, FrontRun};
 use crate::probe::{Target, Tls};
 use crate::process::check_interrupt;
 use crate::ui::Ui;
+pub(crate) use config::Spoken;
 use config::{Backend, FrontState, Slot, SlotState};
 use files::Dirs;
 use runtime::{Runtime, SlotState as RuntimeState};
@@ -166,17 +169,23 @@ impl<'a> Front<'a> {
     }
 
     /// The front runs, on `port`, with this project routed to `serving` (its replicas, probed
-    /// already), health-checked the way `era` says (None: as before). Starts or reloads the
-    /// front as needed.
+    /// already), health-checked the way `spoken` says (None: as before, or for a project it
+    /// does not route yet as a direct probe finds). Starts or reloads the front as needed.
     pub(crate) fn put(
         &self,
         port: u16,
         serving: &[ContainerInfo],
-        era: Option<Era>,
+        spoken: Option<Spoken>,
         ui: &Ui,
     ) -> anyhow::Result<()> {
         self.check_settings()?;
         let ips = self.ips(serving)?;
+        let known = self.routes()?.is_some();
+        let spoken = match (spoken, serving.first()) {
+            (Some(sp), _) => Some(sp),
+            (None, Some(first)) if !known => Some(self.spoken_by(first, port)),
+            _ => None,
+        };
         let mut st = self.load()?;
         st.publish = format!("{}:{}", self.s.publish_address, self.port(port));
         st.image = self.spec.image.clone();
@@ -185,8 +194,8 @@ impl<'a> Front<'a> {
         b.prefix = self.prefix();
         b.port = self.s.container_port;
         b.token = self.spec.token.is_some();
-        if let Some(era) = era {
-            b.era = era;
+        if let Some(sp) = spoken {
+            b.set_spoken(sp);
         }
         let color = b.serving_color();
         b.slots.clear();
@@ -205,6 +214,46 @@ impl<'a> Front<'a> {
                 c.ip_on(self.network()).ok_or_else(|| anyhow!("{} is not on {}", c.name, self.network()))
             })
             .collect()
+    }
+
+    /// What these servers speak, from a probe's findings: the era, and the transport with the
+    /// endpoint path the check asks (`auto` that fell back to SSE uses `/sse`).
+    pub(crate) fn spoken(&self, era: Era, transport: crate::config::Transport) -> Spoken {
+        use crate::config::{Transport, TransportSetting};
+        let path = match (self.s.transport, transport) {
+            (TransportSetting::Auto, Transport::Sse)
+                if self.s.mcp_path == Transport::StreamableHttp.path() =>
+            {
+                Transport::Sse.path().to_string()
+            }
+            _ => self.s.mcp_path.clone(),
+        };
+        Spoken { era, sse: transport == Transport::Sse, path }
+    }
+
+    /// What `serving` speaks, asked directly (a project put back on a front that lost its
+    /// state); what the settings say when it cannot be reached from here.
+    fn spoken_by(&self, serving: &ContainerInfo, port: u16) -> Spoken {
+        use crate::config::{Transport, TransportSetting};
+        let client = self
+            .direct_target(serving, port)
+            .ok()
+            .and_then(|t| crate::probe::Client::connect(&t, Duration::from_secs(10)).ok());
+        match client {
+            Some(c) => {
+                let s = self.spoken(c.server.era, c.transport());
+                c.close();
+                s
+            }
+            None => {
+                let t = if self.s.transport == TransportSetting::Sse {
+                    Transport::Sse
+                } else {
+                    Transport::StreamableHttp
+                };
+                self.spoken(Era::Handshake, t)
+            }
+        }
     }
 
     /// Write the state and the config, then make the front run it: started, or reloaded. `own`:
@@ -404,12 +453,12 @@ impl<'a> Front<'a> {
 
     /// New sessions and stateless requests to `new` (its replicas, probed directly already); the
     /// old generation drains until its sessions end or the drain timeout, then takes nothing.
-    /// `era`: what the new ones answer in, when probed (how the front checks them). Returns
+    /// `spoken`: what the new ones speak, when probed (how the front checks them). Returns
     /// the old containers' ids.
     pub(crate) fn switch(
         &self,
         new: &[ContainerInfo],
-        era: Option<Era>,
+        spoken: Option<Spoken>,
         ui: &Ui,
     ) -> anyhow::Result<Vec<String>> {
         let ips = self.ips(new)?;
@@ -459,10 +508,7 @@ impl<'a> Front<'a> {
         }
         let grows = new.len() as u32 > b.capacity;
         b.capacity = b.capacity.max(new.len() as u32);
-        let era_changes = era.is_some_and(|e| e != b.era);
-        if let Some(e) = era {
-            b.era = e;
-        }
+        let era_changes = spoken.is_some_and(|sp| b.set_spoken(sp));
         if grows || era_changes {
             // More replicas than slots, or servers of another era (checked another way): a
             // reload (the stick tables go over to the new worker; the servers keep their ids,

@@ -2210,6 +2210,21 @@ fn logs_of_a_front_that_is_not_there() {
         .one_stderr_line("no front rec-front: rec runs without one; turn it on with `mcpctl update --front`");
 }
 
+/// Stats come from the front's log: without a front, one line says so and how to get one; no
+/// engine call reads any log.
+#[test]
+fn stats_without_a_front() {
+    let t = Test::new(Client::Docker28);
+    t.answer("container-inspect", &[rec_missing(Client::Docker28)]);
+    for args in [&["stats"][..], &["stats", "--json"]] {
+        let o = t.run(args);
+        o.code(1).one_stderr_line(
+            "no stats for rec: they come from the front's log, and it runs without a front; turn one on with `mcpctl update --front` (replicas run behind one too)",
+        );
+        o.no_call("logs");
+    }
+}
+
 // ---- --host: which machine the engine is on -------------------------------------------------------
 
 #[test]

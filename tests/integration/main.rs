@@ -5,6 +5,7 @@ mod cli;
 mod e2e;
 mod eras;
 mod front;
+mod front_checks;
 mod init;
 mod recordings;
 mod remote;
