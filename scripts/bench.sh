@@ -215,10 +215,10 @@ for e in $ENGINES; do
   fi
 done
 # Replicas behind the front (issue 20), the replica-server fixture: `spin` 20 ms (pure-Python CPU
-# work, one core each) under 6 new-era clients for 10 s, with 1, 2 and 3 replicas (`update
-# --replicas N` between) and the same container reached directly; and what the front adds to a
-# cheap call (whoami, one client, sequential), against that container's address on the front's
-# network. Targets are printed beside the figures as met or not, never asserted.
+# work) under 6 new-era clients for 10 s, with 1, 2 and 3 replicas (`update --replicas N`
+# between) and the same container reached directly; and what the front adds to a cheap call
+# (whoami, one client, sequential), against that container's address on the front's network.
+# Targets are printed beside the figures as met or not, never asserted.
 case " $SECTIONS " in *" replicas "*)
   SPIN='{"ms":20}'
   for e in $ENGINES; do
@@ -265,6 +265,8 @@ case " $SECTIONS " in *" replicas "*)
       "$RUNS" "$w50" "$w99" "$f50" "$f99" "$(awk '{f+=$4} END {print f+0}' "$WORK/w-direct")" "$(awk '{f+=$4} END {print f+0}' "$WORK/w-front")"
     awk -v f="$f50" -v d="$w50" 'BEGIN { a = f - d
       printf "the front adds %.3f ms at p50 (target < 1 ms: %s)\n", a, (a < 1 ? "met" : "not met") }'
+    # The machine is shared: its load after the measurements, beside the one before.
+    echo "($(uptime | sed 's/.*load average/load average/') after)"
     $M --engine "$e" "${RA[@]}" -q down --volumes --yes >/dev/null 2>&1 || true
     $e rmi bench-rep-mcp >/dev/null 2>&1 || true
   done
