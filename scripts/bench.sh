@@ -5,7 +5,8 @@
 # client sees, beside a bare swap by hand; `status` against the original scripts/docker.py's (when its
 # guide is at ../shared/seeds, see the README); the time until
 # docker's own HEALTHCHECK first says healthy, for comparison with "answers MCP"; the front: failed
-# requests during updates through it, the latency it adds to one tools/call, its memory.
+# requests during updates through it, the latency it adds to one tools/call, its memory; replicas
+# behind the front: calls/s of a CPU-bound tool with 1, 2 and 3 of them, and the front's latency.
 # Writes target/bench.txt. MCPCTL and TARGET_DIR may point elsewhere (the Makefile passes them).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,10 +14,12 @@ TARGET_DIR=${TARGET_DIR:-$ROOT/target}
 M=${MCPCTL:-$TARGET_DIR/release/mcpctl}
 OUTAGE=$TARGET_DIR/release/examples/outage
 LATENCY=$TARGET_DIR/release/examples/latency
+THROUGHPUT=$TARGET_DIR/release/examples/throughput
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
-# local: everything on this machine's engines; remote: the same commands against a host over SSH.
-SECTIONS=${SECTIONS:-"local remote"}
+# local: everything on this machine's engines; remote: the same commands against a host over SSH;
+# replicas: throughput with 1, 2 and 3 replicas behind the front.
+SECTIONS=${SECTIONS:-"local remote replicas"}
 OUT=$TARGET_DIR/bench.txt
 WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
@@ -24,9 +27,17 @@ mkdir -p "$HOME"
 cp -r "$ROOT/fixtures/echo-server" "$WORK/proj"
 ARGS=(-C "$WORK/proj" --name bench --base-port 31000
   --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
-trap 'for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
+# The replicas section's project: every container of it (replicas, a generation left by an update)
+# and its front go with `down`.
+replicas_down() {
+  for e in $ENGINES; do
+    $M --engine "$e" -C "$WORK/rs" --name bench-rep -q down --volumes --yes >/dev/null 2>&1 || true
+    $e rmi bench-rep-mcp >/dev/null 2>&1 || true
+  done
+}
+trap 'replicas_down; for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; rm -rf "$WORK"' EXIT
 # Built by `make bench` (cargo needs the real HOME, which this script replaces).
-[ -x "$OUTAGE" ] && [ -x "$LATENCY" ] && [ -x "$M" ] || {
+[ -x "$OUTAGE" ] && [ -x "$LATENCY" ] && [ -x "$THROUGHPUT" ] && [ -x "$M" ] || {
   echo "bench: build first: cargo build --release --examples" >&2; exit 2; }
 
 # Longest outage a client probing every 50 ms sees while "$@" runs.
@@ -203,6 +214,63 @@ for e in $ENGINES; do
     fi
   fi
 done
+# Replicas behind the front (issue 20), the replica-server fixture: `spin` 20 ms (pure-Python CPU
+# work) under 6 new-era clients for 10 s, with 1, 2 and 3 replicas (`update --replicas N`
+# between) and the same container reached directly; and what the front adds to a cheap call
+# (whoami, one client, sequential), against that container's address on the front's network.
+# Targets are printed beside the figures as met or not, never asserted.
+case " $SECTIONS " in *" replicas "*)
+  SPIN='{"ms":20}'
+  for e in $ENGINES; do
+    echo
+    echo "== $e, replicas behind the front ($(uptime | sed 's/.*load average/load average/'))"
+    rm -rf "$WORK/rs"; cp -r "$ROOT/fixtures/replica-server" "$WORK/rs"
+    RA=(-C "$WORK/rs" --name bench-rep --base-port 31270 --front --front-image mcpctl-haproxy:local
+      --drain-timeout 2 --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+    # The fixture is a bare server.py: init writes its Dockerfile and launcher.
+    $M "${RA[@]}" -q init >/dev/null
+    $M --engine "$e" "${RA[@]}" -q --replicas 1 start >/dev/null
+    rport=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$HOME"/.config/bench_rep/docker.json)
+    FRONT_URL=http://127.0.0.1:$rport/mcp
+    ip=$($e inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' bench-rep-mcp | awk '{print $1}')
+    # At its container address the server still checks the Host header (DNS-rebinding
+    # protection): it is sent the name its clients use.
+    DIRECT=("http://$ip:3001/mcp" spin "$SPIN" 6 10 "localhost:$rport")
+    "$THROUGHPUT" "$FRONT_URL" spin "$SPIN" 6 2 >/dev/null 2>&1   # a fresh process's first calls
+    read -r dcps d50 d99 dfail < <("$THROUGHPUT" "${DIRECT[@]}" 2>/dev/null)
+    read -r r1 r1p50 r1p99 r1fail < <("$THROUGHPUT" "$FRONT_URL" spin "$SPIN" 6 10 2>/dev/null)
+    # Alternating short rounds, so the machine's other work weighs on both ways alike.
+    : >"$WORK/w-direct"; : >"$WORK/w-front"
+    for i in $(seq "$RUNS"); do
+      "$THROUGHPUT" "http://$ip:3001/mcp" whoami '{}' 1 2 "localhost:$rport" 2>/dev/null >>"$WORK/w-direct"
+      "$THROUGHPUT" "$FRONT_URL" whoami '{}' 1 2 2>/dev/null >>"$WORK/w-front"
+    done
+    for n in 2 3; do
+      $M --engine "$e" "${RA[@]}" -q --replicas "$n" update >/dev/null
+      "$THROUGHPUT" "$FRONT_URL" spin "$SPIN" 6 2 >/dev/null 2>&1
+      "$THROUGHPUT" "$FRONT_URL" spin "$SPIN" 6 10 2>/dev/null >"$WORK/r$n"
+    done
+    read -r r2 r2p50 r2p99 r2fail <"$WORK/r2"
+    read -r r3 r3p50 r3p99 r3fail <"$WORK/r3"
+    printf 'spin 20 ms, 6 new-era clients for 10 s: calls/s (p50/p99 ms, failed)\n'
+    printf '  the container directly (its address on the front'"'"'s network): %s (%s/%s, %s)\n' "$dcps" "$d50" "$d99" "$dfail"
+    printf '  through the front, 1 replica: %s (%s/%s, %s)\n' "$r1" "$r1p50" "$r1p99" "$r1fail"
+    printf '  through the front, 2 replicas: %s (%s/%s, %s)\n' "$r2" "$r2p50" "$r2p99" "$r2fail"
+    printf '  through the front, 3 replicas: %s (%s/%s, %s)\n' "$r3" "$r3p50" "$r3p99" "$r3fail"
+    awk -v a="$r2" -v b="$r1" -v c="$r3" 'BEGIN { r = b > 0 ? a / b : 0
+      printf "2 replicas / 1: %.2fx (target >= 1.7x: %s); 3 / 1: %.2fx\n", r, (r >= 1.7 ? "met" : "not met"), (b > 0 ? c / b : 0) }'
+    w50=$(cut -d' ' -f2 "$WORK/w-direct" | median); w99=$(cut -d' ' -f3 "$WORK/w-direct" | median)
+    f50=$(cut -d' ' -f2 "$WORK/w-front" | median); f99=$(cut -d' ' -f3 "$WORK/w-front" | median)
+    printf 'whoami, 1 client, sequential (median of %s rounds of 2 s), p50/p99 ms: container address %s/%s; through the front (1 replica) %s/%s; failed: %s, %s\n' \
+      "$RUNS" "$w50" "$w99" "$f50" "$f99" "$(awk '{f+=$4} END {print f+0}' "$WORK/w-direct")" "$(awk '{f+=$4} END {print f+0}' "$WORK/w-front")"
+    awk -v f="$f50" -v d="$w50" 'BEGIN { a = f - d
+      printf "the front adds %.3f ms at p50 (target < 1 ms: %s)\n", a, (a < 1 ? "met" : "not met") }'
+    # The machine is shared: its load after the measurements, beside the one before.
+    echo "($(uptime | sed 's/.*load average/load average/') after)"
+    $M --engine "$e" "${RA[@]}" -q down --volumes --yes >/dev/null 2>&1 || true
+    $e rmi bench-rep-mcp >/dev/null 2>&1 || true
+  done
+;; esac
 # Another machine's engine over SSH (scripts/test-host.sh: a namespace with its own engine and
 # sshd), beside the same commands against this machine's engine in the same run: a published image
 # run with --run-image on both, so the same flow is timed; status, warm start, update to a new
@@ -210,7 +278,7 @@ done
 case " $SECTIONS " in *" remote "*)
   HOSTN=60; RH=bench-rh
   eval "$(bash "$ROOT/scripts/test-host.sh" up $RH $HOSTN 2>/dev/null)"
-  trap 'bash "$ROOT/scripts/test-host.sh" down '"$RH"' >/dev/null 2>&1 || true; for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front bench-r-mcp >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; kill $REGPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  trap 'bash "$ROOT/scripts/test-host.sh" down '"$RH"' >/dev/null 2>&1 || true; replicas_down; for e in $ENGINES; do $e rm -f bench-mcp bench-mcp-hand seedbench bench-front-mcp bench-front-front bench-r-mcp >/dev/null 2>&1 || true; $e network rm bench-front-front >/dev/null 2>&1 || true; $e rmi bench-hand-img >/dev/null 2>&1 || true; done; kill $REGPID 2>/dev/null || true; rm -rf "$WORK"' EXIT
   mkdir -p "$WORK/reg"
   printf 'version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 0.0.0.0:31295\n' "$WORK/reg/data" >"$WORK/reg/config.yml"
   docker-registry serve "$WORK/reg/config.yml" >/dev/null 2>&1 & REGPID=$!
