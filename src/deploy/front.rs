@@ -186,10 +186,11 @@ pub(crate) fn replace(
     ensure_front(&front, &olds, port, ui)?;
     let next = clear_next(engine, s)?;
     let t0 = Instant::now();
-    ui.info(&format!(
-        "Starting {} beside the old (the front keeps routing to the old)...",
-        if n == 1 { "the new container".to_string() } else { format!("{n} new replicas") }
-    ));
+    ui.info(&if n == 1 {
+        "Starting the new container beside the old one (the front keeps routing to the old)...".to_string()
+    } else {
+        format!("Starting {n} new replicas beside the old ones (the front keeps routing to the old)...")
+    });
     let names = create_all(engine, s, &front, &next, image, port, n)?;
     let (cs, r) = match start_and_probe(engine, s, ui, &front, &names, port) {
         Ok(ok) => ok,

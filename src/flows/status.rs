@@ -165,7 +165,12 @@ fn front_lines(ctx: &Ctx, f: &Value) {
     let up = replicas.iter().filter(|r| r["check"].as_str().is_some_and(|c| c.starts_with("UP"))).count();
     let draining = f["draining"].as_array().map(Vec::len).unwrap_or(0);
     let draining = if draining > 0 { format!(", {draining} draining") } else { String::new() };
-    let line = format!("Front: {name} runs; {up} of {} replicas up{draining}", replicas.len());
+    let n = replicas.len();
+    let line = if n == 1 {
+        format!("Front: {name} runs; 1 replica serves ({up} up){draining}")
+    } else {
+        format!("Front: {name} runs; {n} replicas serve ({up} of {n} up){draining}")
+    };
     if up == replicas.len() && up > 0 {
         ui.result_success(&line);
     } else {

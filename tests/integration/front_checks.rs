@@ -95,7 +95,11 @@ pub(crate) fn front_checks(engine: &'static str, base: u16) {
     assert_eq!(forecast[0]["method"], "tools/call");
     assert_eq!(forecast[0]["calls"], CALLS, "{rows:?}");
     assert_eq!(forecast[0]["errors"], 0, "{rows:?}");
-    assert!(rows.iter().any(|r| r["tool"] == "server/discover" && r["calls"] == 1), "{rows:?}");
+    // This test's discover, and mcpctl's own probe through the front when it started.
+    assert!(
+        rows.iter().any(|r| r["tool"] == "server/discover" && r["calls"].as_u64().is_some_and(|n| n >= 1)),
+        "{rows:?}"
+    );
     let human = p.ok(&["stats"]);
     assert!(human.stdout.contains("forecast") && human.stdout.contains("P99"), "{human:?}");
 
