@@ -527,6 +527,48 @@ mod tests {
     }
 
     #[test]
+    fn replicas_need_the_front_and_a_sane_count() {
+        let py = "[project]\nname = \"a\"\n";
+        let s = resolve_with(py, &Overrides::default()).unwrap();
+        assert_eq!((s.replicas, s.front_wanted), (None, None), "as deployed");
+        let s = resolve_with(py, &Overrides { replicas: Some(3), ..Default::default() }).unwrap();
+        assert_eq!((s.replicas, s.front_wanted), (Some(3), Some(true)), "more than one turns the front on");
+        let s =
+            resolve_with(py, &Overrides { replicas: Some(1), no_front: true, ..Default::default() }).unwrap();
+        assert_eq!((s.replicas, s.front_wanted), (Some(1), Some(false)));
+        let s = resolve_with("[project]\nname = \"a\"\n[tool.mcpctl]\nreplicas = 2\n", &Overrides::default())
+            .unwrap();
+        assert_eq!((s.replicas, s.front_wanted), (Some(2), Some(true)));
+        // The flag beats the file.
+        let s = resolve_with(
+            "[project]\nname = \"a\"\n[tool.mcpctl]\nreplicas = 2\n",
+            &Overrides { replicas: Some(1), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(s.replicas, Some(1));
+        for (file, o, says) in [
+            ("", Overrides { replicas: Some(0), ..Default::default() }, "--replicas 0 is out of range"),
+            ("", Overrides { replicas: Some(33), ..Default::default() }, "--replicas 33 is out of range"),
+            ("replicas = -1\n", Overrides::default(), "replicas -1 is out of range"),
+            (
+                "",
+                Overrides { replicas: Some(2), no_front: true, ..Default::default() },
+                "more than one replica without the front",
+            ),
+            (
+                "replicas = 2\nfront = false\n",
+                Overrides::default(),
+                "more than one replica without the front",
+            ),
+        ] {
+            let e = resolve_with(&format!("{py}[tool.mcpctl]\n{file}"), &o).unwrap_err();
+            assert_eq!(crate::error::exit_code(&e), 2, "{e}");
+            let e = e.to_string();
+            assert!(e.contains(says) && !e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
     fn defaults_match_docker_py() {
         let s = resolve_with("[project]\nname = \"Echo_Server\"\n", &Overrides::default()).unwrap();
         assert_eq!(s.name, "echo-server");
