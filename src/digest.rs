@@ -183,6 +183,16 @@ fn hash_bytes(b: &[u8]) -> String {
     hex(&Sha256::digest(b))
 }
 
+/// SHA-256 of `salt` then `b`, in hex: names a swarm secret after its content without letting a
+/// short secret be guessed from the name (the salt stays in mcpctl's state file).
+pub(crate) fn salted_hex(salt: &str, b: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
+    h.update(b);
+    hex(&h.finalize())
+}
+
 /// A file's permission bits and content: both end up in the image.
 fn hash_file(path: &Path, mode: u32) -> anyhow::Result<String> {
     let mut f =

@@ -24,5 +24,6 @@ pub(crate) mod process;
 pub(crate) mod ready;
 pub mod scaffold;
 pub(crate) mod state;
+pub mod target;
 pub(crate) mod template;
 pub(crate) mod ui;

@@ -88,6 +88,10 @@ pub struct FileConfig {
     /// A published image to run instead of building.
     #[serde(alias = "run_image")]
     pub(crate) run_image: Option<String>,
+    /// "engine" or "swarm".
+    pub(crate) target: Option<String>,
+    /// A swarm service's placement constraints.
+    pub(crate) placement: Option<Vec<String>>,
 }
 
 /// The project as found on disk: its pyproject name and its mcpctl config, if any.

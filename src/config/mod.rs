@@ -174,6 +174,32 @@ pub struct Overrides {
     /// Run this image (a published one, pulled on the host) instead of building the project
     #[arg(long, global = true, env = "MCPCTL_RUN_IMAGE", value_name = "IMAGE")]
     pub run_image: Option<String>,
+
+    /// Where the server runs: engine (one engine, here or on --host) or swarm (a Docker Swarm
+    /// service on the cluster whose manager --host reaches) [default: engine]
+    #[arg(long, global = true, env = "MCPCTL_TARGET", value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// On a swarm: a placement constraint for the server's tasks, e.g. node.hostname==db1 to
+    /// keep a stateful server beside its volume (repeatable)
+    #[arg(long = "placement", global = true, value_name = "CONSTRAINT")]
+    pub placement: Vec<String>,
+
+    /// Registry repository the swarm's nodes pull the server from (and `publish` pushes to),
+    /// e.g. 10.0.0.1:5000/server [default: registry in config]
+    #[arg(long = "push-to", global = true, env = "MCPCTL_REGISTRY", value_name = "REPO")]
+    pub push_to: Option<String>,
+}
+
+/// Where the server's containers run (target/).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// One engine: this machine's or another's over SSH.
+    #[default]
+    Engine,
+    /// A Docker Swarm service on the cluster the engine is a manager of.
+    Swarm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -285,6 +311,10 @@ pub struct Project {
     pub(crate) replicas: Option<u32>,
     /// A published image to run instead of building one.
     pub(crate) run_image: Option<String>,
+    /// Where it runs: one engine or a swarm.
+    pub target: TargetKind,
+    /// A swarm service's placement constraints.
+    pub(crate) placement: Vec<String>,
     /// The state file's name under `~/.config/PACKAGE` on this host (paths.rs).
     pub(crate) state_name: String,
     /// Where file settings came from, for messages.
@@ -466,13 +496,15 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
         init: f.init.unwrap_or(true),
         transport,
         mcp_path,
-        registry: f.registry.clone(),
+        registry: resolvers::registry(o, f)?,
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
         front_wanted: resolvers::front_wanted(o, f, &src)?,
         replicas: resolvers::replicas(o, f, &src)?,
         front: resolvers::front(project_dir, o, f, &id_name, &src)?,
         run_image: resolvers::run_image(o, f)?,
+        target: resolvers::target(o, f, &src)?,
+        placement: resolvers::placement(o, f, &src)?,
         config_file: files.config_file.clone(),
     })
 }

@@ -489,3 +489,79 @@ pub(crate) fn run_image(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<
     }
     Ok(Some(image))
 }
+
+/// `registry` (`--push-to`, MCPCTL_REGISTRY): a repository without a tag that images are pushed
+/// to, for `publish` and for a swarm's nodes to pull from.
+pub(crate) fn registry(o: &Overrides, f: &FileConfig) -> anyhow::Result<Option<String>> {
+    let Some(r) = o.push_to.clone().or_else(|| f.registry.clone()).filter(|r| !r.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let r = r.trim().trim_end_matches('/').to_string();
+    let has_tag = r.rsplit_once(':').is_some_and(|(_, t)| !t.contains('/'));
+    if has_tag || r.contains('@') || !valid_image_ref(&r) {
+        return Err(Explained::usage(format!(
+            "registry {r:?} is not an image repository without a tag, e.g. ghcr.io/org/server or 127.0.0.1:5000/server"
+        ))
+        .into());
+    }
+    Ok(Some(r))
+}
+
+/// `target`: engine (the default) or swarm. A swarm serves through a front of its own (the only
+/// thing it publishes), so a shared front or `--no-front` is refused here.
+pub(crate) fn target(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<TargetKind> {
+    let (value, from) = match (&o.target, &f.target) {
+        (Some(t), _) => (t.clone(), "--target".to_string()),
+        (None, Some(t)) => (t.clone(), format!("{src}: target")),
+        (None, None) => return Ok(TargetKind::Engine),
+    };
+    let kind = match value.trim() {
+        "engine" | "" => TargetKind::Engine,
+        "swarm" => TargetKind::Swarm,
+        other => {
+            return Err(Explained::usage(format!("{from} {other:?} is not a target"))
+                .fix("use engine (one engine, here or --host) or swarm (a Docker Swarm cluster)")
+                .into());
+        }
+    };
+    if kind == TargetKind::Swarm {
+        if o.no_front || f.front == Some(false) {
+            return Err(Explained::usage("a swarm target without the front")
+                .why("on a swarm the front is the only thing published: it reaches the tasks on the project's network")
+                .fix("drop --no-front (or `front = false`)")
+                .into());
+        }
+        if o.front_group.is_some() || f.front_group.is_some() {
+            return Err(Explained::usage("a shared front on a swarm target")
+                .why("each project on a swarm gets a front service of its own")
+                .fix("drop front-group, or use --target engine")
+                .into());
+        }
+    }
+    Ok(kind)
+}
+
+/// `placement` (`--placement`, repeatable): swarm constraints, `ATTR==VALUE` or `ATTR!=VALUE`.
+pub(crate) fn placement(o: &Overrides, f: &FileConfig, src: &str) -> anyhow::Result<Vec<String>> {
+    let (list, from) = if o.placement.is_empty() {
+        (f.placement.clone().unwrap_or_default(), format!("{src}: placement"))
+    } else {
+        (o.placement.clone(), "--placement".to_string())
+    };
+    for c in &list {
+        let ok = ["==", "!="].iter().any(|op| {
+            c.split_once(op).is_some_and(|(k, v)| {
+                let k = k.trim();
+                !v.trim().is_empty()
+                    && k.starts_with("node.")
+                    && k.chars().all(|ch| ch.is_ascii_alphanumeric() || "._-".contains(ch))
+            })
+        });
+        if !ok {
+            return Err(Explained::usage(format!("{from} {c:?} is not a placement constraint"))
+                .fix("write node.ATTRIBUTE==VALUE or !=, e.g. node.hostname==db1 or node.labels.disk==ssd")
+                .into());
+        }
+    }
+    Ok(list)
+}

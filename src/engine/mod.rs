@@ -68,6 +68,11 @@ impl EngineKind {
         self != EngineKind::Podman
     }
 
+    /// Swarm mode (services, secrets, overlay networks across machines): docker's alone.
+    pub(crate) fn has_swarm(self) -> bool {
+        self == EngineKind::Docker
+    }
+
     /// The global flags that point the client at an engine socket (the forwarded one of another
     /// host); nerdctl has no remote mode and is refused before this.
     pub(crate) fn remote_socket_args(self, socket: &str) -> Vec<String> {

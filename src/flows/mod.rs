@@ -25,6 +25,7 @@ pub(crate) mod start;
 pub(crate) mod stats;
 pub(crate) mod status;
 pub(crate) mod stop;
+pub(crate) mod swarm;
 pub(crate) mod update;
 
 /// What a changing command holds once opened: the project's lock (until this is dropped), the
@@ -290,6 +291,10 @@ pub(crate) fn claude_add_line(
 }
 
 pub(crate) fn run(cmd: &OnEngine, ctx: &Ctx) -> anyhow::Result<()> {
+    // On a swarm the cluster replaces tasks itself: its flows ask it and watch (flows/swarm).
+    if ctx.s.target == crate::config::TargetKind::Swarm {
+        return swarm::run(cmd, ctx);
+    }
     match cmd {
         OnEngine::Start { rebuild } => start::start(ctx, *rebuild),
         OnEngine::Stop => stop::stop(ctx),

@@ -227,7 +227,7 @@ const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","param
 /// A health check that speaks MCP to each server (not a TCP connect, not a bare GET), so a server
 /// that accepts connections but no longer answers (hung, SIGSTOP) leaves rotation. `host` is the
 /// Host clients send through the front, which DNS-rebinding protection allows.
-fn check_lines(b: &Backend, host: &str) -> Vec<String> {
+pub(crate) fn check_lines(b: &Backend, host: &str) -> Vec<String> {
     use crate::config::Era;
     let path = match (b.path.as_str(), b.sse) {
         ("", true) => "/sse",
@@ -276,7 +276,7 @@ fn check_lines(b: &Backend, host: &str) -> Vec<String> {
 }
 
 /// The front's answer to a request of a session whose server is gone: what MCP servers say.
-const SESSION_GONE: &str =
+pub(crate) const SESSION_GONE: &str =
     r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Session not found"}}"#;
 
 /// The port clients reach the front on (`ADDR:PORT`, `[V6]:PORT`); 8080 before it is known.

@@ -1,0 +1,140 @@
+//! The front on a swarm: its haproxy.cfg (a swarm config; a change is a new one and a restart of
+//! the front's task), and what its runtime API says about each task, read inside its container.
+
+use std::time::Duration;
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::config::{Era, Settings};
+use crate::engine::{Engine, FRONT_CONFIG_IN};
+use crate::front::config::{Backend, SESSION_GONE, check_lines};
+
+use super::spec::{FRONT_LISTEN, Names, TLS_SECRET, TOKEN_SECRET};
+
+/// How the servers are checked: by era and transport once a probe said (None: not yet known, so
+/// no check, and every task the DNS names takes requests).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub(crate) struct Checked {
+    pub(crate) era: Era,
+    pub(crate) sse: bool,
+    pub(crate) path: String,
+}
+
+/// Slots for the tasks the DNS names: the replicas, as many again for the ones an update starts
+/// beside them or the swarm reschedules while the lost ones are held, and two to spare.
+pub(crate) fn slots(replicas: u32) -> u32 {
+    2 * replicas + 2
+}
+
+pub(crate) fn render(s: &Settings, n: &Names, replicas: u32, checked: Option<&Checked>, port: u16) -> String {
+    let check = match checked {
+        Some(c) => {
+            let b = Backend { era: c.era, sse: c.sse, path: c.path.clone(), ..Default::default() };
+            check_lines(&b, &format!("localhost:{port}"))
+        }
+        None => Vec::new(),
+    };
+    let ctx = serde_json::json!({
+        "name": n.front,
+        "service": n.service,
+        "port": s.container_port,
+        "tls": s.front.tls != crate::config::FrontTls::Off,
+        "tls_pem": format!("/run/secrets/{TLS_SECRET}"),
+        "listen": FRONT_LISTEN,
+        "config_dir": FRONT_CONFIG_IN,
+        "token_file": s.front.token.as_ref().map(|_| format!("/run/secrets/{TOKEN_SECRET}")),
+        "slots": (1..=slots(replicas)).collect::<Vec<u32>>(),
+        "check": check,
+        "session_gone": SESSION_GONE,
+        // A replaced task's sessions reach it until its grace period (the drain) ends.
+        "hold_obsolete": s.front.drain_timeout.as_secs().max(1) + 1,
+    });
+    crate::template::render(templates(), "haproxy.cfg", ctx)
+}
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = crate::template::environment();
+        env.add_template("haproxy.cfg", include_str!("haproxy.cfg.j2"))
+            .expect("the swarm front's template parses");
+        env
+    })
+}
+
+/// One server slot as the front's runtime API has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct SlotView {
+    pub(crate) slot: String,
+    pub(crate) addr: String,
+    /// Takes requests: checked up (or unchecked) and not in maintenance.
+    pub(crate) up: bool,
+}
+
+/// `show servers state be_mcp`, parsed: the slots that hold an address.
+pub(crate) fn parse_servers_state(text: &str) -> Vec<SlotView> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && l.split_whitespace().count() > 7)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let (slot, addr, op, admin) = (f[3], f[4], f[5], f[6]);
+            let admin: u32 = admin.parse().ok()?;
+            // A slot the DNS gave no address (maintenance from resolution) holds no task.
+            if admin & 0x20 != 0 || addr == "-" || addr == "0.0.0.0" {
+                return None;
+            }
+            Some(SlotView { slot: slot.to_string(), addr: addr.to_string(), up: op == "2" && admin == 0 })
+        })
+        .collect()
+}
+
+/// Reads the runtime API inside the front's task: the socket is the task's own, on its node.
+const ASK: &str = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect('/tmp/mcpctl-admin.sock')\ns.sendall(b'show servers state be_mcp\\n')\nd=b''\nwhile True:\n    c=s.recv(65536)\n    if not c: break\n    d+=c\nsys.stdout.write(d.decode())\n";
+
+/// The front's view of the tasks, when its container is on the manager (it is pinned there).
+pub(crate) fn servers(engine: &Engine, n: &Names) -> Option<Vec<SlotView>> {
+    let ps: Vec<String> = [
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={}", n.front),
+        "--filter",
+        "status=running",
+    ]
+    .map(String::from)
+    .to_vec();
+    let id = engine.call(ps).ok()?.stdout.lines().next()?.trim().to_string();
+    let out = engine.call(engine.exec_args(&id, &["python3", "-c", ASK])).ok()?;
+    Some(parse_servers_state(&out.stdout))
+}
+
+/// Wait until the front has `want` tasks up; returns how many it has at the deadline.
+pub(crate) fn wait_up(engine: &Engine, n: &Names, want: usize, deadline: Duration) -> anyhow::Result<usize> {
+    let t0 = std::time::Instant::now();
+    loop {
+        crate::process::check_interrupt()?;
+        let up = servers(engine, n).map(|v| v.iter().filter(|s| s.up).count()).unwrap_or(0);
+        if up >= want || t0.elapsed() > deadline {
+            return Ok(up);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_without_an_address_hold_no_task() {
+        let text = "1\n# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight\n\
+            3 be_mcp 1 mcp1 10.0.1.5 2 0 1 1 4 6 3 4 6 0 0 0 tasks.p-mcp 3001 -\n\
+            3 be_mcp 2 mcp2 10.0.1.6 0 0 1 1 4 6 3 0 6 0 0 0 tasks.p-mcp 3001 -\n\
+            3 be_mcp 3 mcp3 - 0 32 1 1 4 1 0 0 14 0 0 0 tasks.p-mcp 3001 -\n";
+        let v = parse_servers_state(text);
+        assert_eq!(v.len(), 2);
+        assert!(v[0].up && !v[1].up);
+        assert_eq!(v[1].addr, "10.0.1.6");
+    }
+}
