@@ -11,3 +11,4 @@ mod recordings;
 mod remote;
 mod replicas;
 mod support;
+mod swarm;

@@ -158,6 +158,15 @@ pub(crate) fn probe_front(target: &Target, deadline: Duration) -> anyhow::Result
         crate::process::check_interrupt()?;
         match probe::probe(target, Duration::from_secs(5)) {
             Ok(r) => return Ok(r),
+            // DNS-rebinding protection in the server refuses the Host clients send: waiting
+            // will not change that.
+            Err(probe::ProbeError::Status { code: 421, .. }) => {
+                let host = target.host.clone().unwrap_or_default();
+                return Err(Explained::new(format!("the server refuses the Host {host} clients send through the front (421)"))
+                    .why("its DNS-rebinding protection allows other hosts")
+                    .fix(format!("add {{host}}:{{port}} to MCP_ALLOWED_HOSTS in [env] (mcpctl puts {host} there), then `mcpctl update`"))
+                    .into());
+            }
             Err(e) if t0.elapsed() > deadline => {
                 return Err(Explained::new(format!("the server does not answer MCP through the front at {}", target.shown_url()))
                     .why(e.to_string())

@@ -22,6 +22,12 @@ pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
             .why(format!("{name} has had no update since it was created"))
             .into());
     };
+    if svc.update_state == "rollback_completed" {
+        return Err(Explained::usage("the last update was already rolled back")
+            .why(format!("{name} runs the image from before that update ({})", svc.image))
+            .fix("nothing to do; `mcpctl status` shows the tasks")
+            .into());
+    }
     ui.info(&format!("Back to {previous}"));
     o.swarm.run(vec!["service".into(), "rollback".into(), "--detach".into(), name.clone()])?;
     let spinner = ui.spinner("The swarm is rolling back (start-first, one task at a time)...");

@@ -174,19 +174,26 @@ pub(super) fn server_spec(
     replicas: u32,
 ) -> anyhow::Result<ServerSpec> {
     let health_config = o.swarm.ensure_object("config", "health", HEALTH_PY.as_bytes())?;
-    let env = env_file_bytes(ctx, o.state.port.unwrap_or(ctx.s.base_port))?;
+    let port = o.state.port.unwrap_or(ctx.s.base_port);
+    let env = env_file_bytes(ctx, port, o.cluster.front_addr())?;
     let env_secret = match &env {
         Some(b) => Some(o.swarm.ensure_object("secret", "env", b)?),
         None => None,
     };
     let command = if env_secret.is_some() { image_command(ctx, image_id)? } else { Vec::new() };
-    Ok(ServerSpec { image, replicas, health_config, env_secret, command })
+    Ok(ServerSpec { image, replicas, front_port: port, health_config, env_secret, command })
 }
 
 /// The server's environment as a shell file of `KEY='value'` lines (the secret), or None when
-/// it has none: the settings' env, then the env-file's lines.
-fn env_file_bytes(ctx: &Ctx, port: u16) -> anyhow::Result<Option<Vec<u8>>> {
-    let mut vars: Vec<(String, String)> = crate::engine::run_env(&ctx.s, port);
+/// it has none: the settings' env (`{port}` the front's port, `{host}` the manager's address
+/// clients reach it at), then the env-file's lines.
+fn env_file_bytes(ctx: &Ctx, port: u16, addr: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    let mut vars: Vec<(String, String)> = ctx
+        .s
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.replace("{port}", &port.to_string()).replace("{host}", addr)))
+        .collect();
     if let Some(f) = &ctx.s.env_file {
         let text =
             std::fs::read_to_string(f).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", f.display()))?;

@@ -1,14 +1,14 @@
 # mcpctl's health check of a swarm task (a swarm config mounted at /mcpctl-health.py): healthy
 # means the server answers MCP, in either era, and the check leaves no session behind.
-#   python3 /mcpctl-health.py PORT PATH MODE     MODE: http, sse or auto
+#   python3 /mcpctl-health.py PORT PATH MODE HOST     MODE: http, sse or auto; HOST: the Host
+#   header clients send through the front (DNS-rebinding protection allows it)
 # 2026-07-28: server/discover, stateless. 2025: initialize, then DELETE of the session it opened.
 # The old SSE transport: the stream's status and content type, then the stream is closed.
 import http.client
 import json
 import sys
 
-PORT, PATH, MODE = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-HOST = "localhost:%d" % PORT
+PORT, PATH, MODE, HOST = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 ACCEPT = "application/json, text/event-stream"
 DISCOVER = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",

@@ -56,6 +56,9 @@ pub(crate) struct ServerSpec {
     /// `repo@sha256:…`: the exact bytes every node runs.
     pub(crate) image: String,
     pub(crate) replicas: u32,
+    /// The front's published port: the Host the health check sends is `localhost:PORT`, as the
+    /// front's own checks do.
+    pub(crate) front_port: u16,
     pub(crate) health_config: String,
     /// The env secret, when the server has environment values.
     pub(crate) env_secret: Option<String>,
@@ -114,7 +117,13 @@ pub(crate) fn server_create(s: &Settings, n: &Names, spec: &ServerSpec) -> Vec<S
     a.extend(["--stop-grace-period".into(), secs(s.front.drain_timeout + Duration::from_secs(1))]);
     a.extend([
         "--health-cmd".into(),
-        format!("python3 {HEALTH_IN} {} {} {}", s.container_port, s.mcp_path, health_mode(s.transport)),
+        format!(
+            "python3 {HEALTH_IN} {} {} {} localhost:{}",
+            s.container_port,
+            s.mcp_path,
+            health_mode(s.transport),
+            spec.front_port
+        ),
     ]);
     a.extend(["--health-interval".into(), secs(HEALTH_INTERVAL), "--health-timeout".into(), "4s".into()]);
     a.extend(["--health-retries".into(), HEALTH_RETRIES.to_string()]);
