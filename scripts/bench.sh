@@ -18,8 +18,9 @@ THROUGHPUT=$TARGET_DIR/release/examples/throughput
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
 # local: everything on this machine's engines; remote: the same commands against a host over SSH;
-# replicas: throughput with 1, 2 and 3 replicas behind the front.
-SECTIONS=${SECTIONS:-"local remote replicas"}
+# replicas: throughput with 1, 2 and 3 replicas behind the front; swarm: the same project on a
+# 3-node Docker Swarm (scripts/swarm.sh) beside 3 replicas behind the front on this machine.
+SECTIONS=${SECTIONS:-"local remote replicas swarm"}
 OUT=$TARGET_DIR/bench.txt
 WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
@@ -341,6 +342,58 @@ case " $SECTIONS " in *" remote "*)
         $M "${W[@]}" -q down >/dev/null 2>&1 || true
       fi
     done
+  done
+;; esac
+# A 3-node Docker Swarm (scripts/swarm.sh: three dockerds in network namespaces, a registry on the
+# bridge) beside this machine's docker with 3 replicas behind the front, in the same run: start from
+# nothing (build, push, services, every replica answering through the front), update after a
+# one-line change (wall, and the probes a client calling every 50 ms saw fail), and on the swarm
+# the probes that failed while a node was lost (its dockerd killed and its link unplugged).
+case " $SECTIONS " in *" swarm "*)
+  echo
+  t0=$(now); eval "$(bash "$ROOT/scripts/swarm.sh" up 2>/dev/null)"; t1=$(now)
+  echo "== docker: a 3-node swarm vs this machine, 3 replicas behind the front ($(uptime | sed 's/.*load average/load average/'))"
+  printf 'swarm up (3 nodes, registry, images loaded): %.1f s\n' "$(echo "$t1 - $t0" | bc)"
+  rm -rf "$WORK/sw"; cp -r "$ROOT/fixtures/replica-server" "$WORK/sw"
+  SA=(--engine docker -C "$WORK/sw" --name bench-sw --base-port 31400 --front --front-image mcpctl-haproxy:local
+    --drain-timeout 2 --replicas 3 --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+  $M "${SA[@]}" -q init >/dev/null
+  sed -i 's/127.0.0.1:{port}"/127.0.0.1:{port},{host}:{port}"/' "$WORK/sw/mcpctl.toml"
+  for where in local swarm; do
+    if [ $where = swarm ]; then
+      W=(env DOCKER_HOST="unix://$MCPCTL_SWARM_MANAGER_SOCK" "$M" "${SA[@]}" --target swarm --push-to "$MCPCTL_SWARM_REGISTRY/bench-sw")
+      addr=$MCPCTL_SWARM_ADDR_1
+    else
+      W=("$M" "${SA[@]}"); addr=127.0.0.1
+    fi
+    "${W[@]}" -q down --yes >/dev/null 2>&1 || true
+    t0=$(now); "${W[@]}" -q start >/dev/null; t1=$(now)
+    start_s=$(echo "$t1 - $t0" | bc)
+    rport=$(python3 -c 'import json,sys,glob; print(json.load(open(glob.glob(sys.argv[1])[0]))["port"])' "$HOME/.config/bench_sw/docker*.json")
+    : >"$WORK/sw-wall"; : >"$WORK/sw-fail"
+    for i in $(seq "$RUNS"); do
+      echo "# change $i" >>"$WORK/sw/server.py"
+      rm -f "$WORK/stop"; "$OUTAGE" "$addr:$rport" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
+      t0=$(now); "${W[@]}" -q update >/dev/null; t1=$(now)
+      sleep 0.5; touch "$WORK/stop"; wait "$opid"
+      echo "$t1 - $t0" | bc >>"$WORK/sw-wall"; cut -d' ' -f2,3 "$WORK/outage" >>"$WORK/sw-fail"
+    done
+    printf '%-6s start from nothing (build, push, all 3 answering) %ss; update after a change: wall %ss, %s of %s probes failed over %s updates\n' \
+      "$where:" "$start_s" "$(median <"$WORK/sw-wall")" "$(awk '{f+=$2} END {print f}' "$WORK/sw-fail")" "$(awk '{a+=$1} END {print a}' "$WORK/sw-fail")" "$RUNS"
+    if [ $where = swarm ]; then
+      rm -f "$WORK/stop"; "$OUTAGE" "$addr:$rport" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
+      t0=$(now); bash "$ROOT/scripts/swarm.sh" kill-node 3 >/dev/null 2>&1
+      until DOCKER_HOST="unix://$MCPCTL_SWARM_MANAGER_SOCK" docker node ls --format '{{.Hostname}} {{.Status}}' | grep -q 'sw3 Down'; do sleep 0.5; done
+      down=$(echo "$(now) - $t0" | bc)
+      until [ "$(DOCKER_HOST="unix://$MCPCTL_SWARM_MANAGER_SOCK" docker service ps bench-sw-mcp --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' | grep -v '^sw3' | grep -c Running)" = 3 ]; do sleep 0.5; done
+      back=$(echo "$(now) - $t0" | bc)
+      sleep 5; touch "$WORK/stop"; wait "$opid"
+      read -r longest attempts failed <"$WORK/outage"
+      printf 'swarm: node 3 lost under a probe every 50 ms: node Down after %.1f s, 3 tasks running again after %.1f s; %s of %s probes failed (longest outage %s s)\n' \
+        "$down" "$back" "$failed" "$attempts" "$longest"
+      bash "$ROOT/scripts/swarm.sh" revive-node 3 >/dev/null 2>&1 || true
+    fi
+    "${W[@]}" -q down --yes >/dev/null 2>&1 || true
   done
 ;; esac
 } | tee "$OUT"
