@@ -124,7 +124,34 @@ pub(crate) fn wait_up(engine: &Engine, n: &Names, want: usize, deadline: Duratio
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::config::{Overrides, ProjectFiles, resolve};
+
+    /// The whole file, compared with tests/golden/swarm/haproxy.cfg (UPDATE_GOLDEN=1 rewrites it):
+    /// a token, new-era checks, three replicas.
+    #[test]
+    fn the_swarm_front_renders_whole() {
+        let files = ProjectFiles { project_name: Some("echo-server".into()), ..Default::default() };
+        let mut project = resolve(Path::new("/p"), &files, &Overrides::default()).unwrap();
+        project.front.token = Some(crate::config::Secret("t".into()));
+        project.front.drain_timeout = Duration::from_secs(6);
+        let s = Settings::resolve(project, Path::new("/h"), &Default::default());
+        let checked = Checked { era: Era::Stateless, sse: false, path: "/mcp".into() };
+        let got = render(&s, &Names::of(&s, "salt"), 3, Some(&checked), 19000);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/swarm/haproxy.cfg");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+        assert_eq!(got, want);
+        assert!(!got.contains(" t\n") && got.contains("-f /run/secrets/mcpctl-token"), "{got}");
+        assert!(got.contains("server-template mcp 1-8 tasks.echo-server-mcp:3001 resolvers docker"), "{got}");
+        assert!(got.contains("hold obsolete 7s"), "{got}");
+    }
 
     #[test]
     fn slots_without_an_address_hold_no_task() {

@@ -273,11 +273,244 @@ pub(crate) fn front_update(n: &Names, old: &super::parse::Service, f: &FrontSpec
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::config::{Overrides, ProjectFiles, resolve};
+    use crate::target::swarm::parse::Service;
+
+    fn settings(change: impl FnOnce(&mut crate::config::Project)) -> Settings {
+        let files = ProjectFiles { project_name: Some("echo-server".into()), ..Default::default() };
+        let mut project = resolve(Path::new("/p"), &files, &Overrides::default()).unwrap();
+        change(&mut project);
+        Settings::resolve(project, Path::new("/h"), &Default::default())
+    }
+
+    fn server(env_secret: Option<&str>) -> ServerSpec {
+        ServerSpec {
+            image: "10.0.0.1:5000/echo@sha256:abc".into(),
+            replicas: 3,
+            front_port: 19000,
+            health_config: "echo-server-health-1".into(),
+            env_secret: env_secret.map(str::to_string),
+            command: vec!["python".into(), "-m".into(), "echo_server".into()],
+        }
+    }
+
+    #[test]
+    fn the_server_service_rolls_start_first_on_an_mcp_health_check_and_is_never_published() {
+        let s = settings(|p| {
+            p.volumes.clear();
+            p.placement = vec!["node.labels.disk==ssd".into()];
+        });
+        let n = Names::of(&s, "salt");
+        let a = server_create(&s, &n, &server(Some("echo-server-env-2")));
+        let want: Vec<String> = [
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            "echo-server-mcp",
+            "--label",
+            "io.mcpctl.project=echo-server",
+            "--label",
+            "io.mcpctl.project-dir=/p",
+            "--network",
+            "echo-server-net",
+            "--endpoint-mode",
+            "dnsrr",
+            "--replicas",
+            "3",
+            "--constraint",
+            "node.labels.disk==ssd",
+            "--update-order",
+            "start-first",
+            "--update-parallelism",
+            "1",
+            "--update-delay",
+            "0s",
+            "--update-failure-action",
+            "rollback",
+            "--update-monitor",
+            "5000ms",
+            "--rollback-order",
+            "start-first",
+            "--rollback-parallelism",
+            "1",
+            "--rollback-monitor",
+            "5000ms",
+            "--stop-signal",
+            "SIGWINCH",
+            "--stop-grace-period",
+            "31000ms",
+            "--health-cmd",
+            "python3 /mcpctl-health.py 3001 /mcp auto localhost:19000",
+            "--health-interval",
+            "2000ms",
+            "--health-timeout",
+            "4s",
+            "--health-retries",
+            "2",
+            "--health-start-period",
+            &format!("{}ms", s.ready_timeout.as_millis()),
+            "--config",
+            "source=echo-server-health-1,target=/mcpctl-health.py,mode=0444",
+            "--secret",
+            "source=echo-server-env-2,target=mcpctl-env,mode=0444",
+            "--init",
+            "--with-registry-auth",
+            "--entrypoint",
+            ENV_WRAPPER,
+            "10.0.0.1:5000/echo@sha256:abc",
+            "python",
+            "-m",
+            "echo_server",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(a, want);
+        assert!(!a.iter().any(|w| w.starts_with("--publish") || w == "-p"), "{a:?}");
+    }
+
+    #[test]
+    fn without_env_the_image_runs_its_own_command() {
+        let s = settings(|_| {});
+        let n = Names::of(&s, "salt");
+        let a = server_create(&s, &n, &server(None));
+        assert!(!a.contains(&"--entrypoint".to_string()) && !a.contains(&"--secret".to_string()), "{a:?}");
+        assert_eq!(a.last().unwrap(), "10.0.0.1:5000/echo@sha256:abc");
+        // The volumes are mounted on whichever node runs the task.
+        assert!(a.iter().any(|w| w.starts_with("type=volume,source=echo-server-mcp_data,target=/")), "{a:?}");
+    }
+
+    #[test]
+    fn an_update_swaps_the_env_secret_and_keeps_the_health_config() {
+        let n = Names::of(&settings(|_| {}), "salt");
+        let old = Service {
+            secrets: vec!["echo-server-env-1".into()],
+            configs: vec!["echo-server-health-1".into()],
+            ..Default::default()
+        };
+        let a = server_update(&n, &old, &server(Some("echo-server-env-2")), false);
+        let want: Vec<String> = [
+            "service",
+            "update",
+            "--detach",
+            "--image",
+            "10.0.0.1:5000/echo@sha256:abc",
+            "--replicas",
+            "3",
+            "--secret-rm",
+            "echo-server-env-1",
+            "--secret-add",
+            "source=echo-server-env-2,target=mcpctl-env,mode=0444",
+            "--entrypoint",
+            ENV_WRAPPER,
+            "--args",
+            "python -m echo_server",
+            "--with-registry-auth",
+            "echo-server-mcp",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(a, want);
+    }
+
+    #[test]
+    fn secret_names_hash_their_bytes_with_the_salt() {
+        let n = Names::of(&settings(|_| {}), "one");
+        let m = Names::of(&settings(|_| {}), "two");
+        assert_eq!(n.object("env", b"A=1"), n.object("env", b"A=1"));
+        assert_ne!(n.object("env", b"A=1"), n.object("env", b"A=2"));
+        assert_ne!(n.object("env", b"A=1"), m.object("env", b"A=1"));
+        assert!(n.object("token", b"x").starts_with("echo-server-token-"));
+    }
+
+    #[test]
+    fn the_front_is_the_one_published_service_pinned_to_the_manager() {
+        let s = settings(|_| {});
+        let n = Names::of(&s, "salt");
+        let f = FrontSpec {
+            image: "r/x@sha256:f".into(),
+            port: 19000,
+            node_id: "node1".into(),
+            config: "c1".into(),
+            lua: "l1".into(),
+            token_secret: Some("t1".into()),
+            tls_secret: None,
+        };
+        let a = front_create(&s, &n, &f);
+        let want: Vec<String> = [
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            "echo-server-front",
+            "--label",
+            "io.mcpctl.project=echo-server",
+            "--label",
+            "io.mcpctl.project-dir=/p",
+            "--label",
+            "io.mcpctl.front=echo-server-front",
+            "--network",
+            "echo-server-net",
+            "--replicas",
+            "1",
+            "--constraint",
+            "node.id==node1",
+            "--publish",
+            "mode=host,target=8080,published=19000,protocol=tcp",
+            "--update-order",
+            "stop-first",
+            "--cap-drop",
+            "ALL",
+            "--config",
+            "source=c1,target=/usr/local/etc/haproxy/haproxy.cfg,mode=0444",
+            "--config",
+            "source=l1,target=/usr/local/etc/haproxy/mcp_sse.lua,mode=0444",
+            "--secret",
+            "source=t1,target=mcpctl-token,mode=0444",
+            "--with-registry-auth",
+            "r/x@sha256:f",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(a, want);
+        let old = Service {
+            configs: vec!["c0".into(), "l1".into()],
+            secrets: vec!["t0".into()],
+            ..Default::default()
+        };
+        let u = front_update(&n, &old, &f);
+        assert_eq!(
+            u,
+            [
+                "service",
+                "update",
+                "--detach",
+                "--image",
+                "r/x@sha256:f",
+                "--config-rm",
+                "c0",
+                "--config-rm",
+                "l1",
+                "--secret-rm",
+                "t0",
+                "--config-add",
+                "source=c1,target=/usr/local/etc/haproxy/haproxy.cfg,mode=0444",
+                "--config-add",
+                "source=l1,target=/usr/local/etc/haproxy/mcp_sse.lua,mode=0444",
+                "--secret-add",
+                "source=t1,target=mcpctl-token,mode=0444",
+                "--with-registry-auth",
+                "echo-server-front",
+            ]
+            .map(String::from)
+        );
+    }
 
     #[test]
     fn the_wrapper_is_one_shell_line_the_client_splits_into_three_words() {
-        // The client splits --entrypoint like a shell: /bin/sh, -c, the script, $0.
         assert!(ENV_WRAPPER.starts_with("/bin/sh -c '") && ENV_WRAPPER.ends_with("' mcpctl-env"));
         assert_eq!(shell_join(&["python".into(), "-m".into(), "my server".into()]), "python -m 'my server'");
     }
