@@ -15,19 +15,10 @@ pub(crate) fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let svc = o.swarm.service(&name)?.ok_or_else(|| {
         Explained::usage(format!("no service {name} on the swarm")).fix("run 'mcpctl start' first")
     })?;
-    o.swarm.run(vec![
-        "service".into(),
-        "update".into(),
-        "--detach".into(),
-        "--force".into(),
-        name.clone(),
-    ])?;
     let spinner = ui.spinner("The swarm is restarting the tasks one at a time...");
-    let r = o.swarm.wait_update(
-        &name,
-        ctx.s.ready_timeout * 4 + std::time::Duration::from_secs(60),
-        &mut |_, _| {},
-    );
+    let args = vec!["service".into(), "update".into(), "--detach".into(), "--force".into(), name.clone()];
+    let deadline = ctx.s.ready_timeout * 4 + std::time::Duration::from_secs(60);
+    let r = o.swarm.roll(&name, args, None, deadline, &mut |_, _| {});
     spinner.finish();
     if let Rolled::Reverted(why) | Rolled::Paused(why) = r? {
         return Err(Explained::new("the restarted tasks did not pass their health check").why(why).into());

@@ -29,9 +29,15 @@ pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
             .into());
     }
     ui.info(&format!("Back to {previous}"));
-    o.swarm.run(vec!["service".into(), "rollback".into(), "--detach".into(), name.clone()])?;
     let spinner = ui.spinner("The swarm is rolling back (start-first, one task at a time)...");
-    let r = o.swarm.wait_update(&name, ctx.s.ready_timeout * 4 + Duration::from_secs(60), &mut |_, _| {});
+    let args = vec!["service".into(), "rollback".into(), "--detach".into(), name.clone()];
+    let r = o.swarm.roll(
+        &name,
+        args,
+        Some(&previous),
+        ctx.s.ready_timeout * 4 + Duration::from_secs(60),
+        &mut |_, _| {},
+    );
     spinner.finish();
     match r? {
         Rolled::Reverted(_) | Rolled::Completed => {}

@@ -76,10 +76,10 @@ pub(super) fn roll(
 ) -> anyhow::Result<()> {
     let ui = &ctx.ui;
     let name = o.swarm.names.service.clone();
-    o.swarm.run(spec::server_update(&o.swarm.names, old, server, force))?;
     let spinner = ui.spinner("The swarm is rolling the tasks (start-first, one at a time)...");
     let deadline = (ctx.s.ready_timeout + Duration::from_secs(20)) * (server.replicas + 1);
-    let r = o.swarm.wait_update(&name, deadline, &mut |svc, tasks| {
+    let args = spec::server_update(&o.swarm.names, old, server, force);
+    let r = o.swarm.roll(&name, args, Some(&server.image), deadline, &mut |svc, tasks| {
         let on_new = tasks
             .iter()
             .filter(|t| !t.history && t.wanted() && t.running() && t.image == server.image)

@@ -344,33 +344,47 @@ impl<'a> Swarm<'a> {
         }
     }
 
-    /// Watch an update the swarm rolls until it ends: completed, rolled back by itself, paused.
-    pub(crate) fn wait_update(
+    /// Run `args` (a `service update`, `rollback` or `update --force` of `name`, detached) and
+    /// watch the update the swarm rolls until it ends: completed, rolled back by itself, paused.
+    /// `image` is what the tasks should run when it completes.
+    pub(crate) fn roll(
         &self,
         name: &str,
+        args: Vec<String>,
+        image: Option<&str>,
         deadline: Duration,
         on_progress: &mut dyn FnMut(&Service, &[Task]),
     ) -> anyhow::Result<Rolled> {
+        // The status of the update before this one stays until the manager starts this one.
+        let before = self.service(name)?.map(|s| s.update_started).unwrap_or_default();
+        self.run(args)?;
         let t0 = Instant::now();
         loop {
             check_interrupt()?;
             let svc = self.service(name)?.ok_or_else(|| anyhow!("the service {name} is gone"))?;
             let tasks = self.tasks(name)?;
             on_progress(&svc, &tasks);
-            match svc.update_state.as_str() {
-                "completed" => return Ok(Rolled::Completed),
-                "rollback_completed" => return Ok(Rolled::Reverted(svc.update_message)),
-                "paused" | "rollback_paused" => return Ok(Rolled::Paused(svc.update_message)),
-                // Before the manager records an update; or none at all when nothing changed.
-                "" if t0.elapsed() > Duration::from_secs(5) => return Ok(Rolled::Completed),
-                _ => {}
+            if svc.update_started != before {
+                match svc.update_state.as_str() {
+                    "completed" => return Ok(Rolled::Completed),
+                    "rollback_completed" => return Ok(Rolled::Reverted(svc.update_message)),
+                    "paused" | "rollback_paused" => return Ok(Rolled::Paused(svc.update_message)),
+                    _ => {}
+                }
+            } else if t0.elapsed() > Duration::from_secs(10) {
+                // No update recorded: the spec asked for nothing the tasks do not run already.
+                let want = image.unwrap_or(&svc.image);
+                let current: Vec<&Task> = tasks.iter().filter(|t| !t.history && t.wanted()).collect();
+                if !current.is_empty() && current.iter().all(|t| t.running() && t.image == want) {
+                    return Ok(Rolled::Completed);
+                }
             }
             if t0.elapsed() > deadline {
                 return Err(Explained::new(format!(
                     "the update of {name} did not end within {}",
                     crate::ui::secs(deadline)
                 ))
-                .why(format!("its state is {} ({})", svc.update_state, svc.update_message))
+                .why(format!("its state is {:?} ({})", svc.update_state, svc.update_message))
                 .fix("`mcpctl status` shows the tasks; the swarm goes on rolling it")
                 .into());
             }

@@ -160,6 +160,8 @@ pub struct Service {
     /// before any update.
     pub update_state: String,
     pub update_message: String,
+    /// When the last update (or rollback) started: tells a new one from the one before.
+    pub update_started: String,
     /// Secret and config names the spec uses (and the previous one).
     pub secrets: Vec<String>,
     pub configs: Vec<String>,
@@ -209,6 +211,7 @@ pub fn service(text: &str) -> anyhow::Result<Service> {
         replicas: spec.and_then(|s| s.pointer("/Mode/Replicated/Replicas")).and_then(Value::as_u64),
         update_state: update.map(|u| field(u, "State")).unwrap_or_default(),
         update_message: update.map(|u| field(u, "Message")).unwrap_or_default(),
+        update_started: update.map(|u| field(u, "StartedAt")).unwrap_or_default(),
         secrets: names(cur.as_ref(), "Secrets"),
         configs: names(cur.as_ref(), "Configs"),
         previous_secrets: names(old.as_ref(), "Secrets"),
