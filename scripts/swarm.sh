@@ -125,6 +125,11 @@ anything_there() {
   return 1
 }
 
+all_netns_there() {
+  local i
+  for i in $(seq 1 $NODES); do [ -e /var/run/netns/mcpctl-sw$i ] || return 1; done
+}
+
 # ---- network -------------------------------------------------------------------------------------
 bridge_up() {
   ip netns add $BRNS
@@ -350,6 +355,19 @@ cmd_up() {
     say "the swarm is up ($(($(ms) - t0)) ms to check)"
     print_env
     return 0
+  fi
+  # Nodes killed by kill-node come back by revive-node; only a broken base is built again.
+  if bridge_ok && registry_ok && [ -s "$LIB/sw1/docker/swarm/state.json" ] && all_netns_there; then
+    for i in $(seq 1 $NODES); do
+      node "$i"
+      node_net_ok && dockerd_ok || { say "$NNAME is down; reviving it"; (cmd_revive_node "$i") || true; }
+    done
+    if healthy; then
+      images_sync
+      say "the swarm is up ($(($(ms) - t0)) ms)"
+      print_env
+      return 0
+    fi
   fi
   if anything_there; then
     say "the swarm is half up; tearing it down first"
