@@ -21,8 +21,10 @@
 #   cgroup mounts from dockerd; `unshare --uts` gives each node its own hostname for `docker node ls`.
 # - killing a dockerd leaves its container shims (and the containers) running and reachable, so
 #   kill-node also sets the node's link down on the bridge side; down kills the shims by PID.
-# - DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: the nodes have no internet; a task whose image is already
-#   on the node does not need the registry.
+# - DOCKER_SERVICE_PREFER_OFFLINE_IMAGE is NOT set by default: with =1 a 20.10 node never pulls a
+#   task's image at all (not even from the registry here), so tasks on sw2/sw3 are Rejected with
+#   "No such image: 10.240.0.1:5000/...@sha256:..." and the swarm piles every task onto sw1, which has
+#   the images loaded. Services must name images in $REGISTRY; MCPCTL_SWARM_PREFER_OFFLINE=1 sets it.
 #
 # Figures (2026-12-04, 2 cores, see the README):
 #   up from nothing (purged): FIG_UP_COLD; up again on a healthy swarm: FIG_UP_WARM
@@ -198,7 +200,9 @@ dockerd_up() {
   done
   rm -f "$SOCK"
   printf -- '---- %s swarm dockerd up %s\n' "$(date -Is)" "$NNAME" >>"$DLOG"
-  nohup nsenter --net="$NSPATH" unshare --uts env DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 \
+  local envs=()
+  [ "${MCPCTL_SWARM_PREFER_OFFLINE:-}" = 1 ] && envs=(DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)
+  nohup nsenter --net="$NSPATH" unshare --uts env "${envs[@]}" \
     sh -c 'hostname "$0" && exec setsid "$@"' "$NNAME" dockerd \
     --config-file "$NLIB/daemon.json" \
     --data-root "$NLIB/docker" \
@@ -305,7 +309,7 @@ stop_pid() {
 exec_root_pids() {
   local p
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$NRUN/exec/" && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$NRUN/exec/" && echo "${p#/proc/}"
   done
   return 0
 }
