@@ -153,8 +153,28 @@ node_net_up() {
   ip -n $BRNS link set "$BRPORT" up
   ip -n "$NS" addr add "$ADDR/24" dev eth0
   ip -n "$NS" link set eth0 up
-  # dockerd wants a default route to pick its addresses; the host does not forward anything further.
+  # Through the host (nat_up): dockerd picks its addresses by it, and builds reach the package index.
   ip -n "$NS" route add default via $HOST_ADDR
+}
+
+# The nodes build images (mcpctl builds on the manager): their traffic to the package registries
+# leaves through the host, masqueraded, past the main dockerd's FORWARD policy. Idempotent.
+nat_up() {
+  iptables -t nat -C POSTROUTING -s 10.240.0.0/24 ! -d 10.240.0.0/24 -j MASQUERADE 2>/dev/null ||
+    iptables -t nat -A POSTROUTING -s 10.240.0.0/24 ! -d 10.240.0.0/24 -j MASQUERADE
+  local chain=FORWARD
+  iptables -S DOCKER-USER >/dev/null 2>&1 && chain=DOCKER-USER
+  iptables -C $chain -i $HOSTVETH -j ACCEPT 2>/dev/null || iptables -I $chain -i $HOSTVETH -j ACCEPT
+  iptables -C $chain -o $HOSTVETH -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null ||
+    iptables -I $chain -o $HOSTVETH -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+}
+nat_down() {
+  iptables -t nat -D POSTROUTING -s 10.240.0.0/24 ! -d 10.240.0.0/24 -j MASQUERADE 2>/dev/null || true
+  local chain
+  for chain in DOCKER-USER FORWARD; do
+    iptables -D $chain -i $HOSTVETH -j ACCEPT 2>/dev/null || true
+    iptables -D $chain -o $HOSTVETH -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT 2>/dev/null || true
+  done
 }
 
 # ---- registry ------------------------------------------------------------------------------------
@@ -344,6 +364,7 @@ teardown() {
   local i
   for i in $(seq 1 $NODES); do node "$i"; node_teardown; done
   stop_pid "$(pidof_file "$REG_PID")" 5
+  nat_down
   ip link del $HOSTVETH 2>/dev/null || true
   [ -e /var/run/netns/$BRNS ] && ip netns del $BRNS 2>/dev/null || true
   rm -rf "$RUN"
@@ -355,6 +376,7 @@ cmd_up() {
   local t0 i
   t0=$(ms)
   if healthy; then
+    nat_up
     images_sync
     say "the swarm is up ($(($(ms) - t0)) ms to check)"
     print_env
@@ -367,6 +389,7 @@ cmd_up() {
       node_net_ok && dockerd_ok || { say "$NNAME is down; reviving it"; (cmd_revive_node "$i") || true; }
     done
     if healthy; then
+      nat_up
       images_sync
       say "the swarm is up ($(($(ms) - t0)) ms)"
       print_env
@@ -385,6 +408,7 @@ cmd_up() {
   }
   mkdir -p "$RUN" "$LIB"
   bridge_up
+  nat_up
   registry_up
   for i in $(seq 1 $NODES); do node "$i"; node_net_up; done
   say "network: nodes 10.240.0.11..1$NODES"

@@ -332,12 +332,17 @@ impl<'a> Swarm<'a> {
                             if states.is_empty() { "none".into() } else { states.join(", ") }
                         )
                     });
+                let fix = if why.contains("no suitable node") {
+                    fix_for(&why)
+                } else {
+                    "`mcpctl logs` shows what the server said; a task is healthy when it answers MCP".into()
+                };
                 return Err(Explained::new(format!(
                     "{name} did not have {want} healthy task(s) within {}",
                     crate::ui::secs(deadline)
                 ))
                 .why(why)
-                .fix("`mcpctl logs` shows what the server said; a task is healthy when it answers MCP")
+                .fix(fix)
                 .into());
             }
             std::thread::sleep(Duration::from_millis(500));
@@ -415,7 +420,9 @@ fn unstartable(error: &str) -> bool {
 
 fn fix_for(error: &str) -> String {
     let e = error.to_lowercase();
-    if e.contains("no suitable node") {
+    if e.contains("port already in use") {
+        "the front's port is taken on the manager: pick another with --base-port".into()
+    } else if e.contains("no suitable node") {
         "the placement constraints match no ready node: check `docker node ls` and --placement".into()
     } else {
         "every node must pull the image from the registry: check it answers from the nodes \

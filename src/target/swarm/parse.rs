@@ -139,7 +139,8 @@ pub fn tasks(text: &str) -> anyhow::Result<Vec<Task>> {
                 node: field(&v, "Node"),
                 desired: field(&v, "DesiredState"),
                 current: field(&v, "CurrentState"),
-                error: field(&v, "Error"),
+                // The engine quotes the error inside the string: "\"task: non-zero exit (3)\"".
+                error: field(&v, "Error").trim_matches('"').to_string(),
             })
         })
         .collect()

@@ -244,8 +244,10 @@ pub(crate) fn front_create(s: &Settings, n: &Names, f: &FrontSpec) -> Vec<String
         "--publish".into(),
         format!("mode=host,target={FRONT_LISTEN},published={},protocol=tcp", f.port),
     ]);
-    // Its port is the node's: the old task must let go of it before the new one binds.
-    a.extend(["--update-order".into(), "stop-first".into(), "--cap-drop".into(), "ALL".into()]);
+    // Its port is the node's: the old task must let go of it before the new one binds; it
+    // finishes the requests in flight (HAProxy's soft stop) for a few seconds at most.
+    a.extend(["--update-order".into(), "stop-first".into(), "--stop-grace-period".into(), "5s".into()]);
+    a.extend(["--cap-drop".into(), "ALL".into()]);
     a.extend(front_files(f));
     a.push("--with-registry-auth".into());
     a.push(f.image.clone());
