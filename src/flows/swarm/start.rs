@@ -295,18 +295,28 @@ pub(super) fn deploy_front(
         {
             return Ok(());
         }
-        Some(old) => o.swarm.run(spec::front_update(&names, old, &f))?,
+        Some(old) => {
+            // Its new task binds the port once the old one has let go of it (stop-first): the
+            // update counts once the swarm says it completed, not while the old task still runs.
+            let spinner = ui.spinner("Restarting the front with its new files...");
+            let r = o.swarm.roll(
+                &names.front,
+                spec::front_update(&names, old, &f),
+                Some(&f.image),
+                Duration::from_secs(90),
+                &mut |_, _| {},
+            );
+            spinner.finish();
+            if let crate::target::swarm::Rolled::Reverted(why) | crate::target::swarm::Rolled::Paused(why) = r? {
+                return Err(Explained::new("the front's new task did not start").why(why).into());
+            }
+        }
         None => o.swarm.run(spec::front_create(s, &names, &f))?,
     }
     let spinner = ui.spinner("Starting the front...");
     let r = o.swarm.wait_running(&names.front, 1, Some(&f.image), Duration::from_secs(60), &mut |_| {});
     spinner.finish();
     r?;
-    if existing.is_some() {
-        // The old front task lets go of the port before the new one binds: give the swarm the
-        // moment to record the new one's state before it is probed.
-        std::thread::sleep(Duration::from_millis(500));
-    }
     ui.success(&format!("Front {} published on {}:{port}", names.front, o.cluster.front_addr()));
     Ok(())
 }

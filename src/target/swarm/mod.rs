@@ -402,7 +402,8 @@ fn or_none(s: &str) -> &str {
     if s.is_empty() { "no node" } else { s }
 }
 
-/// A task error that waiting will not cure.
+/// A task error that waiting will not cure. Not "no suitable node": the front's old task holds
+/// its host port until it has stopped, and the new one waits for it.
 fn unstartable(error: &str) -> bool {
     let e = error.to_lowercase();
     [
@@ -411,7 +412,7 @@ fn unstartable(error: &str) -> bool {
         "manifest unknown",
         "not found: manifest",
         "connection refused",
-        "no suitable node",
+        "address already in use",
         "invalid reference",
     ]
     .iter()
@@ -420,7 +421,7 @@ fn unstartable(error: &str) -> bool {
 
 fn fix_for(error: &str) -> String {
     let e = error.to_lowercase();
-    if e.contains("port already in use") {
+    if e.contains("port already in use") || e.contains("address already in use") {
         "the front's port is taken on the manager: pick another with --base-port".into()
     } else if e.contains("no suitable node") {
         "the placement constraints match no ready node: check `docker node ls` and --placement".into()
