@@ -17,7 +17,7 @@ pub(crate) fn list(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
     let rows: Vec<serde_json::Value> =
         out.stdout.lines().filter_map(|l| serde_json::from_str(l.trim()).ok()).collect();
     if as_json {
-        ctx.ui.raw(&serde_json::to_string_pretty(&rows)?);
+        println!("{}", serde_json::to_string(&rows)?);
         return Ok(());
     }
     ctx.ui.title("List", &format!("services on the swarm of {}", o.cluster.front_addr()));

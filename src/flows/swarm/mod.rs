@@ -39,7 +39,12 @@ pub(crate) fn run(cmd: &OnEngine, ctx: &Ctx) -> anyhow::Result<()> {
         OnEngine::List { json } => list::list(ctx, *json),
         OnEngine::Down { volumes, yes } => down::down(ctx, *volumes, *yes),
         OnEngine::Client { write, token_env, url } => {
-            crate::flows::client::client(ctx, *write, token_env.as_deref(), url.as_deref())
+            // The URL is the front's on the manager, as the last start saved it.
+            let url = match url {
+                Some(u) => u.clone(),
+                None => saved_url(ctx)?,
+            };
+            crate::flows::client::client(ctx, *write, token_env.as_deref(), Some(&url))
         }
         OnEngine::Publish(args) => crate::flows::publish::publish(ctx, args),
         OnEngine::Stats { .. } => Err(Explained::usage("stats on a swarm target")
@@ -130,6 +135,18 @@ pub(crate) fn endpoint(ctx: &Ctx, addr: &str, port: u16, transport: Transport) -
     let mut e = ctx.s.endpoint(port, transport, true);
     e.host = if addr.contains(':') { format!("[{addr}]") } else { addr.to_string() };
     e
+}
+
+/// The endpoint the last start on the swarm saved.
+fn saved_url(ctx: &Ctx) -> anyhow::Result<String> {
+    let state = ctx.load_state();
+    let sw = swarm_state(&state);
+    match (state.port, sw.addr.is_empty()) {
+        (Some(port), false) => Ok(endpoint(ctx, &sw.addr, port, ctx.saved_transport(&state)).url()),
+        _ => Err(Explained::usage(format!("{} has not been started on a swarm", ctx.s.name))
+            .fix("start it with `mcpctl start --target swarm`, or give --url")
+            .into()),
+    }
 }
 
 /// A probe through the front, as a client sees it (token, TLS), reached from here (through the

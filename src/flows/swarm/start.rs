@@ -307,7 +307,9 @@ pub(super) fn deploy_front(
                 &mut |_, _| {},
             );
             spinner.finish();
-            if let crate::target::swarm::Rolled::Reverted(why) | crate::target::swarm::Rolled::Paused(why) = r? {
+            if let crate::target::swarm::Rolled::Reverted(why) | crate::target::swarm::Rolled::Paused(why) =
+                r?
+            {
                 return Err(Explained::new("the front's new task did not start").why(why).into());
             }
         }

@@ -65,7 +65,7 @@ pub(crate) fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
         "mcp": mcp,
     });
     if as_json {
-        ui.raw(&serde_json::to_string_pretty(&out)?);
+        println!("{}", serde_json::to_string(&out)?);
         return Ok(());
     }
     for n in &o.cluster.nodes {

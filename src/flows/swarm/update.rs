@@ -59,7 +59,11 @@ pub(crate) fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     collect_garbage(&o)?;
 
     ui.header("Update Complete");
-    ui.result_success(if same { "Nothing to roll: the tasks run this image already" } else { "MCP server updated with latest code!" });
+    ui.result_success(if same {
+        "Nothing to roll: the tasks run this image already"
+    } else {
+        "MCP server updated with latest code!"
+    });
     sw::print_endpoint(ctx, o.cluster.front_addr(), port, report.transport);
     ctx.print_timings(&[("build", image.took), ("push", push), ("roll", roll_took)]);
     Ok(())
