@@ -66,6 +66,14 @@ impl Cluster {
     }
 }
 
+/// The cluster goes when the test ends, passed or failed: its daemons, namespaces and shims (the
+/// images stay under /var/lib/mcpctl-swarm for the next run).
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash").arg(manifest_dir().join("scripts/swarm.sh")).arg("down").output();
+    }
+}
+
 fn script(args: &[&str]) -> BTreeMap<String, String> {
     let out = Command::new("bash").arg(manifest_dir().join("scripts/swarm.sh")).args(args).output().unwrap();
     assert!(
