@@ -18,7 +18,7 @@ pub(crate) fn start(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     let mut o = sw::open(ctx, Some("start"))?;
     let registry = require_registry(ctx)?;
     let replicas = s.replicas.or(o.state.replicas).unwrap_or(1);
-    check_nodes(ctx, &o, replicas)?;
+    check_nodes(ctx, &o, replicas, true)?;
     ui.success(&format!(
         "{} is a swarm manager ({} nodes, {} managers; the front will be on {})",
         engine.name(),

@@ -25,7 +25,7 @@ pub(crate) fn update(ctx: &Ctx, rebuild: bool) -> anyhow::Result<()> {
     ui.info("Rebuilds the image from the latest code, then the swarm rolls it task by task");
     let registry = require_registry(ctx)?;
     let replicas = s.replicas.or(o.state.replicas).or(old.replicas.map(|n| n as u32)).unwrap_or(1);
-    check_nodes(ctx, &o, replicas)?;
+    check_nodes(ctx, &o, replicas, false)?;
     let plan = container::image_plan(engine, s);
 
     ui.header("Step 1: Rebuilding Image");
