@@ -108,8 +108,9 @@ pub(super) fn require_registry(ctx: &Ctx) -> anyhow::Result<String> {
     })
 }
 
-/// Refuse before anything changes: a node down, or a placement no ready node fits.
-pub(super) fn check_nodes(ctx: &Ctx, o: &Opened, replicas: u32) -> anyhow::Result<()> {
+/// Refuse before anything changes: a node down at start (`strict`; an update goes on, the swarm
+/// places the tasks on the nodes it has), or a placement no ready node fits.
+pub(super) fn check_nodes(ctx: &Ctx, o: &Opened, replicas: u32, strict: bool) -> anyhow::Result<()> {
     let down: Vec<String> = o
         .cluster
         .nodes
@@ -117,7 +118,9 @@ pub(super) fn check_nodes(ctx: &Ctx, o: &Opened, replicas: u32) -> anyhow::Resul
         .filter(|n| !n.ready())
         .map(|n| format!("{} ({})", n.hostname, n.status))
         .collect();
-    if !down.is_empty() {
+    if !down.is_empty() && !strict {
+        ctx.ui.warning(&format!("Swarm node(s) not ready: {}; the tasks go to the others", down.join(", ")));
+    } else if !down.is_empty() {
         return Err(Explained::usage(format!("swarm node(s) not ready: {}", down.join(", ")))
             .why("a task placed there would not start, and the cluster has less room than it says")
             .fix("bring the node back, or remove it: docker node rm --force NODE")
