@@ -4,4 +4,4 @@
 //!   front as the one published service, secrets and configs the swarm way; the swarm rolls
 //!   updates and reschedules tasks itself, mcpctl asks it and watches.
 
-pub(crate) mod swarm;
+pub mod swarm;

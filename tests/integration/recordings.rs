@@ -439,3 +439,107 @@ fn engine_kind_from_recorded_version() {
         assert_eq!(EngineKind::from_self_description(&info), None, "{}: {info}", c.dir());
     }
 }
+
+/// The swarm outputs (fixtures/engine-outputs/swarm): the 28.x client against a 3-manager swarm.
+mod swarm {
+    use mcpctl::target::swarm::parse;
+
+    fn out(case: &str) -> String {
+        let p = crate::support::recordings_dir().join("swarm").join(format!("{case}.stdout"));
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn err(case: &str) -> String {
+        let p = crate::support::recordings_dir().join("swarm").join(format!("{case}.stderr"));
+        std::fs::read_to_string(&p).unwrap()
+    }
+
+    #[test]
+    fn a_manager_an_engine_in_no_swarm_and_a_worker() {
+        let m = parse::swarm_info(&out("info-swarm")).unwrap();
+        assert_eq!(
+            (m.state.as_str(), m.manager, m.node_addr.as_str(), m.nodes, m.managers),
+            ("active", true, "10.240.0.11", 3, 3)
+        );
+        assert!(!m.node_id.is_empty());
+        let i = parse::swarm_info(&out("info-swarm-inactive")).unwrap();
+        assert_eq!((i.state.as_str(), i.manager), ("inactive", false));
+        let w = parse::swarm_info(&out("info-swarm-worker")).unwrap();
+        assert_eq!((w.state.as_str(), w.manager), ("active", false));
+    }
+
+    #[test]
+    fn nodes_all_ready_then_one_down() {
+        let n = parse::nodes(&out("node-ls")).unwrap();
+        assert_eq!(n.iter().map(|n| n.hostname.as_str()).collect::<Vec<_>>(), ["sw1", "sw2", "sw3"]);
+        assert!(n.iter().all(|n| n.ready() && n.schedulable()));
+        assert_eq!(n.iter().filter(|n| n.is_self).count(), 1);
+        assert!(n.iter().all(|n| !n.manager_status.is_empty()), "three managers");
+        let d = parse::nodes(&out("node-ls-one-down")).unwrap();
+        let down: Vec<&str> = d.iter().filter(|n| !n.ready()).map(|n| n.hostname.as_str()).collect();
+        assert_eq!(down, ["sw3"]);
+    }
+
+    #[test]
+    fn tasks_running_and_the_ones_of_a_down_node() {
+        let t = parse::tasks(&out("service-ps")).unwrap();
+        let live: Vec<_> = t.iter().filter(|t| t.wanted() && t.running()).collect();
+        assert_eq!(live.len(), 3, "{t:?}");
+        let nodes: std::collections::BTreeSet<&str> = live.iter().map(|t| t.node.as_str()).collect();
+        assert_eq!(nodes.len(), 3);
+        assert!(live.iter().all(|t| t.image.contains("@sha256:") && t.name.starts_with("rec-mcp.")));
+        // The task on the lost node still says Running, but is no longer wanted.
+        let d = parse::tasks(&out("service-ps-one-down")).unwrap();
+        assert!(d.iter().any(|t| t.state() == "Running" && !t.wanted()), "{d:?}");
+        assert_eq!(d.iter().filter(|t| t.wanted() && t.node == "sw3").count(), 0, "{d:?}");
+    }
+
+    #[test]
+    fn a_task_whose_image_cannot_be_pulled_says_so() {
+        let t = parse::tasks(&out("service-ps-failed")).unwrap();
+        assert!(!t.is_empty());
+        assert!(
+            t.iter().all(|t| t.error == "No such image: 10.240.0.1:5000/nope:1" && t.state() == "Rejected"),
+            "{t:?}"
+        );
+        let r = parse::tasks(&out("service-ps-rollback")).unwrap();
+        assert!(
+            r.iter().any(|t| t.error.starts_with("task: non-zero exit") && !t.error.starts_with('"')),
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn update_states_from_none_to_rolled_back() {
+        let s = parse::service(&out("service-inspect")).unwrap();
+        assert_eq!((s.name.as_str(), s.replicas, s.update_state.as_str()), ("rec-mcp", Some(3), ""));
+        assert!(s.image.contains("@sha256:") && s.previous_image.is_none(), "{s:?}");
+        assert_eq!(s.labels.get("io.mcpctl.project").map(String::as_str), Some("rec"));
+        assert_eq!(s.secrets, ["rec-token"]);
+        let u = parse::service(&out("service-inspect-updating")).unwrap();
+        assert_eq!(u.update_state, "updating");
+        assert!(!u.update_started.is_empty());
+        let c = parse::service(&out("service-inspect-completed")).unwrap();
+        assert_eq!(c.update_state, "completed");
+        assert!(c.previous_image.is_some(), "a completed update keeps the spec before it");
+        let b = parse::service(&out("service-inspect-rolling-back")).unwrap();
+        assert_eq!(b.update_state, "rollback_started");
+        assert!(b.update_message.contains("rolled back due to failure"), "{b:?}");
+        let r = parse::service(&out("service-inspect-rollback")).unwrap();
+        assert_eq!(r.update_state, "rollback_completed");
+        assert_ne!(r.update_started, c.update_started);
+        assert!(err("service-inspect-missing").contains("no such service"));
+        assert!(err("service-ps-missing").contains("no such service"));
+    }
+
+    #[test]
+    fn names_of_the_project_objects() {
+        assert!(parse::names_list(&out("service-ls-after")).is_empty());
+        assert_eq!(parse::names_list("a\n\nb\n"), ["a", "b"]);
+        let digests: Vec<String> = serde_json::from_str(out("image-inspect-repodigests").trim()).unwrap();
+        assert!(
+            digests.iter().any(|d| d.starts_with("10.240.0.1:5000/") && d.contains("@sha256:")),
+            "{digests:?}"
+        );
+    }
+}
