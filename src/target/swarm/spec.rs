@@ -464,6 +464,8 @@ mod tests {
             "mode=host,target=8080,published=19000,protocol=tcp",
             "--update-order",
             "stop-first",
+            "--stop-grace-period",
+            "5s",
             "--cap-drop",
             "ALL",
             "--config",
