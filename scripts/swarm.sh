@@ -408,11 +408,12 @@ cmd_kill_node() {
   ip -n $BRNS link set "$BRPORT" down
   t0=$(ms)
   say "$NNAME: dockerd killed, link $BRPORT down"
+  local mgr=("${MGR[@]}")
   if [ "$1" = 1 ]; then
-    say "$NNAME was the socket of MCPCTL_SWARM_MANAGER_SOCK; ask sw2 or sw3 now"
-    return 0
+    say "$NNAME serves MCPCTL_SWARM_MANAGER_SOCK; ask sw2 or sw3 until it is revived"
+    mgr=(docker -H "unix://$RUN/sw2/docker.sock")
   fi
-  until [ "$(timeout 5 "${MGR[@]}" node ls --filter "name=$NNAME" --format '{{.Status}}' 2>/dev/null)" = Down ]; do
+  until [ "$(timeout 5 "${mgr[@]}" node ls --filter "name=$NNAME" --format '{{.Status}}' 2>/dev/null)" = Down ]; do
     (($(ms) - t0 < 90000)) || die "$NNAME is not Down after 90 s"
     sleep 0.2
   done
