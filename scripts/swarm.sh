@@ -47,6 +47,7 @@ set -euo pipefail
 # shellcheck disable=SC2206
 IMAGES=(${MCPCTL_SWARM_IMAGES:-mcpctl-python:bookworm mcpctl-uv:local mcpctl-haproxy:local})
 # Pushed to the registry by `up`, so every node can pull it.
+# shellcheck disable=SC2206
 PUSHED=(${MCPCTL_SWARM_PUSH:-mcpctl-haproxy:local})
 
 NODES=3
