@@ -33,7 +33,8 @@
 #   A second `up` started 1 s after the first waited on the lock and then only checked (38.6 s, same env).
 #   kill-node N (a follower) -> Down on the manager: 4.2-5.0 s (5 runs; --dispatcher-heartbeat 2s);
 #   with a 3-task dnsrr service, 3 tasks Running again without the killed node 11.5 s after the kill.
-#   kill-node 1 (the Raft leader): Down 22.5 s after (a new leader is elected first; sw3 took over).
+#   kill-node of the Raft leader: Down 22.5-23.7 s after (2 runs; a new leader is elected first). Which
+#   node leads moves: after sw1 was killed, sw3 led, so check `status` before timing a kill.
 #   revive-node N -> Ready: 3.0-7.7 s; the swarm does NOT move tasks back (the revived node stays empty
 #   until a `service update --force` or a new task). `up` with one node killed revives it: 6.4-11.7 s.
 #   down: ~17-19 s (dockerds in swarm mode take their time to stop); down --purge ~80 s here (slow disk).
