@@ -202,6 +202,74 @@ pub(crate) fn checked_of(ctx: &Ctx, r: &ProbeReport) -> Checked {
     Checked { era: r.server.era, sse, path }
 }
 
+/// Keeps the front's new requests off the tasks the swarm replaced, while an update rolls and
+/// after: their slots drain (sessions go on) until their address leaves the front, then are made
+/// ready again for the tasks the DNS puts there later.
+pub(crate) struct Drainer {
+    addrs: std::collections::BTreeMap<String, String>,
+    drained: Vec<String>,
+    last: Option<std::time::Instant>,
+}
+
+impl Drainer {
+    pub(crate) fn new() -> Drainer {
+        Drainer { addrs: Default::default(), drained: Vec::new(), last: None }
+    }
+
+    /// Drain the slots of replaced tasks; at most every 2 s (each look is a few engine calls).
+    pub(crate) fn step(&mut self, ctx: &Ctx, swarm: &Swarm, tasks: &[crate::target::swarm::parse::Task]) {
+        if self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let mut live = Vec::new();
+        for t in tasks.iter().filter(|t| t.wanted() && t.running()) {
+            if !self.addrs.contains_key(&t.id)
+                && let Some(a) = swarm.task_address(&t.id)
+            {
+                self.addrs.insert(t.id.clone(), a);
+            }
+            live.extend(self.addrs.get(&t.id).cloned());
+        }
+        // Until every wanted task's address is known, a slot may be a new one not looked up yet.
+        if live.len() < tasks.iter().filter(|t| t.wanted() && t.running()).count() {
+            return;
+        }
+        for slot in crate::target::swarm::front::drain_replaced(&ctx.engine, &swarm.names, &live) {
+            if !self.drained.contains(&slot) {
+                self.drained.push(slot);
+            }
+        }
+    }
+
+    /// After the roll: drain what is left, wait until the drained addresses are gone from the
+    /// front (its hold is the drain timeout), and make their slots ready again.
+    pub(crate) fn finish(mut self, ctx: &Ctx, swarm: &Swarm) -> anyhow::Result<()> {
+        self.last = None;
+        let tasks = swarm.tasks(&swarm.names.service)?;
+        self.step(ctx, swarm, &tasks);
+        if self.drained.is_empty() {
+            return Ok(());
+        }
+        let spinner = ctx.ui.spinner(&format!(
+            "The replaced tasks drain: their sessions go on for up to {}...",
+            crate::ui::secs(ctx.s.front.drain_timeout)
+        ));
+        let deadline = std::time::Instant::now() + ctx.s.front.drain_timeout + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            crate::process::check_interrupt()?;
+            let view = crate::target::swarm::front::servers(&ctx.engine, &swarm.names).unwrap_or_default();
+            if !view.iter().any(|v| v.drain && self.drained.contains(&v.slot)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        spinner.finish();
+        crate::target::swarm::front::undrain(&ctx.engine, &swarm.names, &self.drained);
+        Ok(())
+    }
+}
+
 /// The endpoint lines every successful start/update/restart/rollback ends with.
 pub(crate) fn print_endpoint(ctx: &Ctx, addr: &str, port: u16, transport: Transport) {
     let ui = &ctx.ui;

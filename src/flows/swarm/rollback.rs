@@ -31,14 +31,16 @@ pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     ui.info(&format!("Back to {previous}"));
     let spinner = ui.spinner("The swarm is rolling back (start-first, one task at a time)...");
     let args = vec!["service".into(), "rollback".into(), "--detach".into(), name.clone()];
+    let mut drainer = sw::Drainer::new();
     let r = o.swarm.roll(
         &name,
         args,
         Some(&previous),
         ctx.s.ready_timeout * 4 + Duration::from_secs(60),
-        &mut |_, _| {},
+        &mut |_, tasks| drainer.step(ctx, &o.swarm, tasks),
     );
     spinner.finish();
+    drainer.finish(ctx, &o.swarm)?;
     match r? {
         Rolled::Reverted(_) | Rolled::Completed => {}
         Rolled::Paused(why) => {

@@ -83,7 +83,17 @@ pub(super) fn roll(
     let spinner = ui.spinner("The swarm is rolling the tasks (start-first, one at a time)...");
     let deadline = (ctx.s.ready_timeout + Duration::from_secs(20)) * (server.replicas + 1);
     let args = spec::server_update(&o.swarm.names, old, server, force);
+    let mut drainer = sw::Drainer::new();
+    // What the new tasks said when they failed (the swarm's own message only names a task id).
+    let mut failed: Vec<String> = Vec::new();
     let r = o.swarm.roll(&name, args, Some(&server.image), deadline, &mut |svc, tasks| {
+        drainer.step(ctx, &o.swarm, tasks);
+        for t in tasks.iter().filter(|t| t.image == server.image && !t.error.is_empty()) {
+            let line = format!("{} on {}: {}", t.name, t.node, t.error);
+            if !failed.contains(&line) {
+                failed.push(line);
+            }
+        }
         let on_new = tasks
             .iter()
             .filter(|t| !t.history && t.wanted() && t.running() && t.image == server.image)
@@ -95,7 +105,9 @@ pub(super) fn roll(
         ));
     });
     spinner.finish();
-    match r? {
+    let r = r?;
+    drainer.finish(ctx, &o.swarm)?;
+    match r {
         Rolled::Completed => {
             o.swarm.wait_running(
                 &name,
@@ -108,7 +120,10 @@ pub(super) fn roll(
             Ok(())
         }
         Rolled::Reverted(why) => Err(Explained::new("the new tasks did not pass their MCP health check")
-            .why(format!("the swarm rolled the service back to the previous image by itself: {why}"))
+            .why(format!(
+                "the swarm rolled the service back to the previous image by itself ({why}){}",
+                if failed.is_empty() { String::new() } else { format!("; {}", failed.join("; ")) }
+            ))
             .fix("the previous image serves, as before; `mcpctl logs` shows what the new one said")
             .into()),
         Rolled::Paused(why) => Err(Explained::new("the swarm paused the update")

@@ -70,6 +70,8 @@ pub(crate) struct SlotView {
     pub(crate) addr: String,
     /// Takes requests: checked up (or unchecked) and not in maintenance.
     pub(crate) up: bool,
+    /// Set to drain by mcpctl: its sessions still reach it, nothing new does.
+    pub(crate) drain: bool,
 }
 
 /// `show servers state be_mcp`, parsed: the slots that hold an address.
@@ -84,16 +86,24 @@ pub(crate) fn parse_servers_state(text: &str) -> Vec<SlotView> {
             if admin & 0x20 != 0 || addr == "-" || addr == "0.0.0.0" {
                 return None;
             }
-            Some(SlotView { slot: slot.to_string(), addr: addr.to_string(), up: op == "2" && admin == 0 })
+            // 0x08: drained by the runtime API (FDRAIN).
+            let drain = admin & 0x08 != 0;
+            Some(SlotView {
+                slot: slot.to_string(),
+                addr: addr.to_string(),
+                up: op == "2" && admin & !0x08 == 0,
+                drain,
+            })
         })
         .collect()
 }
 
-/// Reads the runtime API inside the front's task: the socket is the task's own, on its node.
-const ASK: &str = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.connect('/tmp/mcpctl-admin.sock')\ns.sendall(b'show servers state be_mcp\\n')\nd=b''\nwhile True:\n    c=s.recv(65536)\n    if not c: break\n    d+=c\nsys.stdout.write(d.decode())\n";
+/// Sends each argument to the runtime API inside the front's task (a connection each) and prints
+/// the answers: the socket is the task's own, on its node.
+const ASK: &str = "import socket,sys\nfor c in sys.argv[1:]:\n    s=socket.socket(socket.AF_UNIX)\n    s.connect('/tmp/mcpctl-admin.sock')\n    s.sendall(c.encode()+b'\\n')\n    while True:\n        d=s.recv(65536)\n        if not d: break\n        sys.stdout.write(d.decode())\n";
 
-/// The front's view of the tasks, when its container is on the manager (it is pinned there).
-pub(crate) fn servers(engine: &Engine, n: &Names) -> Option<Vec<SlotView>> {
+/// The front's running container on the manager (it is pinned there).
+fn front_container(engine: &Engine, n: &Names) -> Option<String> {
     let ps: Vec<String> = [
         "ps",
         "-q",
@@ -104,9 +114,43 @@ pub(crate) fn servers(engine: &Engine, n: &Names) -> Option<Vec<SlotView>> {
     ]
     .map(String::from)
     .to_vec();
-    let id = engine.call(ps).ok()?.stdout.lines().next()?.trim().to_string();
-    let out = engine.call(engine.exec_args(&id, &["python3", "-c", ASK])).ok()?;
-    Some(parse_servers_state(&out.stdout))
+    Some(engine.call(ps).ok()?.stdout.lines().next()?.trim().to_string())
+}
+
+fn ask(engine: &Engine, n: &Names, commands: &[String]) -> Option<String> {
+    let id = front_container(engine, n)?;
+    let mut argv: Vec<&str> = vec!["python3", "-c", ASK];
+    argv.extend(commands.iter().map(String::as_str));
+    Some(engine.call(engine.exec_args(&id, &argv)).ok()?.stdout)
+}
+
+/// The front's view of the tasks.
+pub(crate) fn servers(engine: &Engine, n: &Names) -> Option<Vec<SlotView>> {
+    ask(engine, n, &["show servers state be_mcp".to_string()]).map(|out| parse_servers_state(&out))
+}
+
+/// Drain the slots whose address is no task the swarm wants any more (a replaced task, kept by
+/// the front for the drain so its sessions go on): nothing new reaches the old code once its
+/// successor serves. Returns the slots drained now.
+pub(crate) fn drain_replaced(engine: &Engine, n: &Names, live: &[String]) -> Vec<String> {
+    let Some(view) = servers(engine, n) else { return Vec::new() };
+    let gone: Vec<String> =
+        view.iter().filter(|s| !s.drain && !live.contains(&s.addr)).map(|s| s.slot.clone()).collect();
+    if !gone.is_empty() {
+        let cmds: Vec<String> = gone.iter().map(|s| format!("set server be_mcp/{s} state drain")).collect();
+        let _ = ask(engine, n, &cmds);
+    }
+    gone
+}
+
+/// Once the drained slots' addresses are gone (their hold ended), make them ready again, so a
+/// task the DNS puts there later takes requests.
+pub(crate) fn undrain(engine: &Engine, n: &Names, slots: &[String]) {
+    if slots.is_empty() {
+        return;
+    }
+    let cmds: Vec<String> = slots.iter().map(|s| format!("set server be_mcp/{s} state ready")).collect();
+    let _ = ask(engine, n, &cmds);
 }
 
 /// Wait until the front has `want` tasks up; returns how many it has at the deadline.
