@@ -217,13 +217,20 @@ impl Drainer {
     }
 
     /// Drain the slots of replaced tasks; at most every 2 s (each look is a few engine calls).
-    pub(crate) fn step(&mut self, ctx: &Ctx, swarm: &Swarm, tasks: &[crate::target::swarm::parse::Task]) {
+    /// Says whether it could look (every running task's address known, the front's view read).
+    pub(crate) fn step(
+        &mut self,
+        ctx: &Ctx,
+        swarm: &Swarm,
+        tasks: &[crate::target::swarm::parse::Task],
+    ) -> bool {
         if self.last.is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
-            return;
+            return false;
         }
         self.last = Some(std::time::Instant::now());
+        // Every task the swarm wants, starting ones too (a new task may be in the DNS already).
         let mut live = Vec::new();
-        for t in tasks.iter().filter(|t| t.wanted() && t.running()) {
+        for t in tasks.iter().filter(|t| t.wanted()) {
             if !self.addrs.contains_key(&t.id)
                 && let Some(a) = swarm.task_address(&t.id)
             {
@@ -232,22 +239,37 @@ impl Drainer {
             live.extend(self.addrs.get(&t.id).cloned());
         }
         // Until every wanted task's address is known, a slot may be a new one not looked up yet.
-        if live.len() < tasks.iter().filter(|t| t.wanted() && t.running()).count() {
-            return;
+        let running: Vec<&String> =
+            tasks.iter().filter(|t| t.wanted() && t.running()).map(|t| &t.id).collect();
+        if running.is_empty() || running.iter().any(|id| !self.addrs.contains_key(*id)) {
+            return false;
         }
-        for slot in crate::target::swarm::front::drain_replaced(&ctx.engine, &swarm.names, &live) {
+        let Some(drained) = crate::target::swarm::front::drain_replaced(&ctx.engine, &swarm.names, &live)
+        else {
+            return false;
+        };
+        for slot in drained {
             if !self.drained.contains(&slot) {
                 self.drained.push(slot);
             }
         }
+        true
     }
 
     /// After the roll: drain what is left, wait until the drained addresses are gone from the
     /// front (its hold is the drain timeout), and make their slots ready again.
     pub(crate) fn finish(mut self, ctx: &Ctx, swarm: &Swarm) -> anyhow::Result<()> {
-        self.last = None;
-        let tasks = swarm.tasks(&swarm.names.service)?;
-        self.step(ctx, swarm, &tasks);
+        // A task just started may not have its address yet: look until it does.
+        let t0 = std::time::Instant::now();
+        loop {
+            crate::process::check_interrupt()?;
+            self.last = None;
+            let tasks = swarm.tasks(&swarm.names.service)?;
+            if self.step(ctx, swarm, &tasks) || t0.elapsed() > Duration::from_secs(15) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
         if self.drained.is_empty() {
             return Ok(());
         }

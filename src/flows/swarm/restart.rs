@@ -19,7 +19,9 @@ pub(crate) fn restart(ctx: &Ctx) -> anyhow::Result<()> {
     let args = vec!["service".into(), "update".into(), "--detach".into(), "--force".into(), name.clone()];
     let deadline = ctx.s.ready_timeout * 4 + std::time::Duration::from_secs(60);
     let mut drainer = sw::Drainer::new();
-    let r = o.swarm.roll(&name, args, None, deadline, &mut |_, tasks| drainer.step(ctx, &o.swarm, tasks));
+    let r = o.swarm.roll(&name, args, None, deadline, &mut |_, tasks| {
+        drainer.step(ctx, &o.swarm, tasks);
+    });
     spinner.finish();
     drainer.finish(ctx, &o.swarm)?;
     if let Rolled::Reverted(why) | Rolled::Paused(why) = r? {

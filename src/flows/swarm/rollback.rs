@@ -37,7 +37,9 @@ pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
         args,
         Some(&previous),
         ctx.s.ready_timeout * 4 + Duration::from_secs(60),
-        &mut |_, tasks| drainer.step(ctx, &o.swarm, tasks),
+        &mut |_, tasks| {
+            drainer.step(ctx, &o.swarm, tasks);
+        },
     );
     spinner.finish();
     drainer.finish(ctx, &o.swarm)?;

@@ -132,15 +132,15 @@ pub(crate) fn servers(engine: &Engine, n: &Names) -> Option<Vec<SlotView>> {
 /// Drain the slots whose address is no task the swarm wants any more (a replaced task, kept by
 /// the front for the drain so its sessions go on): nothing new reaches the old code once its
 /// successor serves. Returns the slots drained now.
-pub(crate) fn drain_replaced(engine: &Engine, n: &Names, live: &[String]) -> Vec<String> {
-    let Some(view) = servers(engine, n) else { return Vec::new() };
+pub(crate) fn drain_replaced(engine: &Engine, n: &Names, live: &[String]) -> Option<Vec<String>> {
+    let view = servers(engine, n)?;
     let gone: Vec<String> =
         view.iter().filter(|s| !s.drain && !live.contains(&s.addr)).map(|s| s.slot.clone()).collect();
     if !gone.is_empty() {
         let cmds: Vec<String> = gone.iter().map(|s| format!("set server be_mcp/{s} state drain")).collect();
-        let _ = ask(engine, n, &cmds);
+        ask(engine, n, &cmds)?;
     }
-    gone
+    Some(gone)
 }
 
 /// Once the drained slots' addresses are gone (their hold ended), make them ready again, so a
