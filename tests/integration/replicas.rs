@@ -42,6 +42,17 @@ fn project(engine: &'static str, name: &str, base: u16) -> Project {
 /// One 2026-07-28 request, as a new-era client sends it: no session, the routing headers and
 /// the `_meta` block. Returns the tool's text, or why not.
 pub(crate) fn modern_call(port: u16, tool: &str, args: Value) -> Result<String, String> {
+    modern_call_at("127.0.0.1", port, tool, args, None)
+}
+
+/// The same at `addr` (a front on another machine's address), with a bearer token if given.
+pub(crate) fn modern_call_at(
+    addr: &str,
+    port: u16,
+    tool: &str,
+    args: Value,
+    bearer: Option<&str>,
+) -> Result<String, String> {
     let meta = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientInfo": {"name": "mcpctl-e2e", "version": "1"},
@@ -50,12 +61,14 @@ pub(crate) fn modern_call(port: u16, tool: &str, args: Value) -> Result<String, 
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": tool, "arguments": args, "_meta": meta}})
     .to_string();
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    let mut s = TcpStream::connect((addr, port)).map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let host = if addr == "127.0.0.1" { format!("localhost:{port}") } else { format!("{addr}:{port}") };
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let req = format!(
-        "POST /mcp HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Type: application/json\r\n\
+        "POST /mcp HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n\
-         Mcp-Method: tools/call\r\nMcp-Name: {tool}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Mcp-Method: tools/call\r\nMcp-Name: {tool}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).map_err(|e| format!("send: {e}"))?;

@@ -20,8 +20,6 @@
 //! * `down`: no service, network, secret or config of the project left.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -135,34 +133,7 @@ fn swarm_cleanup(p: &Project) {
 
 /// One 2026-07-28 call through the front at `addr:port` with the token.
 fn modern_call(addr: &str, port: u16, tool: &str) -> Result<String, String> {
-    let meta = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientInfo": {"name": "mcpctl-e2e", "version": "1"},
-        "io.modelcontextprotocol/clientCapabilities": {},
-    });
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": tool, "arguments": {}, "_meta": meta}})
-    .to_string();
-    let mut s = TcpStream::connect((addr, port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let req = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {addr}:{port}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2026-07-28\r\n\
-         Mcp-Method: tools/call\r\nMcp-Name: {tool}\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).map_err(|e| format!("send: {e}"))?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer).map_err(|e| format!("read: {e}"))?;
-    let status = answer.split(' ').nth(1).unwrap_or("");
-    if status != "200" {
-        return Err(format!("HTTP {status}: {}", answer.lines().last().unwrap_or_default()));
-    }
-    let (_, payload) = answer.split_once("\r\n\r\n").ok_or("no body")?;
-    let json_text = payload.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or(payload);
-    let v: Value = serde_json::from_str(json_text.trim()).map_err(|e| format!("{e}: {payload}"))?;
-    v["result"]["content"][0]["text"].as_str().map(str::to_string).ok_or_else(|| format!("no result: {v}"))
+    crate::replicas::modern_call_at(addr, port, tool, json!({}), Some(TOKEN))
 }
 
 /// A new-era client calling `whoami` every 50 ms until stopped.
@@ -392,12 +363,8 @@ fn swarm_cluster(base: u16) {
     assert_eq!(service_image(&p), second_image);
 
     // ---- an update whose server never answers: the swarm rolls back, nobody notices ----
-    let hang = two.replacen(
-        "\nif __name__ == \"__main__\":\n",
-        "\nif __name__ == \"__main__\":\n    time.sleep(100000)\n",
-        1,
-    );
-    assert_ne!(hang, two);
+    // At import: mcpctl's launcher imports the module (its __main__ block never runs).
+    let hang = format!("{two}\ntime.sleep(100000)\n");
     std::fs::write(&server, &hang).unwrap();
     let caller = Caller::on(&addr, port);
     let t0 = Instant::now();

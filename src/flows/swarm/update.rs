@@ -82,7 +82,7 @@ pub(super) fn roll(
     let name = o.swarm.names.service.clone();
     let spinner = ui.spinner("The swarm is rolling the tasks (start-first, one at a time)...");
     let deadline = (ctx.s.ready_timeout + Duration::from_secs(20)) * (server.replicas + 1);
-    let args = spec::server_update(&o.swarm.names, old, server, force);
+    let args = spec::server_update(&ctx.s, &o.swarm.names, old, server, force);
     let mut drainer = sw::Drainer::new();
     // What the new tasks said when they failed (the swarm's own message only names a task id).
     let mut failed: Vec<String> = Vec::new();

@@ -87,6 +87,30 @@ fn secs(d: Duration) -> String {
     format!("{}ms", d.as_millis())
 }
 
+/// How each task stops and is checked: the same at create and at every update (a changed
+/// drain, ready timeout or port rolls the tasks like a code change).
+fn task_settings(s: &Settings, spec: &ServerSpec) -> Vec<String> {
+    let mut a: Vec<String> = Vec::new();
+    // A replaced task keeps serving its sessions for the drain timeout: Python ignores SIGWINCH,
+    // so the stop signal asks nothing and the grace period is the drain.
+    a.extend(["--stop-signal".into(), "SIGWINCH".into()]);
+    a.extend(["--stop-grace-period".into(), secs(s.front.drain_timeout + Duration::from_secs(1))]);
+    a.extend([
+        "--health-cmd".into(),
+        format!(
+            "python3 {HEALTH_IN} {} {} {} localhost:{}",
+            s.container_port,
+            s.mcp_path,
+            health_mode(s.transport),
+            spec.front_port
+        ),
+    ]);
+    a.extend(["--health-interval".into(), secs(HEALTH_INTERVAL), "--health-timeout".into(), "4s".into()]);
+    a.extend(["--health-retries".into(), HEALTH_RETRIES.to_string()]);
+    a.extend(["--health-start-period".into(), secs(s.ready_timeout)]);
+    a
+}
+
 /// `service create` of the server: tasks spread over the nodes on the project's network, found
 /// by DNS (`dnsrr`: no VIP, which needs IPVS), never published (only the front is).
 pub(crate) fn server_create(s: &Settings, n: &Names, spec: &ServerSpec) -> Vec<String> {
@@ -111,23 +135,7 @@ pub(crate) fn server_create(s: &Settings, n: &Names, spec: &ServerSpec) -> Vec<S
     ]);
     a.extend(["--rollback-order", "start-first", "--rollback-parallelism", "1"].map(String::from));
     a.extend(["--rollback-monitor".into(), secs(UPDATE_MONITOR)]);
-    // A replaced task keeps serving its sessions for the drain timeout: Python ignores SIGWINCH,
-    // so the stop signal asks nothing and the grace period is the drain.
-    a.extend(["--stop-signal".into(), "SIGWINCH".into()]);
-    a.extend(["--stop-grace-period".into(), secs(s.front.drain_timeout + Duration::from_secs(1))]);
-    a.extend([
-        "--health-cmd".into(),
-        format!(
-            "python3 {HEALTH_IN} {} {} {} localhost:{}",
-            s.container_port,
-            s.mcp_path,
-            health_mode(s.transport),
-            spec.front_port
-        ),
-    ]);
-    a.extend(["--health-interval".into(), secs(HEALTH_INTERVAL), "--health-timeout".into(), "4s".into()]);
-    a.extend(["--health-retries".into(), HEALTH_RETRIES.to_string()]);
-    a.extend(["--health-start-period".into(), secs(s.ready_timeout)]);
+    a.extend(task_settings(s, spec));
     a.extend(["--config".into(), format!("source={},target={HEALTH_IN},mode=0444", spec.health_config)]);
     if let Some(secret) = &spec.env_secret {
         a.extend(["--secret".into(), format!("source={secret},target={ENV_SECRET},mode=0444")]);
@@ -158,6 +166,7 @@ pub(crate) const ENV_WRAPPER: &str =
 /// `service update` of the server to a new image (and env secret), detached: the flow watches
 /// the update's state.
 pub(crate) fn server_update(
+    s: &Settings,
     n: &Names,
     old: &super::parse::Service,
     spec: &ServerSpec,
@@ -165,6 +174,7 @@ pub(crate) fn server_update(
 ) -> Vec<String> {
     let mut a: Vec<String> = vec!["service".into(), "update".into(), "--detach".into()];
     a.extend(["--image".into(), spec.image.clone(), "--replicas".into(), spec.replicas.to_string()]);
+    a.extend(task_settings(s, spec));
     for c in old.configs.iter().filter(|c| **c != spec.health_config) {
         a.extend(["--config-rm".into(), c.clone()]);
     }
@@ -387,13 +397,17 @@ mod tests {
 
     #[test]
     fn an_update_swaps_the_env_secret_and_keeps_the_health_config() {
-        let n = Names::of(&settings(|_| {}), "salt");
+        let s = settings(|_| {});
+        let n = Names::of(&s, "salt");
         let old = Service {
             secrets: vec!["echo-server-env-1".into()],
             configs: vec!["echo-server-health-1".into()],
             ..Default::default()
         };
-        let a = server_update(&n, &old, &server(Some("echo-server-env-2")), false);
+        let a = server_update(&s, &n, &old, &server(Some("echo-server-env-2")), false);
+        let settings_at_create = task_settings(&s, &server(None));
+        assert_eq!(&a[7..7 + settings_at_create.len()], settings_at_create.as_slice());
+        let a: Vec<String> = a[..7].iter().chain(&a[7 + settings_at_create.len()..]).cloned().collect();
         let want: Vec<String> = [
             "service",
             "update",
