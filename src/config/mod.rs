@@ -30,6 +30,7 @@ use clap::Args;
 
 mod endpoint;
 mod file;
+pub(crate) mod oauth;
 mod paths;
 mod resolvers;
 mod values;
@@ -174,6 +175,10 @@ pub struct Overrides {
     /// Run this image (a published one, pulled on the host) instead of building the project
     #[arg(long, global = true, env = "MCPCTL_RUN_IMAGE", value_name = "IMAGE")]
     pub run_image: Option<String>,
+
+    /// OAuth at the front (config/oauth.rs).
+    #[command(flatten)]
+    pub oauth: oauth::OAuthOverrides,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -390,6 +395,8 @@ pub(crate) struct FrontSettings {
     /// Why the token could not be had, when one was asked for (reported when the front is used).
     pub(crate) token_problem: Option<crate::error::Explained>,
     pub(crate) drain_timeout: Duration,
+    /// OAuth at the front instead of a static token (config/oauth.rs).
+    pub(crate) oauth: Option<oauth::OAuthSettings>,
 }
 
 impl FrontSettings {
