@@ -37,7 +37,7 @@ const provider = new Provider(IDP_ISSUER, {
       grant_types: ['client_credentials'],
       redirect_uris: [],
       response_types: [],
-      token_endpoint_auth_method: 'client_secret_post',
+      token_endpoint_auth_method: 'client_secret_basic',
       scope: 'mcp:read mcp:write',
     },
   ],
