@@ -15,7 +15,8 @@ use crate::error::Explained;
 #[derive(Args, Debug, Clone, Default)]
 pub struct OAuthOverrides {
     /// OAuth at the front: the authorization server whose access tokens it accepts (its
-    /// metadata gives the signing keys); exclusive with a static token
+    /// metadata gives the signing keys); exclusive with a static token; `off` turns it off
+    /// [default: as deployed]
     #[arg(long, global = true, env = "MCPCTL_OAUTH_ISSUER", value_name = "URL")]
     pub oauth_issuer: Option<String>,
 
@@ -109,7 +110,25 @@ pub(crate) struct OAuthSettings {
     pub(crate) refresh: Duration,
 }
 
-/// The OAuth settings, or None. `static_token`: the project asks for a static bearer token too
+impl OAuthSettings {
+    /// `--oauth-issuer off`: no OAuth at the front for this project from now on.
+    pub(crate) fn off() -> OAuthSettings {
+        OAuthSettings {
+            issuer: String::new(),
+            resource: None,
+            scopes: Vec::new(),
+            algs: Vec::new(),
+            pass_token: false,
+            refresh: DEFAULT_REFRESH,
+        }
+    }
+
+    pub(crate) fn is_off(&self) -> bool {
+        self.issuer.is_empty()
+    }
+}
+
+/// The OAuth settings, or None (not asked: as deployed). `static_token`: the project asks for a static bearer token too
 /// (token-file or token-env), which OAuth excludes.
 pub(crate) fn resolve(
     o: &OAuthOverrides,
@@ -124,6 +143,10 @@ pub(crate) fn resolve(
     let scopes = pick(&o.oauth_scopes, &f.oauth_scopes);
     let algs = pick(&o.oauth_algs, &f.oauth_algs);
     let pass = o.oauth_pass_token || f.oauth_pass_token.unwrap_or(false);
+    if issuer.as_deref() == Some("off") {
+        // Turned off explicitly (without it, a command with no OAuth flags keeps it as deployed).
+        return Ok(Some(OAuthSettings::off()));
+    }
     let Some(issuer) = issuer else {
         if resource.is_some() || scopes.is_some() || algs.is_some() || pass {
             return Err(Explained::usage("OAuth settings given without an issuer")
@@ -254,5 +277,7 @@ mod tests {
         assert!(err(&o, &file(""), false).contains("oauth scope"));
         let o = OAuthOverrides { oauth_resource: Some("https://x/mcp".into()), ..Default::default() };
         assert!(err(&o, &file(""), false).contains("without an issuer"));
+        // off is off, also with a static token (which then protects the project alone).
+        assert!(resolve(&iss("off"), &file(""), true).unwrap().unwrap().is_off());
     }
 }

@@ -103,8 +103,10 @@ impl<'a> Front<'a> {
         if let Some(p) = &self.spec.token_problem {
             return Err(p.clone().into());
         }
-        if let Some(o) = &self.spec.oauth {
-            // The issuer answers, and publishes keys the front can pin: before anything changes.
+        if let Some(o) = self.spec.oauth.as_ref().filter(|o| !o.is_off()) {
+            // The issuer answers, and publishes keys the front can pin, and a resource given is
+            // served here: before anything changes.
+            oauth::check_resource_path(self.s, o)?;
             oauth::discover_cached(o)?;
         }
         Ok(())
@@ -200,13 +202,17 @@ impl<'a> Front<'a> {
         b.port = self.s.container_port;
         b.token = self.spec.token.is_some();
         b.oauth = match &self.spec.oauth {
+            Some(o) if o.is_off() => None,
             Some(o) => Some(oauth::OAuthRoute {
                 issuer: o.issuer.clone(),
                 resource: oauth::resource(self.s, o, port)?,
                 scopes: o.scopes.clone(),
                 pass_token: o.pass_token,
             }),
-            None => None,
+            // Not asked either way: as deployed (a command without the flags never drops it),
+            // unless a static token takes over.
+            None if b.token => None,
+            None => b.oauth.take(),
         };
         if let Some(sp) = spoken {
             b.set_spoken(sp);
@@ -347,7 +353,7 @@ impl<'a> Front<'a> {
     fn oauth_files(&self, st: &FrontState, own: bool) -> anyhow::Result<bool> {
         let mut changed = false;
         let route = st.projects.get(&self.s.name).and_then(|b| b.oauth.as_ref());
-        if let (true, Some(o), Some(route)) = (own, &self.spec.oauth, route) {
+        if let (true, Some(o), Some(route)) = (own, self.spec.oauth.as_ref().filter(|o| !o.is_off()), route) {
             changed = oauth::provision(&self.dirs, &self.s.name, o, route, &oauth::discover_cached(o)?)?;
         }
         let keep: Vec<&str> =

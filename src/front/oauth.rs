@@ -561,10 +561,45 @@ pub(crate) fn resource(s: &Settings, o: &OAuthSettings, port: u16) -> anyhow::Re
     Ok(given.clone())
 }
 
+/// A resource given is for this project's endpoint path and scheme (its port is checked when
+/// the front is put, where it is known).
+pub(crate) fn check_resource_path(s: &Settings, o: &OAuthSettings) -> anyhow::Result<()> {
+    let Some(given) = &o.resource else { return Ok(()) };
+    let served = s.endpoint(s.base_port, crate::config::Transport::StreamableHttp, true);
+    let (scheme, rest) = given.split_once("://").unwrap_or(("", ""));
+    let path = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+    if scheme != served.scheme || path != served.path {
+        return Err(Explained::usage(format!(
+            "oauth resource {given} is not this project's endpoint ({}://HOST:PORT{})",
+            served.scheme, served.path
+        ))
+        .fix("give the URL clients use for this project, or leave it out (the endpoint mcpctl prints)")
+        .into());
+    }
+    Ok(())
+}
+
+/// What a client needs to know of OAuth at the front (no token goes in any file: clients get
+/// theirs from the issuer).
+pub(crate) fn client_hint(r: &OAuthRoute) -> String {
+    format!(
+        "OAuth: the front takes access tokens of {} for {}; its metadata is at {} (clients \
+         follow it and log in themselves: in Claude Code, /mcp then Authenticate; no token in any file)",
+        r.issuer,
+        r.resource,
+        r.metadata_url()
+    )
+}
+
 /// For `status`: issuer, key ids and when they were fetched (None: no OAuth here).
 pub(crate) fn describe(dirs: &Dirs, name: &str) -> Option<Value> {
     let f = fetched(dirs, name)?;
+    let conf: Value = std::fs::read_to_string(keys_dir(dirs, name).join("issuer.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     Some(json!({
+        "refresh_s": conf["refresh"],
         "issuer": f.issuer,
         "jwks_uri": f.jwks_uri,
         "kids": f.kids,
