@@ -39,6 +39,7 @@ const provider = new Provider(IDP_ISSUER, {
       response_types: [],
       token_endpoint_auth_method: 'client_secret_basic',
       scope: 'mcp:read mcp:write',
+      id_token_signed_response_alg: signAlg,
     },
   ],
   jwks: { keys },
