@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::e2e::{Project, Watch, add_shout_tool};
 use crate::front::{FRONT_IMAGE, FrontGuard, front_healthy, front_image_present, status_with};
-use crate::support::manifest_dir;
+use crate::support::{UV_IMAGE, manifest_dir};
 
 /// How often the front's refresher fetches the keys in these tests (MCPCTL_OAUTH_REFRESH).
 const REFRESH_S: u64 = 3;
@@ -250,6 +250,14 @@ pub(crate) fn oauth_front(engine: &'static str, base: u16) {
             "key rs-1 is refused",
         ),
         ([front_args(&idp.issuer), vec!["--oauth-algs".into(), "PS256".into()]].concat(), None, "RSA-PSS"),
+        (
+            front_args(&idp.issuer)
+                .into_iter()
+                .map(|a| if a == FRONT_IMAGE { UV_IMAGE.into() } else { a })
+                .collect(),
+            None,
+            "has no python3",
+        ),
     ];
     for (args, toml, why) in cases {
         p.extra = args;
