@@ -5,7 +5,8 @@
 //! Scenarios (each on docker and on podman, registered in e2e.rs):
 //! * `oauth_front`: bad settings refused before anything is made; the metadata in both forms;
 //!   tokens of the issuer for the resource pass (Rust probe, TS SDK, Python SDK with a token and
-//!   with its own OAuth client, RS256 and ES256), every other token is refused with 401 and the
+//!   with its own OAuth client: client credentials, and authorization code with PKCE and dynamic
+//!   registration, the login and consent pages driven over HTTP; RS256 and ES256), every other token is refused with 401 and the
 //!   metadata URL (or 403 for a missing scope); the token never reaches the server; the issuer
 //!   rotates its key with no mcpctl command (new key in, old key out within the bound); a failed
 //!   fetch keeps the keys; `update` through the OAuth front with a caller: 0 failed calls
@@ -73,6 +74,8 @@ impl Idp {
             assert_eq!(out.read(&mut b).unwrap_or(0), 1, "the authorization server did not start");
             seen.push(b[0]);
         }
+        // Its later output is read too: a closed pipe would kill it at its next line.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         Idp { child, issuer, keydir: keydir.to_path_buf() }
     }
 
@@ -316,6 +319,10 @@ pub(crate) fn oauth_front(engine: &'static str, base: u16) {
         ("OAUTH_ISSUER", idp.issuer.as_str()),
     ];
     let py = ok_json(&python_client(&p, &resource, "oauth", &env), "Python SDK (its OAuth client)");
+    assert_eq!(py["echo"], "from python");
+    // Authorization code with PKCE, the SDK registering itself; the browser's part (the
+    // issuer's login and consent pages) driven over HTTP.
+    let py = ok_json(&python_client(&p, &resource, "code", &[]), "Python SDK (authorization code, PKCE)");
     assert_eq!(py["echo"], "from python");
     let claims = |over: Value| {
         let mut c = json!({"iss": idp.issuer, "aud": resource, "sub": "e2e", "scope": "mcp:read",

@@ -45,7 +45,8 @@ const provider = new Provider(IDP_ISSUER, {
   jwks: { keys },
   scopes: ['openid', 'offline_access', 'mcp:read', 'mcp:write'],
   features: {
-    devInteractions: { enabled: false },
+    // The login and consent pages the tests drive over HTTP (authorization code with PKCE).
+    devInteractions: { enabled: true },
     clientCredentials: { enabled: true },
     registration: { enabled: true },
     resourceIndicators: {
