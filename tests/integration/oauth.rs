@@ -10,7 +10,8 @@
 //!   metadata URL (or 403 for a missing scope); the token never reaches the server; the issuer
 //!   rotates its key with no mcpctl command (new key in, old key out within the bound); a failed
 //!   fetch keeps the keys; `update` through the OAuth front with a caller: 0 failed calls
-//! * `oauth_shared`: two projects on one front, each its own resource and metadata
+//! * `oauth_shared`: two projects on one front, each its own resource and metadata; one passes
+//!   the token on to its server (`--oauth-pass-token`)
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -517,6 +518,9 @@ pub(crate) fn oauth_shared(engine: &'static str, base: u16) {
                 .to_vec();
         std::fs::write(p.dir.path().join("mcpctl.toml"), format!("front-port = {front_port}\n")).unwrap();
     }
+    // b's server gets the client's token (--oauth-pass-token), a's never does.
+    add_authorization_tool(b.dir.path());
+    b.extra.push("--oauth-pass-token".into());
     a.ok(&["start"]);
     b.ok(&["start"]);
     let res = |p: &Project| format!("http://localhost:{front_port}/{}/mcp", p.name);
@@ -539,6 +543,15 @@ pub(crate) fn oauth_shared(engine: &'static str, base: u16) {
         assert_eq!(doc.status, 200, "{doc:?}");
         assert_eq!(serde_json::from_str::<Value>(&doc.body).unwrap()["resource"], res(p).as_str());
     }
+    let mut t = Target::new(front_port, &format!("/{}/mcp", b.name), TransportSetting::StreamableHttp);
+    t.bearer = Some(tb.clone());
+    let mut c = Client::connect(&t, Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        c.call_tool("authorization", json!({})).unwrap(),
+        format!("Bearer {tb}"),
+        "b's token was not passed on"
+    );
+    c.close();
     // No project at the root: no bare metadata.
     assert_eq!(ask(front_port, "GET", "/.well-known/oauth-protected-resource", None, None).status, 404);
     // One leaves: the other keeps its OAuth.
