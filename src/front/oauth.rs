@@ -489,8 +489,8 @@ pub(crate) fn provision(
             .collect::<String>(),
     )];
     for i in 0..SLOTS {
-        // A slot without a key holds the first one: every file the config names exists, and no
-        // kid points at it.
+        // A slot without a key holds the last one: every file the config names exists (a missing
+        // one is only a warning to HAProxy, then every token fails), and no kid points at it.
         files.push((format!("k{i}.pem"), issuer.keys[i.min(issuer.keys.len() - 1)].pem.clone()));
     }
     let changed = files.iter().any(|(f, t)| std::fs::read_to_string(dir.join(f)).ok().as_deref() != Some(t));

@@ -380,6 +380,11 @@ pub(crate) fn oauth_front(engine: &'static str, base: u16) {
             Some(format!("{h}.{}.{sig}", payload.replacen('e', "f", 1))),
         ),
         ("alg none", Some(idp.mint(json!({"alg": "none", "kid": "rs-1"}), claims(json!({})), ""))),
+        // jwt_verify answers these with negative numbers (an invalid token), which a bare
+        // condition would take as true.
+        ("no signature part", Some(format!("{h}.{payload}"))),
+        ("four parts", Some(format!("{good}.{sig}"))),
+        ("an empty signature", Some(format!("{h}.{payload}."))),
         (
             "HS256 keyed with the PEM's path",
             Some(idp.mint(json!({"alg": "HS256", "kid": "rs-1"}), claims(json!({})), &pem_path)),

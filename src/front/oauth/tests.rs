@@ -1,5 +1,7 @@
 use super::*;
+use crate::config::Settings;
 use crate::config::oauth::Alg;
+use crate::error::Explained;
 use crate::front::config::{Backend, FrontState, Slot, SlotState, render};
 
 fn golden(name: &str) -> std::path::PathBuf {
@@ -223,4 +225,46 @@ fn provision_writes_slots_and_the_map_and_says_when_keys_change() {
     assert!(dirs.config.join("oauth-p.json").is_file() && dirs.config.join(REFRESHER_FILE).is_file());
     cleanup(&dirs, &[]);
     assert!(!kd.exists() && !dirs.config.join("oauth-p.json").exists());
+}
+
+fn settings(oauth: &str, group: bool) -> (Settings, OAuthSettings) {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("pyproject.toml"), "[project]\nname = \"echo\"\n").unwrap();
+    let group = if group { "front-group = 'g'\nfront-port = 19443\n" } else { "" };
+    std::fs::write(d.path().join("mcpctl.toml"), format!("base-port = 19100\nfront = true\n{group}{oauth}"))
+        .unwrap();
+    let f = crate::config::read_project(d.path()).unwrap();
+    let p = crate::config::resolve(d.path(), &f, &Default::default()).unwrap();
+    let s = Settings::resolve(p, std::path::Path::new("/home/u"), &Default::default());
+    let o = s.front.oauth.clone().unwrap();
+    (s, o)
+}
+
+/// The resource is the endpoint clients use unless given; a given one must be this project's
+/// scheme and path (and on localhost its port); another host name is the one clients use.
+#[test]
+fn the_resource_is_the_served_endpoint() {
+    let (s, o) = settings("oauth-issuer = 'https://id.example.com'\n", false);
+    assert_eq!(resource(&s, &o, 19100).unwrap(), "http://localhost:19100/mcp");
+    let (s, o) = settings("oauth-issuer = 'https://id.example.com'\n", true);
+    assert_eq!(resource(&s, &o, 19100).unwrap(), "http://localhost:19443/echo/mcp");
+    let given = |r: &str, group: bool| {
+        settings(&format!("oauth-issuer = 'https://id.example.com'\noauth-resource = '{r}'\n"), group)
+    };
+    let (s, o) = given("https://mcp.example.com/echo/mcp", true);
+    assert!(check_resource_path(&s, &o).is_err(), "https on a front without TLS");
+    let (s, o) = given("http://mcp.example.com/echo/mcp", true);
+    check_resource_path(&s, &o).unwrap();
+    assert_eq!(resource(&s, &o, 19100).unwrap(), "http://mcp.example.com/echo/mcp");
+    for (r, group) in [
+        ("http://localhost:19443/mcp", true),
+        ("http://localhost:19443/echo/mcpx", true),
+        ("http://localhost:19443", true),
+        ("http://localhost:19101/mcp", false),
+    ] {
+        let (s, o) = given(r, group);
+        let e = check_resource_path(&s, &o).and_then(|_| resource(&s, &o, 19100).map(|_| ()));
+        let e = e.expect_err(r);
+        assert!(e.downcast_ref::<Explained>().is_some_and(|x| x.bad_input), "{r}: {e}");
+    }
 }

@@ -158,7 +158,7 @@ def refresh(d):
         return False, conf["refresh"]
     files = {"kids.map": "".join("%s k%d:%s\n" % (kid, i, alg) for i, (kid, alg, _) in enumerate(keys))}
     for i in range(conf["slots"]):
-        # A slot without a key holds the first one: the config names every slot's file, and no
+        # A slot without a key holds the last one: the config names every slot's file, and no
         # kid points at it.
         files["k%d.pem" % i] = keys[min(i, len(keys) - 1)][2]
     changed = any(read(os.path.join(d, n)) != t for n, t in files.items())
