@@ -21,6 +21,7 @@ fn jwk_to_pem_matches_openssl() {
         let want = std::fs::read_to_string(golden(&format!("oauth/{name}.pem"))).unwrap();
         assert_eq!(jwk_pem(&jwk(name), alg).unwrap(), want, "{name}");
         let py = std::process::Command::new("python3")
+            .arg("-B")
             .arg("-c")
             .arg(format!(
                 "import json,sys; sys.path.insert(0, {:?}); import oauth_refresh as r; \
