@@ -220,14 +220,6 @@ impl Engine {
         a
     }
 
-    /// Whether the front's image runs the OAuth key refresher (python3 with what it imports).
-    pub(crate) fn front_python_args(&self, image: &str) -> Vec<String> {
-        let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--network".into(), "none".into()];
-        a.extend(["--entrypoint".into(), "python3".into(), image.to_string()]);
-        a.extend(["-c".into(), "import base64, json, signal, urllib.request".into()]);
-        a
-    }
-
     pub(crate) fn network_create_args(&self, network: &str) -> Vec<String> {
         vec![
             "network".into(),

@@ -119,15 +119,13 @@ impl<'a> Front<'a> {
         let (e, image) = (self.engine, &self.spec.image);
         let have = e.call_expecting(e.image_inspect_args(image), &[Failure::NoSuchImage, Failure::Other])?;
         if have.is_ok() {
-            return self.check_refresher(image);
+            return Ok(());
         }
         let on = e.host.label().map(|h| format!(" on {h}")).unwrap_or_default();
         ui.info(&format!("Pulling the front's image {image}{on}..."));
         let expected =
             [Failure::RegistryUnreachable, Failure::NotInRegistry, Failure::NoSuchImage, Failure::Other];
-        let Err(failed) = e.call_expecting(e.pull_args(image), &expected)? else {
-            return self.check_refresher(image);
-        };
+        let Err(failed) = e.call_expecting(e.pull_args(image), &expected)? else { return Ok(()) };
         let why = match failed.failure {
             Failure::RegistryUnreachable => "its registry cannot be reached",
             Failure::NotInRegistry | Failure::NoSuchImage => "its registry has no such image",
@@ -139,22 +137,6 @@ impl<'a> Front<'a> {
             failed.reason(),
             e.name()
         ))
-    }
-
-    /// With OAuth, the image runs the key refresher (python3): checked before anything changes.
-    fn check_refresher(&self, image: &str) -> anyhow::Result<()> {
-        if self.spec.oauth.as_ref().is_none_or(|o| o.is_off()) {
-            return Ok(());
-        }
-        let e = self.engine;
-        if e.call_expecting(e.front_python_args(image), &[Failure::Other])?.is_ok() {
-            return Ok(());
-        }
-        Err(crate::error::Explained::usage(format!(
-            "the front's image {image} has no python3, which OAuth at the front runs to follow the issuer's keys"
-        ))
-        .fix("give --front-image an HAProxy 2.6 image with python3 (scripts/images/haproxy.Dockerfile makes one); nothing was changed")
-        .into())
     }
 
     /// A probe of the project through the front, as a client sees it (TLS, token, prefix).

@@ -6,8 +6,8 @@
 //!   signing key becomes a public-key PEM in a slot (`k0.pem`...), and `kids.map` maps its key id
 //!   to the slot and the algorithm pinned to it (never the token's own `alg`);
 //! * those files live in the front's run directory (`run/oauth/NAME/`, writable by the front), so
-//!   the refresher (templates/oauth_refresh.py, a `program` of HAProxy's master) rewrites them
-//!   and reloads HAProxy when the issuer rotates its keys, without mcpctl;
+//!   the refresher (templates/oauth_refresh.lua, a task in HAProxy itself) rewrites them and
+//!   reloads HAProxy when the issuer rotates its keys, without mcpctl;
 //! * templates/oauth_backend.j2 is the check itself, in HAProxy 2.6's terms.
 
 use std::path::PathBuf;
@@ -28,9 +28,11 @@ use crate::error::Explained;
 pub(crate) const SLOTS: usize = 8;
 /// Seconds of clock skew allowed on `exp` and `nbf`.
 pub(crate) const LEEWAY: u32 = 30;
-/// The refresher, run by HAProxy's master in the front's container.
-pub(crate) const REFRESHER: &str = include_str!("templates/oauth_refresh.py");
-pub(crate) const REFRESHER_FILE: &str = "oauth_refresh.py";
+/// The refresher: a Lua task in HAProxy itself (nothing else is needed in the front's image).
+pub(crate) const REFRESHER: &str = include_str!("templates/oauth_refresh.lua");
+pub(crate) const REFRESHER_FILE: &str = "oauth_refresh.lua";
+/// The projects whose keys it follows, one a line (Lua cannot list a directory).
+pub(crate) const PROJECTS_FILE: &str = "oauth-projects.txt";
 
 /// What the front's state keeps of a project's OAuth: enough to render its config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -524,6 +526,10 @@ pub(crate) fn cleanup(dirs: &Dirs, keep: &[&str]) {
     }
     if keep.is_empty() {
         let _ = std::fs::remove_file(dirs.config.join(REFRESHER_FILE));
+        let _ = std::fs::remove_file(dirs.config.join(PROJECTS_FILE));
+    } else {
+        let list: String = keep.iter().map(|n| format!("{n}\n")).collect();
+        let _ = write_private(&dirs.config.join(PROJECTS_FILE), &list);
     }
     for e in std::fs::read_dir(dirs.run.join("oauth")).into_iter().flatten().flatten() {
         if !keep.contains(&e.file_name().to_string_lossy().as_ref()) {
