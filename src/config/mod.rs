@@ -448,6 +448,8 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
     let build = resolvers::build(project_dir, o, f)?;
     let timeouts = resolvers::timeouts(o, f, &src)?;
     let (transport, mcp_path) = resolvers::transport(o, f)?;
+    let front = resolvers::front(project_dir, o, f, &id_name, &src)?;
+    let front_wanted = oauth::front_wanted(resolvers::front_wanted(o, f, &src)?, front.oauth.as_ref())?;
     Ok(Project {
         project_dir: project_dir.to_path_buf(),
         state_name: resolvers::state_name(files, &id),
@@ -476,9 +478,9 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
         registry: f.registry.clone(),
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
-        front_wanted: resolvers::front_wanted(o, f, &src)?,
+        front_wanted,
         replicas: resolvers::replicas(o, f, &src)?,
-        front: resolvers::front(project_dir, o, f, &id_name, &src)?,
+        front,
         run_image: resolvers::run_image(o, f)?,
         config_file: files.config_file.clone(),
     })

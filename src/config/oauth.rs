@@ -207,6 +207,18 @@ pub(crate) fn resolve(
     Ok(Some(OAuthSettings { issuer, resource, scopes, algs, pass_token: pass, refresh }))
 }
 
+/// OAuth is at the front: asking for it turns the front on; refused with the front turned off.
+pub(crate) fn front_wanted(wanted: Option<bool>, o: Option<&OAuthSettings>) -> anyhow::Result<Option<bool>> {
+    match (wanted, o.filter(|o| !o.is_off())) {
+        (Some(false), Some(_)) => Err(Explained::usage("OAuth without the front")
+            .why("the front is what checks the tokens")
+            .fix("drop --no-front (or `front = false`), or --oauth-issuer off")
+            .into()),
+        (_, Some(_)) => Ok(Some(true)),
+        (w, None) => Ok(w),
+    }
+}
+
 /// An http(s) URL with a host, no query or fragment, and nothing HAProxy's config would read
 /// as syntax (quotes, `$`, `\`, spaces): it is written into the front's config.
 pub(crate) fn check_url(what: &str, url: &str) -> anyhow::Result<()> {
@@ -277,6 +289,15 @@ mod tests {
         assert!(err(&o, &file(""), false).contains("oauth scope"));
         let o = OAuthOverrides { oauth_resource: Some("https://x/mcp".into()), ..Default::default() };
         assert!(err(&o, &file(""), false).contains("without an issuer"));
+        // OAuth turns the front on; with it turned off, refused.
+        let on = resolve(&iss("https://id.example.com"), &file(""), false).unwrap();
+        assert_eq!(front_wanted(None, on.as_ref()).unwrap(), Some(true));
+        assert_eq!(front_wanted(None, None).unwrap(), None);
+        let e = front_wanted(Some(false), on.as_ref()).unwrap_err();
+        assert!(
+            e.downcast_ref::<Explained>().is_some_and(|x| x.bad_input)
+                && e.to_string().contains("without the front")
+        );
         // off is off, also with a static token (which then protects the project alone).
         assert!(resolve(&iss("off"), &file(""), true).unwrap().unwrap().is_off());
     }
