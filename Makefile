@@ -34,6 +34,7 @@ demo-stop: build
 # Everything: unit tests, CLI tests against a fake engine, parsers against recorded engine output,
 # and end-to-end runs on real docker AND podman (required: a missing engine fails them).
 test: engines
+	bash scripts/oauth-idp.sh
 	mkdir -p target && rm -f target/e2e-times.txt
 	set -o pipefail; MCPCTL_E2E=required $(CARGO) test --lib --test integration -- --test-threads 4 2>&1 | tee target/test.log
 	@if [ -f target/e2e-times.txt ]; then echo "end-to-end test times:"; sort target/e2e-times.txt; fi

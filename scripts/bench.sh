@@ -18,9 +18,10 @@ THROUGHPUT=$TARGET_DIR/release/examples/throughput
 RUNS=${RUNS:-5}
 ENGINES=${ENGINES:-"docker podman"}
 # local: everything on this machine's engines; remote: the same commands against a host over SSH;
-# replicas: throughput with 1, 2 and 3 replicas behind the front; swarm: the same project on a
-# 3-node Docker Swarm (scripts/swarm.sh) beside 3 replicas behind the front on this machine.
-SECTIONS=${SECTIONS:-"local remote replicas swarm"}
+# replicas: throughput with 1, 2 and 3 replicas behind the front; oauth: OAuth at the front;
+# swarm: the same project on a 3-node Docker Swarm (scripts/swarm.sh) beside 3 replicas behind
+# the front on this machine.
+SECTIONS=${SECTIONS:-"local remote replicas oauth swarm"}
 OUT=$TARGET_DIR/bench.txt
 WORK=$(mktemp -d /tmp/mcpctl-bench.XXXXXX)
 export HOME=$WORK/home NO_COLOR=1
@@ -271,6 +272,54 @@ case " $SECTIONS " in *" replicas "*)
     $M --engine "$e" "${RA[@]}" -q down --volumes --yes >/dev/null 2>&1 || true
     $e rmi bench-rep-mcp >/dev/null 2>&1 || true
   done
+;; esac
+# OAuth at the front (issue 22): one tools/call with a valid access token through an OAuth front
+# (signature, kid, alg, iss, aud, exp, nbf checked by HAProxy), beside the same server behind a
+# front with a static token and reached at its container address, in the same run. The issuer
+# is oidc-provider (scripts/oauth-idp.sh), on this machine's address so the front reaches it too.
+case " $SECTIONS " in *" oauth "*)
+  bash "$ROOT/scripts/oauth-idp.sh"
+  IDP=$ROOT/target/oauth-idp
+  HOSTIP=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("10.255.255.255", 1)); print(s.getsockname()[0])')
+  ISSUER="http://$HOSTIP:31290"
+  IDP_PORT=31290 IDP_ISSUER=$ISSUER IDP_KEYDIR=$WORK/idp-keys IDP_KIDS=rs-1:RS256 node "$IDP/idp.mjs" >"$WORK/idp.log" 2>&1 &
+  IDPPID=$!
+  trap 'kill $IDPPID 2>/dev/null || true; for e in $ENGINES; do for n in bench-oa bench-tok; do $M --engine "$e" -C "$WORK/$n" --name "$n" -q down --volumes --yes >/dev/null 2>&1 || true; $e rmi "$n-mcp" >/dev/null 2>&1 || true; done; done; rm -rf "$WORK"' EXIT
+  for _ in $(seq 50); do grep -q listening "$WORK/idp.log" && break; sleep 0.2; done
+  for e in $ENGINES; do
+    echo
+    echo "== $e, OAuth at the front ($(uptime | sed 's/.*load average/load average/'))"
+    for n in bench-oa bench-tok; do rm -rf "$WORK/$n"; cp -r "$ROOT/fixtures/echo-server" "$WORK/$n"; done
+    printf 'bench-token-%s\n' "$RANDOM$RANDOM" >"$WORK/bench-tok/front.token"
+    echo 'token-file = "front.token"' >"$WORK/bench-tok/mcpctl.toml"
+    OA=(-C "$WORK/bench-oa" --name bench-oa --base-port 31280 --front --front-image mcpctl-haproxy:local
+      --oauth-issuer "$ISSUER" --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+    TA=(-C "$WORK/bench-tok" --name bench-tok --base-port 31285 --front --front-image mcpctl-haproxy:local
+      --build-arg PYTHON_IMAGE=mcpctl-python:bookworm --build-arg UV_IMAGE=mcpctl-uv:local)
+    $M --engine "$e" "${OA[@]}" -q start >/dev/null
+    $M --engine "$e" "${TA[@]}" -q start >/dev/null
+    RESOURCE=http://localhost:31280/mcp
+    BENCH_OAUTH_TOKEN=$(curl -s -u mcp-test:mcp-test-secret -d grant_type=client_credentials \
+      -d "resource=$RESOURCE" -d scope=mcp:read "$ISSUER/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    BENCH_STATIC_TOKEN=$(tr -d '\n' <"$WORK/bench-tok/front.token")
+    export BENCH_OAUTH_TOKEN BENCH_STATIC_TOKEN
+    ip=$($e inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' bench-oa-mcp | awk '{print $1}')
+    : >"$WORK/l-direct"; : >"$WORK/l-tok"; : >"$WORK/l-oa"
+    for i in $(seq "$RUNS"); do
+      "$LATENCY" "http://$ip:3001/mcp" echo '{"text":"hi"}' 1000 >>"$WORK/l-direct"
+      "$LATENCY" "http://127.0.0.1:31285/mcp" echo '{"text":"hi"}' 1000 BENCH_STATIC_TOKEN >>"$WORK/l-tok"
+      "$LATENCY" "http://127.0.0.1:31280/mcp" echo '{"text":"hi"}' 1000 BENCH_OAUTH_TOKEN >>"$WORK/l-oa"
+    done
+    col() { cut -d' ' -f"$1" "$2" | median; }
+    fails() { awk '{f+=$3} END {print f+0}' "$1"; }
+    printf 'tools/call, 1000 calls x %s rounds (one connection kept open), median p50/p99 ms: container address %s/%s; static-token front %s/%s; OAuth front (RS256 JWT) %s/%s; failed: %s, %s, %s\n' \
+      "$RUNS" "$(col 1 "$WORK/l-direct")" "$(col 2 "$WORK/l-direct")" "$(col 1 "$WORK/l-tok")" "$(col 2 "$WORK/l-tok")" \
+      "$(col 1 "$WORK/l-oa")" "$(col 2 "$WORK/l-oa")" "$(fails "$WORK/l-direct")" "$(fails "$WORK/l-tok")" "$(fails "$WORK/l-oa")"
+    awk -v o="$(col 1 "$WORK/l-oa")" -v t="$(col 1 "$WORK/l-tok")" 'BEGIN { a = o - t;
+      printf "the OAuth check adds %.3f ms at p50 over the static token (target < 0.5 ms: %s)\n", a, (a < 0.5 ? "met" : "not met") }'
+    for n in bench-oa bench-tok; do $M --engine "$e" -C "$WORK/$n" --name "$n" -q down --volumes --yes >/dev/null 2>&1 || true; done
+  done
+  kill $IDPPID 2>/dev/null || true
 ;; esac
 # Another machine's engine over SSH (scripts/test-host.sh: a namespace with its own engine and
 # sshd), beside the same commands against this machine's engine in the same run: a published image

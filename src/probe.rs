@@ -260,6 +260,55 @@ impl Target {
     }
 }
 
+/// An answer to [`http`]: its status, headers (names in lower case) and body.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One plain HTTP request to the target's address and `path` (not its MCP endpoint), with its
+/// Host, token and headers: what the front answers outside MCP (OAuth metadata, 401s, CORS).
+pub fn http(
+    target: &Target,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    timeout: Duration,
+) -> Result<HttpAnswer, ProbeError> {
+    let agent = agent(target, timeout)?;
+    let mut req = ureq::http::Request::builder().method(method).uri(target.url(path));
+    req = req.header("Host", target.host_header());
+    if let Some(t) = &target.bearer {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in &target.headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    if body.is_some() {
+        req = req
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream");
+    }
+    let req = req.body(body.unwrap_or("").to_string()).map_err(|e| ProbeError::Other(e.to_string()))?;
+    let mut resp = agent.run(req).map_err(from_ureq)?;
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let status = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    Ok(HttpAnswer { status, headers, body })
+}
+
 /// A connected MCP session.
 pub struct Client {
     agent: ureq::Agent,

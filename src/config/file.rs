@@ -92,6 +92,18 @@ pub struct FileConfig {
     pub(crate) target: Option<String>,
     /// A swarm service's placement constraints.
     pub(crate) placement: Option<Vec<String>>,
+    /// OAuth at the front (config/oauth.rs): the authorization server, the resource, the
+    /// scopes and algorithms, and whether the token goes on to the server.
+    #[serde(alias = "oauth_issuer")]
+    pub(crate) oauth_issuer: Option<String>,
+    #[serde(alias = "oauth_resource")]
+    pub(crate) oauth_resource: Option<String>,
+    #[serde(alias = "oauth_scopes")]
+    pub(crate) oauth_scopes: Option<String>,
+    #[serde(alias = "oauth_algs")]
+    pub(crate) oauth_algs: Option<String>,
+    #[serde(alias = "oauth_pass_token")]
+    pub(crate) oauth_pass_token: Option<bool>,
 }
 
 /// The project as found on disk: its pyproject name and its mcpctl config, if any.

@@ -30,6 +30,7 @@ use clap::Args;
 
 mod endpoint;
 mod file;
+pub(crate) mod oauth;
 mod paths;
 mod resolvers;
 mod values;
@@ -189,6 +190,10 @@ pub struct Overrides {
     /// e.g. 10.0.0.1:5000/server [default: registry in config]
     #[arg(long = "push-to", global = true, env = "MCPCTL_REGISTRY", value_name = "REPO")]
     pub push_to: Option<String>,
+
+    /// OAuth at the front (config/oauth.rs).
+    #[command(flatten)]
+    pub oauth: oauth::OAuthOverrides,
 }
 
 /// Where the server's containers run (target/).
@@ -420,6 +425,8 @@ pub(crate) struct FrontSettings {
     /// Why the token could not be had, when one was asked for (reported when the front is used).
     pub(crate) token_problem: Option<crate::error::Explained>,
     pub(crate) drain_timeout: Duration,
+    /// OAuth at the front instead of a static token (config/oauth.rs).
+    pub(crate) oauth: Option<oauth::OAuthSettings>,
 }
 
 impl FrontSettings {
@@ -471,6 +478,15 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
     let build = resolvers::build(project_dir, o, f)?;
     let timeouts = resolvers::timeouts(o, f, &src)?;
     let (transport, mcp_path) = resolvers::transport(o, f)?;
+    let front = resolvers::front(project_dir, o, f, &id_name, &src)?;
+    let front_wanted = oauth::front_wanted(resolvers::front_wanted(o, f, &src)?, front.oauth.as_ref())?;
+    let target = resolvers::target(o, f, &src)?;
+    if target == TargetKind::Swarm && front.oauth.is_some() {
+        return Err(crate::error::Explained::usage("OAuth at a swarm's front")
+            .why("the swarm's front takes a static token; its OAuth key refresher needs the front's directory of one host")
+            .fix("use token-env or token-file on the swarm, or --target engine for OAuth")
+            .into());
+    }
     Ok(Project {
         project_dir: project_dir.to_path_buf(),
         state_name: resolvers::state_name(files, &id),
@@ -499,11 +515,11 @@ pub fn resolve(project_dir: &Path, files: &ProjectFiles, o: &Overrides) -> anyho
         registry: resolvers::registry(o, f)?,
         platform: f.platform.clone(),
         token_env: f.token_env.clone(),
-        front_wanted: resolvers::front_wanted(o, f, &src)?,
+        front_wanted,
         replicas: resolvers::replicas(o, f, &src)?,
-        front: resolvers::front(project_dir, o, f, &id_name, &src)?,
+        front,
         run_image: resolvers::run_image(o, f)?,
-        target: resolvers::target(o, f, &src)?,
+        target,
         placement: resolvers::placement(o, f, &src)?,
         config_file: files.config_file.clone(),
     })

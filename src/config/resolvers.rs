@@ -378,6 +378,7 @@ pub(crate) fn front(
         token_file: f.token_file.as_ref().map(|t| dir.join(t)),
         token_problem,
         drain_timeout: Duration::from_secs_f64(drain),
+        oauth: super::oauth::resolve(&o.oauth, f, f.token_file.is_some() || f.token_env.is_some())?,
     })
 }
 

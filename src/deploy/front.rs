@@ -116,16 +116,37 @@ fn clear_next(engine: &Engine, s: &Settings) -> anyhow::Result<String> {
     Ok(next)
 }
 
-/// Until the front answers MCP for this project, as a client would reach it.
+/// Until the front answers MCP for this project, as a client would reach it (with OAuth: as
+/// a resource server; `found` is then what the servers spoke when probed directly).
 fn probe_through(
     engine: &Engine,
     s: &Settings,
     front: &Front,
     port: u16,
+    found: Transport,
     ui: &Ui,
 ) -> anyhow::Result<Transport> {
     let t = crate::ready::reach(&engine.host, &front.target(port))?;
     let deadline = Instant::now() + Duration::from_secs(15);
+    if let Some(route) = front.oauth_route() {
+        // Only the issuer's tokens pass: the front's OAuth answers are what can be checked.
+        loop {
+            match crate::front::oauth::check_through(&t, &route) {
+                Ok(()) => {
+                    ui.success(&format!(
+                        "The front answers as an OAuth resource server at {}: 401 without a token, metadata at {}",
+                        route.resource,
+                        route.metadata_url()
+                    ));
+                    return Ok(found);
+                }
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(anyhow!("the front does not answer as an OAuth resource server: {e}"));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
     loop {
         match probe::probe(&t, Duration::from_secs(5)) {
             Ok(r) => {
@@ -164,7 +185,7 @@ pub(crate) fn start(engine: &Engine, s: &Settings, ui: &Ui, port: u16, n: u32) -
     let swap = t0.elapsed();
     front.put(port, &cs, spoken(&front, &r), ui)?;
     // What clients get is what the front serves.
-    let transport = probe_through(engine, s, &front, port, ui)?;
+    let transport = probe_through(engine, s, &front, port, r.report.transport, ui)?;
     Ok(Deployed { port, swap, ready: r.took, transport, image_id: None })
 }
 
@@ -315,8 +336,9 @@ pub(crate) fn switch_on(
         ui.info("Stopping the old container: the front takes its port...");
         container::stop(engine, &o.name, s.swap_stop_timeout)?;
     }
-    let put =
-        front.put(port, &cs, spoken(&front, &r), ui).and_then(|_| probe_through(engine, s, &front, port, ui));
+    let put = front
+        .put(port, &cs, spoken(&front, &r), ui)
+        .and_then(|_| probe_through(engine, s, &front, port, r.report.transport, ui));
     let transport = match put {
         Ok(t) => t,
         Err(e) => {

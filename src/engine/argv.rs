@@ -213,6 +213,8 @@ impl Engine {
         let mut a: Vec<String> = vec!["run".into(), "--rm".into(), "--network".into(), "none".into()];
         a.extend(["--user".into(), f.user.clone(), "--cap-drop".into(), "ALL".into()]);
         a.extend(["-v".into(), format!("{}:{FRONT_CONFIG_IN}:ro", f.config_dir)]);
+        // The OAuth key files and maps the config names are in the run directory.
+        a.extend(["-v".into(), format!("{}:{FRONT_SOCKET_IN}:ro", f.socket_dir)]);
         a.extend(["--pull".into(), "missing".into(), f.image.clone()]);
         a.extend(["-c".into(), "-f".into(), format!("{FRONT_CONFIG_IN}/haproxy.cfg")]);
         a

@@ -225,6 +225,9 @@ impl Ctx {
                 file.display()
             ));
         }
+        if let Some(r) = behind.then(|| self.front().oauth_route()).flatten() {
+            self.ui.info(&crate::front::oauth::client_hint(&r));
+        }
         if behind && self.s.front.tls == crate::config::FrontTls::SelfSigned {
             let cert = crate::front::files::Dirs::of(&self.s.paths.front_dir).generated_cert();
             self.ui.info(&format!(

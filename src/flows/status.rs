@@ -86,6 +86,10 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     }
     out["endpoint"] = json!(endpoint);
     out["mcp"] = mcp_json(&probe);
+    let oauth = if behind { ctx.front().oauth_route() } else { None };
+    if let Some(route) = &oauth {
+        out["oauth"] = oauth_json(ctx, route, &target);
+    }
     if as_json {
         return;
     }
@@ -97,6 +101,7 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
         ui.result_success(&line);
     }
     match &probe {
+        Err(probe::ProbeError::Status { code: 401, .. }) if oauth.is_some() => {}
         Ok(r) => ui.result_success(&format!(
             "MCP: {} {} answers over {}, {}, {} tools, {:.0} ms",
             r.server.name,
@@ -112,6 +117,59 @@ fn running(ctx: &Ctx, c: &ContainerInfo, state: &State, port: u16, as_json: bool
     ui.result_info(&format!("MCP endpoint: {endpoint}"));
     if behind {
         front_lines(ctx, &out["front"]);
+    }
+    if oauth.is_some() {
+        oauth_lines(ctx, &out["oauth"]);
+    }
+}
+
+/// OAuth at the front: how it answers without a token, the issuer, the key ids it verifies
+/// with and when its refresher fetched them (or last failed to).
+fn oauth_json(ctx: &Ctx, route: &crate::front::oauth::OAuthRoute, target: &probe::Target) -> Value {
+    let answers = ready::reach(&ctx.engine.host, target)
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|t| crate::front::oauth::check_through(&t, route));
+    let mut v = json!({
+        "resource": route.resource,
+        "metadata_url": route.metadata_url(),
+        "scopes": route.scopes,
+        "answers_401": answers.is_ok(),
+        "problem": answers.err(),
+    });
+    if let Some(Value::Object(keys)) = ctx.front().oauth_status() {
+        v.as_object_mut().expect("an object").extend(keys);
+    }
+    v
+}
+
+fn oauth_lines(ctx: &Ctx, o: &Value) {
+    let ui = &ctx.ui;
+    let s = |k: &str| o[k].as_str().unwrap_or_default().to_string();
+    match o["problem"].as_str() {
+        None => ui.result_success(&format!(
+            "OAuth: only tokens of {} for {} pass (401 without one; metadata at {})",
+            s("issuer"),
+            s("resource"),
+            s("metadata_url")
+        )),
+        Some(p) => ui.warning(&format!("OAuth: the front does not answer as it should: {p}")),
+    }
+    let kids: Vec<&str> = o["kids"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let at = o["fetched_at"].as_u64().unwrap_or(0);
+    ui.info(&format!(
+        "  keys: {} (fetched {} s ago by {}; refreshed by the front every {} s at most)",
+        if kids.is_empty() { "none".to_string() } else { kids.join(", ") },
+        crate::front::oauth::age(at),
+        if o["fetched_by"] == "front" { "the front" } else { "mcpctl" },
+        o["refresh_s"].as_u64().unwrap_or(60),
+    ));
+    if let (Some(e), Some(t)) = (o["last_error"].as_str(), o["failed_at"].as_u64())
+        && t >= at
+    {
+        ui.warning(&format!(
+            "  the last fetch failed {} s ago ({e}): the front keeps the keys above",
+            crate::front::oauth::age(t)
+        ));
     }
 }
 

@@ -68,6 +68,9 @@ pub(crate) struct Backend {
     /// Empty in a state written before checks: the transport's usual path.
     #[serde(default)]
     pub(crate) path: String,
+    /// OAuth at the front instead of a token (front/oauth.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) oauth: Option<super::oauth::OAuthRoute>,
     pub(crate) slots: BTreeMap<String, Slot>,
 }
 
@@ -112,6 +115,7 @@ impl Default for Backend {
             capacity: 1,
             sse: false,
             path: String::new(),
+            oauth: None,
             slots: BTreeMap::new(),
         }
     }
@@ -214,6 +218,8 @@ struct ProjectCtx {
     token_file: Option<String>,
     /// The health check's lines (`option httpchk` and its `http-check` rules), by era.
     check: Vec<String>,
+    /// Its OAuth check, when its requests need an access token.
+    oauth: Option<super::oauth::OAuthCtx>,
     servers: Vec<ServerLine>,
 }
 
@@ -295,6 +301,7 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
             port: b.port,
             token_file: b.token.then(|| format!("{FRONT_CONFIG_IN}/{}", token_file(pname))),
             check: check_lines(b, &format!("localhost:{}", publish_port(&st.publish))),
+            oauth: b.oauth.as_ref().map(|o| super::oauth::ctx(pname, &b.prefix, o)),
             servers: COLORS
                 .iter()
                 .enumerate()
@@ -327,6 +334,7 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
         "projects": projects,
         "root_backend": root.unwrap_or_else(|| "be_none".into()),
         "session_gone": SESSION_GONE,
+        "oauth_refresher": st.projects.values().any(|b| b.oauth.is_some()),
     });
     crate::template::render(templates(), "haproxy.cfg", ctx)
 }

@@ -213,6 +213,7 @@ mod tests {
             token_file: None,
             token_problem: None,
             drain_timeout: std::time::Duration::from_secs(30),
+            oauth: None,
         }
     }
 

@@ -11,6 +11,7 @@
 
 pub(crate) mod config;
 pub(crate) mod files;
+pub(crate) mod oauth;
 pub(crate) mod runtime;
 pub(crate) mod stats;
 
@@ -101,6 +102,12 @@ impl<'a> Front<'a> {
     pub(crate) fn check_settings(&self) -> anyhow::Result<()> {
         if let Some(p) = &self.spec.token_problem {
             return Err(p.clone().into());
+        }
+        if let Some(o) = self.spec.oauth.as_ref().filter(|o| !o.is_off()) {
+            // The issuer answers, and publishes keys the front can pin, and a resource given is
+            // served here: before anything changes.
+            oauth::check_resource_path(self.s, o)?;
+            oauth::discover_cached(o)?;
         }
         Ok(())
     }
@@ -194,6 +201,19 @@ impl<'a> Front<'a> {
         b.prefix = self.prefix();
         b.port = self.s.container_port;
         b.token = self.spec.token.is_some();
+        b.oauth = match &self.spec.oauth {
+            Some(o) if o.is_off() => None,
+            Some(o) => Some(oauth::OAuthRoute {
+                issuer: o.issuer.clone(),
+                resource: oauth::resource(self.s, o, port)?,
+                scopes: o.scopes.clone(),
+                pass_token: o.pass_token,
+            }),
+            // Not asked either way: as deployed (a command without the flags never drops it),
+            // unless a static token takes over.
+            None if b.token => None,
+            None => b.oauth.take(),
+        };
         if let Some(sp) = spoken {
             b.set_spoken(sp);
         }
@@ -267,6 +287,7 @@ impl<'a> Front<'a> {
         }
         let token = self.spec.token.as_ref().filter(|_| own).map(|t| (self.s.name.as_str(), t));
         files::tokens(&self.dirs, st, token)?;
+        let keys_changed = self.oauth_files(st, own)?;
         let cfg = self.dirs.config.join("haproxy.cfg");
         let was = self.load()?;
         files::write_private(&cfg, &config::render(self.name(), st))?;
@@ -294,7 +315,10 @@ impl<'a> Front<'a> {
         let mut replaced = None;
         match found {
             // Nothing it reads changed: a reload would only cost a little.
-            Some(c) if c.running && before.same_as(&files::Snapshot::take(&self.dirs.config)) => {}
+            Some(c)
+                if c.running
+                    && !keys_changed
+                    && before.same_as(&files::Snapshot::take(&self.dirs.config)) => {}
             Some(c) if c.running => {
                 if let Err(e) = self.check_config(Some(&c.name), st) {
                     // The running front keeps its config; so do its files.
@@ -322,6 +346,30 @@ impl<'a> Front<'a> {
         }
         config::save(&self.dirs.state(), st)?;
         self.wait_routing(st, replaced)
+    }
+
+    /// This project's OAuth files (when `own`), and none of projects without OAuth. Returns
+    /// whether its key files changed.
+    fn oauth_files(&self, st: &FrontState, own: bool) -> anyhow::Result<bool> {
+        let mut changed = false;
+        let route = st.projects.get(&self.s.name).and_then(|b| b.oauth.as_ref());
+        if let (true, Some(o), Some(route)) = (own, self.spec.oauth.as_ref().filter(|o| !o.is_off()), route) {
+            changed = oauth::provision(&self.dirs, &self.s.name, o, route, &oauth::discover_cached(o)?)?;
+        }
+        let keep: Vec<&str> =
+            st.projects.iter().filter(|(_, b)| b.oauth.is_some()).map(|(n, _)| n.as_str()).collect();
+        oauth::cleanup(&self.dirs, &keep);
+        Ok(changed)
+    }
+
+    /// This project's OAuth at the front, as its state says (None: no OAuth).
+    pub(crate) fn oauth_route(&self) -> Option<oauth::OAuthRoute> {
+        self.routes().ok().flatten().and_then(|b| b.oauth)
+    }
+
+    /// For `status`: the issuer, the key ids the front uses and when they were fetched.
+    pub(crate) fn oauth_status(&self) -> Option<serde_json::Value> {
+        oauth::describe(&self.dirs, &self.s.name)
     }
 
     fn front_run(&self, st: &FrontState) -> anyhow::Result<FrontRun> {

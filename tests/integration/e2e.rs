@@ -996,6 +996,7 @@ use crate::init::{
     bridge_child_exits, init_start_echo, init_start_sse, quickstart_mcp1, quickstart_mcp2,
     quickstart_standalone_fastmcp, stdio_bridge, stdio_exit_diagnosed, stdio_git_packages,
 };
+use crate::oauth::{oauth_front, oauth_shared};
 use crate::replicas::{replicas_crash, replicas_spread, replicas_update};
 
 macro_rules! on_both_engines {
@@ -1058,4 +1059,6 @@ on_both_engines! {
     replicas_spread;
     replicas_update;
     replicas_crash;
+    oauth_front;
+    oauth_shared;
 }

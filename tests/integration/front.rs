@@ -650,13 +650,13 @@ pub(crate) fn front_on_off(engine: &'static str, base: u16) {
 }
 
 /// Removes a shared front (and its network) when a test ends, passed or not.
-struct FrontGuard {
-    engine: &'static str,
-    name: String,
+pub(crate) struct FrontGuard {
+    pub(crate) engine: &'static str,
+    pub(crate) name: String,
 }
 
 impl FrontGuard {
-    fn remove(&self) {
+    pub(crate) fn remove(&self) {
         let _ = std::process::Command::new(self.engine).args(["rm", "-f", &self.name]).output();
         let _ = std::process::Command::new(self.engine).args(["network", "rm", &self.name]).output();
     }
@@ -671,7 +671,7 @@ impl Drop for FrontGuard {
 /// The status of an MCP initialize sent through the front on `port` at `path`, with exactly these
 /// Authorization header lines, written as given (two of them, or a lowercase scheme, which an
 /// HTTP client library would not send).
-fn status_with(port: u16, path: &str, auth: &[&str]) -> u16 {
+pub(crate) fn status_with(port: u16, path: &str, auth: &[&str]) -> u16 {
     use std::io::{Read, Write};
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
     let mut req = format!(

@@ -7,6 +7,7 @@ mod eras;
 mod front;
 mod front_checks;
 mod init;
+mod oauth;
 mod recordings;
 mod remote;
 mod replicas;

@@ -803,8 +803,9 @@ impl Outcome {
 
 /// Where test ports come from: below Linux's default ephemeral range (32768-60999), where the
 /// source port of any outgoing connection (a probe of another test's server) could hold a test's
-/// port for a moment. scripts/bench.sh uses 31000-31299.
-const TEST_PORTS: std::ops::Range<u16> = 20000..31000;
+/// port for a moment. scripts/bench.sh uses 31000-31299. MCPCTL_TEST_PORT_BASE may start a run
+/// up to 44000 (a second checkout's block, which then risks that moment).
+const TEST_PORTS: std::ops::Range<u16> = 20000..44000;
 
 /// The first port not handed out yet in this run (0: not read yet). `MCPCTL_TEST_PORT_BASE` moves
 /// the start, so two test runs on one machine at once (two checkouts) take disjoint ports.
