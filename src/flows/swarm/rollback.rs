@@ -17,17 +17,18 @@ pub(crate) fn rollback(ctx: &Ctx) -> anyhow::Result<()> {
     let svc = o.swarm.service(&name)?.ok_or_else(|| {
         Explained::usage(format!("no service {name} on the swarm")).fix("run 'mcpctl start' first")
     })?;
-    let Some(previous) = svc.previous_image.clone() else {
-        return Err(Explained::usage("nothing to roll back to")
-            .why(format!("{name} has had no update since it was created"))
-            .into());
-    };
+    // The swarm keeps no previous spec after a rollback: say what happened instead.
     if svc.update_state == "rollback_completed" {
         return Err(Explained::usage("the last update was already rolled back")
             .why(format!("{name} runs the image from before that update ({})", svc.image))
             .fix("nothing to do; `mcpctl status` shows the tasks")
             .into());
     }
+    let Some(previous) = svc.previous_image.clone() else {
+        return Err(Explained::usage("nothing to roll back to")
+            .why(format!("{name} has had no update since it was created"))
+            .into());
+    };
     ui.info(&format!("Back to {previous}"));
     let spinner = ui.spinner("The swarm is rolling back (start-first, one task at a time)...");
     let args = vec!["service".into(), "rollback".into(), "--detach".into(), name.clone()];
