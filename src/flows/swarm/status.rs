@@ -80,7 +80,7 @@ pub(crate) fn status(ctx: &Ctx, as_json: bool) -> anyhow::Result<()> {
                 format!(", manager {}", n.manager_status.to_lowercase())
             }
         );
-        if n.ready() { ui.success(&line) } else { ui.error(&line) }
+        if n.ready() { ui.success(&line) } else { ui.warning(&line) }
     }
     let Some(svc) = svc else {
         ui.result_info("Status: not deployed on the swarm");
