@@ -19,13 +19,15 @@ pub(crate) fn down(ctx: &Ctx, volumes: bool, _yes: bool) -> anyhow::Result<()> {
     // The network goes once the tasks on it have stopped (a replaced one may drain first).
     let spinner = ui.spinner("Waiting for the tasks to stop, then removing the network...");
     let deadline = Instant::now() + s.front.drain_timeout + Duration::from_secs(30);
+    // Until the manager no longer lists it: a node that just rejoined may still hold an endpoint.
     let mut left = o.swarm.listed("network")?;
     while !left.is_empty() {
-        left = o.swarm.remove("network", &left)?;
-        if left.is_empty() || Instant::now() > deadline {
+        o.swarm.remove("network", &left)?;
+        std::thread::sleep(Duration::from_millis(500));
+        left = o.swarm.listed("network")?;
+        if Instant::now() > deadline {
             break;
         }
-        std::thread::sleep(Duration::from_millis(500));
     }
     spinner.finish();
     let mut kept = left;
