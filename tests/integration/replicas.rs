@@ -87,20 +87,26 @@ pub(crate) fn modern_call_at(
 
 /// A new-era client calling `whoami` every 50 ms until stopped: each call's time, and its
 /// answer or error.
-struct Caller {
+pub(crate) struct Caller {
     stop: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<Vec<(Instant, Result<String, String>)>>,
 }
 
 impl Caller {
     fn on(port: u16) -> Caller {
+        Caller::at("127.0.0.1", port, None)
+    }
+
+    /// Calling a front at `addr` (another machine's address), with a bearer token if given.
+    pub(crate) fn at(addr: &str, port: u16, bearer: Option<&str>) -> Caller {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let (addr, bearer) = (addr.to_string(), bearer.map(str::to_string));
         let handle = std::thread::spawn(move || {
             let mut calls = Vec::new();
             while !flag.load(Ordering::SeqCst) {
                 let t = Instant::now();
-                calls.push((t, modern_call(port, "whoami", json!({}))));
+                calls.push((t, modern_call_at(&addr, port, "whoami", json!({}), bearer.as_deref())));
                 std::thread::sleep(Duration::from_millis(50).saturating_sub(t.elapsed()));
             }
             calls
@@ -108,14 +114,14 @@ impl Caller {
         Caller { stop, handle }
     }
 
-    fn finish(self) -> Vec<(Instant, Result<String, String>)> {
+    pub(crate) fn finish(self) -> Vec<(Instant, Result<String, String>)> {
         std::thread::sleep(Duration::from_millis(500));
         self.stop.store(true, Ordering::SeqCst);
         self.handle.join().unwrap()
     }
 }
 
-fn failures(calls: &[(Instant, Result<String, String>)], after: Instant) -> Vec<String> {
+pub(crate) fn failures(calls: &[(Instant, Result<String, String>)], after: Instant) -> Vec<String> {
     calls.iter().filter(|(t, r)| *t >= after && r.is_err()).map(|(_, r)| r.clone().unwrap_err()).collect()
 }
 

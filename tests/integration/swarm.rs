@@ -21,8 +21,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mcpctl::config::TransportSetting;
@@ -31,6 +29,7 @@ use serde_json::{Value, json};
 
 use crate::e2e::{Project, engine_available, timed};
 use crate::front::FRONT_IMAGE;
+use crate::replicas::{Caller, failures};
 use crate::support::{Outcome, manifest_dir};
 
 /// The token clients send to the front (it goes to the swarm as a secret).
@@ -136,37 +135,9 @@ fn modern_call(addr: &str, port: u16, tool: &str) -> Result<String, String> {
     crate::replicas::modern_call_at(addr, port, tool, json!({}), Some(TOKEN))
 }
 
-/// A new-era client calling `whoami` every 50 ms until stopped.
-struct Caller {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<Vec<(Instant, Result<String, String>)>>,
-}
-
-impl Caller {
-    fn on(addr: &str, port: u16) -> Caller {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, addr) = (stop.clone(), addr.to_string());
-        let handle = std::thread::spawn(move || {
-            let mut calls = Vec::new();
-            while !flag.load(Ordering::SeqCst) {
-                let t = Instant::now();
-                calls.push((t, modern_call(&addr, port, "whoami")));
-                std::thread::sleep(Duration::from_millis(50).saturating_sub(t.elapsed()));
-            }
-            calls
-        });
-        Caller { stop, handle }
-    }
-
-    fn finish(self) -> Vec<(Instant, Result<String, String>)> {
-        std::thread::sleep(Duration::from_millis(500));
-        self.stop.store(true, Ordering::SeqCst);
-        self.handle.join().unwrap()
-    }
-}
-
-fn failures(calls: &[(Instant, Result<String, String>)], after: Instant) -> Vec<String> {
-    calls.iter().filter(|(t, r)| *t >= after && r.is_err()).map(|(_, r)| r.clone().unwrap_err()).collect()
+/// A new-era client calling `whoami` every 50 ms through the front, with the token.
+fn call_every_50ms(addr: &str, port: u16) -> Caller {
+    Caller::at(addr, port, Some(TOKEN))
 }
 
 fn spread(addr: &str, port: u16, n: usize) -> BTreeSet<String> {
@@ -313,7 +284,7 @@ fn swarm_cluster(base: u16) {
     target.bearer = Some(TOKEN.into());
     let mut session = Client::connect_2025(&target, Duration::from_secs(30)).expect("a 2025 session");
     let mine = crate::front::call(&mut session, "whoami", json!({})).unwrap();
-    let caller = Caller::on(&addr, port);
+    let caller = call_every_50ms(&addr, port);
     let t0 = Instant::now();
     let mut run = crate::front::Running::spawn(&p, &["update", "--push-to", &push, "--ready-timeout", "60"]);
     let (mut session_calls, mut session_404) = (0, false);
@@ -366,7 +337,7 @@ fn swarm_cluster(base: u16) {
     // At import: mcpctl's launcher imports the module (its __main__ block never runs).
     let hang = format!("{two}\ntime.sleep(100000)\n");
     std::fs::write(&server, &hang).unwrap();
-    let caller = Caller::on(&addr, port);
+    let caller = call_every_50ms(&addr, port);
     let t0 = Instant::now();
     let o = p.mcpctl(&["update", "--push-to", &push, "--ready-timeout", "15"]);
     let made = caller.finish();
@@ -385,7 +356,7 @@ fn swarm_cluster(base: u16) {
     std::fs::write(&server, &two).unwrap();
 
     // ---- a node lost under load ----
-    let caller = Caller::on(&addr, port);
+    let caller = call_every_50ms(&addr, port);
     let killed = Instant::now();
     script(&["kill-node", "3"]);
     let (mut down_after, mut back_after) = (None, None);
