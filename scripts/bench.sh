@@ -427,8 +427,8 @@ case " $SECTIONS " in *" swarm "*)
       sleep 0.5; touch "$WORK/stop"; wait "$opid"
       echo "$t1 - $t0" | bc >>"$WORK/sw-wall"; cut -d' ' -f2,3 "$WORK/outage" >>"$WORK/sw-fail"
     done
-    printf '%-6s start from nothing (build, push, all 3 answering) %ss; update after a change: wall %ss, %s of %s probes failed over %s updates\n' \
-      "$where:" "$start_s" "$(median <"$WORK/sw-wall")" "$(awk '{f+=$2} END {print f}' "$WORK/sw-fail")" "$(awk '{a+=$1} END {print a}' "$WORK/sw-fail")" "$RUNS"
+    printf '%-6s start from nothing (build%s, all 3 answering through the front) %.1f s; update after a change: wall %.1f s, %s of %s probes failed over %s updates\n' \
+      "$where:" "$([ $where = swarm ] && echo ', push')" "$start_s" "$(median <"$WORK/sw-wall")" "$(awk '{f+=$2} END {print f}' "$WORK/sw-fail")" "$(awk '{a+=$1} END {print a}' "$WORK/sw-fail")" "$RUNS"
     if [ $where = swarm ]; then
       rm -f "$WORK/stop"; "$OUTAGE" "$addr:$rport" "$WORK/stop" >"$WORK/outage" 2>/dev/null & opid=$!; sleep 0.3
       t0=$(now); bash "$ROOT/scripts/swarm.sh" kill-node 3 >/dev/null 2>&1
