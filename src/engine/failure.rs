@@ -232,6 +232,12 @@ pub(crate) fn failed_call(err: &anyhow::Error) -> Option<String> {
 
 /// `container inspect` of a name that does not exist (docker: "No such container", podman: "no
 /// such container", older: "No such object").
+/// A swarm service that does not exist: `service inspect` says "Error: no such service: X",
+/// `service ps` "no such service: X" (fixtures/engine-outputs/swarm).
+pub fn is_no_such_service(stderr: &str) -> bool {
+    stderr.to_ascii_lowercase().contains("no such service")
+}
+
 pub fn is_no_such_container(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("no such container") || s.contains("no such object")

@@ -528,8 +528,9 @@ mod swarm {
         let r = parse::service(&out("service-inspect-rollback")).unwrap();
         assert_eq!(r.update_state, "rollback_completed");
         assert_ne!(r.update_started, c.update_started);
-        assert!(err("service-inspect-missing").contains("no such service"));
-        assert!(err("service-ps-missing").contains("no such service"));
+        assert!(mcpctl::engine::is_no_such_service(&err("service-inspect-missing")));
+        assert!(mcpctl::engine::is_no_such_service(&err("service-ps-missing")));
+        assert!(!mcpctl::engine::is_no_such_service(&err("node-ls-inactive")));
     }
 
     #[test]

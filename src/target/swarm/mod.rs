@@ -158,7 +158,7 @@ impl<'a> Swarm<'a> {
             vec!["service".into(), "inspect".into(), "--format".into(), "{{json .}}".into(), name.into()];
         match self.engine.call_expecting(args, &[Failure::Other])? {
             Ok(out) => Ok(Some(parse::service(&out.stdout)?)),
-            Err(e) if e.process.stderr.to_lowercase().contains("no such service") => Ok(None),
+            Err(e) if crate::engine::is_no_such_service(&e.process.stderr) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -169,7 +169,7 @@ impl<'a> Swarm<'a> {
             ["service", "ps", "--no-trunc", "--format", "{{json .}}", name].map(String::from).to_vec();
         match self.engine.call_expecting(args, &[Failure::Other])? {
             Ok(out) => parse::tasks(&out.stdout),
-            Err(e) if e.process.stderr.to_lowercase().contains("no such service") => Ok(Vec::new()),
+            Err(e) if crate::engine::is_no_such_service(&e.process.stderr) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }
