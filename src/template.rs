@@ -20,6 +20,14 @@ pub(crate) fn environment() -> Environment<'static> {
     env
 }
 
+/// An environment holding one compiled-in template; one that does not parse is a bug, caught by
+/// the golden tests.
+pub(crate) fn single(name: &'static str, source: &'static str) -> Environment<'static> {
+    let mut env = environment();
+    env.add_template(name, source).unwrap_or_else(|e| panic!("template {name} does not parse: {e:#}"));
+    env
+}
+
 /// Render a compiled-in template; one that does not render is a bug, caught by the golden tests.
 pub(crate) fn render(env: &Environment<'static>, name: &str, ctx: impl Serialize) -> String {
     env.get_template(name)

@@ -341,12 +341,7 @@ pub(crate) fn render(name: &str, st: &FrontState) -> String {
 
 fn templates() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = crate::template::environment();
-        env.add_template("haproxy.cfg", include_str!("templates/haproxy.cfg.j2"))
-            .expect("the front's template parses");
-        env
-    })
+    ENV.get_or_init(|| crate::template::single("haproxy.cfg", include_str!("templates/haproxy.cfg.j2")))
 }
 
 /// The Lua filter that puts a shared front's path prefix into an SSE endpoint event.

@@ -55,12 +55,7 @@ pub(crate) fn render(s: &Settings, n: &Names, replicas: u32, checked: Option<&Ch
 
 fn templates() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = crate::template::environment();
-        env.add_template("haproxy.cfg", include_str!("haproxy.cfg.j2"))
-            .expect("the swarm front's template parses");
-        env
-    })
+    ENV.get_or_init(|| crate::template::single("haproxy.cfg", include_str!("haproxy.cfg.j2")))
 }
 
 /// One server slot as the front's runtime API has it.
